@@ -1,0 +1,92 @@
+"""The ``hub`` command. The one place where exceptions become messages and exit codes.
+
+Start-up stays light: nothing here imports mindspore or torch, and commands
+import their heavy modules inside the function that needs them.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from registry.errors import HubError
+
+app = typer.Typer(
+    name="hub",
+    help="Model-hub registry and asset manager for vision checkpoints (MindSpore Hub and Hugging Face cards).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+class DialectChoice(str, Enum):
+    auto = "auto"
+    mindspore_hub = "mindspore-hub"
+    huggingface = "huggingface"
+
+
+@app.callback()
+def _root() -> None:
+    """Model-hub registry and asset manager for vision checkpoints."""
+
+
+@app.command()
+def lint(
+    paths: Annotated[list[Path], typer.Argument(help="Card files, or directories searched for *.md cards.")],
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too, not only errors.")] = False,
+    dialect: Annotated[DialectChoice, typer.Option(help="Card dialect; auto decides per file.")] = DialectChoice.auto,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Glob of files to skip (repeatable).")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option(help="Rule id to leave out (repeatable).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here.")] = None,
+) -> None:
+    """Check cards for every problem before they are published.
+
+    Exit status: 0 no errors (warnings allowed unless --strict), 1 errors, 2 usage error.
+    """
+    from registry import report
+    from registry.diagnostics import RULES
+    from registry.errors import UsageError
+    from registry.lint import exit_status, lint_paths
+    from registry.record import Dialect
+
+    unknown = sorted(set(ignore or ()) - set(RULES))
+    if unknown:
+        raise UsageError(f"--ignore: unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(sorted(RULES))}")
+    chosen = None if dialect is DialectChoice.auto else Dialect(dialect.value)
+    results = lint_paths(paths, dialect=chosen, exclude=exclude or (), ignore=ignore or ())
+    rendered = report.render(results, format.value)
+    if output is not None:
+        output.write_text(rendered + "\n", encoding="utf-8")
+        typer.echo(report.summary(results), err=True)
+    else:
+        typer.echo(rendered)
+    raise typer.Exit(exit_status(results, strict=strict))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="hub")
+    except HubError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

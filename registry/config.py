@@ -1,0 +1,21 @@
+"""Settings from environment variables, read at call time (never at import) so tests can monkeypatch them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def hub_home() -> Path:
+    """``HUB_HOME``, else the platform cache directory (``$XDG_CACHE_HOME/hub`` or ``~/.cache/hub``)."""
+    env = os.environ.get("HUB_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "hub"
+
+
+def offline() -> bool:
+    """``HUB_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): no network calls at all."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HUB_OFFLINE", "HF_HUB_OFFLINE"))

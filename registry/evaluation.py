@@ -1,0 +1,50 @@
+"""The MindSpore Hub ``evaluation:`` string, as metrics.
+
+Real values: ``top1acc81.28 | top5acc95.61``, ``acc92``, ``F1score61.94``,
+``whole81.97 | core77.78``, ``mAP0.241``, free text, ``-``. Each ``|``-separated
+part is a metric name glued to a number; what does not read that way is kept
+aside so lint can point at it, and the raw text is always kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_PART = re.compile(r"^(?P<name>.*?[A-Za-z][^\s:=]*?)\s*[:=]?\s*(?P<value>[-+]?\d+(?:\.\d+)?)\s*%?$")
+_SPLIT = re.compile(r"\s*[|;]\s*")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    raw: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    #: Parts that are not ``name<number>``.
+    unparsed: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.metrics)
+
+
+def parse(text: str) -> Evaluation:
+    metrics: dict[str, float] = {}
+    unparsed: list[str] = []
+    for part in _SPLIT.split(text.strip()):
+        if not part:
+            continue
+        m = _PART.match(part)
+        if m:
+            metrics[m.group("name").strip()] = float(m.group("value"))
+        else:
+            unparsed.append(part)
+    return Evaluation(text, metrics, tuple(unparsed))
+
+
+def metric_key(name: str) -> str:
+    """A spelling-free key so ``top1acc``, ``Top-1 (%)`` and ``top1_accuracy`` compare equal."""
+    k = re.sub(r"[^a-z0-9]", "", name.lower())
+    for suffix in ("accuracy", "acc"):
+        if k.endswith(suffix) and len(k) > len(suffix):
+            k = k[: -len(suffix)]
+    return k
