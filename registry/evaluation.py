@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 _PART = re.compile(r"^(?P<name>.*?[A-Za-z][^\s:=]*?)\s*[:=]?\s*(?P<value>[-+]?\d+(?:\.\d+)?)\s*%?$")
 _SPLIT = re.compile(r"\s*[|;]\s*")
+_TOPK = re.compile(r"top(\d+)")
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,11 @@ def parse(text: str) -> Evaluation:
 
 
 def metric_key(name: str) -> str:
-    """A spelling-free key so ``top1acc``, ``Top-1 (%)`` and ``top1_accuracy`` compare equal."""
+    """A spelling-free key so ``top1acc``, ``Top-1 (%)``, ``acc@top1`` and ``top1_accuracy`` compare equal."""
     k = re.sub(r"[^a-z0-9]", "", name.lower())
+    top = _TOPK.search(k)
+    if top and k.replace(top.group(0), "") in ("", "acc", "accuracy"):
+        return f"top{top.group(1)}"
     for suffix in ("accuracy", "acc"):
         if k.endswith(suffix) and len(k) > len(suffix):
             k = k[: -len(suffix)]

@@ -122,6 +122,11 @@ def _walk_model_index(mi: Any, doc: YamlDoc, out: Collector) -> bool:
         pos = doc.where(path)
         out.add("model-index-invalid", msg, pos.line, pos.col)
 
+    def empty(path: Path, msg: str) -> None:
+        # Present but empty: huggingface_hub reads it, yet the figure means nothing.
+        pos = doc.where(path)
+        out.add("empty-value", msg, pos.line, pos.col)
+
     root: Path = ("model-index",)
     if mi is None:
         bad(root, "model-index is empty: list models with their results, or remove the key")
@@ -135,8 +140,13 @@ def _walk_model_index(mi: Any, doc: YamlDoc, out: Collector) -> bool:
         if not isinstance(model, dict):
             bad(mp, "each model-index entry must be a mapping with 'name' and 'results'")
             continue
-        if not isinstance(model.get("name"), str) or not model.get("name"):
+        name = model.get("name")
+        if name is None:
             bad(mp, "model-index entry has no 'name': add the model's name")
+        elif not isinstance(name, str) or not name.strip():
+            # huggingface_hub reads it, but leaderboards then show an empty name.
+            pos = doc.where((*mp, "name"))
+            out.add("empty-value", f"model-index name is {name!r}: give the model's name", pos.line, pos.col)
         results = model.get("results")
         if not isinstance(results, list):
             bad((*mp, "results") if "results" in model else mp,
@@ -147,8 +157,8 @@ def _walk_model_index(mi: Any, doc: YamlDoc, out: Collector) -> bool:
             if not isinstance(res, dict):
                 bad(rp, "a result must be a mapping with task, dataset and metrics")
                 continue
-            _need_mapping(res, rp, "task", ("type",), bad)
-            _need_mapping(res, rp, "dataset", ("type", "name"), bad)
+            _need_mapping(res, rp, "task", ("type",), bad, empty)
+            _need_mapping(res, rp, "dataset", ("type", "name"), bad, empty)
             metrics = res.get("metrics")
             if not isinstance(metrics, list) or not metrics:
                 bad((*rp, "metrics") if "metrics" in res else rp,
@@ -159,14 +169,27 @@ def _walk_model_index(mi: Any, doc: YamlDoc, out: Collector) -> bool:
                 if not isinstance(met, dict):
                     bad(kp, "a metric must be a mapping with 'type' and 'value'")
                     continue
-                if not met.get("type"):
+                if "type" not in met:
                     bad(kp, "metric has no 'type': add the metric id, e.g. 'accuracy'")
-                if met.get("value") is None:
+                elif not met["type"]:
+                    empty((*kp, "type"), "metric type is empty: give the metric id, e.g. 'accuracy'")
+                value = met.get("value")
+                if "value" not in met:
                     bad(kp, "metric has no 'value': add the measured figure")
+                elif value is None:
+                    pos = doc.where((*kp, "value"))
+                    out.add("empty-value", "metric value is empty: add the measured figure", pos.line, pos.col)
+                elif isinstance(value, (list, dict)):
+                    # huggingface_hub keeps any value; a list or mapping is never a figure.
+                    pos = doc.where((*kp, "value"))
+                    out.add("wrong-type", f"metric value is {type(value).__name__} {value!r}: give a number "
+                            "(or a string such as '20.0 ± 1.2')", pos.line, pos.col)
     return errors == 0
 
 
-def _need_mapping(res: dict[str, Any], rp: Path, key: str, fields: tuple[str, ...], bad: Any) -> None:
+def _need_mapping(
+    res: dict[str, Any], rp: Path, key: str, fields: tuple[str, ...], bad: Any, empty: Any
+) -> None:
     v = res.get(key)
     if v is None:
         bad(rp, f"result without {key}: add '{key}:' with {' and '.join(fields)}")
@@ -174,8 +197,10 @@ def _need_mapping(res: dict[str, Any], rp: Path, key: str, fields: tuple[str, ..
         bad((*rp, key), f"result's {key} must be a mapping with {' and '.join(fields)}")
     else:
         for f in fields:
-            if not v.get(f):
+            if f not in v:
                 bad((*rp, key), f"result's {key} has no '{f}': add it")
+            elif v[f] is None or v[f] == "":
+                empty((*rp, key, f), f"result's {key} {f} is empty: give it a value")
 
 
 def _check_license(text: str, doc: YamlDoc, out: Collector) -> None:
@@ -185,6 +210,7 @@ def _check_license(text: str, doc: YamlDoc, out: Collector) -> None:
                 "apache-2.0 or mit, or 'other' with license_name and license_link", pos.line, pos.col)
 
 
+_HEADING = re.compile(r"^#\s+(.+)$", re.M)
 _BASE_IN_BODY = re.compile(r"fine-tuned version of \[?([\w.-]+/[\w.-]+)")
 _FRAMEWORK_TAGS = {"pytorch": "pytorch", "tf": "tensorflow", "tensorflow": "tensorflow", "jax": "jax",
                    "keras": "keras", "mindspore": "mindspore", "onnx": "onnx"}
@@ -214,7 +240,9 @@ def _architecture(*texts: str) -> str | None:
 def to_record(card: HfCardData, results: list[Any], cf: CardFile) -> ModelRecord:
     uid = repo_id_from_path(cf.path)
     index_name = str(card.model_index[0].get("name")) if card.model_index else None
-    name = index_name or (uid.split("/", 1)[1] if uid else None) or cf.title or PurePath(cf.path or "card").stem
+    heading = _HEADING.search(cf.body)
+    title = cf.title or (heading.group(1).strip() if heading else None)
+    name = index_name or (uid.split("/", 1)[1] if uid else None) or title or PurePath(cf.path or "card").stem
     tags = [str(t) for t in card.tags or []]
     base = _as_list(card.base_model)
     if not base:
@@ -222,14 +250,14 @@ def to_record(card: HfCardData, results: list[Any], cf: CardFile) -> ModelRecord
         base = [m.group(1)] if m else []
     framework = card.library_name or next((_FRAMEWORK_TAGS[t] for t in tags if t in _FRAMEWORK_TAGS), None)
     metrics = [
-        MetricRecord(name=r.metric_type, value=r.metric_value if isinstance(r.metric_value, (int, float, str))
-                     else str(r.metric_value), dataset=r.dataset_type, split=r.dataset_split, source="model-index")
-        for r in results
+        MetricRecord(name=r.metric_type, value=r.metric_value, dataset=r.dataset_type, split=r.dataset_split,
+                     source="model-index")
+        for r in results if isinstance(r.metric_value, (int, float, str)) and not isinstance(r.metric_value, bool)
     ]
     datasets = _as_list(card.datasets) or sorted({r.dataset_type for r in results})
     lic = _as_list(card.license)
     return ModelRecord(
-        name=name, uid=uid, dialect=Dialect.HUGGINGFACE, title=cf.title,
+        name=name, uid=uid, dialect=Dialect.HUGGINGFACE, title=title,
         architecture=_architecture(name, " ".join(tags), " ".join(base)), framework=framework,
         task=card.pipeline_tag or (results[0].task_type if results else None), datasets=datasets,
         metrics=metrics, license=licenses.normalize(lic[0]) if lic else None, license_raw=lic[0] if lic else None,

@@ -172,11 +172,14 @@ def check(doc: YamlDoc, cf: CardFile, out: Collector) -> MindSporeCardData | Non
     except ValidationError as e:
         report_validation(e, doc, out, (), "the front matter", block_line)
         card = None
+    # Checks of single values run whatever the schema said of the rest, so all problems show at once.
     _check_assets(data.get("asset"), doc, out)
     _check_links(doc, out)
-    if card is not None:
-        _check_license(card.license, doc, out)
-        _check_evaluation(card, cf, doc, out)
+    if isinstance(data.get("license"), str) and data["license"].strip():
+        _check_license(data["license"], doc, out)
+    if isinstance(data.get("evaluation"), str):
+        name = data.get("model-name")
+        _check_evaluation(data["evaluation"], name if isinstance(name, str) else None, cf, doc, out)
     return card
 
 
@@ -261,16 +264,16 @@ def _check_license(text: str, doc: YamlDoc, out: Collector) -> None:
         out.add("license-alias", f"license {text!r} is read as SPDX {spdx!r}: write that", pos.line, pos.col)
 
 
-def _check_evaluation(card: MindSporeCardData, cf: CardFile, doc: YamlDoc, out: Collector) -> None:
-    if card.evaluation is None:
-        return
+def _check_evaluation(text: str, model_name: str | None, cf: CardFile, doc: YamlDoc, out: Collector) -> None:
     pos = doc.pos[("evaluation",)]
-    ev = evaluation.parse(card.evaluation)
+    ev = evaluation.parse(text)
     if not ev.ok:
-        out.add("evaluation-unparseable", f"evaluation {card.evaluation!r} has no metric: write name and value "
+        out.add("evaluation-unparseable", f"evaluation {text!r} has no metric: write name and value "
                 "glued, separated by ' | ', e.g. 'top1acc81.28 | top5acc95.61'", pos.line, pos.col)
         return
-    rows = [r for r in tables.parse(cf.body, first_line=cf.body_line) if r.model.lower() == card.model_name.lower()]
+    if not model_name:
+        return
+    rows = [r for r in tables.parse(cf.body, first_line=cf.body_line) if r.model.lower() == model_name.lower()]
     for row in rows:
         by_key = {evaluation.metric_key(k): (k, v) for k, v in row.metrics.items()}
         for name, value in ev.metrics.items():
