@@ -88,8 +88,17 @@ def _analyze(cf: CardFile, out: Collector, dialect: Dialect | None) -> CardResul
     if cf.fm_close_line is None:
         out.add("front-matter-unclosed", f"the front matter opened at line {cf.fm_open_line} is never closed: "
                 "add a line '---' after the last key", cf.fm_open_line or 1)
+    repaired_before = len(out.items)
     doc = _load_tolerant(cf, out)
     if doc is None:
+        result.diagnostics = _sorted(out)
+        return result
+    for _, kpos in doc.complex_keys:
+        out.add("wrong-type", "a list or mapping stands where a key name should be (an unfilled template "
+                "placeholder such as {{card_data}}?): write plain 'key: value' lines", kpos.line, kpos.col)
+    repaired = len(out.items) > repaired_before
+    if not isinstance(doc.data, dict) and repaired:
+        # What is left after setting broken lines aside says nothing the syntax errors did not.
         result.diagnostics = _sorted(out)
         return result
     if not isinstance(doc.data, dict):
@@ -159,6 +168,7 @@ def _load_tolerant(cf: CardFile, out: Collector) -> YamlDoc | None:
     assert cf.front_matter is not None
     lines = cf.front_matter.split("\n")
     offset = cf.yaml_line_offset
+    reported: set[int] = set()
     for _ in range(MAX_REPAIRS + 1):
         try:
             return load("\n".join(lines), line_offset=offset)
@@ -168,7 +178,9 @@ def _load_tolerant(cf: CardFile, out: Collector) -> YamlDoc | None:
         except YamlSyntaxError as e:
             idx = e.line - offset - 1
             text = lines[idx] if 0 <= idx < len(lines) else ""
-            out.add("yaml-syntax", _syntax_message(e, text), e.line, e.col)
+            if e.line not in reported:  # a repair can move the error along the same line: say it once
+                reported.add(e.line)
+                out.add("yaml-syntax", _syntax_message(e, text), e.line, e.col)
             if not _repair(lines, idx):
                 return None
     return None

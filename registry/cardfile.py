@@ -22,6 +22,7 @@ MAX_CARD_BYTES = 4 * 1024 * 1024
 _DELIM = re.compile(r"^---[ \t]*$")
 _END = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_BODY_START = re.compile(r"^(#{1,6}\s+\S|```|~~~)")
 _KEYLINE = re.compile(r"^[A-Za-z_][\w .-]*:(?:\s|$)")
 
 
@@ -131,9 +132,11 @@ def _with_block(
 ) -> CardFile:
     close_idx = _closing(lines, open_idx + 1)
     if close_idx is None:
-        # Unclosed: the YAML runs to the end; the body is empty and lint says so.
-        fm = "\n".join(lines[open_idx + 1 :])
-        return CardFile(text, path, placement, title, title_line, fm, open_idx + 1, None, "", len(lines) + 1)
+        # Unclosed: the YAML runs to the first markdown heading or code fence, where the body plainly starts.
+        end = next((k for k in range(open_idx + 1, len(lines)) if _BODY_START.match(lines[k])), len(lines))
+        fm = "\n".join(lines[open_idx + 1 : end])
+        body = "\n".join(lines[end:])
+        return CardFile(text, path, placement, title, title_line, fm, open_idx + 1, None, body, end + 1)
     fm = "\n".join(lines[open_idx + 1 : close_idx])
     if placement is Placement.LATER:
         # What came before the block is body text too; keep it, minus the block.

@@ -75,6 +75,8 @@ class YamlDoc:
     #: Resolved tag of each unquoted scalar (``float``, ``int``, ``bool``, ``timestamp``, ``null``, ``str``).
     plain_tag: dict[Path, str] = field(default_factory=dict)
     duplicates: list[Duplicate] = field(default_factory=list)
+    #: Mapping entries whose key is itself a list or mapping (left out of ``data``).
+    complex_keys: list[tuple[Path, Pos]] = field(default_factory=list)
 
     def where(self, path: Path) -> Pos:
         """Best position for a path: the value, else the key, else the nearest ancestor."""
@@ -128,11 +130,12 @@ class _Builder:
         out: dict[str, Any] = {}
         seen: dict[str, Pos] = {}
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = key_node.value
-            else:  # a list or mapping used as a key: no card means that; keep it visible
-                key = str(self.build(key_node, (*path, "<key>"), depth + 1))
             kpos = self.pos(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                # A list or mapping used as a key: typically an unfilled template ({{card_data}}).
+                self.doc.complex_keys.append((path, kpos))
+                continue
+            key = key_node.value
             child = (*path, key)
             if key in seen:
                 self.doc.duplicates.append(Duplicate(child, seen[key], kpos))
