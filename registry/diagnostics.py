@@ -24,6 +24,7 @@ class Rule:
 
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+_RANK = {_E: 0, _W: 1, _I: 2}
 
 RULES: dict[str, Rule] = {
     r.id: r
@@ -72,8 +73,9 @@ class Diagnostic:
     line: int
     col: int
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.col, self.rule)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        # At one position the error comes first: it is usually the cause of the warning beside it.
+        return (self.path, self.line, self.col, _RANK[self.severity], self.rule)
 
     def as_dict(self) -> dict[str, object]:
         return {
