@@ -7,9 +7,9 @@ import their heavy modules inside the function that needs them.
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,14 +24,14 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     github = "github"
     sarif = "sarif"
 
 
-class DialectChoice(str, Enum):
+class DialectChoice(StrEnum):
     auto = "auto"
     mindspore_hub = "mindspore-hub"
     huggingface = "huggingface"
@@ -48,9 +48,9 @@ def lint(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     strict: Annotated[bool, typer.Option(help="Fail on warnings too, not only errors.")] = False,
     dialect: Annotated[DialectChoice, typer.Option(help="Card dialect; auto decides per file.")] = DialectChoice.auto,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Glob of files to skip (repeatable).")] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option(help="Rule id to leave out (repeatable).")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Glob of files to skip (repeatable).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Rule id to leave out (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
 ) -> None:
     """Check cards for every problem before they are published.
 

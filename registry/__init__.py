@@ -20,7 +20,12 @@ _EXPORTS = {
     "AssetRecord": "record", "Dialect": "record", "MetricRecord": "record", "ModelRecord": "record",
     "VariantRecord": "record",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "RULES", "AssetRecord", "CardError", "CardFile", "CardResult", "Diagnostic", "Dialect", "HfCardData",
+    "HubError", "MetricRecord", "MindSporeCardData", "ModelRecord", "MsAsset", "Placement", "Rule", "Severity",
+    "UsageError", "VariantRecord", "YamlLimitError", "YamlSyntaxError", "analyze_file", "analyze_text",
+    "exit_status", "lint_paths", "load_card",
+]
 
 
 def __getattr__(name: str) -> Any:

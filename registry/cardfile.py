@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from .errors import CardTooLargeError
@@ -26,7 +26,7 @@ _BODY_START = re.compile(r"^(#{1,6}\s+\S|```|~~~)")
 _KEYLINE = re.compile(r"^[A-Za-z_][\w .-]*:(?:\s|$)")
 
 
-class Placement(str, Enum):
+class Placement(StrEnum):
     TOP = "top"  #: first non-blank line is ``---`` (Hugging Face)
     AFTER_TITLE = "after-title"  #: ``# title`` then ``---`` (MindSpore Hub)
     LATER = "later"  #: a block further down, which no hub reads

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
 FULL_LEN = 64
@@ -22,7 +22,7 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _NAME_TOKEN = re.compile(r"(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{8,64}")
 
 
-class HashKind(str, Enum):
+class HashKind(StrEnum):
     FULL = "full"
     PREFIX = "prefix"
     INVALID = "invalid"

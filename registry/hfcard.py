@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePath
-from typing import Any
-
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -89,7 +87,8 @@ def check(doc: YamlDoc, cf: CardFile, out: Collector) -> tuple[HfCardData | None
         from huggingface_hub.repocard_data import ModelCardData
 
         try:
-            results = ModelCardData(**{"model-index": card.model_index}).eval_results or []
+            index: dict[str, Any] = {"model-index": card.model_index}
+            results = ModelCardData(**index).eval_results or []
         except (ValueError, KeyError, TypeError) as e:
             pos = doc.where(("model-index",))
             out.add("model-index-invalid", f"huggingface_hub cannot read model-index: {e}", pos.line, pos.col)

@@ -7,13 +7,13 @@ this describes what the hub needs to know about a model, whatever the dialect.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Dialect(str, Enum):
+class Dialect(StrEnum):
     MINDSPORE_HUB = "mindspore-hub"
     HUGGINGFACE = "huggingface"
 

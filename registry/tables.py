@@ -8,8 +8,8 @@ names, and a second statement of the front matter's own numbers to check.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _SEP_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from conftest import CARDS, ROOT
 from typer.testing import CliRunner
 
-from conftest import CARDS, ROOT
 from hub_client.cli import app
 
 runner = CliRunner()

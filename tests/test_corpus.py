@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, corpus_files
 from registry import analyze_file, analyze_text, lint_paths
 from registry.diagnostics import RULES
 
@@ -65,8 +65,9 @@ def mutated_card(draw):
         op = draw(st.sampled_from(["insert", "delete", "dup_line", "swap"]))
         pos = draw(st.integers(0, max(len(text) - 1, 0)))
         if op == "insert":
-            text = text[:pos] + draw(st.sampled_from(["-", ":", "\n", "---\n", "'", '"', "[", "{", "\t", "&a ", "*a",
-                                                      "!!python/object:os.system ", "# ", "｜", "：", "\x00"])) + text[pos:]
+            junk = draw(st.sampled_from(["-", ":", "\n", "---\n", "'", '"', "[", "{", "\t", "&a ", "*a",
+                                         "!!python/object:os.system ", "# ", "｜", "：", "\x00"]))
+            text = text[:pos] + junk + text[pos:]
         elif op == "delete":
             text = text[:pos] + text[pos + draw(st.integers(1, 20)):]
         elif op == "dup_line":

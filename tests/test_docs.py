@@ -3,8 +3,8 @@
 import re
 
 import yaml
-
 from conftest import ROOT
+
 from registry.diagnostics import RULES
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

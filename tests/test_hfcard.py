@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import CARDS, corpus_files
+
 from registry import analyze_file, analyze_text, load_card
 from registry.record import Dialect
 

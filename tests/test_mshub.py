@@ -1,8 +1,8 @@
 import datetime as dt
 
 import pytest
-
 from conftest import CARDS
+
 from registry import analyze_file, analyze_text, load_card
 from registry.evaluation import metric_key, parse
 from registry.record import Dialect
