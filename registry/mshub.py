@@ -307,11 +307,12 @@ def to_record(card: MindSporeCardData, cf: CardFile, uid: str | None = None) -> 
     for a in card.asset:
         spec = hashes.parse_sha256(a.asset_sha256)
         name = hashes.file_name(a.asset_link)
+        kind: Literal["full", "prefix", "none"] = (
+            "full" if spec.kind is hashes.HashKind.FULL else "prefix" if spec.kind is hashes.HashKind.PREFIX else "none"
+        )
         assets.append(AssetRecord(
-            filename=name, format=a.file_format, url=a.asset_link,
-            sha256=spec.text if spec.kind is not hashes.HashKind.INVALID else None,
-            sha256_kind=spec.kind.value if spec.kind is not hashes.HashKind.INVALID else "none",
-            name_hash=hashes.hash_in_name(name),
+            filename=name, format=a.file_format, url=a.asset_link, sha256=None if kind == "none" else spec.text,
+            sha256_kind=kind, name_hash=hashes.hash_in_name(name),
         ))
     variants = [
         VariantRecord(name=r.model, metrics=r.metrics, weights=list(r.weights), line=r.line)
