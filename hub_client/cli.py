@@ -51,6 +51,8 @@ def lint(
     exclude: Annotated[list[str] | None, typer.Option(help="Glob of files to skip (repeatable).")] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="Rule id to leave out (repeatable).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    online: Annotated[bool, typer.Option(help="Also ask each linked server whether the link works.")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per request with --online (HUB_TIMEOUT).")] = None,
 ) -> None:
     """Check cards for every problem before they are published.
 
@@ -67,6 +69,10 @@ def lint(
         raise UsageError(f"--ignore: unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(sorted(RULES))}")
     chosen = None if dialect is DialectChoice.auto else Dialect(dialect.value)
     results = lint_paths(paths, dialect=chosen, exclude=exclude or (), ignore=ignore or ())
+    if online and "link-unreachable" not in (ignore or ()):
+        from registry.online import check_links
+
+        check_links(results, timeout=timeout)
     rendered = report.render(results, format.value)
     if output is not None:
         output.write_text(rendered + "\n", encoding="utf-8")

@@ -25,12 +25,25 @@ _METADATA_LINE = re.compile(r"^[A-Za-z_][\w-]*:(\s|$)")
 _KEY_VALUE = re.compile(r"^(\s*(?:-\s+)?[^\s#:'\"][^:#]*?:[ \t]+)(\S.*?)\s*$")
 
 
+#: Front-matter keys whose values are links (checked by ``hub lint --online``).
+LINK_KEYS = frozenset({"asset-link", "repo-link", "featured-image", "license_link", "thumbnail"})
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    key: str
+    url: str
+    line: int
+    col: int
+
+
 @dataclass
 class CardResult:
     path: str
     dialect: Dialect | None = None
     record: ModelRecord | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -113,6 +126,11 @@ def _analyze(cf: CardFile, out: Collector, dialect: Dialect | None) -> CardResul
     for dup in doc.duplicates:
         out.add("duplicate-key", f"key '{dup.path[-1]}' appears again (first at line {dup.first.line}); YAML keeps "
                 "only this one: remove one of them", dup.second.line, dup.second.col)
+    for p, raw in doc.raw.items():
+        if p and p[-1] in LINK_KEYS:
+            url = raw.strip().removeprefix("<").removesuffix(">").strip()
+            if url.startswith(("https://", "http://")):
+                result.links.append(Link(str(p[-1]), url, doc.pos[p].line, doc.pos[p].col))
     chosen = dialect or _dialect(cf, doc)
     result.dialect = chosen
     _check_placement(cf, chosen, out)

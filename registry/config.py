@@ -19,3 +19,11 @@ def offline() -> bool:
     """``HUB_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): no network calls at all."""
     return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
                for v in ("HUB_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def http_timeout() -> float:
+    """``HUB_TIMEOUT`` seconds for connecting and for each read (default 10)."""
+    try:
+        return float(os.environ.get("HUB_TIMEOUT", "10"))
+    except ValueError:
+        return 10.0

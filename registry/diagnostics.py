@@ -50,6 +50,7 @@ RULES: dict[str, Rule] = {
         Rule("asset-hash-mismatch", _E, "The hash in the asset's file name disagrees with asset-sha256."),
         Rule("insecure-link", _E, "A link is not https."),
         Rule("bad-link", _E, "A link is not an absolute URL."),
+        Rule("link-unreachable", _E, "With --online: a link does not answer, or answers an error."),
         Rule("evaluation-unparseable", _W, "The evaluation value has no metric the hub can read."),
         Rule("evaluation-table-mismatch", _W, "The front matter's metrics disagree with the body's table."),
         Rule("date-not-iso", _W, "A date is not written as YYYY-MM-DD."),

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from . import evaluation, hashes, licenses, tables
 from .cardfile import CardFile
-from .diagnostics import Collector
+from .diagnostics import Collector, Severity
 from .record import AssetRecord, Dialect, MetricRecord, ModelRecord, VariantRecord
 from .validation import as_text, report_validation, split_unknown
 from .yamlnodes import YamlDoc
@@ -186,14 +186,17 @@ def check(doc: YamlDoc, cf: CardFile, out: Collector) -> MindSporeCardData | Non
 def _check_versions(doc: YamlDoc, out: Collector) -> None:
     for key in _VERSION_KEYS:
         p = (key,)
-        if doc.plain_tag.get(p) == "float":
+        if doc.plain_tag.get(p) in ("float", "int"):
             raw = doc.raw[p]
-            read = repr(float(raw))
+            read = repr(float(raw)) if doc.plain_tag[p] == "float" else str(int(raw))
+            pos = doc.pos[p]
             if read != raw:
-                pos = doc.pos[p]
                 out.add("version-as-float",
                         f"'{key}: {raw}' is read by YAML as the number {read}; quote it: {key}: \"{raw}\"",
                         pos.line, pos.col)
+            else:  # harmless today, but tools that compare it as a number get 2.10 < 2.9
+                out.add("version-as-float", f"'{key}: {raw}' is a YAML number, not text; quote it so every tool "
+                        f"reads the version as written: {key}: \"{raw}\"", pos.line, pos.col, Severity.INFO)
 
 
 def _check_date_text(doc: YamlDoc, out: Collector) -> None:

@@ -155,3 +155,10 @@ def test_evaluation_forms(text, metrics):
 
 def test_metric_keys_compare_across_spellings():
     assert {metric_key(k) for k in ("top1acc", "Top-1 (%)", "acc@top1", "top1_accuracy")} == {"top1"}
+
+
+def test_harmless_float_version_is_info_lossy_is_warning():
+    text = BASE.replace('mindspore-version: "2.5"', "mindspore-version: 2.5").replace(
+        'model-version: "2.5"', "model-version: 1.10")
+    got = {(d.line, d.severity.value) for d in analyze_text(text).diagnostics if d.rule == "version-as-float"}
+    assert got == {(line_of(text, "model-version:"), "warning"), (line_of(text, "mindspore-version:"), "info")}
