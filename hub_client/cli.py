@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,6 +80,120 @@ def lint(
     else:
         typer.echo(rendered)
     raise typer.Exit(exit_status(results, strict=strict))
+
+
+def _console(err: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if err else sys.stdout
+    # In a pipe or a file nobody reads 80 columns: keep rows whole.
+    return Console(stderr=err, highlight=False, soft_wrap=False, width=None if stream.isatty() else 200)
+
+
+def _emit_json(data: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command("list")
+def list_(
+    backbone: Annotated[str | None, typer.Option(help="Backbone, e.g. convnext.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Training dataset, e.g. ImageNet2012.")] = None,
+    framework: Annotated[str | None, typer.Option(help="mindspore, transformers, pytorch, ...")] = None,
+    source: Annotated[str | None, typer.Option(help="mindspore-hub, huggingface, bundled, or an indexed path.")] = None,
+    min_top1: Annotated[float | None, typer.Option(help="Only models with top-1 accuracy at least this (%).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the models in the registry, with filters."""
+    from registry.store import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        rows = reg.list(backbone=backbone, dataset=dataset, framework=framework, source=source, min_top1=min_top1)
+    if json_:
+        _emit_json(views.listing_dicts(rows))
+    else:
+        _console().print(views.listing_table(rows, title=f"{len(rows)} model(s)"))
+
+
+@app.command()
+def search(
+    text: Annotated[list[str], typer.Argument(help="Words to find in names, summaries and card text.")],
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    json_: JsonOpt = False,
+) -> None:
+    """Full-text search over the registry, best match first."""
+    from registry.store import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        rows = reg.search(" ".join(text), limit=limit)
+    if json_:
+        _emit_json(views.listing_dicts(rows))
+    else:
+        _console().print(views.listing_table(rows, title=f"{len(rows)} result(s) for {' '.join(text)!r}"))
+
+
+@app.command()
+def info(
+    name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
+    json_: JsonOpt = False,
+) -> None:
+    """Everything the registry knows of a model: card fields, assets and hashes, metrics, lint, cache."""
+    from registry.errors import InvalidCardError
+    from registry.store import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        try:
+            res = reg.resolve(name)
+        except InvalidCardError as e:
+            if json_:
+                _emit_json({"spec": name, "card": e.path, "usable": False, "diagnostics": e.diagnostics})
+            else:
+                con = _console()
+                con.print(f"[red]{e.name}[/]: the card {e.path} has errors and no usable data")
+                for line in views.diagnostic_lines(e.diagnostics):
+                    con.print(line)
+            raise typer.Exit(1) from None
+    if json_:
+        _emit_json(views.info_dict(res))
+        return
+    if res.reason:
+        _console(err=True).print(f"note: {res.reason}")
+    con = _console()
+    for part in views.info_tables(res):
+        con.print(part)
+
+
+@app.command()
+def index(
+    path: Annotated[Path | None, typer.Argument(help="A folder of cards to add as a source (kept for later syncs).")]
+    = None,
+    rebuild: Annotated[bool, typer.Option(help="Re-analyze every card of every source.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a card folder to the registry, or bring every source up to date."""
+    from registry.store import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        if path is not None:
+            reg.add_source(path)
+        report = reg.rebuild() if rebuild else reg.sync()
+        where = str(reg.path)
+    if json_:
+        _emit_json({"registry": where, **views.sync_dict(report)})
+    else:
+        typer.echo(views.sync_text(report, where))
 
 
 def main() -> None:

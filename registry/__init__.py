@@ -1,4 +1,4 @@
-"""Card schemas, card parsing, lint and (later) the SQLite registry. Re-exports only.
+"""Card schemas, card parsing, lint and the SQLite registry. Re-exports only.
 
 Re-exports resolve on first use, so ``hub --help`` does not pay for pydantic schemas it never touches.
 """
@@ -19,12 +19,15 @@ _EXPORTS = {
     "MindSporeCardData": "mshub", "MsAsset": "mshub",
     "AssetRecord": "record", "Dialect": "record", "MetricRecord": "record", "ModelRecord": "record",
     "VariantRecord": "record",
+    "Registry": "store", "Listing": "store", "SyncReport": "store",
+    "Resolution": "resolve", "UnknownModelError": "errors", "InvalidCardError": "errors", "RegistryError": "errors",
 }
 __all__ = [
     "RULES", "AssetRecord", "CardError", "CardFile", "CardResult", "Diagnostic", "Dialect", "HfCardData",
     "HubError", "MetricRecord", "MindSporeCardData", "ModelRecord", "MsAsset", "Placement", "Rule", "Severity",
     "UsageError", "VariantRecord", "YamlLimitError", "YamlSyntaxError", "analyze_file", "analyze_text",
-    "exit_status", "lint_paths", "load_card",
+    "exit_status", "lint_paths", "load_card", "Registry", "Listing", "SyncReport", "Resolution",
+    "UnknownModelError", "InvalidCardError", "RegistryError",
 ]
 
 
@@ -44,4 +47,7 @@ if TYPE_CHECKING:
     from .hfcard import HfCardData
     from .lint import exit_status, lint_paths
     from .mshub import MindSporeCardData, MsAsset
+    from .errors import InvalidCardError, RegistryError, UnknownModelError
     from .record import AssetRecord, Dialect, MetricRecord, ModelRecord, VariantRecord
+    from .resolve import Resolution
+    from .store import Listing, Registry, SyncReport

@@ -44,6 +44,8 @@ class CardResult:
     record: ModelRecord | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    #: The card's own name for itself (model-name, else the title), even when it has no usable record.
+    name_hint: str | None = None
 
     @property
     def errors(self) -> int:
@@ -89,7 +91,7 @@ def load_card(path: str | Path) -> ModelRecord:
 
 
 def _analyze(cf: CardFile, out: Collector, dialect: Dialect | None) -> CardResult:
-    result = CardResult(out.path)
+    result = CardResult(out.path, name_hint=cf.title)
     if cf.front_matter is None:
         first = next((ln for ln in cf.text.splitlines() if ln.strip()), "")
         hint = (f" (the first line {first.strip()[:40]!r} looks like metadata: put '---' lines around the block)"
@@ -126,6 +128,8 @@ def _analyze(cf: CardFile, out: Collector, dialect: Dialect | None) -> CardResul
     for dup in doc.duplicates:
         out.add("duplicate-key", f"key '{dup.path[-1]}' appears again (first at line {dup.first.line}); YAML keeps "
                 "only this one: remove one of them", dup.second.line, dup.second.col)
+    if isinstance(doc.data.get("model-name"), str) and doc.data["model-name"].strip():
+        result.name_hint = doc.data["model-name"].strip()
     for p, raw in doc.raw.items():
         if p and p[-1] in LINK_KEYS:
             url = raw.strip().removeprefix("<").removesuffix(">").strip()

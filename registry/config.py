@@ -27,3 +27,29 @@ def http_timeout() -> float:
         return float(os.environ.get("HUB_TIMEOUT", "10"))
     except ValueError:
         return 10.0
+
+
+def checkout_root() -> Path | None:
+    """The repository root when running from a source checkout (not from an installed wheel)."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "cards").is_dir() and (root / "registry").is_dir():
+        return root
+    return None
+
+
+def registry_path() -> Path:
+    """``HUB_REGISTRY``; else ``registry.db`` at the checkout root; else ``registry.db`` under ``hub_home()``."""
+    env = os.environ.get("HUB_REGISTRY")
+    if env:
+        return Path(env).expanduser()
+    root = checkout_root()
+    return root / "registry.db" if root else hub_home() / "registry.db"
+
+
+def bundled_cards() -> Path:
+    """The project's own cards: inside the installed package, or ``cards/`` of the checkout."""
+    packaged = Path(__file__).resolve().parent / "cards"
+    if packaged.is_dir():
+        return packaged
+    root = checkout_root()
+    return root / "cards" if root else packaged

@@ -63,3 +63,31 @@ class CardTooLargeError(CardError):
         self.size = size
         self.limit = limit
         super().__init__(f"card is {size} bytes, over the {limit}-byte limit for a card file", path=path)
+
+
+class UnknownModelError(HubError, LookupError):
+    """No card in the registry answers to the name; ``suggestions`` holds the nearest names."""
+
+    def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
+        self.name = name
+        self.suggestions = list(suggestions or [])
+        hint = (f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions
+                else "; see `hub list` or `hub search`")
+        super().__init__(f"no model named {name!r} in the registry{hint}")
+
+
+class InvalidCardError(HubError, ValueError):
+    """The name matches a card that has errors and no usable data."""
+
+    def __init__(self, name: str, path: str, errors: list[str], diagnostics: list[dict[str, object]] | None = None
+                 ) -> None:
+        self.name = name
+        self.path = path
+        self.errors = errors
+        self.diagnostics = list(diagnostics or [])
+        super().__init__(f"the card for {name!r} ({path}) cannot be used: {'; '.join(errors[:3])}; "
+                         f"run `hub lint {path}` for every problem")
+
+
+class RegistryError(HubError, RuntimeError):
+    """The registry database cannot be opened, migrated or written."""

@@ -1,0 +1,131 @@
+"""The registry's schema, as append-only named migrations.
+
+Never edit or reorder a migration that has shipped: add a new one. Each runs once,
+in its own transaction, and is recorded in ``_migrations`` by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _0001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,            -- 'bundled' (the package's own cards) or 'user' (hub index PATH)
+        path TEXT,                     -- absolute for user sources; NULL for bundled (found at run time)
+        label TEXT NOT NULL UNIQUE,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE cards (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        relpath TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        dialect TEXT,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,          -- 'ok', 'warnings' or 'errors'
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        diagnostics TEXT NOT NULL,     -- JSON list of lint diagnostics
+        record TEXT,                   -- JSON ModelRecord, NULL when the card has no usable data
+        indexed_at TEXT NOT NULL,
+        UNIQUE (source_id, relpath)
+    );
+    CREATE TABLE models (
+        id INTEGER PRIMARY KEY REFERENCES cards(id),
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        uid TEXT,
+        dialect TEXT NOT NULL,
+        architecture TEXT,
+        framework TEXT,
+        task TEXT,
+        datasets TEXT NOT NULL,        -- JSON list
+        license TEXT,
+        version TEXT,
+        mindspore_version TEXT,
+        updated TEXT,
+        base_model TEXT,
+        author TEXT,
+        summary TEXT,
+        body TEXT,
+        top1 REAL                      -- top-1 accuracy in percent, for --min-top1
+    );
+    CREATE INDEX models_name ON models(name);
+    CREATE INDEX models_name_key ON models(name_key);
+    CREATE INDEX models_uid ON models(uid);
+    CREATE TABLE assets (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id),
+        idx INTEGER NOT NULL,
+        filename TEXT NOT NULL,
+        format TEXT NOT NULL,
+        url TEXT,
+        repo_id TEXT,
+        revision TEXT,
+        sha256 TEXT,
+        sha256_kind TEXT NOT NULL,
+        name_hash TEXT,
+        size INTEGER
+    );
+    CREATE INDEX assets_model ON assets(model_id);
+    CREATE TABLE metrics (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id),
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value REAL,
+        value_text TEXT,
+        dataset TEXT,
+        split TEXT,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX metrics_model ON metrics(model_id);
+    CREATE TABLE variants (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id),
+        name TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        weights TEXT NOT NULL,
+        line INTEGER NOT NULL
+    );
+    CREATE INDEX variants_model ON variants(model_id);
+    """)
+    db["models"].enable_fts(["name", "summary", "body"], create_triggers=True, tokenize="unicode61")
+
+
+#: In order. Append only.
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", _0001_initial),
+]
+
+
+def applied(db: sqlite_utils.Database) -> list[str]:
+    if "_migrations" not in db.table_names():
+        return []
+    return [r["name"] for r in db.query("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; return the names applied now."""
+    if "_migrations" not in db.table_names():
+        with db.atomic():
+            db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = set(applied(db))
+    now: list[str] = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with db.atomic():
+            fn(db)
+            db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                       [name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")])
+        now.append(name)
+    return now

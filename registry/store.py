@@ -1,0 +1,372 @@
+"""The SQLite registry: card sources indexed into models, assets and metrics, with full-text search.
+
+It keeps itself in sync: every read first compares each source's files with what
+was indexed (a ``stat`` per file, and a hash only when the stat changed), and
+re-indexes just what changed, in one transaction, so a crash leaves the previous
+state and readers (WAL mode) never see half an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from . import config
+from .card import CardResult, analyze_file
+from .errors import RegistryError, UsageError
+from .evaluation import metric_key
+from .lint import CARD_SUFFIXES
+from .migrations import migrate
+from .record import ModelRecord
+
+BUNDLED = "bundled"
+_SKIP_DIRS = {".git", ".hg", "node_modules", ".venv", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    kind: str
+    label: str
+    root: Path
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One row of ``hub list`` / ``hub search``."""
+
+    id: int
+    name: str
+    uid: str | None
+    dialect: str
+    architecture: str | None
+    framework: str | None
+    datasets: list[str]
+    top1: float | None
+    mindspore_version: str | None
+    status: str
+    source: str
+    path: str
+    score: float | None = None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def name_key(name: str) -> str:
+    """Case, ``-`` and ``_`` folded: how did-you-mean finds ``ConvNeXt-Tiny`` for ``convnext_tiny``."""
+    return name.lower().replace("-", "_").replace(" ", "_")
+
+
+def top1_percent(rec: ModelRecord) -> float | None:
+    """Top-1 accuracy in percent, from whichever spelling the card used (fractions are scaled)."""
+    value = rec.metric("top1")
+    if value is None and _is_classification(rec):
+        value = rec.metric("accuracy") if rec.metric("accuracy") is not None else rec.metric("acc")
+    if value is None:
+        return None
+    return value * 100 if value <= 1.0 else value
+
+
+_CLASSIFICATION_SETS = ("imagenet", "cifar", "mnist", "cats_vs_dogs", "beans", "food101", "digits")
+
+
+def _is_classification(rec: ModelRecord) -> bool:
+    """Plain 'accuracy' is top-1 only for classifiers: say so by task, or by a classification benchmark."""
+    if "classification" in (rec.task or ""):
+        return True
+    return any(d.lower().startswith(_CLASSIFICATION_SETS) for d in rec.datasets)
+
+
+class Registry:
+    """``Registry()`` opens the default database (see ``config.registry_path``) and migrates it."""
+
+    def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True) -> None:
+        self.path = Path(path) if path is not None else config.registry_path()
+        self.auto_sync = auto_sync
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30)
+        except (OSError, sqlite3.Error) as e:
+            raise RegistryError(f"cannot open the registry at {self.path}: {e}; set HUB_REGISTRY to a "
+                                "writable path") from e
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            if self.db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self.db.enable_wal()
+            migrate(self.db)
+            self._ensure_bundled()
+        except sqlite3.DatabaseError as e:
+            raise RegistryError(f"the registry at {self.path} is unusable ({e}); move it away and run "
+                                "`hub index --rebuild`") from e
+        self._synced = False
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # sources ------------------------------------------------------------------------------------
+
+    def _ensure_bundled(self) -> None:
+        if not self.db.execute("SELECT 1 FROM sources WHERE kind = ?", [BUNDLED]).fetchone():
+            with self.db.atomic():
+                self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, NULL, ?, ?)",
+                                [BUNDLED, BUNDLED, _now()])
+
+    def sources(self) -> list[Source]:
+        out = []
+        for row in self.db.query("SELECT id, kind, path, label FROM sources ORDER BY id"):
+            root = config.bundled_cards() if row["kind"] == BUNDLED else Path(row["path"])
+            out.append(Source(row["id"], row["kind"], row["label"], root))
+        return out
+
+    def add_source(self, path: str | Path) -> Source:
+        root = Path(path).expanduser().resolve()
+        if not root.is_dir():
+            raise UsageError(f"{path}: not a directory; give a folder of cards (e.g. a checkout's mshub_res/assets)")
+        label = str(root)
+        with self.db.atomic():
+            self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES ('user', ?, ?, ?)",
+                            [label, label, _now()])
+        row = self.db.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
+        return Source(row[0], "user", label, root)
+
+    # sync ---------------------------------------------------------------------------------------
+
+    def sync(self, *, force: bool = False) -> SyncReport:
+        """Bring the index in line with every source; re-analyze only cards whose content changed."""
+        report = SyncReport()
+        plans = [(src, *self._plan(src, force)) for src in self.sources()]
+        report.unchanged = sum(same for *_, same in plans)
+        report.removed = [f"{src.label}:{rel}" for src, _, _, removed, _ in plans for rel in removed]
+        work = [(src, rel, st, digest) for src, todo, _, _, _ in plans for rel, st, digest in todo]
+        touched = [(src, rel, st) for src, _, stat_only, _, _ in plans for rel, st in stat_only]
+        if not (work or touched or report.removed):
+            self._synced = True
+            return report
+        # Analyze outside the transaction: the write lock is held only while rows change.
+        analyzed = [(src, rel, st, digest, analyze_file(src.root / rel)) for src, rel, st, digest in work]
+        existing = {(r["source_id"], r["relpath"]): r["id"]
+                    for r in self.db.query("SELECT id, source_id, relpath FROM cards")}
+        with self.db.atomic():
+            for src, rel, st in touched:  # same bytes, new mtime: remember the stat, nothing to re-index
+                self.db.execute("UPDATE cards SET mtime_ns = ?, size = ? WHERE source_id = ? AND relpath = ?",
+                                [st.st_mtime_ns, st.st_size, src.id, rel])
+            for src, _, _, removed, _ in plans:
+                for rel in removed:
+                    self._delete_card(existing[(src.id, rel)])
+            for src, rel, st, digest, result in analyzed:
+                card_id = existing.get((src.id, rel))
+                (report.updated if card_id else report.added).append(f"{src.label}:{rel}")
+                self._store(src, rel, st, digest, result, card_id)
+        self._synced = True
+        return report
+
+    def _files(self, root: Path) -> Iterator[tuple[str, os.stat_result]]:
+        if not root.is_dir():
+            return
+        stack = [root]
+        while stack:
+            d = stack.pop()
+            with os.scandir(d) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in _SKIP_DIRS:
+                            stack.append(Path(entry.path))
+                    elif entry.name.lower().endswith(CARD_SUFFIXES) and entry.name != "README.md":
+                        yield Path(entry.path).relative_to(root).as_posix(), entry.stat()
+
+    def _plan(
+        self, src: Source, force: bool
+    ) -> tuple[list[tuple[str, os.stat_result, str]], list[tuple[str, os.stat_result]], list[str], int]:
+        known = {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
+            "SELECT relpath, mtime_ns, size, content_hash FROM cards WHERE source_id = ?", [src.id])}
+        todo, touched, same = [], [], 0
+        seen = set()
+        for rel, st in self._files(src.root):
+            seen.add(rel)
+            old = known.get(rel)
+            if old and not force and (old[0], old[1]) == (st.st_mtime_ns, st.st_size):
+                same += 1
+                continue
+            digest = hashlib.sha256((src.root / rel).read_bytes()).hexdigest()
+            if old and not force and old[2] == digest:
+                touched.append((rel, st))
+                same += 1
+            else:
+                todo.append((rel, st, digest))
+        removed = sorted(set(known) - seen)
+        return todo, touched, removed, same
+
+    def _delete_card(self, card_id: int) -> None:
+        for table in ("assets", "metrics", "variants"):
+            self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
+        self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
+        self.db.execute("DELETE FROM cards WHERE id = ?", [card_id])
+
+    def _store(self, src: Source, rel: str, st: os.stat_result, digest: str, result: CardResult,
+               card_id: int | None) -> None:
+        rec = result.record
+        status = "errors" if result.errors else "warnings" if result.warnings else "ok"
+        row = {
+            "source_id": src.id, "relpath": rel, "content_hash": digest, "mtime_ns": st.st_mtime_ns,
+            "size": st.st_size, "dialect": result.dialect.value if result.dialect else None,
+            "name": rec.name if rec else result.name_hint or Path(rel).stem, "status": status, "errors": result.errors,
+            "warnings": result.warnings, "diagnostics": json.dumps([d.as_dict() for d in result.diagnostics]),
+            "record": rec.model_dump_json(exclude={"card_path"}) if rec else None, "indexed_at": _now(),
+        }
+        if card_id is not None:
+            for table in ("assets", "metrics", "variants"):
+                self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
+            self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
+            row["id"] = card_id
+        self.db["cards"].insert(row, replace=True)
+        new_id = card_id if card_id is not None else self.db.execute(
+            "SELECT id FROM cards WHERE source_id = ? AND relpath = ?", [src.id, rel]).fetchone()[0]
+        if rec is not None:
+            self._store_model(new_id, rec)
+
+    def _store_model(self, mid: int, rec: ModelRecord) -> None:
+        self.db["models"].insert({
+            "id": mid, "name": rec.name, "name_key": name_key(rec.name), "uid": rec.uid,
+            "dialect": rec.dialect.value, "architecture": rec.architecture, "framework": rec.framework,
+            "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
+            "mindspore_version": rec.mindspore_version, "updated": rec.updated.isoformat() if rec.updated else None,
+            "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
+            "top1": top1_percent(rec),
+        })
+        self.db["assets"].insert_all([
+            {"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)
+        ])
+        self.db["metrics"].insert_all([
+            {"model_id": mid, "name": m.name, "key": metric_key(m.name),
+             "value": float(m.value) if isinstance(m.value, (int, float)) else None,
+             "value_text": None if isinstance(m.value, (int, float)) else str(m.value),
+             "dataset": m.dataset, "split": m.split, "source": m.source}
+            for m in rec.metrics
+        ])
+        self.db["variants"].insert_all([
+            {"model_id": mid, "name": v.name, "metrics": json.dumps(v.metrics), "weights": json.dumps(v.weights),
+             "line": v.line}
+            for v in rec.variants
+        ])
+
+    def rebuild(self) -> SyncReport:
+        """Re-analyze every card of every source (after a lint change, or to repair the index)."""
+        return self.sync(force=True)
+
+    def _auto(self) -> None:
+        if self.auto_sync and not self._synced:
+            self.sync()
+
+    # queries ------------------------------------------------------------------------------------
+
+    _LISTING_SQL = """
+        SELECT m.id, m.name, m.uid, m.dialect, m.architecture, m.framework, m.datasets, m.top1,
+               m.mindspore_version, c.status, s.label AS source, c.relpath, s.kind, s.path AS source_path {extra}
+        FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id {join}
+    """
+
+    def _listing(self, row: dict[str, Any]) -> Listing:
+        root = config.bundled_cards() if row["kind"] == BUNDLED else Path(row["source_path"])
+        return Listing(
+            id=row["id"], name=row["name"], uid=row["uid"], dialect=row["dialect"], architecture=row["architecture"],
+            framework=row["framework"], datasets=json.loads(row["datasets"]), top1=row["top1"],
+            mindspore_version=row["mindspore_version"], status=row["status"], source=row["source"],
+            path=str(root / row["relpath"]), score=row.get("score"),
+        )
+
+    def list(self, *, backbone: str | None = None, dataset: str | None = None, framework: str | None = None,
+             source: str | None = None, min_top1: float | None = None) -> list[Listing]:
+        """Models matching every filter given (case-insensitive); ``source`` is a dialect or a source label."""
+        self._auto()
+        where, args = [], []
+        if backbone:
+            where.append("lower(m.architecture) = lower(?)")
+            args.append(backbone)
+        if dataset:
+            where.append("EXISTS (SELECT 1 FROM json_each(m.datasets) WHERE lower(json_each.value) = lower(?))")
+            args.append(dataset)
+        if framework:
+            where.append("lower(m.framework) = lower(?)")
+            args.append(framework)
+        if source:
+            where.append("(m.dialect = ? OR s.label = ? OR s.kind = ?)")
+            args += [source, str(Path(source).expanduser().resolve()) if os.sep in source else source, source]
+        if min_top1 is not None:
+            where.append("m.top1 >= ?")
+            args.append(min_top1)
+        sql = self._LISTING_SQL.format(extra="", join="")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY m.name, m.mindspore_version DESC, m.id"
+        return [self._listing(r) for r in self.db.query(sql, args)]
+
+    def search(self, text: str, *, limit: int = 20) -> list[Listing]:
+        """Full-text search over name, summary and body, best first (name matches weigh most)."""
+        self._auto()
+        terms = [t for t in text.split() if t.strip('"')]
+        if not terms:
+            raise UsageError("search needs at least one word")
+        # Each word as itself OR as a prefix: both match "convnext_tiny", but the exact token scores twice,
+        # so "convnext tiny" ranks convnext_tiny above convnextv2_tiny.
+        quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+        query = " AND ".join(f"({q} OR {q}*)" for q in quoted)
+        sql = self._LISTING_SQL.format(
+            extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score",
+            join="JOIN models_fts ON models_fts.rowid = m.id",
+        ) + " WHERE models_fts MATCH ? ORDER BY score, m.name LIMIT ?"
+        return [self._listing(r) for r in self.db.query(sql, [query, limit])]
+
+    def record(self, model_id: int) -> ModelRecord:
+        row = self.db.execute(
+            "SELECT c.record, c.relpath, s.kind, s.path FROM cards c JOIN sources s ON s.id = c.source_id "
+            "WHERE c.id = ?", [model_id]).fetchone()
+        rec = ModelRecord.model_validate_json(row[0])
+        root = config.bundled_cards() if row[2] == BUNDLED else Path(row[3])
+        return rec.model_copy(update={"card_path": str(root / row[1])})
+
+    def resolve(self, spec: str, **kwargs: Any) -> Any:
+        """The card ``spec`` names (see ``registry.resolve.resolve``)."""
+        from .resolve import resolve
+
+        return resolve(self, spec, **kwargs)
+
+    @staticmethod
+    def card_path(row: dict[str, Any]) -> Path:
+        """Where a ``card_rows`` row's file is on disk."""
+        root = config.bundled_cards() if row["kind"] == BUNDLED else Path(row["source_path"])
+        return root / row["relpath"]
+
+    def card_rows(self, where: str, args: Iterable[Any]) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT c.*, s.label AS source, s.kind, s.path AS source_path FROM cards c "
+            f"JOIN sources s ON s.id = c.source_id WHERE {where}", list(args)))
