@@ -52,6 +52,7 @@ RULES: dict[str, Rule] = {
         Rule("bad-link", _E, "A link is not an absolute URL."),
         Rule("link-unreachable", _E, "With --online: a link does not answer, or answers an error."),
         Rule("evaluation-unparseable", _W, "The evaluation value has no metric the hub can read."),
+        Rule("evaluation-duplicate-metric", _W, "The evaluation value names the same metric twice."),
         Rule("evaluation-table-mismatch", _W, "The front matter's metrics disagree with the body's table."),
         Rule("date-not-iso", _W, "A date is not written as YYYY-MM-DD."),
         Rule("date-invalid", _E, "A date is not a real calendar date."),

@@ -22,6 +22,8 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     #: Parts that are not ``name<number>``.
     unparsed: tuple[str, ...] = ()
+    #: Metrics named twice, as (name, first value, later value); the first is kept.
+    duplicates: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -31,15 +33,20 @@ class Evaluation:
 def parse(text: str) -> Evaluation:
     metrics: dict[str, float] = {}
     unparsed: list[str] = []
+    duplicates: list[tuple[str, float, float]] = []
     for part in _SPLIT.split(text.strip()):
         if not part:
             continue
         m = _PART.match(part)
-        if m:
-            metrics[m.group("name").strip()] = float(m.group("value"))
-        else:
+        if not m:
             unparsed.append(part)
-    return Evaluation(text, metrics, tuple(unparsed))
+            continue
+        name, value = m.group("name").strip(), float(m.group("value"))
+        if name in metrics:
+            duplicates.append((name, metrics[name], value))
+        else:
+            metrics[name] = value
+    return Evaluation(text, metrics, tuple(unparsed), tuple(duplicates))
 
 
 def metric_key(name: str) -> str:

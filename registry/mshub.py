@@ -274,6 +274,9 @@ def _check_evaluation(text: str, model_name: str | None, cf: CardFile, doc: Yaml
         out.add("evaluation-unparseable", f"evaluation {text!r} has no metric: write name and value "
                 "glued, separated by ' | ', e.g. 'top1acc81.28 | top5acc95.61'", pos.line, pos.col)
         return
+    for name, first, later in ev.duplicates:
+        out.add("evaluation-duplicate-metric", f"evaluation names {name} twice ({first:g}, then {later:g}); the "
+                f"first is kept: rename the other (a top5acc written as top1acc?)", pos.line, pos.col)
     if not model_name:
         return
     rows = [r for r in tables.parse(cf.body, first_line=cf.body_line) if r.model.lower() == model_name.lower()]

@@ -81,6 +81,8 @@ CASES = [
     ("evaluation: top1acc81.28 | top5acc95.61", "evaluation: top1acc80.00 | top5acc95.61",
      "evaluation-table-mismatch", "evaluation:"),
     ("update-time: 2025-03-10", "update-time: 2025-3-10", "date-not-iso", "update-time:"),
+    ("evaluation: top1acc81.28 | top5acc95.61", "evaluation: top1acc81.28 | top1acc95.61",
+     "evaluation-duplicate-metric", "evaluation:"),
     ("update-time: 2025-03-10", "update-time: 2025-02-30", "date-invalid", "update-time:"),
     ("license: Apache-2.0", "license: Tongyi Qianwen License", "license-unknown", "license:"),
     ("license: Apache-2.0", "license: Apache2.0", "license-alias", "license:"),

@@ -32,6 +32,7 @@ CHOSEN = {
     "mindspore-hub/mindspore/1.10/hrnet_cityscapes.md": "module-type cvtmodel not allowed",
     "mindspore-hub/mindspore/1.10/moleculardynamics_water.md": "module-type hpc not allowed",
     "mindspore-hub/mindspore/2.5/animatediff.md": "no asset",
+    "mindspore-hub/mindspore/2.5/mobilenet_v3_large_100_imagenet2012.md": "top1acc named twice in evaluation",
     "mindspore-hub/mindspore/2.5/dbnet_resnet50_icdar2015.md": "'---' inside a code fence in the body",
     "mindspore-hub/noah-cvlab/ascend/0.7/ghostnet_ssd_v1.0.md": "missing train-dataset and asset, mAP key",
     "mindspore-hub/noah-cvlab/ascend/0.7/ghostnet_ssd_v1.0_cn.md": "full-width colons: front matter is a string",
