@@ -101,8 +101,8 @@ def info_tables(res: Resolution) -> list[Table | str]:
         variants = Table(title="variants in the card's results table", title_justify="left")
         for col in ("name", "figures", "weights"):
             variants.add_column(col, overflow="fold")
-        for v in rec.variants:
-            variants.add_row(v.name, ", ".join(f"{k} {x:g}" for k, x in v.metrics.items()), "\n".join(v.weights))
+        for var in rec.variants:
+            variants.add_row(var.name, ", ".join(f"{k} {x:g}" for k, x in var.metrics.items()), "\n".join(var.weights))
         out.append(variants)
     out.extend(diagnostic_lines(res.diagnostics))
     return out

@@ -43,11 +43,19 @@ if TYPE_CHECKING:
     from .card import CardResult, analyze_file, analyze_text, load_card
     from .cardfile import CardFile, Placement
     from .diagnostics import RULES, Diagnostic, Rule, Severity
-    from .errors import CardError, HubError, UsageError, YamlLimitError, YamlSyntaxError
+    from .errors import (
+        CardError,
+        HubError,
+        InvalidCardError,
+        RegistryError,
+        UnknownModelError,
+        UsageError,
+        YamlLimitError,
+        YamlSyntaxError,
+    )
     from .hfcard import HfCardData
     from .lint import exit_status, lint_paths
     from .mshub import MindSporeCardData, MsAsset
-    from .errors import InvalidCardError, RegistryError, UnknownModelError
     from .record import AssetRecord, Dialect, MetricRecord, ModelRecord, VariantRecord
     from .resolve import Resolution
     from .store import Listing, Registry, SyncReport

@@ -98,7 +98,7 @@ def _0001_initial(db: sqlite_utils.Database) -> None:
     );
     CREATE INDEX variants_model ON variants(model_id);
     """)
-    db["models"].enable_fts(["name", "summary", "body"], create_triggers=True, tokenize="unicode61")
+    db.table("models").enable_fts(["name", "summary", "body"], create_triggers=True, tokenize="unicode61")
 
 
 #: In order. Append only.

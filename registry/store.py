@@ -8,6 +8,7 @@ state and readers (WAL mode) never see half an index.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import json
@@ -211,15 +212,19 @@ class Registry:
             "SELECT relpath, mtime_ns, size, content_hash FROM cards WHERE source_id = ?", [src.id])}
         todo, touched, same = [], [], 0
         seen = set()
+        # The bundled cards are few and their mtimes change with every checkout: compare content only,
+        # so a fresh clone's committed registry.db is found up to date without a write.
+        by_stat = src.kind != BUNDLED
         for rel, st in self._files(src.root):
             seen.add(rel)
             old = known.get(rel)
-            if old and not force and (old[0], old[1]) == (st.st_mtime_ns, st.st_size):
+            if old and not force and by_stat and (old[0], old[1]) == (st.st_mtime_ns, st.st_size):
                 same += 1
                 continue
             digest = hashlib.sha256((src.root / rel).read_bytes()).hexdigest()
             if old and not force and old[2] == digest:
-                touched.append((rel, st))
+                if by_stat:
+                    touched.append((rel, st))
                 same += 1
             else:
                 todo.append((rel, st, digest))
@@ -248,14 +253,14 @@ class Registry:
                 self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
             self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
             row["id"] = card_id
-        self.db["cards"].insert(row, replace=True)
+        self.db.table("cards").insert(row, replace=True)
         new_id = card_id if card_id is not None else self.db.execute(
             "SELECT id FROM cards WHERE source_id = ? AND relpath = ?", [src.id, rel]).fetchone()[0]
         if rec is not None:
             self._store_model(new_id, rec)
 
     def _store_model(self, mid: int, rec: ModelRecord) -> None:
-        self.db["models"].insert({
+        self.db.table("models").insert({
             "id": mid, "name": rec.name, "name_key": name_key(rec.name), "uid": rec.uid,
             "dialect": rec.dialect.value, "architecture": rec.architecture, "framework": rec.framework,
             "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
@@ -263,17 +268,17 @@ class Registry:
             "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
             "top1": top1_percent(rec),
         })
-        self.db["assets"].insert_all([
+        self.db.table("assets").insert_all([
             {"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)
         ])
-        self.db["metrics"].insert_all([
+        self.db.table("metrics").insert_all([
             {"model_id": mid, "name": m.name, "key": metric_key(m.name),
              "value": float(m.value) if isinstance(m.value, (int, float)) else None,
              "value_text": None if isinstance(m.value, (int, float)) else str(m.value),
              "dataset": m.dataset, "split": m.split, "source": m.source}
             for m in rec.metrics
         ])
-        self.db["variants"].insert_all([
+        self.db.table("variants").insert_all([
             {"model_id": mid, "name": v.name, "metrics": json.dumps(v.metrics), "weights": json.dumps(v.weights),
              "line": v.line}
             for v in rec.variants
@@ -308,7 +313,8 @@ class Registry:
              source: str | None = None, min_top1: float | None = None) -> list[Listing]:
         """Models matching every filter given (case-insensitive); ``source`` is a dialect or a source label."""
         self._auto()
-        where, args = [], []
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
         if backbone:
             where.append("lower(m.architecture) = lower(?)")
             args.append(backbone)
@@ -330,7 +336,7 @@ class Registry:
         sql += " ORDER BY m.name, m.mindspore_version DESC, m.id"
         return [self._listing(r) for r in self.db.query(sql, args)]
 
-    def search(self, text: str, *, limit: int = 20) -> list[Listing]:
+    def search(self, text: str, *, limit: int = 20) -> builtins.list[Listing]:
         """Full-text search over name, summary and body, best first (name matches weigh most)."""
         self._auto()
         terms = [t for t in text.split() if t.strip('"')]
@@ -364,9 +370,9 @@ class Registry:
     def card_path(row: dict[str, Any]) -> Path:
         """Where a ``card_rows`` row's file is on disk."""
         root = config.bundled_cards() if row["kind"] == BUNDLED else Path(row["source_path"])
-        return root / row["relpath"]
+        return root / str(row["relpath"])
 
-    def card_rows(self, where: str, args: Iterable[Any]) -> list[dict[str, Any]]:
+    def card_rows(self, where: str, args: Iterable[Any]) -> builtins.list[dict[str, Any]]:
         return list(self.db.query(
             "SELECT c.*, s.label AS source, s.kind, s.path AS source_path FROM cards c "
             f"JOIN sources s ON s.id = c.source_id WHERE {where}", list(args)))

@@ -31,3 +31,14 @@ def seeds() -> Path:
     if not SEEDS.is_dir():
         pytest.skip(f"seeds not found at {SEEDS} (set HUB_TEST_SHARED)")
     return SEEDS
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own HUB_HOME and registry: the checkout's registry.db is never touched."""
+    home = tmp_path_factory.mktemp("hub_home")
+    monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("HUB_REGISTRY", str(home / "registry.db"))
+    for var in ("HUB_OFFLINE", "HF_HUB_OFFLINE", "HUB_MIRRORS"):
+        monkeypatch.delenv(var, raising=False)
+    return home
