@@ -101,9 +101,15 @@ def _0001_initial(db: sqlite_utils.Database) -> None:
     db.table("models").enable_fts(["name", "summary", "body"], create_triggers=True, tokenize="unicode61")
 
 
+def _0002_meta(db: sqlite_utils.Database) -> None:
+    # Key/value facts about the index itself, e.g. which analyzer produced it.
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 #: In order. Append only.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
+    ("0002_meta", _0002_meta),
 ]
 
 

@@ -30,6 +30,19 @@ from .migrations import migrate
 from .record import ModelRecord
 
 BUNDLED = "bundled"
+#: The modules whose code decides what a card's record and diagnostics are.
+_ANALYZER_MODULES = ("card", "cardfile", "diagnostics", "evaluation", "hashes", "hfcard", "licenses", "mshub",
+                     "record", "store", "tables", "validation", "yamlnodes")
+
+
+def analyzer_fingerprint() -> str:
+    """Changes whenever the analysis code does, so stored records are never older than the code reading them."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _ANALYZER_MODULES:
+        h.update(name.encode())
+        h.update((here / f"{name}.py").read_bytes())
+    return h.hexdigest()[:16]
 _SKIP_DIRS = {".git", ".hg", "node_modules", ".venv", "__pycache__"}
 
 
@@ -165,12 +178,16 @@ class Registry:
     def sync(self, *, force: bool = False) -> SyncReport:
         """Bring the index in line with every source; re-analyze only cards whose content changed."""
         report = SyncReport()
+        fingerprint = analyzer_fingerprint()
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'analyzer'").fetchone()
+        stale = row is None or row[0] != fingerprint
+        force = force or stale
         plans = [(src, *self._plan(src, force)) for src in self.sources()]
         report.unchanged = sum(same for *_, same in plans)
         report.removed = [f"{src.label}:{rel}" for src, _, _, removed, _ in plans for rel in removed]
         work = [(src, rel, st, digest) for src, todo, _, _, _ in plans for rel, st, digest in todo]
         touched = [(src, rel, st) for src, _, stat_only, _, _ in plans for rel, st in stat_only]
-        if not (work or touched or report.removed):
+        if not (work or touched or report.removed or stale):
             self._synced = True
             return report
         # Analyze outside the transaction: the write lock is held only while rows change.
@@ -188,6 +205,7 @@ class Registry:
                 card_id = existing.get((src.id, rel))
                 (report.updated if card_id else report.added).append(f"{src.label}:{rel}")
                 self._store(src, rel, st, digest, result, card_id)
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('analyzer', ?)", [fingerprint])
         self._synced = True
         return report
 

@@ -184,6 +184,19 @@ def test_sync_follows_edits_additions_deletions(reg, tmp_path):
                           "WHERE m.id IS NULL").fetchone()[0] == 0
 
 
+def test_new_analyzer_reindexes_unchanged_cards(reg, monkeypatch):
+    from registry import store
+
+    reg.sync()
+    before = {r["relpath"]: r["indexed_at"] for r in reg.card_rows("1", [])}
+    assert not reg.sync().changed
+    monkeypatch.setattr(store, "analyzer_fingerprint", lambda: "a-newer-analyzer")
+    report = reg.sync()
+    assert len(report.updated) == N_BUNDLED
+    assert not reg.sync().changed
+    assert set(before) == {r["relpath"] for r in reg.card_rows("1", [])}
+
+
 def test_touch_without_change_is_not_reindexed(reg, tmp_path):
     src = tmp_path / "src"
     card = write_card(src, "m", CARD)
