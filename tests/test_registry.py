@@ -291,18 +291,31 @@ def _consistent(db_path: Path) -> tuple[int, int]:
         con.close()
 
 
+FULL = N_BUNDLED + 600 + 2587
+
+
+def _baseline(db: Path) -> tuple[int, int]:
+    """A registry with only the bundled cards, checked consistent."""
+    with Registry(db) as r:
+        r.sync()
+    return _consistent(db)
+
+
+def _start_indexer(db: Path, corpus: Path) -> subprocess.Popen:
+    """Another process re-indexing the whole corpus into ``db``, in one transaction."""
+    return subprocess.Popen([sys.executable, "-c", INDEXER, str(db), str(corpus / "mindspore-hub"),
+                             str(corpus / "huggingface")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+
 @pytest.mark.slow
 def test_killed_indexer_leaves_previous_state(corpus, tmp_path):
     db = tmp_path / "crash.db"
-    with Registry(db) as r:
-        r.sync()
-    baseline = _consistent(db)
-    full = N_BUNDLED + 600 + 2587
+    baseline = _baseline(db)
+    full = FULL
     outcomes = []
     wal = Path(f"{db}-wal")
     for attempt in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", INDEXER, str(db), str(corpus / "mindspore-hub"),
-                                 str(corpus / "huggingface")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        proc = _start_indexer(db, corpus)
         assert proc.stdout.readline().strip() == "indexing"
         if attempt % 2 == 0:
             # Kill inside the write transaction: wait until the WAL starts growing.
@@ -328,12 +341,9 @@ def test_killed_indexer_leaves_previous_state(corpus, tmp_path):
 @pytest.mark.slow
 def test_readers_never_see_half_an_index(corpus, tmp_path):
     db = tmp_path / "read.db"
-    with Registry(db) as r:
-        r.sync()
-    before = _consistent(db)
-    full = N_BUNDLED + 600 + 2587
-    proc = subprocess.Popen([sys.executable, "-c", INDEXER, str(db), str(corpus / "mindspore-hub"),
-                             str(corpus / "huggingface")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    before = _baseline(db)
+    full = FULL
+    proc = _start_indexer(db, corpus)
     seen = set()
     reads = 0
     try:
