@@ -1,19 +1,23 @@
-"""The hub client: CLI and Python API (fetcher, cache and loader come with their issues). Re-exports only."""
+"""The hub client: pull (fetcher and cache), and later the loader. Re-exports only, resolved on first use."""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["load_card"]
+_EXPORTS = {"pull": "hub_client.api", "load_card": "registry"}
+__all__ = ["load_card", "pull"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "load_card":
-        from registry import load_card
-
-        return load_card
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if TYPE_CHECKING:
     from registry import load_card
+
+    from .api import pull

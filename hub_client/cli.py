@@ -196,6 +196,133 @@ def index(
         typer.echo(views.sync_text(report, where))
 
 
+@app.command()
+def pull(
+    name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
+    format: Annotated[str | None, typer.Option("--format", help="Only assets of this format (ckpt; safetensors, bin)."
+                                               )] = None,
+    revision: Annotated[str | None, typer.Option(help="Hugging Face revision (branch, tag or commit).")] = None,
+    to: Annotated[Path | None, typer.Option(help="Also copy the verified files into this folder.")] = None,
+    allow_http: Annotated[bool, typer.Option(help="Accept plain http to allowed hosts (not only loopback).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, only the paths.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Download every asset of a model, verify each against its card, and cache it; print the local paths."""
+    from registry.store import Registry
+
+    from .fetcher import pull_record
+
+    with Registry() as reg:
+        res = reg.resolve(name)
+    if res.reason and not (quiet or json_):
+        _console(err=True).print(f"note: {res.reason}")
+    bars = not (quiet or json_) and sys.stderr.isatty()
+    if bars:
+        from .progress import RichBars
+
+        with RichBars() as progress:
+            paths = pull_record(res.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
+                                progress=progress)
+    else:
+        paths = pull_record(res.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None)
+    if json_:
+        _emit_json({"model": res.record.name, "uid": res.record.uid, "paths": [str(p) for p in paths]})
+    else:
+        for p in paths:
+            typer.echo(str(p))
+
+
+@app.command()
+def verify(
+    name: Annotated[str, typer.Argument(help="A model whose cached files to re-hash.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Re-hash a model's cached files against their cards; exit 1 if one does not match or is missing."""
+    from registry.errors import IntegrityError
+    from registry.store import Registry
+
+    from . import cache
+    from .fetcher import check_digest
+
+    with Registry() as reg:
+        rec = reg.resolve(name).record
+    results = []
+    for asset in rec.assets:
+        path = cache.asset_path(rec, asset)
+        if not path.is_file():
+            results.append({"file": asset.filename, "status": "missing", "path": str(path)})
+            continue
+        digest = cache.sha256_file(path)
+        try:
+            check_digest(digest, asset, str(path))
+            results.append({"file": asset.filename, "status": "ok", "sha256": digest, "path": str(path)})
+        except IntegrityError as e:
+            results.append({"file": asset.filename, "status": "corrupt", "sha256": digest, "path": str(path),
+                            "expected": e.expected})
+    if json_:
+        _emit_json(results)
+    else:
+        for r in results:
+            typer.echo(f"{r['status']:8} {r['file']}" + (f"  expected {r['expected']}, got {r['sha256']}"
+                                                          if r["status"] == "corrupt" else ""))
+    raise typer.Exit(0 if all(r["status"] == "ok" for r in results) else 1)
+
+
+cache_app = typer.Typer(help="Inspect and clean the local cache (HUB_HOME).", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("ls")
+def cache_ls(json_: JsonOpt = False) -> None:
+    """Cached files, by model."""
+    from . import cache
+
+    rows = [{"model": e.model, "file": e.path.name, "size": e.size, "ok": e.ok, "path": str(e.path)}
+            for e in cache.entries()]
+    if json_:
+        _emit_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['model']}/{r['file']}  {r['size']} bytes" + ("" if r["ok"] else "  (blob missing)"))
+    typer.echo(f"{len(rows)} file(s) in {cache.root()}")
+
+
+@cache_app.command("verify")
+def cache_verify(json_: JsonOpt = False) -> None:
+    """Re-hash every cached blob against its name; exit 1 if any is corrupt or missing."""
+    from . import cache
+
+    rows = [{"model": e.model, "file": e.path.name, "ok": cache.verify_entry(e)} for e in cache.entries()]
+    if json_:
+        _emit_json(rows)
+    else:
+        for r in rows:
+            typer.echo(f"{'ok' if r['ok'] else 'CORRUPT':8} {r['model']}/{r['file']}")
+    raise typer.Exit(0 if all(r["ok"] for r in rows) else 1)
+
+
+@cache_app.command("rm")
+def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached files to remove.")]) -> None:
+    """Remove a model's files from the cache (their blobs go at the next prune)."""
+    from registry.store import Registry
+
+    from . import cache
+
+    with Registry() as reg:
+        rec = reg.resolve(name).record
+    removed = cache.remove_model(rec)
+    typer.echo(f"removed {len(removed)} file(s) of {rec.uid or rec.name}")
+
+
+@cache_app.command("prune")
+def cache_prune() -> None:
+    """Delete blobs no model uses and partial downloads not in progress."""
+    from . import cache
+
+    gone, freed = cache.prune()
+    typer.echo(f"deleted {len(gone)} file(s), freed {freed} bytes")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

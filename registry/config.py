@@ -53,3 +53,68 @@ def bundled_cards() -> Path:
         return packaged
     root = checkout_root()
     return root / "cards" if root else packaged
+
+
+#: Hosts assets may come from unless HUB_ALLOWED_HOSTS says otherwise.
+DEFAULT_ALLOWED_HOSTS = ("download-mindspore.osinfra.cn", "download.mindspore.cn", "huggingface.co", "hf-mirror.com")
+
+
+def _list(var: str) -> list[str]:
+    return [x.strip() for x in os.environ.get(var, "").replace(";", ",").replace(" ", ",").split(",") if x.strip()]
+
+
+def allowed_hosts() -> list[str]:
+    """``HUB_ALLOWED_HOSTS`` (comma-separated; replaces the defaults), plus the hosts of every mirror.
+
+    A name matches itself and its subdomains (``cdn-lfs.huggingface.co`` under ``huggingface.co``).
+    """
+    from urllib.parse import urlsplit
+
+    hosts = _list("HUB_ALLOWED_HOSTS") or list(DEFAULT_ALLOWED_HOSTS)
+    for m in mirrors():
+        host = urlsplit(m).hostname
+        if host and host not in hosts:
+            hosts.append(host)
+    endpoint_host = urlsplit(hf_endpoint()).hostname
+    if endpoint_host and endpoint_host not in hosts:
+        hosts.append(endpoint_host)
+    return hosts
+
+
+def mirrors() -> list[str]:
+    """``HUB_MIRRORS``: base URLs tried in order before an asset's own host (which is tried last)."""
+    return [m.rstrip("/") for m in _list("HUB_MIRRORS")]
+
+
+def allow_http() -> bool:
+    """``HUB_ALLOW_HTTP=1``: accept plain http to any allowed host (loopback is always accepted)."""
+    return os.environ.get("HUB_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def max_download_bytes() -> int:
+    """``HUB_MAX_BYTES``: the largest single asset we will download (default 64 GiB)."""
+    try:
+        return int(os.environ.get("HUB_MAX_BYTES", str(64 << 30)))
+    except ValueError:
+        return 64 << 30
+
+
+def retries() -> int:
+    """``HUB_RETRIES``: further attempts after a failed one, per URL (default 5)."""
+    try:
+        return max(0, int(os.environ.get("HUB_RETRIES", "5")))
+    except ValueError:
+        return 5
+
+
+def backoff_base() -> float:
+    """``HUB_BACKOFF``: first retry delay in seconds, doubled each time, with jitter (default 0.5)."""
+    try:
+        return max(0.0, float(os.environ.get("HUB_BACKOFF", "0.5")))
+    except ValueError:
+        return 0.5
+
+
+def hf_endpoint() -> str:
+    """``HF_ENDPOINT`` as huggingface_hub reads it, but at call time (huggingface_hub reads it at import)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")

@@ -91,3 +91,56 @@ class InvalidCardError(HubError, ValueError):
 
 class RegistryError(HubError, RuntimeError):
     """The registry database cannot be opened, migrated or written."""
+
+
+class UnsafeURLError(HubError, ValueError):
+    """A URL (or a redirect) the download policy refuses: not https, host not allowed, or a bad file name."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"refusing {url}: {reason}")
+
+
+class DownloadError(HubError, OSError):
+    """A transfer failed for good (after retries, on every mirror); ``attempts`` lists what was tried."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None,
+                 attempts: list[str] | None = None) -> None:
+        self.url = url
+        self.status = status
+        self.attempts = list(attempts or [])
+        detail = "".join(f"\n  - {a}" for a in self.attempts)
+        super().__init__(message + detail)
+
+
+class IntegrityError(HubError, ValueError):
+    """Downloaded bytes do not match the card's sha256; nothing was cached."""
+
+    def __init__(self, *, url: str, expected: str, actual: str, what: str = "sha256") -> None:
+        self.url = url
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{what} mismatch for {url}: expected {expected}, got {actual}; the file was deleted and nothing was "
+            "cached. The server (or a mirror) sent other bytes than the card describes: try again, drop the mirror, "
+            "or report the card")
+
+
+class SizeLimitError(HubError, ValueError):
+    """An asset larger than ``HUB_MAX_BYTES``, or a body longer than the server announced."""
+
+    def __init__(self, url: str, size: int, limit: int, why: str) -> None:
+        self.url = url
+        self.size = size
+        self.limit = limit
+        super().__init__(f"{url}: {why} ({size} bytes, limit {limit}); raise HUB_MAX_BYTES if this is expected")
+
+
+class OfflineError(HubError, FileNotFoundError):
+    """Offline mode (``HUB_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) and the asset is not in the cache."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} is not in the cache and offline mode forbids downloading it: unset HUB_OFFLINE "
+                         "(and HF_HUB_OFFLINE), or pull it on a connected machine and copy HUB_HOME")

@@ -42,3 +42,50 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     for var in ("HUB_OFFLINE", "HF_HUB_OFFLINE", "HUB_MIRRORS"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+def _need(tool: str) -> None:
+    import shutil
+
+    if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{tool} is not installed; .ci/run installs it")
+        pytest.skip(f"{tool} is not installed (apt-get install {tool})")
+
+
+@pytest.fixture(scope="session")
+def nginx(tmp_path_factory):
+    from servers.nginx import Nginx
+
+    _need("nginx")
+    base = tmp_path_factory.mktemp("nginx")
+    server = Nginx(base / "root", base / "work").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def hf_server():
+    from servers.hfserver import HfServer
+
+    server = HfServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxy(nginx):
+    from servers.faultproxy import FaultProxy
+
+    p = FaultProxy(nginx.url).start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def net(monkeypatch):
+    """Network settings for tests: only loopback allowed, quick retries."""
+    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("HUB_RETRIES", "2")
+    monkeypatch.setenv("HUB_BACKOFF", "0.01")
+    monkeypatch.setenv("HUB_TIMEOUT", "5")

@@ -1,0 +1,81 @@
+"""Which URLs we will fetch: checked before the first byte and again at every redirect.
+
+A card is untrusted input. Its links may say ``file://``, ``http://``, a host we
+never agreed to, a private address, or a file name that climbs out of the cache;
+each is refused here with the reason, before any connection is made.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from registry import config
+from registry.errors import UnsafeURLError
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _private(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules for one pull; ``Policy.from_env()`` reads them at call time."""
+
+    hosts: tuple[str, ...] = field(default_factory=tuple)
+    allow_http: bool = False
+
+    @classmethod
+    def from_env(cls, *, allow_http: bool | None = None) -> Policy:
+        return cls(tuple(h.lower() for h in config.allowed_hosts()),
+                   config.allow_http() if allow_http is None else allow_http)
+
+    def host_allowed(self, host: str) -> bool:
+        h = host.lower().strip("[]")
+        return any(h == a or h.endswith("." + a) for a in self.hosts)
+
+    def check(self, url: str) -> str:
+        """The URL if it may be fetched; ``UnsafeURLError`` saying why not otherwise."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname or ""
+        if scheme not in ("https", "http"):
+            raise UnsafeURLError(url, f"the {scheme or 'missing'} scheme is not fetched; only https is")
+        if not host:
+            raise UnsafeURLError(url, "it has no host")
+        if parts.username or parts.password:
+            raise UnsafeURLError(url, "credentials in a URL would be sent to every mirror and logged")
+        if scheme == "http" and not (self.allow_http or is_loopback(host)):
+            raise UnsafeURLError(url, "plain http can be altered in transit; use https (or --allow-http)")
+        if not self.host_allowed(host):
+            raise UnsafeURLError(url, f"host {host} is not allowed (allowed: {', '.join(self.hosts)}); "
+                                 "add it to HUB_ALLOWED_HOSTS if you trust it")
+        if _private(host) and not is_loopback(host) and host.lower() not in self.hosts:
+            raise UnsafeURLError(url, f"{host} is a private or link-local address; list it in HUB_ALLOWED_HOSTS "
+                                 "to fetch from it")
+        return url
+
+
+def safe_file_name(url: str) -> str:
+    """The file name a URL ends with, refused when it could leave the folder it is written to."""
+    raw = urlsplit(url).path.rsplit("/", 1)[-1]
+    name = unquote(raw)
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
+        raise UnsafeURLError(url, f"its file name {name!r} could escape the cache folder")
+    return name

@@ -1,0 +1,261 @@
+"""One URL into one partial file: streamed, hashed as it arrives, resumable across runs, retried.
+
+The caller decides what the bytes must be (``fetcher.py``); this module gets them
+with as little waste as the server allows: an interrupted transfer continues
+with ``Range`` + ``If-Range`` from where it stopped (the kept part is hashed once,
+never the fresh bytes twice), and starts over when the server ignores the range
+or the file changed in between.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+
+from registry.errors import DownloadError, SizeLimitError
+
+from .policy import Policy
+
+CHUNK = 1 << 20
+MAX_REDIRECTS = 10
+#: The longest Retry-After we honour; a server asking for more is treated as down.
+MAX_RETRY_AFTER = 120.0
+_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                   urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+
+
+class ProgressSink(Protocol):
+    """What a transfer reports; the CLI draws it, library callers may ignore it."""
+
+    def start(self, name: str, total: int | None, done: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, name: str, total: int | None, done: int) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    digest: str
+    size: int
+    #: The URL the bytes finally came from, after redirects.
+    url: str
+    #: Bytes kept from an earlier run and not fetched again.
+    resumed_from: int
+    #: Bytes that came over the wire in this call (all attempts).
+    received: int
+    attempts: int
+
+
+class _Retry(Exception):
+    def __init__(self, why: str, wait: float | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.wait = wait
+
+
+@dataclass
+class Settings:
+    timeout: float
+    retries: int
+    backoff: float
+    max_bytes: int
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class Partial:
+    """``NAME.part`` plus ``NAME.part.json``: the bytes so far and what they are a prefix of."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.meta_path = path.with_name(path.name + ".json")
+
+    def resumable(self, url: str) -> tuple[int, str | None]:
+        """Bytes kept and their validator, when a previous run left a usable part of this URL."""
+        try:
+            meta = json.loads(self.meta_path.read_text())
+            size = self.path.stat().st_size
+        except (OSError, ValueError):
+            return 0, None
+        if meta.get("url") != url or not meta.get("validator"):
+            return 0, None
+        return size, meta["validator"]
+
+    def remember(self, url: str, validator: str | None, total: int | None) -> None:
+        tmp = self.meta_path.with_name(self.meta_path.name + ".tmp")
+        tmp.write_text(json.dumps({"url": url, "validator": validator, "total": total}))
+        os.replace(tmp, self.meta_path)
+
+    def discard(self) -> None:
+        for p in (self.path, self.meta_path):
+            p.unlink(missing_ok=True)
+
+
+def _validator(resp: requests.Response) -> str | None:
+    etag = resp.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag  # If-Range needs a strong validator
+    return resp.headers.get("Last-Modified")
+
+
+def _open(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,
+          timeout: float) -> tuple[requests.Response, str]:
+    """GET with redirects followed by hand, so every hop is checked against the policy."""
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        policy.check(current)
+        resp = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=(timeout, timeout))
+        if resp.status_code in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+            resp.close()
+            current = urljoin(current, resp.headers["Location"])
+            continue
+        return resp, current
+    raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
+
+
+@dataclass
+class _State:
+    offset: int
+    validator: str | None
+    hasher: Any
+    received: int = 0
+    final_url: str = ""
+
+    def restart(self, out: Any) -> None:
+        out.seek(0)
+        out.truncate()
+        self.hasher = hashlib.sha256()
+        self.offset = 0
+
+
+def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy, settings: Settings,
+          progress: ProgressSink | None = None, name: str = "") -> Outcome:
+    """Download ``url`` into ``part.path`` and return its sha256; the caller verifies and moves it."""
+    sink = progress or NoProgress()
+    part.path.parent.mkdir(parents=True, exist_ok=True)
+    offset, validator = part.resumable(url)
+    if offset == 0:
+        part.discard()
+    state = _State(offset, validator, hashlib.sha256(), final_url=url)
+    if offset:
+        with open(part.path, "rb") as kept:  # the kept bytes, hashed once
+            while block := kept.read(CHUNK):
+                state.hasher.update(block)
+    attempt = 0
+    with open(part.path, "ab", buffering=0) as out:
+        while True:
+            attempt += 1
+            try:
+                _attempt(url, part, out, state, session, policy, settings, sink, name)
+                break
+            except _Retry as r:
+                if attempt > settings.retries:
+                    raise DownloadError(f"giving up on {url} after {attempt} attempt(s): {r.why}", url=url) from None
+                delay = r.wait if r.wait is not None else settings.backoff * (2 ** (attempt - 1)) * (
+                    1 + random.random() * 0.25)
+                settings.sleep(delay)
+        os.fsync(out.fileno())
+    sink.finish()
+    return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, attempt)
+
+
+def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Session, policy: Policy,
+             settings: Settings, sink: ProgressSink, name: str) -> None:
+    headers = {"Accept-Encoding": "identity", "User-Agent": "hub-client"}
+    if st.offset and st.validator:
+        headers["Range"] = f"bytes={st.offset}-"
+        headers["If-Range"] = st.validator
+    elif st.offset:
+        st.restart(out)  # no validator: kept bytes cannot be matched to the server's file
+    try:
+        resp, st.final_url = _open(session, url, headers, policy, settings.timeout)
+    except _NETWORK_ERRORS as e:
+        raise _Retry(f"{type(e).__name__}: {e}") from None
+    with resp:
+        status = resp.status_code
+        if status in _RETRY_STATUS:
+            wait = _retry_after(resp.headers.get("Retry-After"))
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                raise DownloadError(f"{url} asks to retry after {wait:.0f} s", url=url, status=status)
+            raise _Retry(f"HTTP {status}", wait)
+        if status == 416 and st.offset and resp.headers.get("Content-Range") == f"bytes */{st.offset}":
+            return  # a previous run got every byte and died before the rename: nothing left to fetch
+        if status == 416:
+            st.restart(out)
+            part.remember(url, None, None)
+            raise _Retry("range not satisfiable; restarting from the first byte")
+        if status not in (200, 206):
+            raise DownloadError(f"{url} answered HTTP {status} {resp.reason}", url=url, status=status)
+        if status == 200 and st.offset:
+            st.restart(out)  # the range was ignored, or the file changed (If-Range failed): start over
+        if status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {st.offset}-"):
+            st.restart(out)
+            part.remember(url, None, None)
+            raise _Retry("the server sent another range than asked for; restarting")
+        total = _total(resp)
+        if total is not None and total > settings.max_bytes:
+            part.discard()
+            raise SizeLimitError(url, total, settings.max_bytes, "announced size is over the limit")
+        st.validator = _validator(resp)
+        part.remember(url, st.validator, total)
+        sink.start(name, total, st.offset)
+        raw = resp.raw
+        try:
+            while True:
+                block = raw.read(CHUNK, decode_content=False)
+                if not block:
+                    break
+                st.offset += len(block)
+                st.received += len(block)
+                if st.offset > settings.max_bytes or (total is not None and st.offset > total):
+                    part.discard()
+                    why = "the body is longer than announced" if total is not None else "the body is over the limit"
+                    raise SizeLimitError(url, st.offset, total if total is not None else settings.max_bytes, why)
+                out.write(block)
+                st.hasher.update(block)
+                sink.advance(len(block))
+        except _NETWORK_ERRORS as e:
+            raise _Retry(f"connection lost after {st.offset} bytes ({type(e).__name__})") from None
+        if total is not None and st.offset < total:
+            raise _Retry(f"connection closed after {st.offset} of {total} bytes")
+
+
+def _total(resp: requests.Response) -> int | None:
+    cr = resp.headers.get("Content-Range")
+    if resp.status_code == 206 and cr and "/" in cr:
+        tail = cr.rsplit("/", 1)[1]
+        return int(tail) if tail.isdigit() else None
+    cl = resp.headers.get("Content-Length")
+    return int(cl) if cl and cl.isdigit() else None

@@ -1,0 +1,87 @@
+"""Publishing test assets on the loopback servers and cards that point at them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MS_CARD = """# {name}
+
+---
+
+model-name: {name}
+backbone-name: convnext
+module-type: cv-classification
+fine-tunable: true
+model-version: "2.5"
+train-dataset: ImageNet2012
+evaluation: top1acc81.28 | top5acc95.61
+author: hub tests
+update-time: 2025-03-10
+repo-link: https://download-mindspore.osinfra.cn/toolkits/mindcv/
+user-id: tests
+used-for: inference
+mindspore-version: "2.5"
+asset:
+- file-format: ckpt
+  asset-link: {link}
+  asset-sha256: {sha}
+license: Apache-2.0
+summary: a test model served on loopback
+
+---
+
+# {name}
+"""
+
+
+@dataclass
+class Published:
+    name: str
+    data: bytes
+    digest: str
+    rel: str  #: path of the file under the server root, e.g. toolkits/mindcv/x/x-1234abcd-910v2.ckpt
+    link: str  #: the asset-link written in the card
+
+    @property
+    def uri(self) -> str:
+        return "/" + self.rel
+
+
+def payload(size: int, seed: int = 0) -> bytes:
+    """Deterministic incompressible bytes (a stand-in for a checkpoint; the loader tests use real ones)."""
+    out = bytearray()
+    block = hashlib.sha256(f"seed{seed}".encode()).digest()
+    while len(out) < size:
+        block = hashlib.sha256(block).digest()
+        out += block * 64
+    return bytes(out[:size])
+
+
+def publish(root: Path, cards: Path, name: str, data: bytes, *, base: str, prefix: bool = False,
+            sha: str | None = None) -> Published:
+    """Serve ``data`` under ``root`` with a MindCV-style name and write a card for it into ``cards``."""
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"toolkits/mindcv/{name}/{name}-{digest[:8]}-910v2.ckpt"
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    link = f"{base}/{rel}"
+    card_sha = sha if sha is not None else (digest[:8] if prefix else digest)
+    (cards / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
+    (cards / f"{name}.md").write_text(MS_CARD.format(name=name, link=link, sha=card_sha))
+    return Published(name, data, digest, rel, link)
+
+
+def index(cards: Path) -> None:
+    from registry import Registry
+
+    with Registry() as reg:
+        reg.add_source(cards)
+        reg.sync()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest()[:6]}"

@@ -1,0 +1,182 @@
+"""A small Hugging-Face-Hub-compatible server: the routes huggingface_hub uses to download files.
+
+    GET  /api/models/{repo}/revision/{rev}      {"id", "sha", "siblings": [{"rfilename"}]}
+    GET  /api/models/{repo}/tree/{rev}[/{path}] [{"type", "path", "size", "oid", "lfs": {"oid", "size", ...}}]
+    HEAD/GET /{repo}/resolve/{rev}/{path}       X-Repo-Commit, ETag (sha256 for LFS files), Content-Length, Range
+    404 with X-Error-Code: RepoNotFound | RevisionNotFound | EntryNotFound
+
+No X-Xet-* header is ever sent, so clients use plain HTTP downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+#: Files at least this big, or with a weights suffix, are stored as LFS files (ETag = sha256).
+LFS_MIN = 10 * 1024
+_WEIGHTS = (".safetensors", ".bin", ".ckpt", ".h5", ".msgpack", ".onnx")
+
+
+def git_blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class Repo:
+    files: dict[str, bytes]
+    sha: str = ""
+    revisions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha1(b"".join(k.encode() + v for k, v in sorted(self.files.items())),
+                              usedforsecurity=False).hexdigest()
+        self.sha = self.sha or digest
+        self.revisions.setdefault("main", self.sha)
+        self.revisions.setdefault(self.sha, self.sha)
+
+
+def is_lfs(path: str, data: bytes) -> bool:
+    return len(data) >= LFS_MIN or path.endswith(_WEIGHTS)
+
+
+class HfServer:
+    def __init__(self) -> None:
+        self.repos: dict[str, Repo] = {}
+        #: Paths whose bytes are served with one byte flipped (the ETag stays the true sha256).
+        self.corrupt: set[str] = set()
+        self.hits: Counter[str] = Counter()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> HfServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add(self, repo_id: str, files: dict[str, bytes]) -> Repo:
+        repo = Repo(dict(files))
+        self.repos[repo_id] = repo
+        return repo
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _error(self, code: int, error_code: str, message: str) -> None:
+                body = json.dumps({"error": message}).encode()
+                self.send_response(code)
+                self.send_header("X-Error-Code", error_code)
+                self.send_header("X-Error-Message", message)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _json(self, data: object) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _repo(self, parts: list[str]) -> tuple[str, Repo | None]:
+                repo_id = "/".join(parts[:2])
+                return repo_id, server.repos.get(repo_id)
+
+            def do_HEAD(self) -> None:
+                self.do_GET()
+
+            def do_GET(self) -> None:
+                path = unquote(urlsplit(self.path).path)
+                server.hits[path] += 1
+                parts = [p for p in path.split("/") if p]
+                if parts[:2] == ["api", "models"]:
+                    self._api(parts[2:])
+                elif len(parts) >= 5 and parts[2] == "resolve":
+                    self._resolve(parts)
+                else:
+                    self._error(404, "RepoNotFound", f"no route {path}")
+
+            def _api(self, parts: list[str]) -> None:
+                repo_id, repo = self._repo(parts)
+                if repo is None:
+                    return self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+                if len(parts) < 4 or parts[2] not in ("revision", "tree"):
+                    return self._error(404, "RepoNotFound", "unknown api route")
+                rev = parts[3]
+                sha = repo.revisions.get(rev)
+                if sha is None:
+                    return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+                if parts[2] == "revision":
+                    return self._json({"id": repo_id, "modelId": repo_id, "sha": sha, "private": False,
+                                       "siblings": [{"rfilename": p} for p in sorted(repo.files)]})
+                prefix = "/".join(parts[4:])
+                entries = []
+                for p, data in sorted(repo.files.items()):
+                    if prefix and not p.startswith(prefix + "/"):
+                        continue
+                    entry: dict[str, object] = {"type": "file", "path": p, "size": len(data), "oid": git_blob_id(data)}
+                    if is_lfs(p, data):
+                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+                    entries.append(entry)
+                return self._json(entries)
+
+            def _resolve(self, parts: list[str]) -> None:
+                repo_id, repo = self._repo(parts)
+                if repo is None:
+                    return self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+                sha = repo.revisions.get(parts[3])
+                if sha is None:
+                    return self._error(404, "RevisionNotFound", f"Invalid rev id: {parts[3]}")
+                file_path = "/".join(parts[4:])
+                data = repo.files.get(file_path)
+                if data is None:
+                    return self._error(404, "EntryNotFound", f"{file_path} does not exist on {parts[3]}")
+                etag = hashlib.sha256(data).hexdigest() if is_lfs(file_path, data) else git_blob_id(data)
+                served = data
+                if f"{repo_id}/{file_path}" in server.corrupt:
+                    served = bytes([data[0] ^ 0xFF]) + data[1:]
+                start, end, status = 0, len(served) - 1, 200
+                rng = self.headers.get("Range")
+                if rng and rng.startswith("bytes="):
+                    a, _, b = rng[6:].partition("-")
+                    start = int(a) if a else 0
+                    end = int(b) if b else len(served) - 1
+                    status = 206
+                body = served[start : end + 1]
+                self.send_response(status)
+                self.send_header("X-Repo-Commit", sha)
+                self.send_header("ETag", f'"{etag}"')
+                if is_lfs(file_path, data):
+                    self.send_header("X-Linked-Etag", f'"{etag}"')
+                    self.send_header("X-Linked-Size", str(len(data)))
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(len(body)))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(served)}")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+        return Handler
