@@ -52,7 +52,7 @@ def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
 
 def _settings() -> Settings:
     return Settings(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
-                    max_bytes=config.max_download_bytes())
+                    max_bytes=config.max_download_bytes(), fsync=config.fsync())
 
 
 def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session,

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import http.client
 import json
 import os
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,13 +31,15 @@ from registry.errors import DownloadError, SizeLimitError
 
 from .policy import Policy
 
-CHUNK = 1 << 20
+#: Bytes per read, hash and write. Bigger blocks mean fewer GIL hand-offs between the three threads of a
+#: transfer: 4 MiB took 1.76 s median for 1 GB here against 2.32 s with 1 MiB (bench/download.py).
+CHUNK = 4 << 20
 MAX_REDIRECTS = 10
 #: The longest Retry-After we honour; a server asking for more is treated as down.
 MAX_RETRY_AFTER = 120.0
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                   urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+                   urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
 class ProgressSink(Protocol):
@@ -82,6 +87,7 @@ class Settings:
     retries: int
     backoff: float
     max_bytes: int
+    fsync: bool = False
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -145,6 +151,91 @@ def _open(session: requests.Session, url: str, headers: dict[str, str], policy: 
     raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
 
+class _Slot:
+    __slots__ = ("buf", "view", "n", "pending", "lock")
+
+    def __init__(self, size: int) -> None:
+        self.buf = bytearray(size)
+        self.view = memoryview(self.buf)
+        self.n = 0
+        self.pending = 0
+        self.lock = threading.Lock()
+
+
+class _Pipeline:
+    """Read into a ring of reused buffers; hash and write each on two worker threads meanwhile.
+
+    hashlib, file writes and socket reads all release the GIL for blocks this size, so the three overlap
+    and a transfer costs about its slowest stage, not their sum. Reusing buffers matters as much: a fresh
+    1 MiB object per block is an mmap and munmap in a new process, with TLB shootdowns across the threads,
+    which doubled the time of a 1 GB pull here. Blocks stay in order; memory stays at ``slots`` blocks.
+    """
+
+    def __init__(self, hasher: Any, out: Any, slots: int = 8, size: int = CHUNK) -> None:
+        self.error: BaseException | None = None
+        self.free: queue.Queue[_Slot] = queue.Queue()
+        for _ in range(slots):
+            self.free.put(_Slot(size))
+        self.queues: list[queue.Queue[_Slot | None]] = [queue.Queue(), queue.Queue()]
+        self.threads = [
+            threading.Thread(target=self._run, args=(self.queues[0], hasher.update), daemon=True),
+            threading.Thread(target=self._run, args=(self.queues[1], out.write), daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, q: queue.Queue[_Slot | None], fn: Callable[[Any], Any]) -> None:
+        while (slot := q.get()) is not None:
+            if self.error is None:
+                try:
+                    fn(slot.view[: slot.n])
+                except BaseException as e:  # e.g. disk full: reported to the reader at its next block
+                    self.error = e
+            with slot.lock:  # released even after an error, so the reader never waits forever
+                slot.pending -= 1
+                if slot.pending == 0:
+                    self.free.put(slot)
+
+    def read_from(self, fp: Any, limit: int) -> int:
+        """Fill the next buffer from ``fp`` (at most ``limit`` bytes) and hand it on; 0 at the end."""
+        if self.error is not None:
+            raise self.error
+        slot = self.free.get()
+        view = slot.view[: max(1, min(len(slot.buf), limit))]
+        n = int(fp.readinto(view) or 0)
+        if not n:
+            self.free.put(slot)
+            return 0
+        slot.n = n
+        slot.pending = len(self.queues)
+        for q in self.queues:
+            q.put(slot)
+        return n
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.put(None)
+        for t in self.threads:
+            t.join()
+        if self.error is not None:
+            raise self.error
+
+
+class _Reader:
+    """``readinto`` straight from the socket: http.client's, under urllib3 (whose own readinto copies)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.fp = getattr(raw, "_fp", None)
+
+    def readinto(self, view: memoryview) -> int:
+        if self.fp is not None and hasattr(self.fp, "readinto"):
+            return int(self.fp.readinto(view))
+        block = self.raw.read(len(view), decode_content=False)
+        view[: len(block)] = block
+        return len(block)
+
+
 @dataclass
 class _State:
     offset: int
@@ -186,7 +277,8 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
                 delay = r.wait if r.wait is not None else settings.backoff * (2 ** (attempt - 1)) * (
                     1 + random.random() * 0.25)
                 settings.sleep(delay)
-        os.fsync(out.fileno())
+        if settings.fsync:
+            os.fsync(out.fileno())
     sink.finish()
     return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, attempt)
 
@@ -231,23 +323,30 @@ def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Se
         st.validator = _validator(resp)
         part.remember(url, st.validator, total)
         sink.start(name, total, st.offset)
-        raw = resp.raw
+        reader = _Reader(resp.raw)
+        pipe = _Pipeline(st.hasher, out)
+        # Never read past what may be stored: the cap, and one byte beyond the announced size (to notice more).
+        cap = min(settings.max_bytes, total) if total is not None else settings.max_bytes
         try:
             while True:
-                block = raw.read(CHUNK, decode_content=False)
-                if not block:
+                n = pipe.read_from(reader, cap + 1 - st.offset)
+                if not n:
                     break
-                st.offset += len(block)
-                st.received += len(block)
-                if st.offset > settings.max_bytes or (total is not None and st.offset > total):
+                st.offset += n
+                st.received += n
+                if st.offset > cap:
+                    pipe.close()
                     part.discard()
                     why = "the body is longer than announced" if total is not None else "the body is over the limit"
-                    raise SizeLimitError(url, st.offset, total if total is not None else settings.max_bytes, why)
-                out.write(block)
-                st.hasher.update(block)
-                sink.advance(len(block))
+                    raise SizeLimitError(url, st.offset, cap, why)
+                sink.advance(n)
         except _NETWORK_ERRORS as e:
+            pipe.close()
             raise _Retry(f"connection lost after {st.offset} bytes ({type(e).__name__})") from None
+        except BaseException:
+            pipe.close()
+            raise
+        pipe.close()  # every block hashed and written before the offset is trusted
         if total is not None and st.offset < total:
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
 

@@ -118,3 +118,12 @@ def backoff_base() -> float:
 def hf_endpoint() -> str:
     """``HF_ENDPOINT`` as huggingface_hub reads it, but at call time (huggingface_hub reads it at import)."""
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def fsync() -> bool:
+    """``HUB_FSYNC=1``: flush each download to disk before it is renamed into the cache.
+
+    Off by default, as in curl, pooch and huggingface_hub: a killed process loses nothing either way (the page
+    cache outlives it); only a power cut can, and flushing costs about a second per GB here.
+    """
+    return os.environ.get("HUB_FSYNC", "").strip().lower() in ("1", "true", "yes", "on")

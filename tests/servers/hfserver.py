@@ -27,22 +27,38 @@ def git_blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
+@dataclass(frozen=True)
+class Remote:
+    """A big LFS file this server only knows by size and sha256: it is served through a ``cdn`` redirect."""
+
+    size: int
+    sha256: str
+
+
+def _size(v: bytes | Remote) -> int:
+    return v.size if isinstance(v, Remote) else len(v)
+
+
+def _sha256(v: bytes | Remote) -> str:
+    return v.sha256 if isinstance(v, Remote) else hashlib.sha256(v).hexdigest()
+
+
 @dataclass
 class Repo:
-    files: dict[str, bytes]
+    files: dict[str, bytes | Remote]
     sha: str = ""
     revisions: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        digest = hashlib.sha1(b"".join(k.encode() + v for k, v in sorted(self.files.items())),
+        digest = hashlib.sha1(b"".join(k.encode() + _sha256(v).encode() for k, v in sorted(self.files.items())),
                               usedforsecurity=False).hexdigest()
         self.sha = self.sha or digest
         self.revisions.setdefault("main", self.sha)
         self.revisions.setdefault(self.sha, self.sha)
 
 
-def is_lfs(path: str, data: bytes) -> bool:
-    return len(data) >= LFS_MIN or path.endswith(_WEIGHTS)
+def is_lfs(path: str, data: bytes | Remote) -> bool:
+    return isinstance(data, Remote) or len(data) >= LFS_MIN or path.endswith(_WEIGHTS)
 
 
 class HfServer:
@@ -50,6 +66,8 @@ class HfServer:
         self.repos: dict[str, Repo] = {}
         #: Paths whose bytes are served with one byte flipped (the ETag stays the true sha256).
         self.corrupt: set[str] = set()
+        #: "repo/path" -> absolute URL: LFS files answered with a 302 there, as the real Hub sends to its CDN.
+        self.cdn: dict[str, str] = {}
         self.hits: Counter[str] = Counter()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -67,7 +85,7 @@ class HfServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def add(self, repo_id: str, files: dict[str, bytes]) -> Repo:
+    def add(self, repo_id: str, files: dict[str, bytes | Remote]) -> Repo:
         repo = Repo(dict(files))
         self.repos[repo_id] = repo
         return repo
@@ -136,9 +154,10 @@ class HfServer:
                 for p, data in sorted(repo.files.items()):
                     if prefix and not p.startswith(prefix + "/"):
                         continue
-                    entry: dict[str, object] = {"type": "file", "path": p, "size": len(data), "oid": git_blob_id(data)}
+                    oid = _sha256(data)[:40] if isinstance(data, Remote) else git_blob_id(data)
+                    entry: dict[str, object] = {"type": "file", "path": p, "size": _size(data), "oid": oid}
                     if is_lfs(p, data):
-                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+                        entry["lfs"] = {"oid": _sha256(data), "size": _size(data), "pointerSize": 134}
                     entries.append(entry)
                 return self._json(entries)
 
@@ -153,7 +172,20 @@ class HfServer:
                 data = repo.files.get(file_path)
                 if data is None:
                     return self._error(404, "EntryNotFound", f"{file_path} does not exist on {parts[3]}")
-                etag = hashlib.sha256(data).hexdigest() if is_lfs(file_path, data) else git_blob_id(data)
+                etag = _sha256(data) if is_lfs(file_path, data) else git_blob_id(data)  # type: ignore[arg-type]
+                cdn = server.cdn.get(f"{repo_id}/{file_path}")
+                if cdn and is_lfs(file_path, data):
+                    self.send_response(302)
+                    self.send_header("Location", cdn)
+                    self.send_header("X-Repo-Commit", sha)
+                    self.send_header("ETag", f'"{etag}"')
+                    self.send_header("X-Linked-Etag", f'"{etag}"')
+                    self.send_header("X-Linked-Size", str(_size(data)))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if isinstance(data, Remote):
+                    return self._error(404, "EntryNotFound", f"{file_path} is only on the CDN")
                 served = data
                 if f"{repo_id}/{file_path}" in server.corrupt:
                     served = bytes([data[0] ^ 0xFF]) + data[1:]
