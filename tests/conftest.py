@@ -89,3 +89,11 @@ def net(monkeypatch):
     monkeypatch.setenv("HUB_RETRIES", "2")
     monkeypatch.setenv("HUB_BACKOFF", "0.01")
     monkeypatch.setenv("HUB_TIMEOUT", "5")
+
+
+@pytest.fixture
+def cards(tmp_path):
+    """A folder for the cards a test writes (added to the test's registry by ``helpers.index``)."""
+    d = tmp_path / "cards"
+    d.mkdir()
+    return d

@@ -14,12 +14,6 @@ from registry.errors import DownloadError, IntegrityError, OfflineError, SizeLim
 pytestmark = pytest.mark.usefixtures("net")
 
 
-@pytest.fixture
-def cards(tmp_path):
-    d = tmp_path / "cards"
-    d.mkdir()
-    return d
-
 
 def nothing_cached(pub) -> None:
     root = cache.root()

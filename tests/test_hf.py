@@ -48,12 +48,6 @@ def make_repo(server, cards, *, with_bin=True):
     return repo_id, repo, files
 
 
-@pytest.fixture
-def cards(tmp_path):
-    d = tmp_path / "cards"
-    d.mkdir()
-    return d
-
 
 def test_pull_lands_in_the_hf_cache_verified(hf_env, cards):
     repo_id, repo, files = make_repo(hf_env, cards)

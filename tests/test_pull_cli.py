@@ -19,12 +19,6 @@ from hub_client.transfer import CHUNK
 pytestmark = pytest.mark.usefixtures("net")
 
 
-@pytest.fixture
-def cards(tmp_path):
-    d = tmp_path / "cards"
-    d.mkdir()
-    return d
-
 
 def hub(*args, env=None):
     return subprocess.run([sys.executable, "-m", "hub_client.cli", *args], capture_output=True, text=True,

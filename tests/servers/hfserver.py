@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
+
+from .loopback import LoopbackServer
 
 #: Files at least this big, or with a weights suffix, are stored as LFS files (ETag = sha256).
 LFS_MIN = 10 * 1024
@@ -61,7 +62,7 @@ def is_lfs(path: str, data: bytes | Remote) -> bool:
     return isinstance(data, Remote) or len(data) >= LFS_MIN or path.endswith(_WEIGHTS)
 
 
-class HfServer:
+class HfServer(LoopbackServer):
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
         #: Paths whose bytes are served with one byte flipped (the ETag stays the true sha256).
@@ -69,21 +70,7 @@ class HfServer:
         #: "repo/path" -> absolute URL: LFS files answered with a 302 there, as the real Hub sends to its CDN.
         self.cdn: dict[str, str] = {}
         self.hits: Counter[str] = Counter()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> HfServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def add(self, repo_id: str, files: dict[str, bytes | Remote]) -> Repo:
         repo = Repo(dict(files))
