@@ -16,7 +16,15 @@ import requests
 from filelock import FileLock
 
 from registry import config
-from registry.errors import DownloadError, IntegrityError, OfflineError, UnsafeURLError, UsageError
+from registry.errors import (
+    CacheWriteError,
+    DownloadError,
+    HubError,
+    IntegrityError,
+    OfflineError,
+    UnsafeURLError,
+    UsageError,
+)
 from registry.record import AssetRecord, Dialect, ModelRecord
 
 from . import cache
@@ -93,9 +101,18 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
                     raise
                 attempts.append(f"{url}: {e}")
                 continue
-            blob = cache.store_blob(part.path, outcome.digest)
-            part.discard()
-            return cache.link(target, blob)
+            except OSError as e:  # after DownloadError, which is an OSError too
+                if isinstance(e, HubError):
+                    raise
+                if isinstance(e, requests.RequestException):
+                    raise DownloadError(f"{url}: {e}", url=url) from e
+                raise CacheWriteError(str(part.path), e) from e  # disk full, read-only: no mirror helps
+            try:
+                blob = cache.store_blob(part.path, outcome.digest)
+                part.discard()
+                return cache.link(target, blob)
+            except OSError as e:
+                raise CacheWriteError(str(target), e) from e
         if integrity is not None and len(urls) == 1:
             raise integrity
         raise DownloadError(f"could not get {asset.filename} of {record.name} from any source", url=asset.url,

@@ -8,6 +8,7 @@ each is refused here with the reason, before any connection is made.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +27,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
 def _private(host: str) -> bool:
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
@@ -34,17 +43,37 @@ def _private(host: str) -> bool:
     return ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
+def _resolves_private(host: str) -> str | None:
+    """The first private, loopback, link-local or reserved address ``host`` resolves to, if any."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None  # the request itself will fail, with its own error
+    for info in infos:
+        addr = str(info[4][0])
+        if _private(addr) or is_loopback(addr):
+            return addr
+    return None
+
+
 @dataclass(frozen=True)
 class Policy:
-    """The rules for one pull; ``Policy.from_env()`` reads them at call time."""
+    """The rules for one pull; ``Policy.from_env()`` reads them at call time.
+
+    ``trusted`` are the hosts the user named (``HUB_ALLOWED_HOSTS``, mirrors): they may be private (a LAN
+    mirror). A default host is public: if its name resolves to a private or link-local address (a hijacked
+    resolver, DNS rebinding), it is refused.
+    """
 
     hosts: tuple[str, ...] = field(default_factory=tuple)
     allow_http: bool = False
+    trusted: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls, *, allow_http: bool | None = None) -> Policy:
-        return cls(tuple(h.lower() for h in config.allowed_hosts()),
-                   config.allow_http() if allow_http is None else allow_http)
+        hosts = tuple(h.lower() for h in config.allowed_hosts())
+        trusted = tuple(h for h in hosts if h not in config.DEFAULT_ALLOWED_HOSTS)
+        return cls(hosts, config.allow_http() if allow_http is None else allow_http, trusted)
 
     def host_allowed(self, host: str) -> bool:
         h = host.lower().strip("[]")
@@ -66,9 +95,16 @@ class Policy:
         if not self.host_allowed(host):
             raise UnsafeURLError(url, f"host {host} is not allowed (allowed: {', '.join(self.hosts)}); "
                                  "add it to HUB_ALLOWED_HOSTS if you trust it")
-        if _private(host) and not is_loopback(host) and host.lower() not in self.hosts:
+        if host.lower().strip("[]") in self.trusted or is_loopback(host) and scheme == "http":
+            return url
+        if _private(host):
             raise UnsafeURLError(url, f"{host} is a private or link-local address; list it in HUB_ALLOWED_HOSTS "
                                  "to fetch from it")
+        if not _is_ip(host):
+            addr = _resolves_private(host)
+            if addr:
+                raise UnsafeURLError(url, f"{host} resolves to the private address {addr}; a public host should "
+                                     "not (hijacked DNS?); list the host in HUB_ALLOWED_HOSTS if this is expected")
         return url
 
 

@@ -179,7 +179,7 @@ class _Pipeline:
         self.queues: list[queue.Queue[_Slot | None]] = [queue.Queue(), queue.Queue()]
         self.threads = [
             threading.Thread(target=self._run, args=(self.queues[0], hasher.update), daemon=True),
-            threading.Thread(target=self._run, args=(self.queues[1], out.write), daemon=True),
+            threading.Thread(target=self._run, args=(self.queues[1], lambda v: _write_all(out, v)), daemon=True),
         ]
         for t in self.threads:
             t.start()
@@ -219,6 +219,15 @@ class _Pipeline:
             t.join()
         if self.error is not None:
             raise self.error
+
+
+def _write_all(out: Any, view: memoryview) -> None:
+    """An unbuffered write may write less than asked without an error: write until all of it is down."""
+    while view:
+        n = out.write(view)
+        if not n:
+            raise OSError(28, "No space left on device")
+        view = view[n:]
 
 
 class _Reader:

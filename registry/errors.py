@@ -144,3 +144,16 @@ class OfflineError(HubError, FileNotFoundError):
         self.what = what
         super().__init__(f"{what} is not in the cache and offline mode forbids downloading it: unset HUB_OFFLINE "
                          "(and HF_HUB_OFFLINE), or pull it on a connected machine and copy HUB_HOME")
+
+
+class CacheWriteError(HubError, OSError):
+    """The cache cannot be written (disk full, read-only, permissions); what was kept stays resumable."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        self.path = path
+        self.errno_ = error.errno
+        super().__init__(error.errno or 0, f"cannot write {path}: {error.strerror or error}; free some space (or "
+                         "point HUB_HOME at a larger disk) and pull again: the download resumes where it stopped")
+
+    def __str__(self) -> str:
+        return str(self.args[1])

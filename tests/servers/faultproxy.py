@@ -31,6 +31,7 @@ class Faults:
     stall_times: int = 1
     flip_at: int | None = None
     ignore_range: bool = False
+    fake_length: int | None = None  # announce this Content-Length, whatever is sent
     rate: float | None = None  # bytes per second
 
 
@@ -87,6 +88,8 @@ class FaultProxy(LoopbackServer):
                 up = conn.getresponse()
                 self.send_response(up.status)
                 for k, v in up.getheaders():
+                    if k.lower() == "content-length" and f.fake_length is not None:
+                        v = str(f.fake_length)
                     if k.lower() not in _HOP:
                         self.send_header(k, v)
                 self.send_header("Connection", "close")
