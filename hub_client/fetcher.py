@@ -29,7 +29,7 @@ from registry.record import AssetRecord, Dialect, ModelRecord
 
 from . import cache
 from .policy import Policy, safe_file_name
-from .transfer import Partial, ProgressSink, Settings, fetch
+from .transfer import Outcome, Partial, ProgressSink, Settings, fetch
 
 #: Seconds to wait for another process's download of the same asset before giving up.
 LOCK_TIMEOUT = 6 * 3600
@@ -88,9 +88,7 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
         for url in urls:
             try:
                 policy.check(url)
-                outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
-                                progress=progress(asset.filename) if progress else None, name=asset.filename)
-                check_digest(outcome.digest, asset, outcome.url)
+                outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress)
             except IntegrityError as e:
                 part.discard()
                 integrity = e
@@ -117,6 +115,27 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
             raise integrity
         raise DownloadError(f"could not get {asset.filename} of {record.name} from any source", url=asset.url,
                             attempts=attempts)
+
+
+def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, policy: Policy,
+                    progress: ProgressFactory | None) -> Outcome:
+    """Fetch and verify; a resumed file that fails is fetched once more from its first byte.
+
+    A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
+    size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
+    """
+    outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
+                    progress=progress(asset.filename) if progress else None, name=asset.filename)
+    try:
+        check_digest(outcome.digest, asset, outcome.url)
+    except IntegrityError:
+        if not outcome.resumed_from:
+            raise
+        part.discard()
+        outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
+                        progress=progress(asset.filename) if progress else None, name=asset.filename)
+        check_digest(outcome.digest, asset, outcome.url)
+    return outcome
 
 
 def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | None = None,

@@ -37,6 +37,8 @@ CHUNK = 4 << 20
 MAX_REDIRECTS = 10
 #: The longest Retry-After we honour; a server asking for more is treated as down.
 MAX_RETRY_AFTER = 120.0
+#: The longest pause between two attempts, however many failed.
+MAX_BACKOFF = 30.0
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                    urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError)
@@ -273,23 +275,29 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
         with open(part.path, "rb") as kept:  # the kept bytes, hashed once
             while block := kept.read(CHUNK):
                 state.hasher.update(block)
-    attempt = 0
+    attempt = 0  # failed attempts in a row without a byte of progress
+    total_attempts = 0
     with open(part.path, "ab", buffering=0) as out:
         while True:
             attempt += 1
+            total_attempts += 1
+            received = state.received
             try:
                 _attempt(url, part, out, state, session, policy, settings, sink, name)
                 break
             except _Retry as r:
+                if state.received > received:
+                    attempt = 1  # it moved forward: a flaky link, not a dead one; back off from the start
                 if attempt > settings.retries:
-                    raise DownloadError(f"giving up on {url} after {attempt} attempt(s): {r.why}", url=url) from None
-                delay = r.wait if r.wait is not None else settings.backoff * (2 ** (attempt - 1)) * (
-                    1 + random.random() * 0.25)
+                    raise DownloadError(f"giving up on {url} after {attempt} attempt(s) without progress: {r.why}",
+                                        url=url) from None
+                delay = r.wait if r.wait is not None else min(
+                    MAX_BACKOFF, settings.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.25))
                 settings.sleep(delay)
         if settings.fsync:
             os.fsync(out.fileno())
     sink.finish()
-    return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, attempt)
+    return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, total_attempts)
 
 
 def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Session, policy: Policy,

@@ -107,23 +107,32 @@ def test_server_that_ignores_range_falls_back_to_full_download(nginx, proxy, car
     assert proxy.requests[-1][2] is not None  # it did ask
 
 
-def test_file_changed_between_runs_restarts(nginx, proxy, cards, monkeypatch):
-    name = unique("changed")
-    old = payload(4 * CHUNK, seed=4)
-    pub_old = publish(nginx.root, cards, name, old, base=proxy.url)
+@pytest.mark.parametrize("new_etag", [True, False], ids=["new-etag", "same-etag"])
+def test_file_changed_between_runs(nginx, proxy, cards, monkeypatch, new_etag):
+    """The card stays; the server's file changes under a half-done pull. With a new ETag, If-Range fails
+    and a full 200 follows; with the same ETag (nginx: mtime in seconds and size), the spliced file fails
+    its hash and is fetched once more from the first byte."""
+    data = payload(4 * CHUNK, seed=4)
+    pub = publish(nginx.root, cards, unique("changed"), data, base=proxy.url)
     index(cards)
+    served = nginx.root / pub.rel
+    served.write_bytes(payload(4 * CHUNK, seed=5))  # at first the server has other bytes
+    first_mtime = served.stat().st_mtime
     proxy.faults.cut_after = 2 * CHUNK
     monkeypatch.setenv("HUB_RETRIES", "0")
     with pytest.raises(DownloadError):
-        pull(name)
-    # The server's file is replaced (new ETag); the card now describes the new bytes, at the same URL.
-    new = payload(4 * CHUNK, seed=5)
-    (nginx.root / pub_old.rel).write_bytes(new)
-    digest = hashlib.sha256(new).hexdigest()
-    (cards / f"{name}.md").write_text((cards / f"{name}.md").read_text().replace(pub_old.digest, digest))
-    index(cards)
-    [path] = pull(name)
-    assert path.read_bytes() == new
+        pull(pub.name)
+    served.write_bytes(data)  # then the right ones
+    os.utime(served, (first_mtime + 10, first_mtime + 10) if new_etag else (first_mtime, first_mtime))
+    sent = proxy.body_bytes
+    [path] = pull(pub.name)
+    assert path.read_bytes() == data
+    resumed = [r[2] for r in proxy.requests if r[2]]
+    assert resumed[0] == f"bytes={2 * CHUNK}-"  # it tried to resume
+    if new_etag:
+        assert proxy.body_bytes - sent == len(data)  # a 200 with the whole new file
+    else:
+        assert proxy.body_bytes - sent == len(data) + 2 * CHUNK  # the spliced tail, then the whole file
 
 
 def test_500_then_success(nginx, proxy, cards):
@@ -215,6 +224,8 @@ def test_every_mirror_failing_lists_attempts(nginx, cards, monkeypatch):
     ("https://evil.example/m/m-12345678-910v2.ckpt", "not allowed"),
     ("https://127.0.0.1/m/..%2F..%2Fetc%2Fpasswd", "escape"),
     ("file:///etc/passwd", "scheme"),
+    ("/etc/passwd", "scheme"),
+    ("https://user:pw@127.0.0.1/m.ckpt", "credentials"),
 ])
 def test_refused_links_make_no_connection(cards, link, why):
     name = unique("refused")
@@ -284,3 +295,26 @@ def test_hub_home_is_where_everything_goes(nginx, cards):
     index(cards)
     [path] = pull(pub.name)
     assert str(path).startswith(os.environ["HUB_HOME"])
+
+
+def test_flaky_link_that_progresses_is_not_given_up(nginx, proxy, cards, monkeypatch):
+    """Cut every 2 MiB, 2 retries allowed: each attempt moves forward, so the pull goes on to the end."""
+    pub = publish(nginx.root, cards, unique("flaky"), payload(16 << 20, seed=44), base=proxy.url)
+    index(cards)
+    proxy.faults.cut_after = 2 << 20
+    proxy.faults.cut_times = 10**6
+    monkeypatch.setenv("HUB_RETRIES", "2")
+    [path] = pull(pub.name)
+    assert path.read_bytes() == pub.data and len(proxy.requests) >= 8
+
+
+def test_backoff_is_capped():
+    from hub_client import transfer
+
+    delays = []
+    settings = transfer.Settings(timeout=1, retries=40, backoff=1.0, max_bytes=1 << 30, sleep=delays.append)
+    part = transfer.Partial(cache.root() / "incomplete" / "x.part")
+    with pytest.raises(DownloadError):
+        transfer.fetch("http://127.0.0.1:9/x.ckpt", part, session=__import__("requests").Session(),
+                       policy=transfer.Policy(hosts=("127.0.0.1",)), settings=settings)
+    assert len(delays) == 40 and max(delays) <= transfer.MAX_BACKOFF

@@ -57,3 +57,21 @@ def test_billion_laughs_refused_quickly():
 def test_deep_nesting_refused(text):
     with pytest.raises((YamlLimitError, YamlSyntaxError)):
         yamlnodes.load(text)
+
+
+def test_huge_scalar_in_a_card_is_bounded():
+    from registry import analyze_text
+
+    text = "---\nlicense: mit\nsummary: " + "x" * 3_000_000 + "\n---\n# t\n"
+    start = time.perf_counter()
+    result = analyze_text(text)
+    assert time.perf_counter() - start < 5
+    assert result.record is not None  # parsed, not crashed
+
+
+def test_card_over_the_size_limit_is_refused_unread():
+    from registry import analyze_text
+    from registry.cardfile import MAX_CARD_BYTES
+
+    [d] = analyze_text("---\nsummary: " + "x" * MAX_CARD_BYTES + "\n---\n").diagnostics
+    assert d.rule == "file-unreadable" and "limit" in d.message
