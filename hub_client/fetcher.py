@@ -76,7 +76,7 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
     if asset.sha256_kind == "none" or not asset.sha256:
         raise UsageError(f"the card of {record.name} gives no usable sha256 for {asset.filename}, so it could not be "
                          f"verified; fix the card (hub lint {record.card_path or ''})")
-    safe_file_name(asset.url)
+    safe_file_name(asset.url)  # also refuses a malformed URL, before mirror_urls parses it
     key = cache.asset_key(asset.url, asset.sha256)
     with FileLock(cache.lock_path(key), timeout=LOCK_TIMEOUT):
         if target.is_file():

@@ -81,7 +81,11 @@ class Policy:
 
     def check(self, url: str) -> str:
         """The URL if it may be fetched; ``UnsafeURLError`` saying why not otherwise."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as e:
+            raise UnsafeURLError(url, f"it is not a valid URL ({e})") from None
         scheme = parts.scheme.lower()
         host = parts.hostname or ""
         if scheme not in ("https", "http"):
@@ -110,7 +114,10 @@ class Policy:
 
 def safe_file_name(url: str) -> str:
     """The file name a URL ends with, refused when it could leave the folder it is written to."""
-    raw = urlsplit(url).path.rsplit("/", 1)[-1]
+    try:
+        raw = urlsplit(url).path.rsplit("/", 1)[-1]
+    except ValueError as e:
+        raise UnsafeURLError(url, f"it is not a valid URL ({e})") from None
     name = unquote(raw)
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
         raise UnsafeURLError(url, f"its file name {name!r} could escape the cache folder")

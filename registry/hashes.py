@@ -63,8 +63,15 @@ def parse_sha256(text: str) -> HashSpec:
 
 
 def file_name(url: str) -> str:
-    """The last path segment of a URL, percent-decoded (not yet sanitised for the file system)."""
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    """The last path segment of a URL, percent-decoded (not yet sanitised for the file system).
+
+    Works on malformed URLs too (``urlsplit`` raises on some: lint reports those as bad links).
+    """
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        path = url.split("?", 1)[0].split("#", 1)[0]
+    return unquote(path.rsplit("/", 1)[-1])
 
 
 def hash_in_name(name: str) -> str | None:

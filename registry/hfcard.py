@@ -248,17 +248,20 @@ def to_record(card: HfCardData, results: list[Any], cf: CardFile) -> ModelRecord
         m = _BASE_IN_BODY.search(cf.body)
         base = [m.group(1)] if m else []
     framework = card.library_name or next((_FRAMEWORK_TAGS[t] for t in tags if t in _FRAMEWORK_TAGS), None)
+    def text(v: Any) -> str | None:  # YAML may give a number where a name is meant (dataset type: 80)
+        return None if v is None else str(v)
+
     metrics = [
-        MetricRecord(name=r.metric_type, value=r.metric_value, dataset=r.dataset_type, split=r.dataset_split,
-                     source="model-index")
+        MetricRecord(name=str(r.metric_type), value=r.metric_value, dataset=text(r.dataset_type),
+                     split=text(r.dataset_split), source="model-index")
         for r in results if isinstance(r.metric_value, (int, float, str)) and not isinstance(r.metric_value, bool)
     ]
-    datasets = _as_list(card.datasets) or sorted({r.dataset_type for r in results})
+    datasets = _as_list(card.datasets) or sorted({str(r.dataset_type) for r in results})
     lic = _as_list(card.license)
     return ModelRecord(
         name=name, uid=uid, dialect=Dialect.HUGGINGFACE, title=title,
         architecture=_architecture(name, " ".join(tags), " ".join(base)), framework=framework,
-        task=card.pipeline_tag or (results[0].task_type if results else None), datasets=datasets,
+        task=card.pipeline_tag or (text(results[0].task_type) if results else None), datasets=datasets,
         metrics=metrics, license=licenses.normalize(lic[0]) if lic else None, license_raw=lic[0] if lic else None,
         base_model=base[0] if base else None, tags=tags, card_path=cf.path, body=cf.body,
     )

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from pathlib import PurePath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -250,6 +251,11 @@ def _check_links(doc: YamlDoc, out: Collector) -> None:
         url = raw.strip().removeprefix("<").removesuffix(">").strip()
         pos = doc.pos[p]
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        try:
+            urlsplit(url).port  # noqa: B018 - parses the host and port, raising on malformed ones
+        except ValueError as e:
+            out.add("bad-link", f"{p[-1]} {raw!r} is not a valid URL ({e}): check the host part", pos.line, pos.col)
+            continue
         if not scheme:
             out.add("bad-link", f"{p[-1]} {raw!r} is not an absolute URL: write https://host/path", pos.line, pos.col)
         elif scheme != "https":

@@ -318,3 +318,13 @@ def test_backoff_is_capped():
         transfer.fetch("http://127.0.0.1:9/x.ckpt", part, session=__import__("requests").Session(),
                        policy=transfer.Policy(hosts=("127.0.0.1",)), settings=settings)
     assert len(delays) == 40 and max(delays) <= transfer.MAX_BACKOFF
+
+
+@pytest.mark.parametrize("link", ["https://[127.0.0.1/m.ckpt", "https://127.0.0.1:port/m.ckpt"])
+def test_malformed_link_is_refused_cleanly(cards, link):
+    name = unique("malformed")
+    (cards / f"{name}.md").write_text(MS_CARD.format(name=name, link=link, sha="1" * 64))
+    index(cards)
+    with pytest.raises(UnsafeURLError) as e:
+        pull(name)
+    assert "not a valid URL" in str(e.value)

@@ -108,3 +108,11 @@ def test_model_index_agrees_with_huggingface_hub(corpus):
         assert mine == hub, path.name
         compared += 1
     assert compared > 1000
+
+
+def test_numbers_where_model_index_means_names():
+    """Found by the 100k fuzz run: YAML reads `type: 80` as a number."""
+    r = hf("model-index:\n- name: m\n  results:\n  - task:\n      type: 7\n    dataset:\n      type: 80\n"
+           "      name: eighty\n    metrics:\n    - type: 12\n      value: 0.5\n")
+    [m] = r.record.metrics
+    assert (m.name, m.dataset, m.value) == ("12", "80", 0.5)

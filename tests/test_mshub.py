@@ -164,3 +164,15 @@ def test_harmless_float_version_is_info_lossy_is_warning():
         'model-version: "2.5"', "model-version: 1.10")
     got = {(d.line, d.severity.value) for d in analyze_text(text).diagnostics if d.rule == "version-as-float"}
     assert got == {(line_of(text, "model-version:"), "warning"), (line_of(text, "mindspore-version:"), "info")}
+
+
+@pytest.mark.parametrize("link", ["<https://[download-mindspore.osinfra.cn/x/m-db11dc82.ckpt>",
+                                  "<https://download\uff1a.mindspore.cn/x/m-db11dc82.ckpt>",
+                                  "<https://download.mindspore.cn:port/x/m-db11dc82.ckpt>"])
+def test_malformed_links_are_bad_links_not_crashes(link):
+    """Found by bench/faults.py's 100k fuzz run: urlsplit raises on these."""
+    text = BASE.replace("<https://download-mindspore.osinfra.cn/toolkits/mindcv/convnext/convnext_tiny-db11dc82-910v2"
+                        ".ckpt>", link)
+    assert text != BASE
+    r = analyze_text(text)
+    assert [d.rule for d in r.diagnostics if d.rule == "bad-link"] == ["bad-link"]
