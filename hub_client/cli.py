@@ -99,6 +99,14 @@ def _emit_json(data: Any) -> None:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
+def _resolve(name: str) -> Any:
+    """The registry's resolution of ``name`` (see ``registry.resolve``), the registry closed again."""
+    from registry.store import Registry
+
+    with Registry() as reg:
+        return reg.resolve(name)
+
+
 @app.command("list")
 def list_(
     backbone: Annotated[str | None, typer.Option(help="Backbone, e.g. convnext.")] = None,
@@ -208,12 +216,10 @@ def pull(
     json_: JsonOpt = False,
 ) -> None:
     """Download every asset of a model, verify each against its card, and cache it; print the local paths."""
-    from registry.store import Registry
 
     from .fetcher import pull_record
 
-    with Registry() as reg:
-        res = reg.resolve(name)
+    res = _resolve(name)
     if res.reason and not (quiet or json_):
         _console(err=True).print(f"note: {res.reason}")
     bars = not (quiet or json_) and sys.stderr.isatty()
@@ -239,13 +245,11 @@ def verify(
 ) -> None:
     """Re-hash a model's cached files against their cards; exit 1 if one does not match or is missing."""
     from registry.errors import IntegrityError
-    from registry.store import Registry
 
     from . import cache
     from .fetcher import check_digest
 
-    with Registry() as reg:
-        rec = reg.resolve(name).record
+    rec = _resolve(name).record
     results = []
     for asset in rec.assets:
         path = cache.asset_path(rec, asset)
@@ -304,12 +308,10 @@ def cache_verify(json_: JsonOpt = False) -> None:
 @cache_app.command("rm")
 def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached files to remove.")]) -> None:
     """Remove a model's files from the cache (their blobs go at the next prune)."""
-    from registry.store import Registry
 
     from . import cache
 
-    with Registry() as reg:
-        rec = reg.resolve(name).record
+    rec = _resolve(name).record
     removed = cache.remove_model(rec)
     typer.echo(f"removed {len(removed)} file(s) of {rec.uid or rec.name}")
 
