@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from registry import config
 from registry.errors import (
@@ -78,43 +78,54 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
                          f"verified; fix the card (hub lint {record.card_path or ''})")
     safe_file_name(asset.url)  # also refuses a malformed URL, before mirror_urls parses it
     key = cache.asset_key(asset.url, asset.sha256)
-    with FileLock(cache.lock_path(key), timeout=LOCK_TIMEOUT):
-        if target.is_file():
-            return target  # another process finished it while we waited
-        urls = mirror_urls(asset.url, config.mirrors())
-        part = Partial(cache.partial_path(key))
-        attempts: list[str] = []
-        integrity: IntegrityError | None = None
-        for url in urls:
-            try:
-                policy.check(url)
-                outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress)
-            except IntegrityError as e:
-                part.discard()
-                integrity = e
-                attempts.append(f"{url}: {e}")
-                continue
-            except (DownloadError, UnsafeURLError) as e:
-                if len(urls) == 1:
-                    raise
-                attempts.append(f"{url}: {e}")
-                continue
-            except OSError as e:  # after DownloadError, which is an OSError too
-                if isinstance(e, HubError):
-                    raise
-                if isinstance(e, requests.RequestException):
-                    raise DownloadError(f"{url}: {e}", url=url) from e
-                raise CacheWriteError(str(part.path), e) from e  # disk full, read-only: no mirror helps
-            try:
-                blob = cache.store_blob(part.path, outcome.digest)
-                part.discard()
-                return cache.link(target, blob)
-            except OSError as e:
-                raise CacheWriteError(str(target), e) from e
-        if integrity is not None and len(urls) == 1:
-            raise integrity
-        raise DownloadError(f"could not get {asset.filename} of {record.name} from any source", url=asset.url,
-                            attempts=attempts)
+    try:
+        with FileLock(cache.lock_path(key), timeout=LOCK_TIMEOUT):
+            return _download_locked(record, asset, target, key, policy=policy, session=session, progress=progress)
+    except Timeout:
+        raise DownloadError(f"another process has been downloading {asset.filename} for {LOCK_TIMEOUT // 3600} h; "
+                            f"if none is, delete {cache.lock_path(key)}", url=asset.url) from None
+
+
+def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key: str, *, policy: Policy,
+                     session: requests.Session, progress: ProgressFactory | None) -> Path:
+    """The download itself, with this asset's lock held."""
+    assert asset.url is not None
+    if target.is_file():
+        return target  # another process finished it while we waited
+    urls = mirror_urls(asset.url, config.mirrors())
+    part = Partial(cache.partial_path(key))
+    attempts: list[str] = []
+    integrity: IntegrityError | None = None
+    for url in urls:
+        try:
+            policy.check(url)
+            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress)
+        except IntegrityError as e:
+            part.discard()
+            integrity = e
+            attempts.append(f"{url}: {e}")
+            continue
+        except (DownloadError, UnsafeURLError) as e:
+            if len(urls) == 1:
+                raise
+            attempts.append(f"{url}: {e}")
+            continue
+        except OSError as e:  # after DownloadError, which is an OSError too
+            if isinstance(e, HubError):
+                raise
+            if isinstance(e, requests.RequestException):
+                raise DownloadError(f"{url}: {e}", url=url) from e
+            raise CacheWriteError(str(part.path), e) from e  # disk full, read-only: no mirror helps
+        try:
+            blob = cache.store_blob(part.path, outcome.digest)
+            part.discard()
+            return cache.link(target, blob)
+        except OSError as e:
+            raise CacheWriteError(str(target), e) from e
+    if integrity is not None and len(urls) == 1:
+        raise integrity
+    raise DownloadError(f"could not get {asset.filename} of {record.name} from any source", url=asset.url,
+                        attempts=attempts)
 
 
 def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, policy: Policy,

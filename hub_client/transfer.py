@@ -175,6 +175,7 @@ class _Pipeline:
 
     def __init__(self, hasher: Any, out: Any, slots: int = 8, size: int = CHUNK) -> None:
         self.error: BaseException | None = None
+        self.closed = False
         self.free: queue.Queue[_Slot] = queue.Queue()
         for _ in range(slots):
             self.free.put(_Slot(size))
@@ -215,10 +216,13 @@ class _Pipeline:
         return n
 
     def close(self) -> None:
-        for q in self.queues:
-            q.put(None)
-        for t in self.threads:
-            t.join()
+        """Wait until every block handed on is hashed and written; raise what a worker hit. Idempotent."""
+        if not self.closed:
+            self.closed = True
+            for q in self.queues:
+                q.put(None)
+            for t in self.threads:
+                t.join()
         if self.error is not None:
             raise self.error
 

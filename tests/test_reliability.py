@@ -147,3 +147,20 @@ def test_mirrors_and_listed_hosts_are_trusted(monkeypatch):
     policy = Policy.from_env()
     assert set(policy.trusted) == {"mirror.lan", "10.0.0.9"}
     assert policy.check("https://10.0.0.9:8443/x.ckpt")
+
+
+def test_a_lock_held_too_long_is_a_clear_error(nginx, cards, monkeypatch):
+    from filelock import FileLock
+
+    from hub_client import fetcher
+    from registry.errors import DownloadError
+
+    pub = publish(nginx.root, cards, unique("locked"), payload(CHUNK, seed=45), base=nginx.url)
+    index(cards)
+    monkeypatch.setattr(fetcher, "LOCK_TIMEOUT", 0.3)
+    key = cache.asset_key(pub.link, pub.digest)
+    with FileLock(cache.lock_path(key)):  # another puller, stuck
+        with pytest.raises(DownloadError) as e:
+            pull(pub.name)
+    assert "another process" in str(e.value) and str(cache.lock_path(key)) in str(e.value)
+    assert pull(pub.name)[0].read_bytes() == pub.data  # free again
