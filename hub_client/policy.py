@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from registry import config
 from registry.errors import UnsafeURLError
+from registry.hashes import file_name
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -115,10 +116,10 @@ class Policy:
 def safe_file_name(url: str) -> str:
     """The file name a URL ends with, refused when it could leave the folder it is written to."""
     try:
-        raw = urlsplit(url).path.rsplit("/", 1)[-1]
+        urlsplit(url)
     except ValueError as e:
         raise UnsafeURLError(url, f"it is not a valid URL ({e})") from None
-    name = unquote(raw)
+    name = file_name(url)  # the same name the registry recorded for the asset
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
         raise UnsafeURLError(url, f"its file name {name!r} could escape the cache folder")
     return name
