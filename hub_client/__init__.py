@@ -1,12 +1,13 @@
-"""The hub client: pull (fetcher and cache), and later the loader. Re-exports only, resolved on first use."""
+"""The hub client: pull (fetcher and cache), load_model and predict. Re-exports only, resolved on first use."""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {"pull": "hub_client.api", "load_card": "registry"}
-__all__ = ["load_card", "pull"]
+_EXPORTS = {"pull": "hub_client.api", "load_card": "registry", "load_model": "hub_client.loader",
+            "model_info": "hub_client.loader", "predict": "hub_client.predict"}
+__all__ = ["load_card", "load_model", "model_info", "predict", "pull"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,3 +22,5 @@ if TYPE_CHECKING:
     from registry import load_card
 
     from .api import pull
+    from .loader import load_model, model_info
+    from .predict import predict

@@ -325,6 +325,11 @@ def cache_prune() -> None:
     typer.echo(f"deleted {len(gone)} file(s), freed {freed} bytes")
 
 
+from .cli_models import register as _register_model_commands  # noqa: E402  (needs ``app`` defined)
+
+_register_model_commands(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -42,6 +42,8 @@ def _pick(files: list[str], fmt: str | None) -> list[str]:
         return next((k for k, exts in _WEIGHTS.items() if name.endswith(exts)), None)
 
     present = {k for k in (kind(f) for f in files) if k is not None}
+    if fmt and fmt.lower() == "config":  # the configuration only: what a loader needs to build the network
+        return [f for f in files if kind(f) is None and not f.startswith(".")]
     chosen = fmt.lower() if fmt else next((k for k in _WEIGHTS if k in present), None)
     if fmt and chosen not in present:
         raise DownloadError(f"the repo has no {fmt} weights (it has: {', '.join(sorted(present)) or 'none'})")

@@ -157,3 +157,71 @@ class CacheWriteError(HubError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[1])
+
+
+class BackendUnavailableError(HubError, ImportError):
+    """The framework a backend needs is not installed; the message names the extra to install."""
+
+    def __init__(self, backend: str, extra: str, detail: str = "") -> None:
+        self.backend = backend
+        self.extra = extra
+        super().__init__(f"the {backend} backend is not installed{f' ({detail})' if detail else ''}: "
+                         f"pip install 'hub[{extra}]'")
+
+
+class DeviceUnavailableError(HubError, RuntimeError):
+    """The device asked for does not exist here; ``available`` lists those that do."""
+
+    exit_code = 2
+
+    def __init__(self, device: str, available: list[str], backend: str) -> None:
+        self.device = device
+        self.available = list(available)
+        self.backend = backend
+        super().__init__(f"device {device!r} is not available to {backend} on this machine; available: "
+                         f"{', '.join(self.available) or 'none'}")
+
+
+class NoLoaderError(HubError, NotImplementedError):
+    """The card's architecture has no network here; ``paths`` are the pulled files, still usable by hand."""
+
+    def __init__(self, name: str, architecture: str | None, paths: list[Path] | None = None,
+                 supported: list[str] | None = None) -> None:
+        self.name = name
+        self.architecture = architecture
+        self.paths = [Path(p) for p in paths or []]
+        self.supported = list(supported or [])
+        files = "; the weights were pulled to " + ", ".join(str(p) for p in self.paths) if self.paths else ""
+        super().__init__(f"no loader for {name!r} (architecture {architecture or 'unknown'}): supported are "
+                         f"{', '.join(self.supported)}{files}")
+
+
+class CheckpointError(HubError, ValueError):
+    """A weights file that cannot be read, or whose tensors do not fit the network.
+
+    ``missing`` are the network's parameters the file lacks, ``unexpected`` the file's tensors the network
+    has no place for, ``mismatched`` the (name, file shape, network shape) triples that differ.
+    """
+
+    def __init__(self, path: str | Path, problem: str = "", *, missing: list[str] | None = None,
+                 unexpected: list[str] | None = None,
+                 mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] | None = None) -> None:
+        self.path = str(path)
+        self.missing = list(missing or [])
+        self.unexpected = list(unexpected or [])
+        self.mismatched = list(mismatched or [])
+        parts = [problem] if problem else []
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing key(s): {_some(self.missing)}")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} unexpected key(s): {_some(self.unexpected)}")
+        if self.mismatched:
+            parts.append(f"{len(self.mismatched)} shape mismatch(es): "
+                         + _some([f"{n} file {tuple(a)} vs network {tuple(b)}" for n, a, b in self.mismatched]))
+        super().__init__(f"{self.path}: {'; '.join(parts)}; the file does not match the network the card "
+                         "describes: check the card's model name, or pass num_classes= to re-initialise the head")
+
+
+def _some(items: list[str], n: int = 5) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" (and {len(items) - n} more)" if len(items) > n else "")

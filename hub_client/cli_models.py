@@ -1,0 +1,71 @@
+"""``hub predict`` (and the other commands that run a network), kept apart so ``cli.py`` stays small.
+
+These commands import a framework, but only inside the command body: ``hub --help`` never does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="CPU, GPU or Ascend (MindSpore); cpu or cuda (torch).")]
+BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto (fastest installed for the device) or mindspore.")]
+
+
+def _quiet_frameworks() -> None:
+    """MindSpore logs its C++ warnings (missing Ascend plugins...) on stderr unless told otherwise."""
+    os.environ.setdefault("GLOG_v", "3")
+
+
+def _load(name: str, device: str, backend: str, quiet: bool) -> Any:
+    from .loader import load_model
+
+    _quiet_frameworks()
+    if not quiet and sys.stderr.isatty():
+        from .progress import RichBars
+
+        with RichBars() as progress:
+            return load_model(name, device=device, backend=backend, progress=progress)
+    return load_model(name, device=device, backend=backend)
+
+
+def predict(
+    name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
+    images: Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, ...).")],
+    topk: Annotated[int, typer.Option("--topk", "-k", help="How many labels per image.")] = 5,
+    device: DeviceOpt = "CPU",
+    backend: BackendOpt = "auto",
+    json_: JsonOpt = False,
+) -> None:
+    """Classify images with a model: its top labels and their probabilities, per image."""
+    from .cli import _console, _emit_json
+    from .predict import predict as run
+
+    model = _load(name, device, backend, quiet=json_)
+    results = run(model, [str(p) for p in images], topk=topk)
+    info = model.hub_info
+    if json_:
+        _emit_json({"model": info.name, "backend": info.backend, "device": info.device,
+                    "results": [r.as_dict() for r in results]})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{info.name} ({info.backend}, {info.device})", title_justify="left")
+    table.add_column("image", overflow="fold")
+    table.add_column("#", justify="right")
+    table.add_column("label", overflow="fold")
+    table.add_column("probability", justify="right")
+    for r in results:
+        for rank, t in enumerate(r.top, 1):
+            table.add_row(escape(r.image) if rank == 1 else "", str(rank), escape(t.label), f"{t.probability:.4f}")
+    _console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(predict)

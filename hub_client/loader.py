@@ -1,0 +1,153 @@
+"""``load_model``: a registry name to a framework-native network with the card's weights, ready for inference.
+
+The card says which ConvNeXt (a MindSpore Hub card by its model name, a Hugging Face card by its repo's
+``config.json``); the fetcher brings and verifies the files; a backend builds the network and loads the
+weights strictly. Everything but the last step is framework-free, so :func:`model_info` answers without
+importing MindSpore.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.errors import BackendUnavailableError, CheckpointError, NoLoaderError, UsageError
+from registry.record import Dialect, ModelRecord
+from registry.store import Registry
+
+from . import architecture, preprocess
+from .architecture import ConvNeXtSpec
+from .fetcher import ProgressFactory, pull_record
+from .labels import default_labels
+from .preprocess import Preprocess
+from .weights import pick_weights
+
+log = logging.getLogger("hub")
+
+BACKENDS = ("auto", "mindspore")
+
+
+@dataclass
+class ModelInfo:
+    """What a loaded network is: its card, architecture, numerics, labels, preprocessing and files."""
+
+    name: str
+    card: str | None
+    spec: ConvNeXtSpec
+    labels: tuple[str, ...]
+    preprocess: Preprocess
+    files: list[Path] = field(default_factory=list)
+    weights: Path | None = None
+    claims: dict[str, float] = field(default_factory=dict)
+    backend: str = ""
+    device: str = ""
+    ignored_keys: list[str] = field(default_factory=list)
+    head_reinitialised: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "card": self.card, "architecture": self.spec.describe(),
+                "preprocess": self.preprocess.describe(), "num_labels": len(self.labels),
+                "weights": str(self.weights) if self.weights else None, "backend": self.backend,
+                "device": self.device, "ignored_keys": self.ignored_keys,
+                "head_reinitialised": self.head_reinitialised}
+
+
+def _record(name: str) -> ModelRecord:
+    with Registry() as reg:
+        res = reg.resolve(name)
+    if res.reason:
+        log.info(res.reason)
+    return res.record
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CheckpointError(path, f"not readable JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(path, "expected a JSON object")
+    return data
+
+
+def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory | None = None) -> ModelInfo:
+    """Resolve, pull (weights only when ``pretrained``), and work out the architecture; no framework import."""
+    record = _record(name)
+    hf = record.dialect is Dialect.HUGGINGFACE
+    files: list[Path] = []
+    if pretrained or hf:
+        files = pull_record(record, fmt=None if pretrained else "config", progress=progress)
+    by_name = {p.name: p for p in files}
+    if hf:
+        cfg_path = by_name.get("config.json")
+        if cfg_path is None:
+            raise NoLoaderError(record.name, "no config.json in the repo", files, architecture.supported())
+        try:
+            spec = architecture.spec_from_hf_config(_read_json(cfg_path), name=record.uid or record.name)
+        except ValueError as e:
+            raise NoLoaderError(record.name, f"{cfg_path}: {e}", files, architecture.supported()) from None
+        if spec is None:
+            model_type = _read_json(cfg_path).get("model_type")
+            raise NoLoaderError(record.name, f"model_type {model_type!r}", files, architecture.supported())
+        pre_path = by_name.get("preprocessor_config.json")
+        prep = preprocess.load_hf_preprocessor(pre_path) if pre_path else preprocess.Preprocess()
+    else:
+        found = architecture.spec_for_record(record)
+        if found is None:
+            raise NoLoaderError(record.name, record.architecture or record.name, files, architecture.supported())
+        spec = found
+        prep = preprocess.mindcv_imagenet()
+    wpath = pick_weights(files) if pretrained else None
+    if pretrained and wpath is None:
+        raise NoLoaderError(record.name, "no weights file among the pulled assets", files,
+                            architecture.supported())
+    claims = {m.name: float(m.value) for m in record.metrics if isinstance(m.value, (int, float))}
+    return ModelInfo(name=record.name, card=record.card_path, spec=spec,
+                     labels=spec.labels or default_labels(spec.num_classes), preprocess=prep, files=files,
+                     weights=wpath, claims=claims)
+
+
+def pick_backend(backend: str, device: str) -> str:
+    """``auto`` picks the fastest installed backend for the device; today that is MindSpore everywhere."""
+    b = backend.strip().lower()
+    if b not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return "mindspore"
+
+
+def _mindspore(device: str) -> tuple[str, Any]:
+    """Import the MindSpore half only now, and select the device; a missing install names the extra."""
+    try:
+        from . import msload
+    except ImportError as e:
+        raise BackendUnavailableError("MindSpore", "mindspore", str(e)) from None
+    from .devices import use_mindspore
+
+    return use_mindspore(device), msload
+
+
+def load_model(name: str, *, device: str = "CPU", pretrained: bool = True, num_classes: int | None = None,
+               backend: str = "auto", seed: int | None = None, progress: ProgressFactory | None = None) -> Any:
+    """The network ``name`` names, with its card's weights, in inference mode on ``device``.
+
+    ``num_classes`` other than the checkpoint's builds a fresh classifier (with a warning) for fine-tuning.
+    The returned network carries ``hub_info`` (:class:`ModelInfo`): labels, preprocessing, numerics, files.
+    """
+    if num_classes is not None and num_classes < 1:
+        raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
+    chosen = pick_backend(backend, device)
+    info = model_info(name, pretrained=pretrained, progress=progress)
+    ms_device, msload = _mindspore(device)
+    net, ignored, reinit = msload.build_and_load(info.spec, info.weights, num_classes=num_classes, seed=seed)
+    if ignored:
+        log.info("set aside %d training-state entries of %s (optimizer moments, step counters)", len(ignored),
+                 info.weights)
+    if reinit and num_classes is not None:
+        info.spec = info.spec.with_classes(num_classes)
+        info.labels = default_labels(num_classes)
+    info.backend, info.device, info.ignored_keys, info.head_reinitialised = chosen, ms_device, ignored, reinit
+    net.hub_info = info
+    return net
