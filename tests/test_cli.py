@@ -123,7 +123,16 @@ print("MODULES=" + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["lint", "cards"], ["lint", "--help"]])
+def heavy_modules_after(args: list[str]) -> set[str]:
+    """Run the CLI in a fresh interpreter and return which of the heavy frameworks it imported."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, cwd=ROOT)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES="))
+    loaded = set(json.loads(line.removeprefix("MODULES=")))
+    assert "registry" in loaded  # the probe really ran the CLI
+    return loaded & set(HEAVY)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["lint", "cards"], ["lint", "--help"], ["predict", "--help"]])
 def test_cli_never_imports_heavy_frameworks(args):
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, cwd=ROOT)
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES="))

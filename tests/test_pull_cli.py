@@ -43,6 +43,15 @@ def test_eight_processes_one_transfer(nginx, proxy, cards):
     assert len(list((cache.root() / "blobs" / "sha256").iterdir())) >= 1
 
 
+def test_cli_pull_imports_no_framework(nginx, cards):
+    from test_cli import heavy_modules_after
+
+    pub = publish(nginx.root, cards, unique("light"), payload(CHUNK, seed=22), base=nginx.url)
+    index(cards)
+    assert heavy_modules_after(["pull", pub.name, "--quiet"]) == set()
+    assert len(nginx.requests_for(pub.uri)) == 1  # the pull really happened in the probe
+
+
 def test_cli_pull_json_quiet_and_to(nginx, cards, tmp_path):
     pub = publish(nginx.root, cards, unique("cli"), payload(CHUNK, seed=21), base=nginx.url)
     index(cards)

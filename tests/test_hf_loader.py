@@ -1,0 +1,148 @@
+"""Hugging Face ConvNeXt repos on MindSpore: transformers-made weights, served by the HF-compatible server,
+pulled, converted, and checked against transformers' own logits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import index, unique
+
+ms = pytest.importorskip("mindspore")
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("safetensors")
+
+from hub_client import load_model  # noqa: E402
+from hub_client.naming import hf_to_mindcv, mindcv_to_hf  # noqa: E402
+from hub_client.preprocess import from_hf_config  # noqa: E402
+
+HF_CARD = """---
+license: apache-2.0
+library_name: transformers
+pipeline_tag: image-classification
+tags:
+- image-classification
+---
+
+# {name}
+"""
+
+
+@pytest.fixture
+def hf_env(hf_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    return hf_server
+
+
+def hf_model(version: int, *, depths, dims, labels, seed=0):
+    torch.manual_seed(seed)
+    if version == 1:
+        cfg = transformers.ConvNextConfig(depths=depths, hidden_sizes=dims, id2label=dict(enumerate(labels)),
+                                          label2id={v: k for k, v in enumerate(labels)})
+        model = transformers.ConvNextForImageClassification(cfg)
+    else:
+        cfg = transformers.ConvNextV2Config(depths=depths, hidden_sizes=dims, id2label=dict(enumerate(labels)),
+                                            label2id={v: k for k, v in enumerate(labels)})
+        model = transformers.ConvNextV2ForImageClassification(cfg)
+    with torch.no_grad():  # move every parameter off its init (layer scale 1e-6, GRN zeros) so all of them count
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model.eval()
+
+
+def publish_repo(server, cards, repo_id: str, model, preprocessor: dict) -> dict[str, bytes]:
+    from safetensors.torch import save
+
+    files = {
+        "config.json": model.config.to_json_string().encode(),
+        "preprocessor_config.json": json.dumps(preprocessor).encode(),
+        "model.safetensors": save({k: v.contiguous() for k, v in model.state_dict().items()}),
+        "README.md": HF_CARD.format(name=repo_id).encode(),
+    }
+    server.add(repo_id, files)
+    (cards / f"{repo_id.replace('/', '__')}.md").write_text(HF_CARD.format(name=repo_id))
+    index(cards)
+    return files
+
+
+PREPROCESSOR = {"crop_pct": 0.875, "do_normalize": True, "do_resize": True, "resample": 3,
+                "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
+                "size": {"shortest_edge": 64}, "image_processor_type": "ConvNextImageProcessor"}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_hf_weights_on_mindspore_match_transformers(hf_env, cards, version):
+    labels = ["cat", "dog", "fox"]
+    model = hf_model(version, depths=[1, 2, 1, 1], dims=[16, 24, 32, 40], labels=labels, seed=version)
+    repo_id = f"tests-org/{unique('convnext')}".replace("_", "-")
+    publish_repo(hf_env, cards, repo_id, model, PREPROCESSOR)
+    net = load_model(f"hf:{repo_id}")
+    info = net.hub_info
+    assert info.labels == tuple(labels)
+    assert (info.spec.version, info.spec.gelu, info.spec.pad_mode, info.spec.head_eps) == (version, "erf", "valid",
+                                                                                        1e-12)
+    assert info.preprocess.crop == 64 and info.preprocess.resize == 73
+    rng = np.random.default_rng(0)
+    for size in (64, 70, 97):
+        x = rng.standard_normal((2, 3, size, size)).astype(np.float32)
+        with torch.no_grad():
+            want = model(torch.from_numpy(x)).logits.numpy()
+        got = net(ms.Tensor(x)).asnumpy()
+        assert np.abs(got - want).max() <= 1e-4, (size, np.abs(got - want).max())
+
+
+def test_the_seed_cats_vs_dogs_card_loads_with_its_two_labels(hf_env):
+    """The bundled card of seed 004, its repo served as the real one is laid out (ConvNeXt-base, 2 labels)."""
+    repo_id = "efederici/convnext-base-224-22k-1k-orig-cats-vs-dogs"
+    model = hf_model(1, depths=[3, 3, 27, 3], dims=[128, 256, 512, 1024], labels=["cat", "dog"])
+    from safetensors.torch import save
+
+    hf_env.add(repo_id, {
+        "config.json": model.config.to_json_string().encode(),
+        "preprocessor_config.json": json.dumps(PREPROCESSOR | {"size": {"shortest_edge": 224}}).encode(),
+        "model.safetensors": save({k: v.contiguous() for k, v in model.state_dict().items()}),
+    })
+    net = load_model("convnext-base-224-22k-1k-orig-cats-vs-dogs")
+    assert net.hub_info.labels == ("cat", "dog")
+    assert net.hub_info.spec.name == "convnext_base"
+    assert net.hub_info.claims.get("accuracy") == pytest.approx(0.9973333333333333)
+    x = np.random.default_rng(1).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).logits.numpy()
+    assert np.abs(net(ms.Tensor(x)).asnumpy() - want).max() <= 1e-4
+
+
+def test_name_mapping_covers_the_reference_lists_one_to_one():
+    from pathlib import Path
+
+    ref = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    if not ref.exists():
+        pytest.skip("../shared/reference is not beside the clone")
+    for variant, version in (("convnext_tiny", 1), ("convnextv2_tiny", 2)):
+        hf = [line.split("\t") for line in (ref / f"hf_{variant}.params.tsv").read_text().splitlines() if line]
+        mindcv = [line.split("\t") for line in (ref / f"mindcv_{variant}.params.tsv").read_text().splitlines()
+                  if line]
+        assert len(hf) == len(mindcv)
+        assert {hf_to_mindcv(n): s for n, s in hf} == dict((n, s) for n, s in mindcv)
+        assert [mindcv_to_hf(n, version) for n, _ in mindcv] == [n for n, _ in hf]
+
+
+def test_preprocessing_matches_transformers_on_a_real_photo():
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    from transformers.models.convnext.image_processing_pil_convnext import ConvNextImageProcessorPil
+
+    img = Image.fromarray(load_sample_image("china.jpg"))
+    for cfg in (PREPROCESSOR | {"size": {"shortest_edge": 224}}, PREPROCESSOR | {"size": {"shortest_edge": 384}},
+                {"size": {"shortest_edge": 160}, "crop_pct": 0.95, "resample": 2}):
+        want = ConvNextImageProcessorPil(**cfg)(img, return_tensors="np")["pixel_values"][0]
+        got = from_hf_config(cfg).image(img)
+        assert got.shape == want.shape
+        assert np.abs(got - want).max() < 1e-4, cfg
