@@ -40,6 +40,10 @@ def info_of(model: Any) -> Any:
 
 def logits(model: Any, batch: np.ndarray) -> np.ndarray:
     """Raw scores (N, classes) for a preprocessed (N, C, H, W) batch, whatever the backend."""
+    if info_of(model).backend == "torch":
+        from .torchnet import logits as torch_logits
+
+        return torch_logits(model, batch)
     import mindspore as ms
 
     return np.asarray(model(ms.Tensor(batch)).asnumpy(), dtype=np.float32)

@@ -14,9 +14,13 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("safetensors")
 
-from hub_client import load_model  # noqa: E402
+from functools import partial  # noqa: E402
+
+import hub_client  # noqa: E402
 from hub_client.naming import hf_to_mindcv, mindcv_to_hf  # noqa: E402
 from hub_client.preprocess import from_hf_config  # noqa: E402
+
+load_model = partial(hub_client.load_model, backend="mindspore")
 
 HF_CARD = """---
 license: apache-2.0

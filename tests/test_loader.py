@@ -13,10 +13,15 @@ from helpers import index, publish, unique
 
 ms = pytest.importorskip("mindspore")
 
-from hub_client import load_model, model_info  # noqa: E402
+from functools import partial  # noqa: E402
+
+import hub_client  # noqa: E402
+from hub_client import model_info  # noqa: E402
 from hub_client import msnet  # noqa: E402
 from hub_client.architecture import VARIANTS, spec_for_variant  # noqa: E402
 from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError, UsageError  # noqa: E402
+
+load_model = partial(hub_client.load_model, backend="mindspore")
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

@@ -12,11 +12,16 @@ from typer.testing import CliRunner
 ms = pytest.importorskip("mindspore")
 datasets = pytest.importorskip("sklearn.datasets")
 
-from hub_client import load_model, predict  # noqa: E402
+from functools import partial  # noqa: E402
+
+import hub_client  # noqa: E402
+from hub_client import predict  # noqa: E402
 from hub_client.cli import app  # noqa: E402
 from hub_client.labels import imagenet1k  # noqa: E402
 from test_loader import make_ckpt  # noqa: E402
 
+
+load_model = partial(hub_client.load_model, backend="mindspore")
 
 @pytest.fixture
 def photos(tmp_path):
@@ -40,7 +45,7 @@ def model_name(nginx, net, cards, tmp_path):
 
 
 def test_predict_cli_json_matches_a_forward_pass_by_hand(model_name, photos):
-    result = CliRunner().invoke(app, ["predict", model_name, *map(str, photos), "--topk", "3", "--json"],
+    result = CliRunner().invoke(app, ["predict", model_name, *map(str, photos), "--topk", "3", "--json", "--backend", "mindspore"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
@@ -62,7 +67,7 @@ def test_predict_cli_json_matches_a_forward_pass_by_hand(model_name, photos):
 
 
 def test_predict_cli_table_and_python_api_agree(model_name, photos):
-    result = CliRunner().invoke(app, ["predict", model_name, str(photos[1]), "-k", "2"], catch_exceptions=False)
+    result = CliRunner().invoke(app, ["predict", model_name, str(photos[1]), "-k", "2", "-b", "mindspore"], catch_exceptions=False)
     assert result.exit_code == 0
     [pred] = predict(load_model(model_name), [photos[1]], topk=2)
     for t in pred.top:
@@ -77,7 +82,7 @@ def test_predict_rejects_what_is_not_an_image(model_name, tmp_path):
     import sys
 
     argv = sys.argv
-    sys.argv = ["hub", "predict", model_name, str(bad)]
+    sys.argv = ["hub", "predict", model_name, str(bad), "--backend", "mindspore"]
     try:
         with pytest.raises(SystemExit) as e:
             main()
