@@ -145,3 +145,33 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec 
 def _variant_by_shape(version: int, depths: tuple[int, ...], dims: tuple[int, ...]) -> str | None:
     prefix = "convnextv2_" if version == 2 else "convnext_"
     return next((n for n, v in VARIANTS.items() if n.startswith(prefix) and v == (depths, dims)), None)
+
+
+def mentions_convnext(record: ModelRecord) -> bool:
+    return any("convnext" in (t or "").lower() for t in (record.name, record.architecture, record.title))
+
+
+def spec_from_shapes(shapes: dict[str, tuple[int, ...]], *, name: str) -> ConvNeXtSpec | None:
+    """The ConvNeXt a MindCV-layout weights file holds (depths, widths, classes, v1/v2), read off its shapes.
+
+    For cards that name a ConvNeXt of their own width (the MindSpore Hub schema has no field for it): the
+    checkpoint is then the declaration, checked for internal consistency; MindCV numerics.
+    """
+    try:
+        stem = shapes["feature.0.0.weight"]
+        dims = [stem[0]]
+        for part in (2, 4, 6):
+            dims.append(shapes[f"feature.{part}.1.weight"][0])
+        depths = []
+        for part in (1, 3, 5, 7):
+            blocks = {int(k.split(".")[2]) for k in shapes if k.startswith(f"feature.{part}.") and
+                      k.endswith(".dwconv.weight")}
+            if not blocks or blocks != set(range(len(blocks))):
+                return None
+            depths.append(len(blocks))
+        num_classes = shapes["classifier.weight"][0]
+    except (KeyError, IndexError):
+        return None
+    version = 2 if any(".grn." in k for k in shapes) else 1
+    return ConvNeXtSpec(name=name, version=version, depths=tuple(depths), dims=tuple(int(d) for d in dims),
+                        num_classes=int(num_classes), in_channels=int(stem[1]), patch_size=int(stem[2]))

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 import typer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="CPU, GPU or Ascend (MindSpore); cpu or cuda (torch).")]
-BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto (fastest installed for the device) or mindspore.")]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="cpu, cuda[:N] (torch); CPU, GPU, Ascend (MindSpore).")]
+BackendOpt = Annotated[str, typer.Option("--backend", "-b",
+                                         help="auto (fastest installed for the device), torch or mindspore.")]
 
 
 def _quiet_frameworks() -> None:
@@ -38,7 +39,7 @@ def predict(
     name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
     images: Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, ...).")],
     topk: Annotated[int, typer.Option("--topk", "-k", help="How many labels per image.")] = 5,
-    device: DeviceOpt = "CPU",
+    device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
     json_: JsonOpt = False,
 ) -> None:
@@ -67,5 +68,37 @@ def predict(
     _console().print(table)
 
 
+def eval_(
+    name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="sklearn-digits, or an ImageFolder tree root/<class>/<image>.")],
+    device: DeviceOpt = "cpu",
+    backend: BackendOpt = "auto",
+    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
+    limit: Annotated[int | None, typer.Option(help="Evaluate on this many images, spread over the dataset.")] = None,
+    tolerance: Annotated[float | None, typer.Option(
+        help="Points of top-1 within which the claim counts as reproduced (default: 2 standard errors).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Measure top-1/top-5 on a dataset and check the card's accuracy claim; exit 1 if below it."""
+    from .cli import _emit_json
+    from .evaluate import evaluate
+
+    model = _load(name, device, backend, quiet=json_)
+    result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance)
+    if json_:
+        _emit_json(result.as_dict())
+    else:
+        claim = (f"card claims {result.claim_top1:.2f}% ({result.claim_source}); tolerance ±{result.tolerance:.2f}"
+                 if result.claim_top1 is not None else "the card claims no top-1")
+        typer.echo(f"{result.model} on {result.dataset}: {result.images} images, {result.backend} on "
+                   f"{result.device}, {result.seconds:.1f} s\n"
+                   f"  top-1 {result.top1:.2f}%  top-{result.k} {result.top5:.2f}%\n"
+                   f"  {claim}\n"
+                   f"  verdict: {result.verdict}")
+    if result.verdict == "below claim":
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(predict)
+    app.command("eval")(eval_)

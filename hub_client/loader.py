@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from registry.store import Registry
 from . import architecture, preprocess
 from .architecture import ConvNeXtSpec
 from .fetcher import ProgressFactory, pull_record
+from .datasets import labels_for_dataset, preprocess_for_dataset
 from .labels import default_labels
 from .preprocess import Preprocess
 from .weights import pick_weights
@@ -74,6 +75,21 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _spec_from_weights(path: Path, name: str) -> ConvNeXtSpec | None:
+    """A custom-width ConvNeXt declared by its checkpoint's shapes (read without any framework)."""
+    if path.name.endswith(".ckpt"):
+        from .ckpt import records
+
+        shapes = {tag: dims for tag, dims, _, _ in records(path)}
+    elif path.name.endswith(".safetensors"):
+        from .weights import read_safetensors
+
+        shapes = {k: tuple(v.shape) for k, v in read_safetensors(path).items()}
+    else:
+        return None
+    return architecture.spec_from_shapes(shapes, name=name)
+
+
 def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory | None = None) -> ModelInfo:
     """Resolve, pull (weights only when ``pretrained``), and work out the architecture; no framework import."""
     record = _record(name)
@@ -97,10 +113,12 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
         prep = preprocess.load_hf_preprocessor(pre_path) if pre_path else preprocess.Preprocess()
     else:
         found = architecture.spec_for_record(record)
+        if found is None and architecture.mentions_convnext(record) and pick_weights(files):
+            found = _spec_from_weights(pick_weights(files), record.name)  # type: ignore[arg-type]
         if found is None:
             raise NoLoaderError(record.name, record.architecture or record.name, files, architecture.supported())
-        spec = found
-        prep = preprocess.mindcv_imagenet()
+        spec = replace(found, labels=found.labels or labels_for_dataset(record.datasets, found.num_classes))
+        prep = preprocess_for_dataset(record.datasets)
     wpath = pick_weights(files) if pretrained else None
     if pretrained and wpath is None:
         raise NoLoaderError(record.name, "no weights file among the pulled assets", files,

@@ -1,0 +1,120 @@
+"""Evaluation data and what a card's training set implies: class names, preprocessing, the images themselves.
+
+Two sources: scikit-learn's handwritten digits (1,797 real 8x8 scans that the package ships) with a fixed
+held-out split, and any ImageFolder tree (``root/<class>/<image>``), so ``hub eval convnext_tiny --dataset
+/path/to/imagenet/val`` checks an ImageNet claim where a user has ImageNet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from registry.errors import UsageError
+
+from .labels import imagenet1k, imagenet1k_synsets
+from .preprocess import Preprocess, mindcv_imagenet
+
+DIGITS = "sklearn-digits"
+#: Digits are upscaled 8 → 32 pixels (the smallest size ConvNeXt's 32x reduction keeps), grey → RGB.
+DIGITS_PREPROCESS = Preprocess(crop=32, crop_pct=1.0, resample=3, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+DIGITS_LABELS = tuple(str(i) for i in range(10))
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif")
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def labels_for_dataset(names: Sequence[str], num_classes: int) -> tuple[str, ...] | None:
+    """Class names a card's training set implies, when they fit the head."""
+    for n in names:
+        key = _norm(n)
+        if key in ("sklearndigits", "digits") and num_classes == 10:
+            return DIGITS_LABELS
+        if key.startswith("imagenet") and "21k" not in key and "22k" not in key and num_classes == 1000:
+            return imagenet1k()
+    return None
+
+
+def preprocess_for_dataset(names: Sequence[str]) -> Preprocess:
+    """MindCV's ImageNet transform unless the card trains on a set with its own (the digits)."""
+    if any(_norm(n) in ("sklearndigits", "digits") for n in names):
+        return DIGITS_PREPROCESS
+    return mindcv_imagenet()
+
+
+def digit_image(pixels: np.ndarray) -> Image.Image:
+    """One 8x8 digit (values 0..16) as the greyscale image a scanner would give."""
+    return Image.fromarray(np.round(np.asarray(pixels) * (255 / 16)).astype(np.uint8), mode="L")
+
+
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, train targets, held-out images, held-out targets): every 4th scan is held out (450)."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise UsageError("the sklearn-digits dataset needs scikit-learn: pip install scikit-learn") from None
+    d = load_digits()
+    held = np.arange(len(d.target)) % 4 == 0
+    return d.images[~held], d.target[~held], d.images[held], d.target[held]
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    target: int
+    image: Image.Image | Path
+
+
+def digits_heldout() -> list[Sample]:
+    _, _, images, targets = digits_split()
+    return [Sample(f"digits[{4 * i}]", int(t), digit_image(img)) for i, (img, t) in enumerate(zip(images, targets,
+                                                                                                   strict=True))]
+
+
+def image_folder(root: Path, labels: Sequence[str]) -> tuple[list[Sample], str]:
+    """``root/<class>/<image>`` with each folder matched to a label id; returns samples and how they matched.
+
+    Folder names are matched, in this order, as: ImageNet synsets (``n01440764``), the model's class names
+    (``cat``, or the first name of ``tench, Tinca tinca``), label ids (``0``..``9``); else an error that lists
+    the folders that match nothing, rather than a silent alphabetical guess.
+    """
+    if not root.is_dir():
+        raise UsageError(f"--dataset {root}: not a folder (give sklearn-digits or an ImageFolder tree)")
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    if not folders:
+        raise UsageError(f"{root} has no class folders: an ImageFolder tree is root/<class>/<image>")
+    synsets = {s: i for i, s in enumerate(imagenet1k_synsets())} if len(labels) == 1000 else {}
+    by_label = {_norm(lab): i for i, lab in enumerate(labels)}
+    by_label.update({_norm(lab.split(",")[0]): i for i, lab in enumerate(labels) if _norm(lab.split(",")[0])
+                     not in by_label})
+    how, mapping, unmatched = set(), {}, []
+    for f in folders:
+        if f.name in synsets:
+            mapping[f], kind = synsets[f.name], "synset"
+        elif _norm(f.name) in by_label:
+            mapping[f], kind = by_label[_norm(f.name)], "class name"
+        elif f.name.isdigit() and int(f.name) < len(labels):
+            mapping[f], kind = int(f.name), "label id"
+        else:
+            unmatched.append(f.name)
+            continue
+        how.add(kind)
+    if unmatched:
+        raise UsageError(f"{root}: {len(unmatched)} class folder(s) match no label of the model: "
+                         f"{', '.join(unmatched[:5])}; name folders by synset, class name or label id")
+    samples = [Sample(str(p), target, p) for f, target in mapping.items() for p in sorted(f.rglob("*"))
+               if p.suffix.lower() in _IMAGE_SUFFIXES]
+    if not samples:
+        raise UsageError(f"{root}: no images in the class folders ({', '.join(_IMAGE_SUFFIXES)})")
+    return samples, ", ".join(sorted(how))
+
+
+def batches(samples: Sequence[Sample], size: int) -> Iterator[list[Sample]]:
+    for start in range(0, len(samples), size):
+        yield list(samples[start:start + size])
