@@ -6,8 +6,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {"pull": "hub_client.api", "load_card": "registry", "load_model": "hub_client.loader",
-            "model_info": "hub_client.loader", "predict": "hub_client.predict"}
-__all__ = ["load_card", "load_model", "model_info", "predict", "pull"]
+            "model_info": "hub_client.loader", "predict": "hub_client.inference", "evaluate": "hub_client.evaluation"}
+__all__ = ["evaluate", "load_card", "load_model", "model_info", "predict", "pull"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +23,4 @@ if TYPE_CHECKING:
 
     from .api import pull
     from .loader import load_model, model_info
-    from .predict import predict
+    from .inference import predict

@@ -45,7 +45,7 @@ def predict(
 ) -> None:
     """Classify images with a model: its top labels and their probabilities, per image."""
     from .cli import _console, _emit_json
-    from .predict import predict as run
+    from .inference import predict as run
 
     model = _load(name, device, backend, quiet=json_)
     results = run(model, [str(p) for p in images], topk=topk)
@@ -81,7 +81,7 @@ def eval_(
 ) -> None:
     """Measure top-1/top-5 on a dataset and check the card's accuracy claim; exit 1 if below it."""
     from .cli import _emit_json
-    from .evaluate import evaluate
+    from .evaluation import evaluate
 
     model = _load(name, device, backend, quiet=json_)
     result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance)

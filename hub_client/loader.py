@@ -77,16 +77,20 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _spec_from_weights(path: Path, name: str) -> ConvNeXtSpec | None:
     """A custom-width ConvNeXt declared by its checkpoint's shapes (read without any framework)."""
-    if path.name.endswith(".ckpt"):
-        from .ckpt import records
+    try:
+        if path.name.endswith(".ckpt"):
+            from .ckpt import records
 
-        shapes = {tag: dims for tag, dims, _, _ in records(path)}
-    elif path.name.endswith(".safetensors"):
-        from .weights import read_safetensors
+            shapes = {tag: dims for tag, dims, _, _ in records(path)}
+        elif path.name.endswith(".safetensors"):
+            from .weights import read_safetensors
 
-        shapes = {k: tuple(v.shape) for k, v in read_safetensors(path).items()}
-    else:
-        return None
+            shapes = {k: tuple(v.shape) for k, v in read_safetensors(path).items()}
+        else:
+            return None
+    except CheckpointError as e:
+        log.info("cannot read the architecture off %s: %s", path, e)
+        return None  # the caller's NoLoaderError names the file
     return architecture.spec_from_shapes(shapes, name=name)
 
 

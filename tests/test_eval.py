@@ -19,7 +19,7 @@ pytest.importorskip("sklearn")
 from hub_client import load_model  # noqa: E402
 from hub_client.cli import app  # noqa: E402
 from hub_client.datasets import digit_image, digits_split  # noqa: E402
-from hub_client.evaluate import claimed_top1, default_tolerance, evaluate  # noqa: E402
+from hub_client.evaluation import claimed_top1, default_tolerance, evaluate  # noqa: E402
 
 MODEL = ROOT / "models" / "convnextv2_digits"
 MS_CARD = ROOT / "cards" / "mindspore" / "2.5" / "convnextv2_digits.md"

@@ -76,7 +76,7 @@ def test_committed_registry_db_is_in_sync_with_cards(tmp_path):
 def test_bundled_cards_indexed_on_first_use(reg):
     names = sorted(x.name for x in reg.list())
     assert names == ["convnext-base-224-22k-1k-orig-cats-vs-dogs", "convnext_base", "convnext_small",
-                     "convnext_tiny", "convnextv2_tiny"]
+                     "convnext_tiny", "convnextv2-digits", "convnextv2_digits", "convnextv2_tiny"]
     assert {x.source for x in reg.list()} == {"bundled"}
 
 

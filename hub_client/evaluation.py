@@ -19,7 +19,7 @@ import numpy as np
 from registry.errors import UsageError
 
 from . import datasets
-from .predict import info_of, logits
+from .inference import info_of, logits
 
 _TOP1_NAMES = ("top1acc", "top1", "top1accuracy", "accuracy", "acc", "top1acc1")
 
