@@ -22,5 +22,5 @@ if TYPE_CHECKING:
     from registry import load_card
 
     from .api import pull
-    from .loader import load_model, model_info
     from .inference import predict
+    from .loader import load_model, model_info

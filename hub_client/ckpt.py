@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from registry.errors import CheckpointError
 
@@ -117,7 +118,7 @@ def records(path: Path) -> Iterator[tuple[str, tuple[int, ...], str, bytes]]:
         raise CheckpointError(path, f"CRC-32 mismatch: the trailer says {crc_expected}, the records give {crc}")
 
 
-def _array(path: Path, tag: str, dims: tuple[int, ...], ttype: str, content: bytes) -> np.ndarray:
+def _array(path: Path, tag: str, dims: tuple[int, ...], ttype: str, content: bytes) -> NDArray[Any]:
     dtype = DTYPES.get(ttype)
     if dtype is None:
         raise CheckpointError(path, f"{tag}: tensor type {ttype!r} is not one this reader knows "
@@ -133,10 +134,10 @@ def _array(path: Path, tag: str, dims: tuple[int, ...], ttype: str, content: byt
     return arr.reshape(dims) if dims else arr.reshape(())
 
 
-def read(path: str | Path) -> dict[str, np.ndarray]:
+def read(path: str | Path) -> dict[str, NDArray[Any]]:
     """name → array for every tensor; the records of a split tensor are joined back."""
     path = Path(path)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, NDArray[Any]] = {}
     pending: dict[str, tuple[tuple[int, ...], str, list[bytes]]] = {}
     for tag, dims, ttype, content in records(path):
         if tag in out:

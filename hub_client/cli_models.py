@@ -70,7 +70,8 @@ def predict(
 
 def eval_(
     name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
-    dataset: Annotated[str, typer.Option("--dataset", help="sklearn-digits, or an ImageFolder tree root/<class>/<image>.")],
+    dataset: Annotated[str, typer.Option(
+        "--dataset", help="sklearn-digits, or an ImageFolder tree root/<class>/<image>.")],
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from registry.errors import UsageError
@@ -48,12 +50,12 @@ def preprocess_for_dataset(names: Sequence[str]) -> Preprocess:
     return mindcv_imagenet()
 
 
-def digit_image(pixels: np.ndarray) -> Image.Image:
+def digit_image(pixels: NDArray[Any]) -> Image.Image:
     """One 8x8 digit (values 0..16) as the greyscale image a scanner would give."""
     return Image.fromarray(np.round(np.asarray(pixels) * (255 / 16)).astype(np.uint8), mode="L")
 
 
-def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def digits_split() -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     """(train images, train targets, held-out images, held-out targets): every 4th scan is held out (450)."""
     try:
         from sklearn.datasets import load_digits

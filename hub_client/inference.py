@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from registry.errors import UsageError
 
@@ -38,7 +39,7 @@ def info_of(model: Any) -> Any:
     return info
 
 
-def logits(model: Any, batch: np.ndarray) -> np.ndarray:
+def logits(model: Any, batch: NDArray[Any]) -> NDArray[Any]:
     """Raw scores (N, classes) for a preprocessed (N, C, H, W) batch, whatever the backend."""
     if info_of(model).backend == "torch":
         from .torchnet import logits as torch_logits
@@ -46,13 +47,15 @@ def logits(model: Any, batch: np.ndarray) -> np.ndarray:
         return torch_logits(model, batch)
     import mindspore as ms
 
-    return np.asarray(model(ms.Tensor(batch)).asnumpy(), dtype=np.float32)
+    result: NDArray[Any] = np.asarray(model(ms.Tensor(batch)).asnumpy(), dtype=np.float32)
+    return result
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: NDArray[Any]) -> NDArray[Any]:
     z = x.astype(np.float64) - x.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    probs: NDArray[Any] = e / e.sum(axis=1, keepdims=True)
+    return probs
 
 
 def predict(model: Any, images: Sequence[str | Path], *, topk: int = 5, batch_size: int = 8) -> list[Prediction]:

@@ -21,8 +21,8 @@ from registry.store import Registry
 
 from . import architecture, preprocess
 from .architecture import ConvNeXtSpec
-from .fetcher import ProgressFactory, pull_record
 from .datasets import labels_for_dataset, preprocess_for_dataset
+from .fetcher import ProgressFactory, pull_record
 from .labels import default_labels
 from .preprocess import Preprocess
 from .weights import pick_weights
@@ -62,7 +62,8 @@ def _record(name: str) -> ModelRecord:
         res = reg.resolve(name)
     if res.reason:
         log.info(res.reason)
-    return res.record
+    record: ModelRecord = res.record
+    return record
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -187,6 +188,7 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
     chosen = pick_backend(backend, device)
     info = model_info(name, pretrained=pretrained, progress=progress)
+    net: Any
     if chosen == "torch":
         from . import torchnet
 

@@ -19,7 +19,7 @@ from .architecture import ConvNeXtSpec
 _EPS = 1e-6
 
 
-class LayerNorm2d(nn.LayerNorm):
+class LayerNorm2d(nn.LayerNorm):  # type: ignore[misc]  # MindSpore ships no types
     """LayerNorm over the channels of an NCHW tensor; ``gamma``/``beta`` as MindCV names them."""
 
     def __init__(self, dim: int, eps: float = _EPS) -> None:
@@ -31,7 +31,7 @@ class LayerNorm2d(nn.LayerNorm):
         return ops.transpose(x, (0, 3, 1, 2))
 
 
-class GRN(nn.Cell):
+class GRN(nn.Cell):  # type: ignore[misc]  # MindSpore ships no types
     """Global Response Normalization (ConvNeXt v2) on NHWC tensors; (1, 1, 1, C) parameters like MindCV's."""
 
     def __init__(self, dim: int) -> None:
@@ -45,7 +45,7 @@ class GRN(nn.Cell):
         return self.gamma * (x * nx) + self.beta + x
 
 
-class Block(nn.Cell):
+class Block(nn.Cell):  # type: ignore[misc]  # MindSpore ships no types
     """dwconv 7x7 → LayerNorm → Dense 4C → GELU → (GRN) → Dense C → (layer scale) → residual."""
 
     def __init__(self, dim: int, *, v2: bool, approximate: bool) -> None:
@@ -68,7 +68,7 @@ class Block(nn.Cell):
         x = self.pwconv1(x)
         x = self.act(x)
         if self.v2:
-            x = self.grn(x)
+            x = self.grn(x)  # type: ignore[misc]  # set whenever v2
         x = self.pwconv2(x)
         if not self.v2:
             x = self.gamma_ * x
@@ -76,7 +76,7 @@ class Block(nn.Cell):
         return shortcut + x
 
 
-class ConvNeXt(nn.Cell):
+class ConvNeXt(nn.Cell):  # type: ignore[misc]  # MindSpore ships no types
     """``feature`` = [stem, stage 0, down 1, stage 1, down 2, stage 2, down 3, stage 3], then ``norm``, ``classifier``.
 
     ``spec.pad_mode`` applies to the stem and downsample convolutions: ``same`` (MindSpore's default, what

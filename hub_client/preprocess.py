@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from registry.errors import UsageError
@@ -45,7 +46,7 @@ class Preprocess:
     def describe(self) -> dict[str, Any]:
         return asdict(self) | {"resize": self.resize}
 
-    def image(self, img: Image.Image) -> np.ndarray:
+    def image(self, img: Image.Image) -> NDArray[Any]:
         """One image as a (C, H, W) float32 array."""
         img = img.convert("RGB" if self.channels == 3 else "L")
         method = _RESAMPLE.get(self.resample, Image.Resampling.BICUBIC)
@@ -64,7 +65,7 @@ class Preprocess:
         x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         return np.ascontiguousarray(x.transpose(2, 0, 1))
 
-    def __call__(self, images: Iterable[Image.Image | str | Path]) -> np.ndarray:
+    def __call__(self, images: Iterable[Image.Image | str | Path]) -> NDArray[Any]:
         """A batch (N, C, H, W) float32 from images or image paths."""
         arrays = [self.image(open_image(i) if isinstance(i, (str, Path)) else i) for i in images]
         if not arrays:
@@ -72,7 +73,7 @@ class Preprocess:
         return np.stack(arrays)
 
 
-def _center_crop(arr: np.ndarray, size: int) -> np.ndarray:
+def _center_crop(arr: NDArray[Any], size: int) -> NDArray[Any]:
     h, w = arr.shape[:2]
     if h < size or w < size:  # pad with zeros, as transformers does, then crop
         padded = np.zeros((max(h, size), max(w, size), arr.shape[2]), arr.dtype)

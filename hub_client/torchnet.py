@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 from torch import nn
 
 from registry.errors import CheckpointError, DeviceUnavailableError, UsageError
@@ -67,6 +68,8 @@ def build(spec: ConvNeXtSpec) -> nn.Module:
     if spec.labels:
         common["id2label"] = dict(enumerate(spec.labels))
         common["label2id"] = {v: k for k, v in enumerate(spec.labels)}
+    model: Any
+    body: Any
     if spec.version == 2:
         model = transformers.ConvNextV2ForImageClassification(transformers.ConvNextV2Config(**common))
         body = model.convnextv2
@@ -80,10 +83,12 @@ def build(spec: ConvNeXtSpec) -> nn.Module:
             down = stage.downsampling_layer
             if len(down) == 2:  # LayerNorm, Conv2d (an nn.ModuleList; empty when the stage keeps its size)
                 down[1].register_forward_pre_hook(_same_pad_hook)
-    return model.eval()
+    model.eval()
+    built: nn.Module = model
+    return built
 
 
-def read_state(path: Path, version: int) -> dict[str, np.ndarray]:
+def read_state(path: Path, version: int) -> dict[str, NDArray[Any]]:
     """A weights file as MindCV name → array, from .ckpt (no MindSpore), safetensors or a weights-only .bin."""
     if path.name.endswith(".ckpt"):
         state: dict[str, Any] = ckpt.read(path)
@@ -111,7 +116,7 @@ def load_weights(model: nn.Module, path: Path, spec: ConvNeXtSpec, *, reinit_hea
         target = mindcv_to_hf(name, spec.version)
         arr = np.asarray(value)
         tensors[target] = torch.from_numpy(np.array(arr, dtype=np.float32, copy=True))
-    result = model.load_state_dict(tensors, strict=not reinit_head)
+    result = model.load_state_dict({str(k): v for k, v in tensors.items()}, strict=not reinit_head)
     missing = [k for k in result.missing_keys if not (reinit_head and k.startswith("classifier."))]
     if missing or result.unexpected_keys:
         raise CheckpointError(path, "PyTorch did not take every tensor", missing=missing,
@@ -139,9 +144,10 @@ def build_and_load(spec: ConvNeXtSpec, path: Path | None, *, device: str, num_cl
     return model.to(dev).eval(), ignored, reinit, str(dev)
 
 
-def logits(model: nn.Module, batch: np.ndarray) -> np.ndarray:
+def logits(model: nn.Module, batch: NDArray[Any]) -> NDArray[Any]:
     dev = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     with torch.inference_mode():
         out = model(pixel_values=torch.from_numpy(batch).to(dev, dtype)).logits
-    return out.float().cpu().numpy()
+    result: NDArray[Any] = out.float().cpu().numpy()
+    return result

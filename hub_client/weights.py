@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from registry.errors import BackendUnavailableError, CheckpointError
 
@@ -31,7 +31,7 @@ def is_training_state(name: str) -> bool:
     return bool(_TRAINING_STATE.match(name))
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+def read_safetensors(path: Path) -> dict[str, NDArray[Any]]:
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -41,7 +41,7 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         raise CheckpointError(path, f"not a readable safetensors file ({e})") from None
 
 
-def read_torch_bin(path: Path) -> dict[str, np.ndarray]:
+def read_torch_bin(path: Path) -> dict[str, NDArray[Any]]:
     try:
         import torch
     except ImportError:

@@ -96,7 +96,8 @@ def test_image_folder_gives_the_same_accuracy_as_the_arrays(mirror, tmp_path):
     model = load_model("convnextv2_digits")
     by_folder = evaluate(model, root)
     by_arrays = evaluate(model, "sklearn-digits")
-    assert by_folder.images == by_arrays.images == 450 and by_folder.matched_by == "class name"  # the labels are "0".."9"
+    assert by_folder.images == by_arrays.images == 450
+    assert by_folder.matched_by == "class name"  # the labels are "0".."9"
     assert by_folder.top1 == by_arrays.top1
     some = evaluate(model, root, limit=50)
     assert some.images == 50

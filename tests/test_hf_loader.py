@@ -140,7 +140,6 @@ def test_name_mapping_covers_the_reference_lists_one_to_one():
 def test_preprocessing_matches_transformers_on_a_real_photo():
     from PIL import Image
     from sklearn.datasets import load_sample_image
-
     from transformers.models.convnext.image_processing_pil_convnext import ConvNextImageProcessorPil
 
     img = Image.fromarray(load_sample_image("china.jpg"))

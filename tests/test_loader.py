@@ -16,8 +16,7 @@ ms = pytest.importorskip("mindspore")
 from functools import partial  # noqa: E402
 
 import hub_client  # noqa: E402
-from hub_client import model_info  # noqa: E402
-from hub_client import msnet  # noqa: E402
+from hub_client import model_info, msnet  # noqa: E402
 from hub_client.architecture import VARIANTS, spec_for_variant  # noqa: E402
 from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError, UsageError  # noqa: E402
 

@@ -14,12 +14,12 @@ datasets = pytest.importorskip("sklearn.datasets")
 
 from functools import partial  # noqa: E402
 
+from test_loader import make_ckpt  # noqa: E402
+
 import hub_client  # noqa: E402
 from hub_client import predict  # noqa: E402
 from hub_client.cli import app  # noqa: E402
 from hub_client.labels import imagenet1k  # noqa: E402
-from test_loader import make_ckpt  # noqa: E402
-
 
 load_model = partial(hub_client.load_model, backend="mindspore")
 
@@ -45,7 +45,8 @@ def model_name(nginx, net, cards, tmp_path):
 
 
 def test_predict_cli_json_matches_a_forward_pass_by_hand(model_name, photos):
-    result = CliRunner().invoke(app, ["predict", model_name, *map(str, photos), "--topk", "3", "--json", "--backend", "mindspore"],
+    args = ["predict", model_name, *map(str, photos), "--topk", "3", "--json", "--backend", "mindspore"]
+    result = CliRunner().invoke(app, args,
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
@@ -67,7 +68,8 @@ def test_predict_cli_json_matches_a_forward_pass_by_hand(model_name, photos):
 
 
 def test_predict_cli_table_and_python_api_agree(model_name, photos):
-    result = CliRunner().invoke(app, ["predict", model_name, str(photos[1]), "-k", "2", "-b", "mindspore"], catch_exceptions=False)
+    args = ["predict", model_name, str(photos[1]), "-k", "2", "-b", "mindspore"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0
     [pred] = predict(load_model(model_name), [photos[1]], topk=2)
     for t in pred.top:

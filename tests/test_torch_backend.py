@@ -16,11 +16,12 @@ ms = pytest.importorskip("mindspore")
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from test_loader import make_ckpt  # noqa: E402
+
 from hub_client import ckpt, load_model, msnet, torchnet  # noqa: E402
 from hub_client.architecture import spec_for_variant  # noqa: E402
 from hub_client.loader import pick_backend  # noqa: E402
 from registry.errors import CheckpointError, DeviceUnavailableError  # noqa: E402
-from test_loader import make_ckpt  # noqa: E402
 
 
 def save(path, values, **kw):
