@@ -63,6 +63,10 @@ def test_card_sha256_is_the_shipped_files(mirror):
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert f"asset-sha256: {digest}" in MS_CARD.read_text()
     assert ckpt.name == f"convnextv2_digits-{digest[:8]}.ckpt"
+    hf_card = (ROOT / "cards" / "huggingface" / "hub-project__convnextv2-digits.md").read_text()
+    assert hf_card == (MODEL / "hf" / "README.md").read_text()
+    for name in ("model.safetensors", "config.json", "preprocessor_config.json"):
+        assert f"| {name} | {hashlib.sha256((MODEL / 'hf' / name).read_bytes()).hexdigest()} |" in hf_card
     total = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
     assert total <= 16 * 2**20
 

@@ -149,3 +149,41 @@ def test_preprocessing_matches_transformers_on_a_real_photo():
         got = from_hf_config(cfg).image(img)
         assert got.shape == want.shape
         assert np.abs(got - want).max() < 1e-4, cfg
+
+
+def test_a_bin_only_repo_loads_weights_only_and_a_pickle_payload_is_refused(hf_env, cards, tmp_path):
+    import io
+    import os
+
+    model = hf_model(2, depths=[1, 1, 1, 1], dims=[8, 16, 24, 32], labels=["a", "b"], seed=3)
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    repo_id = f"tests-org/{unique('binonly')}".replace("_", "-")
+    files = {"config.json": model.config.to_json_string().encode(), "pytorch_model.bin": buf.getvalue()}
+    hf_env.add(repo_id, files)
+    (cards / f"{repo_id.replace('/', '__')}.md").write_text(HF_CARD.format(name=repo_id))
+    index(cards)
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).logits.numpy()
+    net = load_model(f"hf:{repo_id}")
+    assert net.hub_info.weights.name == "pytorch_model.bin"
+    assert np.abs(net(ms.Tensor(x)).asnumpy() - want).max() <= 1e-4
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = io.BytesIO()
+    torch.save({"convnextv2.embeddings.patch_embeddings.weight": Payload()}, evil)
+    evil_id = f"tests-org/{unique('evil')}".replace("_", "-")
+    hf_env.add(evil_id, {"config.json": files["config.json"], "pytorch_model.bin": evil.getvalue()})
+    (cards / f"{evil_id.replace('/', '__')}.md").write_text(HF_CARD.format(name=evil_id))
+    index(cards)
+    from registry.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="weights-only"):
+        load_model(f"hf:{evil_id}")
+    assert not marker.exists()

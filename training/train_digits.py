@@ -184,6 +184,12 @@ A narrow ConvNeXt V2 (depths 2-2-2-2, widths 16-32-64-128) trained by `training/
 training scans of scikit-learn's handwritten digits; {top1:.2f}% top-1 on the 450 held-out scans. Inputs are the
 8x8 scans upscaled to 32x32 (bicubic), grey replicated to RGB, normalised with mean 0.5 and std 0.5.
 The same weights are published as a MindSpore checkpoint under the MindSpore Hub card `convnextv2_digits`.
+
+| file | sha256 |
+|---|---|
+| model.safetensors | {sha_safetensors} |
+| config.json | {sha_config} |
+| preprocessor_config.json | {sha_preprocessor} |
 """
 
 
@@ -200,7 +206,9 @@ def publish(model, out: Path, top1: float, top5: float, date: str) -> dict[str, 
            "crop_pct": 1.0, "resample": 3, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
            "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
     (hf / "preprocessor_config.json").write_text(json.dumps(pre, indent=2) + "\n")
-    (hf / "README.md").write_text(HF_CARD.format(acc=top1 / 100, top1=top1))
+    (hf / "README.md").write_text(HF_CARD.format(
+        acc=top1 / 100, top1=top1, sha_safetensors=sha256(hf / "model.safetensors"),
+        sha_config=sha256(hf / "config.json"), sha_preprocessor=sha256(hf / "preprocessor_config.json")))
     for old in out.glob("convnextv2_digits-*.ckpt"):
         old.unlink()
     tmp = out / "convnextv2_digits.ckpt"
