@@ -1,0 +1,126 @@
+"""ConvNeXt-tiny inference at 224x224: images/s and achieved GFLOP/s per backend, beside the machine's peak.
+
+    python -m bench.infer [--batches 1 8 32] [--quick] [--json out.json]
+
+The network is built by ``load_model``'s backends with random weights (no download: this measures compute).
+Rows: MindSpore graph mode (compiled first), PyTorch fp32, PyTorch bf16 (autocast), and ``backend="auto"``
+(what a user gets by default). ConvNeXt-tiny costs 4.47 GMACs = 8.9 GFLOP per image. The peak is measured
+here, not quoted: the best of a few large fp32 and bf16 matrix multiplications in PyTorch on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+GFLOP_PER_IMAGE = 8.9
+
+
+def _timed(fn: Any, images: int, min_seconds: float, min_iters: int) -> float:
+    fn()  # warm-up (and graph compile)
+    n, start = 0, time.perf_counter()
+    while n < min_iters or time.perf_counter() - start < min_seconds:
+        fn()
+        n += 1
+    return images * n / (time.perf_counter() - start)
+
+
+def peak_gflops() -> dict[str, float]:
+    import torch
+
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(2048, 2048, dtype=dtype)
+        b = torch.randn(2048, 2048, dtype=dtype)
+        best = 0.0
+        for _ in range(5):
+            t = time.perf_counter()
+            (a @ b).sum().item()
+            best = max(best, 2 * 2048**3 / (time.perf_counter() - t) / 1e9)
+        out[name] = best
+    return out
+
+
+def mindspore_rate(batch: int, quick: bool) -> float:
+    import mindspore as ms
+
+    from hub_client import msnet
+    from hub_client.architecture import spec_for_variant
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        net = msnet.build(spec_for_variant("convnext_tiny"), seed=0)
+        x = ms.Tensor(np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32))
+        return _timed(lambda: net(x).asnumpy(), batch, 2 if quick else 10, 1 if quick else 2)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
+def torch_rate(batch: int, bf16: bool, quick: bool) -> float:
+    import torch
+
+    from hub_client import torchnet
+    from hub_client.architecture import spec_for_variant
+
+    torch.manual_seed(0)
+    model = torchnet.build(spec_for_variant("convnext_tiny"))
+    x = torch.randn(batch, 3, 224, 224)
+
+    def run() -> None:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            model(pixel_values=x).logits.float().sum().item()
+
+    return _timed(run, batch, 2 if quick else 8, 2 if quick else 3)
+
+
+def run(batches: list[int], quick: bool) -> list[dict[str, Any]]:
+    from hub_client.loader import pick_backend
+
+    os.environ.setdefault("GLOG_v", "3")
+    peak = peak_gflops()
+    auto = pick_backend("auto", "cpu")
+    rows = []
+    for batch in batches:
+        rates = {"MindSpore graph fp32": mindspore_rate(batch, quick) if batch <= 8 or not quick else None,
+                 "PyTorch fp32": torch_rate(batch, False, quick), "PyTorch bf16": torch_rate(batch, True, quick)}
+        rates[f"auto ({auto})"] = rates["PyTorch fp32" if auto == "torch" else "MindSpore graph fp32"]
+        for name, ips in rates.items():
+            if ips is None:
+                continue
+            ref = peak["bf16" if "bf16" in name else "fp32"]
+            rows.append({"figure": f"convnext_tiny 224, batch {batch}", "backend": name, "img_s": ips,
+                         "gflops": ips * GFLOP_PER_IMAGE, "peak_gflops": ref,
+                         "of_peak": ips * GFLOP_PER_IMAGE / ref})
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    out = ["| figure | backend | images/s | GFLOP/s | machine peak GFLOP/s (GEMM) | of peak |",
+           "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['figure']} | {r['backend']} | {r['img_s']:.2f} | {r['gflops']:.1f} | "
+                   f"{r['peak_gflops']:.0f} | {r['of_peak']:.0%} |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--quick", action="store_true", help="short timings; MindSpore at batch <= 8 only")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    rows = run(args.batches, args.quick)
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
