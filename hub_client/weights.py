@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from registry.errors import BackendUnavailableError, CheckpointError
@@ -36,9 +37,53 @@ def read_safetensors(path: Path) -> dict[str, NDArray[Any]]:
     from safetensors.numpy import load_file
 
     try:
-        return load_file(str(path))
+        state: dict[str, NDArray[Any]] = load_file(str(path))
+        # with ml_dtypes imported (MindSpore, JAX do), numpy knows bfloat16 and safetensors returns it as is
+        return {k: v.astype(np.float32) if v.dtype.name == "bfloat16" else v for k, v in state.items()}
+    except TypeError:  # a dtype numpy lacks (bfloat16): read the file's own layout and widen it
+        return _read_safetensors_widening(path)
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(path, f"not a readable safetensors file ({e})") from None
+
+
+_ST_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+              "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+
+
+def _read_safetensors_widening(path: Path) -> dict[str, NDArray[Any]]:
+    """safetensors by its published layout (u64 header length, JSON header, raw data), bfloat16 → float32."""
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        raw_len = f.read(8)
+        if len(raw_len) != 8:
+            raise CheckpointError(path, "not a safetensors file (shorter than its header length)")
+        (n,) = struct.unpack("<Q", raw_len)
+        if n > 100 << 20:
+            raise CheckpointError(path, f"not a safetensors file (a {n}-byte header)")
+        try:
+            header = json.loads(f.read(n))
+        except ValueError as e:
+            raise CheckpointError(path, f"not a safetensors file (header: {e})") from None
+        base = 8 + n
+        out: dict[str, NDArray[Any]] = {}
+        for name, meta in header.items():
+            if name == "__metadata__":
+                continue
+            start, end = meta["data_offsets"]
+            f.seek(base + start)
+            data = f.read(end - start)
+            if len(data) != end - start:
+                raise CheckpointError(path, f"{name}: the file ends inside its data: truncated")
+            if meta["dtype"] == "BF16":
+                arr = (np.frombuffer(data, np.uint16).astype(np.uint32) << 16).view(np.float32)
+            elif meta["dtype"] in _ST_DTYPES:
+                arr = np.frombuffer(data, _ST_DTYPES[meta["dtype"]])
+            else:
+                raise CheckpointError(path, f"{name}: dtype {meta['dtype']} is not one this reader knows")
+            out[name] = arr.reshape(meta["shape"])
+    return out
 
 
 def read_torch_bin(path: Path) -> dict[str, NDArray[Any]]:

@@ -187,3 +187,39 @@ def test_a_bin_only_repo_loads_weights_only_and_a_pickle_payload_is_refused(hf_e
     with pytest.raises(CheckpointError, match="weights-only"):
         load_model(f"hf:{evil_id}")
     assert not marker.exists()
+
+
+def test_bf16_safetensors_are_widened_and_damaged_ones_are_clear_errors(tmp_path):
+    from safetensors.torch import save_file
+
+    from hub_client.weights import read_safetensors
+    from registry.errors import CheckpointError
+
+    model = hf_model(2, depths=[1, 1, 1, 1], dims=[8, 16, 24, 32], labels=["a", "b"], seed=4)
+    state = {k: v.to(torch.bfloat16).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp_path / "bf16.safetensors"))
+    got = read_safetensors(tmp_path / "bf16.safetensors")
+    assert got.keys() == state.keys()
+    for k, v in state.items():
+        assert got[k].dtype == np.float32
+        np.testing.assert_array_equal(got[k], v.float().numpy())
+    # in a fresh interpreter numpy has no bfloat16 (nothing imported ml_dtypes): our own reader widens it
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from pathlib import Path; from hub_client.weights import read_safetensors; "
+            "d = read_safetensors(Path(sys.argv[1])); "
+            "sums = {k: [str(v.dtype), float(v.sum())] for k, v in d.items()}; "
+            "print(json.dumps(['ml_dtypes' in sys.modules, sums]))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bf16.safetensors")], capture_output=True,
+                         text=True, check=True).stdout
+    fresh, sums = json.loads(out)
+    assert not fresh
+    assert sums == {k: ["float32", pytest.approx(float(v.float().sum()), rel=1e-5, abs=1e-5)] for k, v in state.items()}
+    data = (tmp_path / "bf16.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError):
+        read_safetensors(tmp_path / "cut.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x05" * 64)
+    with pytest.raises(CheckpointError):
+        read_safetensors(tmp_path / "junk.safetensors")
