@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    from .sqlite import sqlite_utils
 
 
 def _0001_initial(db: sqlite_utils.Database) -> None:

@@ -17,9 +17,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from . import config
 from .card import CardResult, analyze_file
@@ -28,6 +26,11 @@ from .evaluation import metric_key
 from .lint import CARD_SUFFIXES
 from .migrations import migrate
 from .record import ModelRecord
+
+if TYPE_CHECKING:
+    import sqlite_utils
+else:
+    from .sqlite import sqlite_utils
 
 BUNDLED = "bundled"
 #: The modules whose code decides what a card's record and diagnostics are.

@@ -110,7 +110,7 @@ def test_directory_recursion_and_exclude(tmp_path):
     assert [Path(e["path"]).name for e in doc] == ["y.md"]
 
 
-HEAVY = ("mindspore", "torch", "transformers")
+HEAVY = ("mindspore", "torch", "transformers", "numpy")  # numpy: ~70 ms of start-up
 PROBE = """
 import json, sys
 from hub_client.cli import main
