@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
 from filelock import FileLock, Timeout
 
 from registry import config
@@ -29,12 +29,16 @@ from registry.record import AssetRecord, Dialect, ModelRecord
 
 from . import cache
 from .policy import Policy, safe_file_name
-from .transfer import Outcome, Partial, ProgressSink, Settings, fetch
+
+if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
+    import requests
+
+    from .transfer import Outcome, Partial, ProgressSink, Settings
 
 #: Seconds to wait for another process's download of the same asset before giving up.
 LOCK_TIMEOUT = 6 * 3600
 
-ProgressFactory = Callable[[str], ProgressSink]
+ProgressFactory = Callable[[str], "ProgressSink"]
 
 
 def mirror_urls(url: str, mirrors: list[str]) -> list[str]:
@@ -59,13 +63,15 @@ def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
 
 
 def _settings() -> Settings:
+    from .transfer import Settings
+
     return Settings(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
                     max_bytes=config.max_download_bytes(), fsync=config.fsync())
 
 
-def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session,
+def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session | None = None,
                progress: ProgressFactory | None = None) -> Path:
-    """The cached path of one verified asset, downloading it first when needed."""
+    """The cached path of one verified asset, downloading it first when needed (in ``session``, or a new one)."""
     target = cache.asset_path(record, asset)
     if target.is_file():
         return target
@@ -80,6 +86,12 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
     key = cache.asset_key(asset.url, asset.sha256)
     try:
         with FileLock(cache.lock_path(key), timeout=LOCK_TIMEOUT):
+            if session is None:
+                import requests
+
+                with requests.Session() as own:
+                    return _download_locked(record, asset, target, key, policy=policy, session=own,
+                                            progress=progress)
             return _download_locked(record, asset, target, key, policy=policy, session=session, progress=progress)
     except Timeout:
         raise DownloadError(f"another process has been downloading {asset.filename} for {LOCK_TIMEOUT // 3600} h; "
@@ -92,6 +104,10 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
     assert asset.url is not None
     if target.is_file():
         return target  # another process finished it while we waited
+    import requests
+
+    from .transfer import Partial
+
     urls = mirror_urls(asset.url, config.mirrors())
     part = Partial(cache.partial_path(key))
     attempts: list[str] = []
@@ -135,6 +151,8 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
     size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
     """
+    from .transfer import fetch
+
     outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
                     progress=progress(asset.filename) if progress else None, name=asset.filename)
     try:
@@ -163,8 +181,13 @@ def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | 
         if not assets:
             have = sorted({a.format for a in record.assets}) or ["none"]
             raise UsageError(f"{record.name} has no {fmt} asset; formats on its card: {', '.join(have)}")
-        with requests.Session() as session:
-            paths = [pull_asset(record, a, policy=policy, session=session, progress=progress) for a in assets]
+        if all(cache.asset_path(record, a).is_file() for a in assets):  # cached: no HTTP stack at all
+            paths = [cache.asset_path(record, a) for a in assets]
+        else:
+            import requests
+
+            with requests.Session() as session:
+                paths = [pull_asset(record, a, policy=policy, session=session, progress=progress) for a in assets]
     if to is not None:
         to.mkdir(parents=True, exist_ok=True)
         copied = []

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from .errors import CardTooLargeError
 
+#: File name endings of card files (README.md of a folder is not a card).
+CARD_SUFFIXES = (".md", ".markdown")
+
 #: No real card is near this; a larger file is refused before any parsing.
 MAX_CARD_BYTES = 4 * 1024 * 1024
 

@@ -11,12 +11,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .card import CardResult, analyze_file
+from .cardfile import CARD_SUFFIXES
 from .diagnostics import Severity
 from .errors import UsageError
 from .record import Dialect
 
 #: Card files in a directory tree; other suffixes are linted only when named explicitly.
-CARD_SUFFIXES = (".md", ".markdown")
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 
 

@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import config
-from .card import CardResult, analyze_file
+from .cardfile import CARD_SUFFIXES
 from .errors import RegistryError, UsageError
 from .evaluation import metric_key
-from .lint import CARD_SUFFIXES
 from .migrations import migrate
 from .record import ModelRecord
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from .card import CardResult
 else:
     from .sqlite import sqlite_utils
 
@@ -194,6 +195,8 @@ class Registry:
             self._synced = True
             return report
         # Analyze outside the transaction: the write lock is held only while rows change.
+        from .card import analyze_file  # the parser loads only when a card changed (start-up of every command)
+
         analyzed = [(src, rel, st, digest, analyze_file(src.root / rel)) for src, rel, st, digest in work]
         existing = {(r["source_id"], r["relpath"]): r["id"]
                     for r in self.db.query("SELECT id, source_id, relpath FROM cards")}
