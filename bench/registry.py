@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args(argv)
     src = args.corpus / "mindspore-hub"
     if not src.is_dir():
@@ -64,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---|")
     for name, ours, target, met in rows:
         print(f"| {name} | {ours} | {target} | {'-' if met is None else 'yes' if met else 'NO'} |")
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps({"cards": cards, "index_ms": med(index_s) * 1000,
+                                         "nochange_ms": med(nochange_s) * 1000, "search_ms": med(search_s) * 1000,
+                                         "search_max_ms": max(search_s) * 1000}, indent=2))
     return 0
 
 

@@ -48,7 +48,7 @@ def _kill_half_then_finish(cmd: list[str], env: dict[str, str], proxy: FaultProx
     at_kill = proxy.body_bytes
     proxy.faults.rate = None
     start = time.monotonic()
-    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     return {"sent_before_kill": at_kill, "total_sent": proxy.body_bytes, "resent": proxy.body_bytes - size,
             "ok": done.returncode == 0, "finish_s": time.monotonic() - start, "stdout": done.stdout.strip()}
 

@@ -1,0 +1,154 @@
+"""Every benchmark in one run, one table: ``python -m bench [--quick] [--json bench/results.json]``.
+
+Each benchmark runs as its own process (``python -m bench.<name>``), one after another so none competes with
+another for the two cores, and alternates ours with its anchors inside; this collects their JSON into one
+markdown table (figure, ours, anchor, ratio, target) and writes it all, with the machine and the date, as JSON.
+Ratios are what count on a shared, noisy machine. ``--quick`` shortens every benchmark (smaller files, fewer
+rounds); ``--only`` runs some of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHES = ("download", "resume", "lint_corpus", "registry", "startup", "load", "infer")
+
+
+def _args(name: str, quick: bool) -> list[str]:
+    if not quick:
+        return []
+    return {"lint_corpus": ["--repeat", "1"], "registry": ["--repeat", "1"], "infer": ["--quick", "--batches", "1", "8"]
+            }.get(name, ["--quick"])
+
+
+def _row(figure: str, ours: float, unit: str, anchor: str = "", anchor_value: float | None = None,
+         better: str = "lower", target: str = "") -> dict[str, Any]:
+    ratio = None
+    if anchor_value:
+        ratio = ours / anchor_value
+    return {"figure": figure, "ours": ours, "unit": unit, "anchor": anchor, "anchor_value": anchor_value,
+            "ratio": ratio, "better": better, "target": target}
+
+
+def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
+    """One benchmark's JSON as table rows."""
+    import statistics
+
+    out: list[dict[str, Any]] = []
+    if name == "download":
+        mb = doc["size_mb"] * (1 << 20) / 1e6
+        med = {k: statistics.median(v) for k, v in doc["seconds"].items() if v}
+        ours = med["hub pull"]
+        for tool in ("curl -o", "hf_hub_download", "pooch.retrieve"):
+            if tool in med:
+                target = {"curl -o": "<= 1.3x", "hf_hub_download": "<= 1.0x"}.get(tool, "")
+                out.append(_row(f"verified download {doc['size_mb']} MiB, time", ours, "s", tool, med[tool],
+                                target=target))
+        out.append(_row("verified download, MB/s (hub pull)", mb / ours, "MB/s", "sha256 alone (hashlib)",
+                        mb / doc["sha256_s"], better="higher"))
+        if "hub_client.pull() in-process" in med:
+            out.append(_row("verified download in-process, time", med["hub_client.pull() in-process"], "s", "curl -o",
+                            med["curl -o"]))
+    elif name == "resume":
+        by = {r["tool"].split(" ")[0]: r for r in doc["rows"]}
+        ours, theirs = by["hub"], by["hf_hub_download"]
+        out.append(_row(f"bytes re-sent after kill -9 at 50% of {doc['size'] >> 20} MiB", ours["resent"] / (1 << 20),
+                        "MiB", "hf_hub_download", theirs["resent"] / (1 << 20)))
+    elif name == "lint_corpus":
+        for r in doc["rows"]:
+            if "cold_cards_per_s" in r:
+                target = "3,000" if r["corpus"].startswith("MindSpore") else ""
+                out.append(_row(f"hub lint, {r['corpus']} (first pass)", r["cold_cards_per_s"], "cards/s",
+                                "target" if target else "", 3000.0 if target else None, better="higher",
+                                target=target))
+    elif name == "registry":
+        out += [_row(f"registry: full index ({doc['cards']} cards)", doc["index_ms"], "ms", "target", 1000.0,
+                     target="< 1000 ms"),
+                _row("registry: no-change check", doc["nochange_ms"], "ms", "target", 100.0, target="< 100 ms"),
+                _row("registry: search (median)", doc["search_ms"], "ms", "target", 20.0, target="< 20 ms")]
+    elif name == "startup":
+        by = {r["command"]: r["median_s"] * 1000 for r in doc}
+        anchor = by["hf download (cached)"]
+        out += [_row("start-up: hub --help", by["hub --help"], "ms", "hf download (cached)", anchor),
+                _row("start-up: cached hub pull convnext_tiny", by["hub pull convnext_tiny (cached)"], "ms",
+                     "hf download (cached)", anchor)]
+    elif name == "load":
+        for r in doc:
+            if r["figure"].startswith("load"):
+                out.append(_row(r["figure"].replace(" (s)", ""), r["ours"], "s", r["anchor"], r["anchor_value"],
+                                target=r["target"] if r["target"] != "-" else ""))
+    elif name == "infer":
+        for r in doc:
+            kind = "bf16" if "bf16" in r["backend"] else "fp32"
+            out.append(_row(f"{r['figure']}, {r['backend']}: {r['img_s']:.2f} img/s, in GFLOP/s", r["gflops"],
+                            "GFLOP/s", f"measured {kind} GEMM peak", r["peak_gflops"], better="higher"))
+    return out
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| figure | ours | anchor | anchor's | ours / anchor | target |", "|---|---:|---|---:|---:|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['figure']} | error: {r['error']} | | | | |")
+            continue
+        av = "" if r["anchor_value"] is None else f"{r['anchor_value']:,.3g} {r['unit']}"
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        lines.append(f"| {r['figure']} | {r['ours']:,.3g} {r['unit']} | {r['anchor']} | {av} | {ratio} | "
+                     f"{r['target']} |")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"date": dt.date.today().isoformat(), "platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "cpu": cpu}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    args = ap.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    raw: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.only:
+            out = Path(tmp) / f"{name}.json"
+            start = time.monotonic()
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            proc = subprocess.run([sys.executable, "-m", f"bench.{name}", *_args(name, args.quick), "--json",
+                                   str(out)], cwd=ROOT, capture_output=True, text=True)
+            if proc.returncode != 0 or not out.exists():
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+                rows.append({"figure": name, "error": tail[0][:200]})
+                continue
+            raw[name] = json.loads(out.read_text())
+            rows += rows_for(name, raw[name])
+            print(f"bench: {name} done in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    info = machine()
+    print(f"hub benchmarks, {info['date']}, {info['cpu'] or platform.machine()} ({info['cpus']} CPUs), "
+          f"{info['platform']}{', --quick' if args.quick else ''}\n")
+    print(table(rows))
+    args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "rows": rows, "raw": raw}, indent=2))
+    return 0 if not any("error" in r for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
