@@ -74,6 +74,17 @@ def hf_server():
 
 
 @pytest.fixture
+def hf_env(hf_server, monkeypatch, tmp_path):
+    """The HF-compatible server as the Hub huggingface_hub talks to, with an HF cache of the test's own."""
+    monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    return hf_server
+
+
+@pytest.fixture
 def proxy(nginx):
     from servers.faultproxy import FaultProxy
 

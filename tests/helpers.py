@@ -37,6 +37,18 @@ summary: a test model served on loopback
 """
 
 
+HF_CARD = """---
+license: apache-2.0
+library_name: transformers
+pipeline_tag: image-classification
+tags:
+- image-classification
+---
+
+# {name}
+"""
+
+
 @dataclass
 class Published:
     name: str

@@ -44,13 +44,9 @@ def mirror(nginx, monkeypatch):
 
 
 @pytest.fixture
-def hf_repo(hf_server, monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
-    hf_server.add(HF_REPO, {p.name: p.read_bytes() for p in (MODEL / "hf").iterdir()})
-    return hf_server
+def hf_repo(hf_env):
+    hf_env.add(HF_REPO, {p.name: p.read_bytes() for p in (MODEL / "hf").iterdir()})
+    return hf_env
 
 
 def eval_cli(*args: str) -> tuple[int, dict]:

@@ -4,32 +4,11 @@ import json
 import os
 
 import pytest
-from helpers import index, payload, unique
+from helpers import HF_CARD, index, payload, unique
 
 from hub_client import pull
 from hub_client.hf import hf_cache_dir
 from registry.errors import DownloadError, IntegrityError, OfflineError, UnknownModelError
-
-HF_CARD = """---
-license: apache-2.0
-library_name: transformers
-pipeline_tag: image-classification
-tags:
-- image-classification
----
-
-# {name}
-"""
-
-
-@pytest.fixture
-def hf_env(hf_server, monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    return hf_server
 
 
 def make_repo(server, cards, *, with_bin=True):

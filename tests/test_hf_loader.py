@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import index, unique
+from helpers import HF_CARD, index, unique
 
 ms = pytest.importorskip("mindspore")
 torch = pytest.importorskip("torch")
@@ -21,28 +21,6 @@ from hub_client.naming import hf_to_mindcv, mindcv_to_hf  # noqa: E402
 from hub_client.preprocess import from_hf_config  # noqa: E402
 
 load_model = partial(hub_client.load_model, backend="mindspore")
-
-HF_CARD = """---
-license: apache-2.0
-library_name: transformers
-pipeline_tag: image-classification
-tags:
-- image-classification
----
-
-# {name}
-"""
-
-
-@pytest.fixture
-def hf_env(hf_server, monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    return hf_server
-
 
 def hf_model(version: int, *, depths, dims, labels, seed=0):
     torch.manual_seed(seed)

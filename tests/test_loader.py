@@ -68,6 +68,7 @@ def make_ckpt(path: Path, variant: str, *, seed: int = 0, extra: dict[str, np.nd
 
 
 def serve(nginx, cards, tmp_path, variant: str, **kw) -> tuple[str, dict[str, np.ndarray]]:
+    """A MindCV-layout checkpoint of ``variant`` on nginx under a fresh card (prefix sha256); its name and values."""
     name = unique(variant)
     values = make_ckpt(tmp_path / "w.ckpt", variant, **kw)
     publish(nginx.root, cards, name, (tmp_path / "w.ckpt").read_bytes(), base=nginx.url, prefix=True)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from helpers import index, publish, unique
 from typer.testing import CliRunner
 
 ms = pytest.importorskip("mindspore")
@@ -14,7 +13,7 @@ datasets = pytest.importorskip("sklearn.datasets")
 
 from functools import partial  # noqa: E402
 
-from test_loader import make_ckpt  # noqa: E402
+from test_loader import serve  # noqa: E402
 
 import hub_client  # noqa: E402
 from hub_client import predict  # noqa: E402
@@ -37,11 +36,7 @@ def photos(tmp_path):
 
 @pytest.fixture
 def model_name(nginx, net, cards, tmp_path):
-    make_ckpt(tmp_path / "w.ckpt", "convnextv2_atto", seed=7)
-    pub = publish(nginx.root, cards, unique("convnextv2_atto"), (tmp_path / "w.ckpt").read_bytes(), base=nginx.url,
-                  prefix=True)
-    index(cards)
-    return pub.name
+    return serve(nginx, cards, tmp_path, "convnextv2_atto", seed=7)[0]
 
 
 def test_predict_cli_json_matches_a_forward_pass_by_hand(model_name, photos):

@@ -10,13 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from conftest import ROOT
-from helpers import index, publish, unique
 
 ms = pytest.importorskip("mindspore")
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from test_loader import make_ckpt  # noqa: E402
+from test_loader import serve  # noqa: E402
 
 from hub_client import ckpt, load_model, msnet, torchnet  # noqa: E402
 from hub_client.architecture import spec_for_variant  # noqa: E402
@@ -132,11 +131,7 @@ def test_gelu_mismatch_is_visible():
 
 @pytest.fixture
 def served(nginx, net, cards, tmp_path):
-    make_ckpt(tmp_path / "w.ckpt", "convnextv2_atto", seed=21)
-    pub = publish(nginx.root, cards, unique("convnextv2_atto"), (tmp_path / "w.ckpt").read_bytes(), base=nginx.url,
-                  prefix=True)
-    index(cards)
-    return pub.name
+    return serve(nginx, cards, tmp_path, "convnextv2_atto", seed=21)[0]
 
 
 def test_load_model_torch_from_a_pulled_ckpt_matches_mindspore(served):
