@@ -35,22 +35,9 @@ from helpers import MS_CARD  # noqa: E402
 from servers.hfserver import HfServer, Remote  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
+from bench.common import make_file  # noqa: E402
+
 PY = sys.executable
-
-
-def _make_file(path: Path, size: int) -> str:
-    h = hashlib.sha256()
-    block = os.urandom(1 << 20)
-    with open(path, "wb") as f:
-        written = 0
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
-            # vary every block so nothing compresses or dedups
-            chunk = hashlib.sha256(written.to_bytes(8, "little")).digest() + chunk[32:]
-            f.write(chunk)
-            h.update(chunk)
-            written += len(chunk)
-    return h.hexdigest()
 
 
 def _settle() -> None:
@@ -83,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         rel = "toolkits/mindcv/bench/bench-file.ckpt"
         src = work / "root" / rel
         src.parent.mkdir(parents=True)
-        digest = _make_file(src, size)
+        digest = make_file(src, size)
         url = f"{nginx.url}/{rel}"
         cards = work / "cards"
         cards.mkdir()

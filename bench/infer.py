@@ -11,13 +11,14 @@ here, not quoted: the best of a few large fp32 and bf16 matrix multiplications i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.common import report
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -116,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     rows = run(args.batches, args.quick)
-    print(table(rows))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
-    return 0
+    return report(table(rows), rows, args.json)
 
 
 if __name__ == "__main__":

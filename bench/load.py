@@ -16,7 +16,6 @@ PyNative, batch 1 and 8, with the GFLOP/s that makes (4.47 GMACs = 8.9 GFLOP per
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -29,6 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import publish  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
+
+from bench.common import report  # noqa: E402
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -155,10 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     rows = run(3 if args.quick else args.rounds, args.quick)
-    print(table(rows))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
-    return 0
+    return report(table(rows), rows, args.json)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -31,6 +30,8 @@ from helpers import MS_CARD  # noqa: E402
 from servers.faultproxy import FaultProxy  # noqa: E402
 from servers.hfserver import HfServer, Remote  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
+
+from bench.common import make_file, report  # noqa: E402
 
 PY = sys.executable
 MiB = 1 << 20
@@ -62,13 +63,7 @@ def run(size: int) -> list[dict[str, Any]]:
         rel = "toolkits/mindcv/bench/resume.ckpt"
         src = nginx.root / rel
         src.parent.mkdir(parents=True)
-        h = hashlib.sha256()
-        with open(src, "wb") as f:
-            for i in range(size // MiB):
-                block = hashlib.sha256(i.to_bytes(8, "little")).digest() * (MiB // 32)
-                f.write(block)
-                h.update(block)
-        digest = h.hexdigest()
+        digest = make_file(src, size)
         url = f"{proxy.url}/{rel}"
         cards = work / "cards"
         cards.mkdir()
@@ -117,11 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     size = (128 if args.quick else args.size_mb) * MiB
     rows = run(size)
-    print(table(rows, size))
-    if args.json:
-        args.json.write_text(json.dumps({"size": size, "rows": [{k: v for k, v in r.items() if k != "stdout"}
-                                                                for r in rows]}, indent=2))
-    return 0
+    return report(table(rows, size), {"size": size, "rows": [{k: v for k, v in r.items() if k != "stdout"}
+                                                            for r in rows]}, args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ alternate, medians reported. A CLI that imported MindSpore or PyTorch at start-u
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -28,6 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers import payload, publish  # noqa: E402
 from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
+
+from bench.common import report  # noqa: E402
 
 PY = sys.executable
 
@@ -90,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     rows = run(5 if args.quick else args.rounds)
-    print(table(rows))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
-    return 0
+    return report(table(rows), rows, args.json)
 
 
 if __name__ == "__main__":

@@ -60,18 +60,8 @@ class ConvNeXtSpec:
     origin: Origin = "mindcv"
     labels: tuple[str, ...] | None = field(default=None, compare=False)
 
-    @property
-    def layer_scale(self) -> bool:
-        """ConvNeXt v1 blocks carry a learned per-channel scale; v2 replaced it with GRN."""
-        return self.version == 1
-
     def with_classes(self, num_classes: int) -> ConvNeXtSpec:
         return replace(self, num_classes=num_classes, labels=None)
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "depths": list(self.depths), "dims": list(self.dims),
-                "num_classes": self.num_classes, "gelu": self.gelu, "pad_mode": self.pad_mode,
-                "head_eps": self.head_eps, "origin": self.origin}
 
 
 def supported() -> list[str]:

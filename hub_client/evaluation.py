@@ -20,6 +20,7 @@ from registry.errors import UsageError
 
 from . import datasets
 from .inference import info_of, logits
+from .preprocess import open_image
 
 _TOP1_NAMES = ("top1acc", "top1", "top1accuracy", "accuracy", "acc", "top1acc1")
 
@@ -82,8 +83,6 @@ def evaluate(model: Any, dataset: str | Path, *, batch_size: int = 32, limit: in
     k = min(5, len(info.labels))
     hit1 = hit5 = 0
     start = time.perf_counter()
-    from .preprocess import open_image
-
     for chunk in datasets.batches(samples, batch_size):
         batch = np.stack([info.preprocess.image(s.image if not isinstance(s.image, Path) else open_image(s.image))
                           for s in chunk])

@@ -181,13 +181,8 @@ def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | 
         if not assets:
             have = sorted({a.format for a in record.assets}) or ["none"]
             raise UsageError(f"{record.name} has no {fmt} asset; formats on its card: {', '.join(have)}")
-        if all(cache.asset_path(record, a).is_file() for a in assets):  # cached: no HTTP stack at all
-            paths = [cache.asset_path(record, a) for a in assets]
-        else:
-            import requests
-
-            with requests.Session() as session:
-                paths = [pull_asset(record, a, policy=policy, session=session, progress=progress) for a in assets]
+        # a cached asset returns before any HTTP import; a session is opened only for a download
+        paths = [pull_asset(record, a, policy=policy, progress=progress) for a in assets]
     if to is not None:
         to.mkdir(parents=True, exist_ok=True)
         copied = []

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import BackendUnavailableError, CheckpointError, NoLoaderError, UsageError
-from registry.record import Dialect, ModelRecord
-from registry.store import Registry
+from registry.record import Dialect
 
 from . import architecture, preprocess
+from .api import resolve
 from .architecture import ConvNeXtSpec
 from .datasets import labels_for_dataset, preprocess_for_dataset
 from .fetcher import ProgressFactory, pull_record
@@ -48,22 +48,6 @@ class ModelInfo:
     device: str = ""
     ignored_keys: list[str] = field(default_factory=list)
     head_reinitialised: bool = False
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "card": self.card, "architecture": self.spec.describe(),
-                "preprocess": self.preprocess.describe(), "num_labels": len(self.labels),
-                "weights": str(self.weights) if self.weights else None, "backend": self.backend,
-                "device": self.device, "ignored_keys": self.ignored_keys,
-                "head_reinitialised": self.head_reinitialised}
-
-
-def _record(name: str) -> ModelRecord:
-    with Registry() as reg:
-        res = reg.resolve(name)
-    if res.reason:
-        log.info(res.reason)
-    record: ModelRecord = res.record
-    return record
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -97,34 +81,35 @@ def _spec_from_weights(path: Path, name: str) -> ConvNeXtSpec | None:
 
 def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory | None = None) -> ModelInfo:
     """Resolve, pull (weights only when ``pretrained``), and work out the architecture; no framework import."""
-    record = _record(name)
+    record = resolve(name)
     hf = record.dialect is Dialect.HUGGINGFACE
     files: list[Path] = []
     if pretrained or hf:
         files = pull_record(record, fmt=None if pretrained else "config", progress=progress)
     by_name = {p.name: p for p in files}
+    wpath = pick_weights(files) if pretrained else None
     if hf:
         cfg_path = by_name.get("config.json")
         if cfg_path is None:
             raise NoLoaderError(record.name, "no config.json in the repo", files, architecture.supported())
+        cfg = _read_json(cfg_path)
         try:
-            spec = architecture.spec_from_hf_config(_read_json(cfg_path), name=record.uid or record.name)
+            spec = architecture.spec_from_hf_config(cfg, name=record.uid or record.name)
         except ValueError as e:
             raise NoLoaderError(record.name, f"{cfg_path}: {e}", files, architecture.supported()) from None
         if spec is None:
-            model_type = _read_json(cfg_path).get("model_type")
-            raise NoLoaderError(record.name, f"model_type {model_type!r}", files, architecture.supported())
+            raise NoLoaderError(record.name, f"model_type {cfg.get('model_type')!r}", files,
+                                architecture.supported())
         pre_path = by_name.get("preprocessor_config.json")
         prep = preprocess.load_hf_preprocessor(pre_path) if pre_path else preprocess.Preprocess()
     else:
         found = architecture.spec_for_record(record)
-        if found is None and architecture.mentions_convnext(record) and pick_weights(files):
-            found = _spec_from_weights(pick_weights(files), record.name)  # type: ignore[arg-type]
+        if found is None and architecture.mentions_convnext(record) and wpath is not None:
+            found = _spec_from_weights(wpath, record.name)
         if found is None:
             raise NoLoaderError(record.name, record.architecture or record.name, files, architecture.supported())
         spec = replace(found, labels=found.labels or labels_for_dataset(record.datasets, found.num_classes))
         prep = preprocess_for_dataset(record.datasets)
-    wpath = pick_weights(files) if pretrained else None
     if pretrained and wpath is None:
         raise NoLoaderError(record.name, "no weights file among the pulled assets", files,
                             architecture.supported())

@@ -15,19 +15,6 @@ from . import msnet, weights
 from .architecture import ConvNeXtSpec
 
 
-def read_state(path: Path) -> dict[str, Any]:
-    """Any supported weights file as MindCV name → ``Parameter`` or array."""
-    if path.name.endswith(".ckpt"):
-        return weights.read_mindspore_ckpt(path)
-    if path.name.endswith(".safetensors"):
-        state: dict[str, Any] = weights.read_safetensors(path)
-    elif path.name.endswith((".bin", ".pth", ".pt")):
-        state = weights.read_torch_bin(path)
-    else:
-        raise CheckpointError(path, f"unknown weights format {path.suffix!r}; expected .ckpt, .safetensors or .bin")
-    return weights.to_mindcv_names(state, path)
-
-
 def _as_parameter(name: str, value: Any) -> ms.Parameter:
     if isinstance(value, ms.Parameter):
         return value
@@ -42,7 +29,7 @@ def load_weights(net: msnet.ConvNeXt, path: Path, *, reinit_head: bool = False) 
 
     With ``reinit_head`` the file's classifier is dropped and the network keeps the fresh one it was built with.
     """
-    state, ignored = weights.split_training_state(read_state(path))
+    state, ignored = weights.split_training_state(weights.read_state(path, weights.read_mindspore_ckpt))
     skip = ("classifier.",) if reinit_head else ()
     weights.check_fit(path, state, msnet.param_shapes(net), skip_prefixes=skip)
     params = {k: _as_parameter(k, v) for k, v in state.items() if not (skip and k.startswith(skip))}
@@ -51,13 +38,6 @@ def load_weights(net: msnet.ConvNeXt, path: Path, *, reinit_head: bool = False) 
     if not_loaded:
         raise CheckpointError(path, "MindSpore did not load every parameter", missing=list(not_loaded))
     return ignored
-
-
-def classes_in(path: Path) -> int | None:
-    """The classifier width a weights file carries (to tell a re-initialised head from a strict load)."""
-    state = read_state(path)
-    bias = state.get("classifier.bias")
-    return int(bias.shape[0]) if bias is not None else None
 
 
 def build_and_load(spec: ConvNeXtSpec, path: Path | None, *, num_classes: int | None = None,

@@ -7,8 +7,6 @@ Importing this module imports MindSpore: only the loader does, never the CLI at 
 
 from __future__ import annotations
 
-from typing import Any
-
 import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
@@ -135,7 +133,3 @@ def init_classifier(net: ConvNeXt, *, seed: int | None = None, all_layers: bool 
 
 def param_shapes(net: nn.Cell) -> dict[str, tuple[int, ...]]:
     return {p.name: tuple(p.shape) for p in net.get_parameters()}
-
-
-def to_numpy(net: nn.Cell) -> dict[str, Any]:
-    return {p.name: p.asnumpy() for p in net.get_parameters()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,6 @@ class Preprocess:
     @property
     def resize(self) -> int:
         return int(self.crop / self.crop_pct) if self.crop_pct else self.crop
-
-    def describe(self) -> dict[str, Any]:
-        return asdict(self) | {"resize": self.resize}
 
     def image(self, img: Image.Image) -> NDArray[Any]:
         """One image as a (C, H, W) float32 array."""

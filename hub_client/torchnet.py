@@ -88,22 +88,9 @@ def build(spec: ConvNeXtSpec) -> nn.Module:
     return built
 
 
-def read_state(path: Path, version: int) -> dict[str, NDArray[Any]]:
-    """A weights file as MindCV name → array, from .ckpt (no MindSpore), safetensors or a weights-only .bin."""
-    if path.name.endswith(".ckpt"):
-        state: dict[str, Any] = ckpt.read(path)
-    elif path.name.endswith(".safetensors"):
-        state = weights.read_safetensors(path)
-    elif path.name.endswith((".bin", ".pth", ".pt")):
-        state = weights.read_torch_bin(path)
-    else:
-        raise CheckpointError(path, f"unknown weights format {path.suffix!r}; expected .ckpt, .safetensors or .bin")
-    return weights.to_mindcv_names(state, path)
-
-
 def load_weights(model: nn.Module, path: Path, spec: ConvNeXtSpec, *, reinit_head: bool = False) -> list[str]:
     """Strictly, as the MindSpore backend does; returns the training-state keys set aside."""
-    state, ignored = weights.split_training_state(read_state(path, spec.version))
+    state, ignored = weights.split_training_state(weights.read_state(path, ckpt.read))
     expected = {hf_to_mindcv(k): tuple(v.shape) for k, v in model.state_dict().items()}
     if None in expected:
         raise CheckpointError(path, "the network has parameters with no MindCV name (a transformers change?)")

@@ -10,6 +10,7 @@ the network lacks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,6 @@ from .naming import rename_hf
 _TRAINING_STATE = re.compile(
     r"^(moments|adam_m|adam_v|accum|ema|global_step|learning_rate|beta1_power|beta2_power|scale_sense|"
     r"current_iterator_step|last_overflow_iterator_step|epoch_num|step_num|optimizer)(\.|$)")
-
-WEIGHT_SUFFIXES = (".ckpt", ".safetensors", ".bin", ".pth", ".pt")
 
 
 def is_training_state(name: str) -> bool:
@@ -112,6 +111,19 @@ def read_mindspore_ckpt(path: Path) -> dict[str, Any]:
         return dict(ms.load_checkpoint(str(path)))
     except (ValueError, RuntimeError, TypeError, OSError) as e:
         raise CheckpointError(path, f"not a readable MindSpore checkpoint ({e})") from None
+
+
+def read_state(path: Path, read_ckpt: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """Any supported weights file as MindCV name → tensor; ``read_ckpt`` is the backend's .ckpt reader."""
+    if path.name.endswith(".ckpt"):
+        state = read_ckpt(path)
+    elif path.name.endswith(".safetensors"):
+        state = read_safetensors(path)
+    elif path.name.endswith((".bin", ".pth", ".pt")):
+        state = read_torch_bin(path)
+    else:
+        raise CheckpointError(path, f"unknown weights format {path.suffix!r}; expected .ckpt, .safetensors or .bin")
+    return to_mindcv_names(state, path)
 
 
 def to_mindcv_names(state: dict[str, Any], path: Path) -> dict[str, Any]:
