@@ -66,7 +66,8 @@ def _settings() -> Settings:
     from .transfer import Settings
 
     return Settings(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
-                    max_bytes=config.max_download_bytes(), fsync=config.fsync())
+                    max_bytes=config.max_download_bytes(), fsync=config.fsync(),
+                    direct=config.direct_io())
 
 
 def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session | None = None,

@@ -14,9 +14,7 @@ import hashlib
 import http.client
 import json
 import os
-import queue
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,11 +27,11 @@ import urllib3
 
 from registry.errors import DownloadError, SizeLimitError
 
+from .pipeline import CHUNK, PartFile, Pipeline
 from .policy import Policy
 
-#: Bytes per read, hash and write. Bigger blocks mean fewer GIL hand-offs between the three threads of a
-#: transfer: 4 MiB took 1.76 s median for 1 GB here against 2.32 s with 1 MiB (bench/download.py).
-CHUNK = 4 << 20
+__all__ = ["CHUNK", "Outcome", "Partial", "Settings", "fetch"]
+
 MAX_REDIRECTS = 10
 #: The longest Retry-After we honour; a server asking for more is treated as down.
 MAX_RETRY_AFTER = 120.0
@@ -90,6 +88,8 @@ class Settings:
     backoff: float
     max_bytes: int
     fsync: bool = False
+    #: Aligned blocks bypass the page cache where the file system allows it (pipeline.PartFile).
+    direct: bool = True
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -153,89 +153,6 @@ def _open(session: requests.Session, url: str, headers: dict[str, str], policy: 
     raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
 
-class _Slot:
-    __slots__ = ("buf", "view", "n", "pending", "lock")
-
-    def __init__(self, size: int) -> None:
-        self.buf = bytearray(size)
-        self.view = memoryview(self.buf)
-        self.n = 0
-        self.pending = 0
-        self.lock = threading.Lock()
-
-
-class _Pipeline:
-    """Read into a ring of reused buffers; hash and write each on two worker threads meanwhile.
-
-    hashlib, file writes and socket reads all release the GIL for blocks this size, so the three overlap
-    and a transfer costs about its slowest stage, not their sum. Reusing buffers matters as much: a fresh
-    1 MiB object per block is an mmap and munmap in a new process, with TLB shootdowns across the threads,
-    which doubled the time of a 1 GB pull here. Blocks stay in order; memory stays at ``slots`` blocks.
-    """
-
-    def __init__(self, hasher: Any, out: Any, slots: int = 8, size: int = CHUNK) -> None:
-        self.error: BaseException | None = None
-        self.closed = False
-        self.free: queue.Queue[_Slot] = queue.Queue()
-        for _ in range(slots):
-            self.free.put(_Slot(size))
-        self.queues: list[queue.Queue[_Slot | None]] = [queue.Queue(), queue.Queue()]
-        self.threads = [
-            threading.Thread(target=self._run, args=(self.queues[0], hasher.update), daemon=True),
-            threading.Thread(target=self._run, args=(self.queues[1], lambda v: _write_all(out, v)), daemon=True),
-        ]
-        for t in self.threads:
-            t.start()
-
-    def _run(self, q: queue.Queue[_Slot | None], fn: Callable[[Any], Any]) -> None:
-        while (slot := q.get()) is not None:
-            if self.error is None:
-                try:
-                    fn(slot.view[: slot.n])
-                except BaseException as e:  # e.g. disk full: reported to the reader at its next block
-                    self.error = e
-            with slot.lock:  # released even after an error, so the reader never waits forever
-                slot.pending -= 1
-                if slot.pending == 0:
-                    self.free.put(slot)
-
-    def read_from(self, fp: Any, limit: int) -> int:
-        """Fill the next buffer from ``fp`` (at most ``limit`` bytes) and hand it on; 0 at the end."""
-        if self.error is not None:
-            raise self.error
-        slot = self.free.get()
-        view = slot.view[: max(1, min(len(slot.buf), limit))]
-        n = int(fp.readinto(view) or 0)
-        if not n:
-            self.free.put(slot)
-            return 0
-        slot.n = n
-        slot.pending = len(self.queues)
-        for q in self.queues:
-            q.put(slot)
-        return n
-
-    def close(self) -> None:
-        """Wait until every block handed on is hashed and written; raise what a worker hit. Idempotent."""
-        if not self.closed:
-            self.closed = True
-            for q in self.queues:
-                q.put(None)
-            for t in self.threads:
-                t.join()
-        if self.error is not None:
-            raise self.error
-
-
-def _write_all(out: Any, view: memoryview) -> None:
-    """An unbuffered write may write less than asked without an error: write until all of it is down."""
-    while view:
-        n = out.write(view)
-        if not n:
-            raise OSError(28, "No space left on device")
-        view = view[n:]
-
-
 class _Reader:
     """``readinto`` straight from the socket: http.client's, under urllib3 (whose own readinto copies)."""
 
@@ -259,9 +176,12 @@ class _State:
     received: int = 0
     final_url: str = ""
 
-    def restart(self, out: Any) -> None:
-        out.seek(0)
-        out.truncate()
+    def advance(self, pos: int) -> None:
+        self.received += pos - self.offset
+        self.offset = pos
+
+    def restart(self, out: PartFile) -> None:
+        out.truncate(0)
         self.hasher = hashlib.sha256()
         self.offset = 0
 
@@ -281,7 +201,7 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
                 state.hasher.update(block)
     attempt = 0  # failed attempts in a row without a byte of progress
     total_attempts = 0
-    with open(part.path, "ab", buffering=0) as out:
+    with PartFile(part.path, direct=settings.direct) as out:
         while True:
             attempt += 1
             total_attempts += 1
@@ -299,12 +219,12 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
                     MAX_BACKOFF, settings.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.25))
                 settings.sleep(delay)
         if settings.fsync:
-            os.fsync(out.fileno())
+            out.sync()
     sink.finish()
     return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, total_attempts)
 
 
-def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Session, policy: Policy,
+def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: requests.Session, policy: Policy,
              settings: Settings, sink: ProgressSink, name: str) -> None:
     headers = {"Accept-Encoding": "identity", "User-Agent": "hub-client"}
     if st.offset and st.validator:
@@ -345,16 +265,12 @@ def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Se
         part.remember(url, st.validator, total)
         sink.start(name, total, st.offset)
         reader = _Reader(resp.raw)
-        pipe = _Pipeline(st.hasher, out)
+        pipe = Pipeline(st.hasher, out, st.offset)
         # Never read past what may be stored: the cap, and one byte beyond the announced size (to notice more).
         cap = min(settings.max_bytes, total) if total is not None else settings.max_bytes
         try:
-            while True:
-                n = pipe.read_from(reader, cap + 1 - st.offset)
-                if not n:
-                    break
-                st.offset += n
-                st.received += n
+            while n := pipe.read_from(reader, cap + 1 - st.offset):
+                st.advance(pipe.pos)
                 if st.offset > cap:
                     pipe.close()
                     part.discard()
@@ -363,6 +279,7 @@ def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Se
                 sink.advance(n)
         except _NETWORK_ERRORS as e:
             pipe.close()
+            st.advance(pipe.pos)  # what arrived before the cut is kept
             raise _Retry(f"connection lost after {st.offset} bytes ({type(e).__name__})") from None
         except BaseException:
             pipe.close()
@@ -370,7 +287,6 @@ def _attempt(url: str, part: Partial, out: Any, st: _State, session: requests.Se
         pipe.close()  # every block hashed and written before the offset is trusted
         if total is not None and st.offset < total:
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
-
 
 def _total(resp: requests.Response) -> int | None:
     cr = resp.headers.get("Content-Range")

@@ -127,3 +127,13 @@ def fsync() -> bool:
     cache outlives it); only a power cut can, and flushing costs about a second per GB here.
     """
     return os.environ.get("HUB_FSYNC", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def direct_io() -> bool:
+    """``HUB_DIRECT_IO=0``: write downloads through the page cache only.
+
+    On by default: whole aligned blocks go to the disk with ``O_DIRECT`` where the file system takes it,
+    which spares the CPU the copy into the page cache (hub_client/pipeline.py says how much). Turn it off
+    on a disk slower than the network, or to keep a fresh download in the page cache for an immediate load.
+    """
+    return os.environ.get("HUB_DIRECT_IO", "1").strip().lower() not in ("0", "false", "no", "off")
