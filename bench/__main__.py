@@ -55,11 +55,16 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                 target = {"curl -o": "<= 1.3x", "hf_hub_download": "<= 1.0x"}.get(tool, "")
                 out.append(_row(f"verified download {doc['size_mb']} MiB, time", ours, "s", tool, med[tool],
                                 target=target))
-        out.append(_row("verified download, MB/s (hub pull)", mb / ours, "MB/s", "sha256 alone (hashlib)",
-                        mb / doc["sha256_s"], better="higher"))
-        if "hub_client.pull() in-process" in med:
-            out.append(_row("verified download in-process, time", med["hub_client.pull() in-process"], "s", "curl -o",
-                            med["curl -o"]))
+        out.append(_row("verified download, MB/s (hub pull)", mb / ours, "MB/s", "curl -o", mb / med["curl -o"],
+                        better="higher", target=">= 1.3x, if read as speeds"))
+        if "startup_s" in doc:
+            floor = doc["sha256_s"] + doc["startup_s"]
+            out.append(_row("verified download, MB/s (hub pull)", mb / ours, "MB/s",
+                            "floor: sha256 alone + start-up", mb / floor, better="higher"))
+        for tool in ("hub_client.pull() in-process", "hub_client.pull() in-process, page cache"):
+            if tool in med:
+                out.append(_row(f"verified download {tool.split('() ')[1]}, time", med[tool], "s", "curl -o",
+                                med["curl -o"]))
     elif name == "resume":
         by = {r["tool"].split(" ")[0]: r for r in doc["rows"]}
         ours, theirs = by["hub"], by["hf_hub_download"]

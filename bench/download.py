@@ -8,10 +8,14 @@ ratios are what count. hf_hub_download gets the same bytes from the HF-compatibl
 test server, which redirects the LFS file to the same nginx, as the real Hub
 redirects to its CDN. The sha256 ceiling is hashlib over the file in page cache.
 
-Targets (issue 4), read as times (curl does not hash, so a verified pull cannot
-out-run it; sha256 is the ceiling): hub pull takes at most 1.3x curl's time, and no
-more than hf_hub_download's. pooch is shown for context, and hub_client.pull() in
-this process separates the transfer from Python's start-up.
+Targets (issue 4): "verified pull >= 1.3x curl and >= 1.0x hf_hub_download". Read
+as times, as this table does: hub pull takes at most 1.3x curl's time, and no more
+than hf_hub_download's. Read as speeds, a verified pull would have to out-run curl
+by 30%; the table prints that reading too, with its floor on this machine: sha256
+of the file on one core (hashlib, the bytes in memory) plus the start-up of a
+Python process that imports the download path. pooch is shown for context;
+hub_client.pull() in this process separates the transfer from start-up, once
+bypassing the page cache (the default) and once through it (HUB_DIRECT_IO=0).
 """
 
 from __future__ import annotations
@@ -88,13 +92,18 @@ def main(argv: list[str] | None = None) -> int:
             have_pooch = True
         except ImportError:
             have_pooch = False
-        tools: dict[str, list[float]] = {"hub pull": [], "hub_client.pull() in-process": [], "curl -o": [],
-                                         "hf_hub_download": [], "pooch.retrieve": []}
+        tools: dict[str, list[float]] = {"hub pull": [], "hub_client.pull() in-process": [],
+                                         "hub_client.pull() in-process, page cache": [], "curl -o": [],
+                                         "hf_hub_download": [], "pooch.retrieve": [], "start-up": []}
         runs = {
             "curl -o": lambda out: _timed(["curl", "-sS", "-o", str(out / "curl.bin"), url], env),
             "hub pull": lambda out: _timed([PY, "-m", "hub_client.cli", "pull", "bench_model", "-q"],
                                            {**env, "HUB_HOME": str(out / "hub")}),
             "hub_client.pull() in-process": lambda out: _in_process(env, out / "hub2"),
+            "hub_client.pull() in-process, page cache": lambda out: _in_process(env, out / "hub3", direct=False),
+            # what a fresh process pays before its first byte: the interpreter and the download path's imports
+            "start-up": lambda out: _timed([PY, "-c", "import hub_client.cli, hub_client.transfer, hub_client.fetcher"],
+                                           env),
             "hf_hub_download": lambda out: _timed(
                 [PY, "-c", "import sys; from huggingface_hub import hf_hub_download; "
                  "hf_hub_download('bench/model', 'model.safetensors', cache_dir=sys.argv[1])", str(out / "hf")], env),
@@ -130,24 +139,33 @@ def main(argv: list[str] | None = None) -> int:
     print("| tool | verifies sha256 | seconds | MB/s | its time / hub pull's |")
     print("|---|---|---:|---:|---:|")
     verifies = {"hub pull": "yes", "hub_client.pull() in-process": "yes", "curl -o": "no",
-                "hf_hub_download": "size only", "pooch.retrieve": "yes"}
+                "hub_client.pull() in-process, page cache": "yes", "hf_hub_download": "size only",
+                "pooch.retrieve": "yes"}
+    startup = med.pop("start-up")
     for k, t in med.items():
         print(f"| {k} | {verifies[k]} | {t:.2f} | {mb / t:,.0f} | {t / ours:.2f}x |")
     print(f"| sha256 alone (hashlib, one core) | - | {ceiling:.2f} | {mb / ceiling:,.0f} | {ceiling / ours:.2f}x |")
+    floor = ceiling + startup
+    print(f"| floor: sha256 alone + start-up ({startup:.2f} s) | - | {floor:.2f} | {mb / floor:,.0f} | "
+          f"{floor / ours:.2f}x |")
     vs_curl = ours / med["curl -o"]
     vs_hf = med["hf_hub_download"] / ours
     print(f"\nhub pull takes {vs_curl:.2f}x curl's time (target <= 1.30: {'met' if vs_curl <= 1.3 else 'NOT met'}); "
           f"hf_hub_download takes {vs_hf:.2f}x hub pull's (target >= 1.00: {'met' if vs_hf >= 1.0 else 'NOT met'})")
+    print(f"Read as speeds: hub pull runs at {1 / vs_curl:.2f}x curl's MB/s (target >= 1.30: "
+          f"{'met' if 1 / vs_curl >= 1.3 else 'NOT met'}); the floor above allows at most "
+          f"{med['curl -o'] / floor:.2f}x on this machine")
     if args.json:
-        args.json.write_text(json.dumps({"size_mb": args.size_mb, "seconds": tools, "sha256_s": ceiling}, indent=2))
+        args.json.write_text(json.dumps({"size_mb": args.size_mb, "seconds": tools, "sha256_s": ceiling,
+                                         "startup_s": startup}, indent=2))
     return 0
 
 
-def _in_process(env: dict[str, str], home: Path) -> float:
+def _in_process(env: dict[str, str], home: Path, direct: bool = True) -> float:
     """hub_client.pull() in this already-warm process: the transfer without Python's start-up."""
-    saved = {k: os.environ.get(k) for k in ("HUB_ALLOWED_HOSTS", "HUB_REGISTRY", "HUB_HOME")}
+    saved = {k: os.environ.get(k) for k in ("HUB_ALLOWED_HOSTS", "HUB_REGISTRY", "HUB_HOME", "HUB_DIRECT_IO")}
     os.environ.update({"HUB_ALLOWED_HOSTS": env["HUB_ALLOWED_HOSTS"], "HUB_REGISTRY": env["HUB_REGISTRY"],
-                       "HUB_HOME": str(home)})
+                       "HUB_HOME": str(home), "HUB_DIRECT_IO": "1" if direct else "0"})
     try:
         from hub_client import pull
 

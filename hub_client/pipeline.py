@@ -31,6 +31,10 @@ CHUNK = 4 << 20
 ALIGN = 4096
 
 
+#: What a file system answers to a direct write it will not do (alignment, or O_DIRECT not supported).
+_REFUSED = {errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+
 class Readable(Protocol):
     def readinto(self, view: memoryview) -> int: ...
 
@@ -40,7 +44,7 @@ class PartFile:
 
     Two descriptors of one file: the plain one for what is not aligned (and for fsync and truncate),
     the ``O_DIRECT`` one when the file system accepts it. A file system that refuses a direct write
-    (EINVAL) gets every later byte through the page cache: slower, never wrong.
+    (EINVAL, EOPNOTSUPP) gets every later byte through the page cache: slower, never wrong.
     """
 
     def __init__(self, path: Path, *, direct: bool) -> None:
@@ -69,7 +73,7 @@ class PartFile:
             try:
                 done = os.pwrite(fd, view[:n], pos)
             except OSError as e:
-                if fd == self.dfd and e.errno == errno.EINVAL:
+                if fd == self.dfd and e.errno in _REFUSED:
                     self._no_direct()
                     continue
                 raise
