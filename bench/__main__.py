@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only:
             out = Path(tmp) / f"{name}.json"
+            os.sync()  # the previous benchmark's dirty pages are written back now, not during this one
+            time.sleep(2)
             start = time.monotonic()
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
             proc = subprocess.run([sys.executable, "-m", f"bench.{name}", *_args(name, args.quick), "--json",
