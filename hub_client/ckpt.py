@@ -118,6 +118,96 @@ def records(path: Path) -> Iterator[tuple[str, tuple[int, ...], str, bytes]]:
         raise CheckpointError(path, f"CRC-32 mismatch: the trailer says {crc_expected}, the records give {crc}")
 
 
+def _field(f: IO[bytes], path: Path, wire: int, where: str) -> tuple[int, int]:
+    """A varint field's value, or where a fixed-size or length-delimited one starts and its length (skipped)."""
+    if wire in (1, 5):
+        pos = f.tell()
+        f.seek(8 if wire == 1 else 4, 1)
+        return pos, 8 if wire == 1 else 4
+    got = _varint(f, path)
+    if got is None:
+        raise CheckpointError(path, f"the file ends inside {where}: truncated")
+    if wire == 0:
+        return got[0], 0
+    if wire == 2:
+        pos = f.tell()
+        f.seek(got[0], 1)
+        return pos, got[0]
+    raise CheckpointError(path, f"unexpected protobuf wire type {wire} in {where}: not a MindSpore checkpoint")
+
+
+def shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """name → shape of every tensor, from the record headers alone: the tensor bytes are skipped, not read.
+
+    What the architecture is read off; the load itself reads the file with :func:`read` (and checks its CRC).
+    A split tensor's first record carries the whole shape, as :func:`read` relies on too.
+    """
+    path = Path(path)
+    end, _ = _body_end(path)
+    out: dict[str, tuple[int, ...]] = {}
+    with open(path, "rb") as f:
+        while f.tell() < end:
+            start = f.tell()
+            got = _varint(f, path)
+            if got is None:
+                break
+            if got[0] != 0x0A:
+                raise CheckpointError(path, f"unexpected protobuf field key {got[0]:#x} at byte {start}: not a "
+                                      "MindSpore checkpoint (or an encrypted one)")
+            body_at, body_len = _field(f, path, 2, f"the record at byte {start}")
+            if body_at + body_len > end:
+                raise CheckpointError(path, f"the record at byte {start} runs past the end of the file: truncated")
+            f.seek(body_at)
+            tag, dims = _record_head(f, path, body_at + body_len, start)
+            if tag not in out:
+                out[tag] = dims
+            f.seek(body_at + body_len)
+    return out
+
+
+def _record_head(f: IO[bytes], path: Path, stop: int, start: int) -> tuple[str, tuple[int, ...]]:
+    """The tag and dims of one ``Value`` record whose body ends at ``stop``."""
+    tag, dims = "", []
+    where = f"the record at byte {start}"
+    while f.tell() < stop:
+        key = _varint(f, path)
+        if key is None:
+            raise CheckpointError(path, f"the file ends inside {where}: truncated")
+        field, wire = key[0] >> 3, key[0] & 7
+        at, n = _field(f, path, wire, where)
+        if wire == 2 and field in (1, 2):
+            f.seek(at)
+            if field == 1:
+                tag = f.read(n).decode("utf-8", "replace")
+            else:
+                dims = _tensor_dims(f, path, at + n, where)
+            f.seek(at + n)
+    return tag, tuple(dims)
+
+
+def _tensor_dims(f: IO[bytes], path: Path, stop: int, where: str) -> list[int]:
+    """``TensorProto.dims``, packed or not; ``tensor_content`` is skipped with a seek."""
+    dims: list[int] = []
+    while f.tell() < stop:
+        key = _varint(f, path)
+        if key is None:
+            raise CheckpointError(path, f"the file ends inside {where}: truncated")
+        field, wire = key[0] >> 3, key[0] & 7
+        if field == 1 and wire == 2:  # packed dims
+            at, n = _field(f, path, 2, where)
+            f.seek(at)
+            while f.tell() < at + n:
+                got = _varint(f, path)
+                if got is None:
+                    raise CheckpointError(path, f"the file ends inside {where}: truncated")
+                dims.append(got[0])
+            continue
+        value, _ = _field(f, path, wire, where)
+        if field == 1 and wire == 0:
+            dims.append(value)
+    return dims
+
+
 def _array(path: Path, tag: str, dims: tuple[int, ...], ttype: str, content: bytes) -> NDArray[Any]:
     dtype = DTYPES.get(ttype)
     if dtype is None:

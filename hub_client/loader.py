@@ -64,13 +64,13 @@ def _spec_from_weights(path: Path, name: str) -> ConvNeXtSpec | None:
     """A custom-width ConvNeXt declared by its checkpoint's shapes (read without any framework)."""
     try:
         if path.name.endswith(".ckpt"):
-            from .ckpt import records
+            from .ckpt import shapes as ckpt_shapes
 
-            shapes = {tag: dims for tag, dims, _, _ in records(path)}
+            shapes = ckpt_shapes(path)
         elif path.name.endswith(".safetensors"):
-            from .weights import read_safetensors
+            from .weights import safetensors_shapes
 
-            shapes = {k: tuple(v.shape) for k, v in read_safetensors(path).items()}
+            shapes = safetensors_shapes(path)
         else:
             return None
     except CheckpointError as e:

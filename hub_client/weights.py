@@ -49,23 +49,42 @@ _ST_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np
               "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
 
 
-def _read_safetensors_widening(path: Path) -> dict[str, NDArray[Any]]:
-    """safetensors by its published layout (u64 header length, JSON header, raw data), bfloat16 → float32."""
+def _safetensors_header(f: Any, path: Path) -> tuple[dict[str, Any], int]:
+    """The JSON header of a safetensors file (its published layout: u64 length, JSON) and where data starts."""
     import json
     import struct
 
+    raw_len = f.read(8)
+    if len(raw_len) != 8:
+        raise CheckpointError(path, "not a safetensors file (shorter than its header length)")
+    (n,) = struct.unpack("<Q", raw_len)
+    if n > 100 << 20:
+        raise CheckpointError(path, f"not a safetensors file (a {n}-byte header)")
+    try:
+        header = json.loads(f.read(n))
+    except ValueError as e:
+        raise CheckpointError(path, f"not a safetensors file (header: {e})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(path, "not a safetensors file (the header is not a JSON object)")
+    return header, 8 + n
+
+
+def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """name → shape from the header alone; no tensor byte is read."""
+    try:
+        with open(path, "rb") as f:
+            header, _ = _safetensors_header(f, path)
+        return {k: tuple(int(d) for d in v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    except OSError as e:
+        raise CheckpointError(path, f"not readable ({e})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(path, f"not a safetensors file (header entry: {e})") from None
+
+
+def _read_safetensors_widening(path: Path) -> dict[str, NDArray[Any]]:
+    """safetensors by its published layout (u64 header length, JSON header, raw data), bfloat16 → float32."""
     with open(path, "rb") as f:
-        raw_len = f.read(8)
-        if len(raw_len) != 8:
-            raise CheckpointError(path, "not a safetensors file (shorter than its header length)")
-        (n,) = struct.unpack("<Q", raw_len)
-        if n > 100 << 20:
-            raise CheckpointError(path, f"not a safetensors file (a {n}-byte header)")
-        try:
-            header = json.loads(f.read(n))
-        except ValueError as e:
-            raise CheckpointError(path, f"not a safetensors file (header: {e})") from None
-        base = 8 + n
+        header, base = _safetensors_header(f, path)
         out: dict[str, NDArray[Any]] = {}
         for name, meta in header.items():
             if name == "__metadata__":

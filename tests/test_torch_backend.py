@@ -172,3 +172,53 @@ def test_predict_cli_torch_backend_agrees_with_mindspore(served, tmp_path):
     assert [p["index"] for p in docs["torch"]] == [p["index"] for p in docs["mindspore"]]
     np.testing.assert_allclose([p["probability"] for p in docs["torch"]],
                                [p["probability"] for p in docs["mindspore"]], atol=1e-5)
+
+
+def _bytes_read() -> int:
+    for line in open("/proc/self/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+@pytest.mark.parametrize("crc", [False, True])
+def test_shapes_come_from_the_headers_without_reading_the_tensors(tmp_path, monkeypatch, crc):
+    import mindspore.train.serialization as ser
+
+    monkeypatch.setattr(ser, "SLICE_SIZE", 4096)  # KiB: "big" (16 MiB) is split into records too
+    rng = np.random.default_rng(1)
+    values = {**VALUES, "big": rng.standard_normal((1024, 4096)).astype(np.float32),
+              "wide": rng.standard_normal((2, 3, 512, 512)).astype(np.float32)}
+    save(tmp_path / "m.ckpt", values, crc_check=crc)
+    assert [t for t, *_ in ckpt.records(tmp_path / "m.ckpt")].count("big") > 1
+    before = _bytes_read()
+    got = ckpt.shapes(tmp_path / "m.ckpt")
+    read = _bytes_read() - before
+    assert got == {k: v.shape for k, v in values.items()}
+    assert read < 256 << 10, f"{read} bytes read for the shapes of a {(tmp_path / 'm.ckpt').stat().st_size}-byte file"
+
+
+def test_shapes_of_the_reference_model_match_both_readers():
+    from hub_client.weights import read_safetensors, safetensors_shapes
+
+    model = ROOT / "models" / "convnextv2_digits"
+    [ck] = model.glob("*.ckpt")
+    assert ckpt.shapes(ck) == {k: v.shape for k, v in ckpt.read(ck).items()}
+    st = model / "hf" / "model.safetensors"
+    assert safetensors_shapes(st) == {k: v.shape for k, v in read_safetensors(st).items()}
+
+
+def test_shapes_of_a_damaged_file_are_a_clear_error(tmp_path):
+    from hub_client.weights import safetensors_shapes
+
+    save(tmp_path / "a.ckpt", VALUES)
+    data = (tmp_path / "a.ckpt").read_bytes()
+    (tmp_path / "cut.ckpt").write_bytes(data[: len(data) - 5])
+    (tmp_path / "text.ckpt").write_bytes(b"this is not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="truncated"):
+        ckpt.shapes(tmp_path / "cut.ckpt")
+    with pytest.raises(CheckpointError, match="not a MindSpore checkpoint"):
+        ckpt.shapes(tmp_path / "text.ckpt")
+    (tmp_path / "x.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00[1, 2, 3]       ")
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
+        safetensors_shapes(tmp_path / "x.safetensors")
