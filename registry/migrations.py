@@ -7,13 +7,12 @@ in its own transaction, and is recorded in ``_migrations`` by name.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import sqlite_utils
-else:
-    from .sqlite import sqlite_utils
 
 
 def _0001_initial(db: sqlite_utils.Database) -> None:
@@ -115,6 +114,15 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_meta", _0002_meta),
 ]
+
+
+def pending(conn: sqlite3.Connection) -> bool:
+    """Whether any migration is still to run, asked with sqlite3 alone (sqlite-utils loads only to write)."""
+    try:
+        done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+    except sqlite3.OperationalError:  # no _migrations table: a new database
+        return True
+    return any(name not in done for name, _ in MIGRATIONS)
 
 
 def applied(db: sqlite_utils.Database) -> list[str]:

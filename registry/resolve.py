@@ -107,7 +107,7 @@ def resolve(reg: Registry, spec: str, *, mindspore_version: Any = _DETECT) -> Re
 def _candidates(reg: Registry, where: str, args: list[Any]) -> list[Candidate]:
     sql = ("SELECT m.id, m.name, m.uid, m.dialect, m.mindspore_version, m.version, m.updated, s.label, s.kind "
            "FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id WHERE " + where)
-    return [Candidate(*row) for row in reg.db.execute(sql, args).fetchall()]
+    return [Candidate(*row) for row in reg.conn.execute(sql, args).fetchall()]
 
 
 def _choose(rows: list[Candidate], mindspore_version: Any) -> tuple[Candidate, str | None]:
@@ -133,8 +133,8 @@ def _choose(rows: list[Candidate], mindspore_version: Any) -> tuple[Candidate, s
 
 def suggest(reg: Registry, text: str, n: int = 5) -> list[str]:
     """Names (or ids, for inputs with a '/') close to ``text``: same name but for case/-/_ first, then typos."""
-    names = [r[0] for r in reg.db.execute("SELECT DISTINCT name FROM models")]
-    uids = [r[0] for r in reg.db.execute("SELECT DISTINCT uid FROM models WHERE uid IS NOT NULL")]
+    names = [r[0] for r in reg.conn.execute("SELECT DISTINCT name FROM models")]
+    uids = [r[0] for r in reg.conn.execute("SELECT DISTINCT uid FROM models WHERE uid IS NOT NULL")]
     pool = uids if "/" in text else names
     key = name_key(text.removeprefix("hf:"))
     same = sorted({p for p in pool if name_key(p) == key})

@@ -23,15 +23,13 @@ from . import config
 from .cardfile import CARD_SUFFIXES
 from .errors import RegistryError, UsageError
 from .evaluation import metric_key
-from .migrations import migrate
+from .migrations import migrate, pending
 from .record import ModelRecord
 
 if TYPE_CHECKING:
     import sqlite_utils
 
     from .card import CardResult
-else:
-    from .sqlite import sqlite_utils
 
 BUNDLED = "bundled"
 #: The modules whose code decides what a card's record and diagnostics are.
@@ -130,20 +128,42 @@ class Registry:
         except (OSError, sqlite3.Error) as e:
             raise RegistryError(f"cannot open the registry at {self.path}: {e}; set HUB_REGISTRY to a "
                                 "writable path") from e
-        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self._db: sqlite_utils.Database | None = None
         try:
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            if self.db.conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 self.db.enable_wal()
-            migrate(self.db)
+            if pending(conn):
+                migrate(self.db)
             self._ensure_bundled()
         except sqlite3.DatabaseError as e:
             raise RegistryError(f"the registry at {self.path} is unusable ({e}); move it away and run "
                                 "`hub index --rebuild`") from e
         self._synced = False
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, for writes: imported on first use, as reads need only sqlite3.
+
+        Reading the registry is every command's start-up (a cached ``hub pull`` among them), and sqlite-utils
+        with click and dateutil weighs 50 ms of it (``python -m bench.startup``).
+        """
+        if self._db is None:
+            from .sqlite import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts, as ``sqlite_utils.Database.query`` gives them."""
+        cur = self.conn.execute(sql, list(args))
+        keys = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(keys, row, strict=True))
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def __enter__(self) -> Registry:
         return self
@@ -154,14 +174,14 @@ class Registry:
     # sources ------------------------------------------------------------------------------------
 
     def _ensure_bundled(self) -> None:
-        if not self.db.execute("SELECT 1 FROM sources WHERE kind = ?", [BUNDLED]).fetchone():
+        if not self.conn.execute("SELECT 1 FROM sources WHERE kind = ?", [BUNDLED]).fetchone():
             with self.db.atomic():
                 self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, NULL, ?, ?)",
                                 [BUNDLED, BUNDLED, _now()])
 
     def sources(self) -> list[Source]:
         out = []
-        for row in self.db.query("SELECT id, kind, path, label FROM sources ORDER BY id"):
+        for row in self._query("SELECT id, kind, path, label FROM sources ORDER BY id"):
             root = config.bundled_cards() if row["kind"] == BUNDLED else Path(row["path"])
             out.append(Source(row["id"], row["kind"], row["label"], root))
         return out
@@ -183,7 +203,7 @@ class Registry:
         """Bring the index in line with every source; re-analyze only cards whose content changed."""
         report = SyncReport()
         fingerprint = analyzer_fingerprint()
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'analyzer'").fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyzer'").fetchone()
         stale = row is None or row[0] != fingerprint
         force = force or stale
         plans = [(src, *self._plan(src, force)) for src in self.sources()]
@@ -199,7 +219,7 @@ class Registry:
 
         analyzed = [(src, rel, st, digest, analyze_file(src.root / rel)) for src, rel, st, digest in work]
         existing = {(r["source_id"], r["relpath"]): r["id"]
-                    for r in self.db.query("SELECT id, source_id, relpath FROM cards")}
+                    for r in self._query("SELECT id, source_id, relpath FROM cards")}
         with self.db.atomic():
             for src, rel, st in touched:  # same bytes, new mtime: remember the stat, nothing to re-index
                 self.db.execute("UPDATE cards SET mtime_ns = ?, size = ? WHERE source_id = ? AND relpath = ?",
@@ -232,7 +252,7 @@ class Registry:
     def _plan(
         self, src: Source, force: bool
     ) -> tuple[list[tuple[str, os.stat_result, str]], list[tuple[str, os.stat_result]], list[str], int]:
-        known = {r[0]: (r[1], r[2], r[3]) for r in self.db.execute(
+        known = {r[0]: (r[1], r[2], r[3]) for r in self.conn.execute(
             "SELECT relpath, mtime_ns, size, content_hash FROM cards WHERE source_id = ?", [src.id])}
         todo, touched, same = [], [], 0
         seen = set()
@@ -358,7 +378,7 @@ class Registry:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY m.name, m.mindspore_version DESC, m.id"
-        return [self._listing(r) for r in self.db.query(sql, args)]
+        return [self._listing(r) for r in self._query(sql, args)]
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[Listing]:
         """Full-text search over name, summary and body, best first (name matches weigh most)."""
@@ -374,10 +394,10 @@ class Registry:
             extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score",
             join="JOIN models_fts ON models_fts.rowid = m.id",
         ) + " WHERE models_fts MATCH ? ORDER BY score, m.name LIMIT ?"
-        return [self._listing(r) for r in self.db.query(sql, [query, limit])]
+        return [self._listing(r) for r in self._query(sql, [query, limit])]
 
     def record(self, model_id: int) -> ModelRecord:
-        row = self.db.execute(
+        row = self.conn.execute(
             "SELECT c.record, c.relpath, s.kind, s.path FROM cards c JOIN sources s ON s.id = c.source_id "
             "WHERE c.id = ?", [model_id]).fetchone()
         rec = ModelRecord.model_validate_json(row[0])
@@ -397,6 +417,6 @@ class Registry:
         return root / str(row["relpath"])
 
     def card_rows(self, where: str, args: Iterable[Any]) -> builtins.list[dict[str, Any]]:
-        return list(self.db.query(
+        return list(self._query(
             "SELECT c.*, s.label AS source, s.kind, s.path AS source_path FROM cards c "
             f"JOIN sources s ON s.id = c.source_id WHERE {where}", list(args)))

@@ -123,13 +123,17 @@ print("MODULES=" + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 """
 
 
-def heavy_modules_after(args: list[str]) -> set[str]:
-    """Run the CLI in a fresh interpreter and return which of the heavy frameworks it imported."""
+def modules_after(args: list[str]) -> set[str]:
+    """Run the CLI in a fresh interpreter and return the top-level packages it imported."""
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, cwd=ROOT)
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES="))
     loaded = set(json.loads(line.removeprefix("MODULES=")))
     assert "registry" in loaded  # the probe really ran the CLI
-    return loaded & set(HEAVY)
+    return loaded
+
+
+def heavy_modules_after(args: list[str]) -> set[str]:
+    return modules_after(args) & set(HEAVY)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["lint", "cards"], ["lint", "--help"], ["predict", "--help"]])

@@ -52,6 +52,18 @@ def test_cli_pull_imports_no_framework(nginx, cards):
     assert len(nginx.requests_for(pub.uri)) == 1  # the pull really happened in the probe
 
 
+def test_a_cached_pull_loads_neither_http_nor_sqlite_utils(nginx, cards):
+    """Start-up of the commonest command: the registry is read with sqlite3, and nothing is downloaded."""
+    from test_cli import modules_after
+
+    pub = publish(nginx.root, cards, unique("warm"), payload(CHUNK, seed=26), base=nginx.url)
+    index(cards)
+    assert "requests" in modules_after(["pull", pub.name, "--quiet"])  # the first pull downloads
+    loaded = modules_after(["pull", pub.name, "--quiet"])
+    assert not loaded & {"requests", "urllib3", "sqlite_utils", "click", "dateutil", "numpy"}, loaded
+    assert len(nginx.requests_for(pub.uri)) == 1
+
+
 def test_cli_pull_json_quiet_and_to(nginx, cards, tmp_path):
     pub = publish(nginx.root, cards, unique("cli"), payload(CHUNK, seed=21), base=nginx.url)
     index(cards)
