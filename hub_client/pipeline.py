@@ -35,6 +35,14 @@ ALIGN = 4096
 _REFUSED = {errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}
 
 
+def _pwrite(fd: int, data: memoryview, pos: int) -> int:
+    """``os.pwrite``, or seek and write where it is missing (Windows); one writer thread per file either way."""
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, data, pos)
+    os.lseek(fd, pos, os.SEEK_SET)
+    return os.write(fd, data)
+
+
 class Readable(Protocol):
     def readinto(self, view: memoryview) -> int: ...
 
@@ -48,7 +56,7 @@ class PartFile:
     """
 
     def __init__(self, path: Path, *, direct: bool) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
         self.fd = os.open(path, flags, 0o644)
         self.dfd = -1
         if direct and hasattr(os, "O_DIRECT"):
@@ -71,7 +79,7 @@ class PartFile:
             if self.dfd >= 0 and pos % ALIGN == 0 and n >= ALIGN:
                 fd, n = self.dfd, n - n % ALIGN
             try:
-                done = os.pwrite(fd, view[:n], pos)
+                done = _pwrite(fd, view[:n], pos)
             except OSError as e:
                 if fd == self.dfd and e.errno in _REFUSED:
                     self._no_direct()
