@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +34,41 @@ def report(text: str, data: Any, json_path: Path | None) -> int:
     if json_path:
         json_path.write_text(json.dumps(data, indent=2))
     return 0
+
+
+@dataclass(frozen=True)
+class Published:
+    digest: str
+    #: The file's URL on nginx (or on the proxy in front of it).
+    url: str
+    #: What every tool's process runs with: loopback allowed, the test HF server, the bench's registry.
+    env: dict[str, str]
+
+
+def publish_both_ways(*, work: Path, served: Path, rel: str, base: str, size: int, name: str, hf: Any,
+                      repo: str) -> Published:
+    """One test file, published as an indexed MindSpore Hub card and as an HF repo, as the benchmarks compare.
+
+    The file lands at ``served/rel`` and is fetched from ``base/rel``; the HF repo's LFS file redirects
+    there too (tree and ETag carry the real sha256), as the real Hub redirects to its CDN.
+    """
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from helpers import MS_CARD
+    from servers.hfserver import Remote
+
+    src = served / rel
+    src.parent.mkdir(parents=True)
+    digest = make_file(src, size)
+    url = f"{base}/{rel}"
+    cards = work / "cards"
+    cards.mkdir()
+    (cards / f"{name}.md").write_text(MS_CARD.format(name=name, link=url, sha=digest))
+    hf.add(repo, {"model.safetensors": Remote(size, digest)})
+    hf.cdn[f"{repo}/model.safetensors"] = url
+    env = {**os.environ, "HUB_ALLOWED_HOSTS": "127.0.0.1", "HF_ENDPOINT": hf.url, "HF_HUB_DISABLE_TELEMETRY": "1",
+           "HUB_REGISTRY": str(work / "registry.db")}
+    subprocess.run([sys.executable, "-m", "hub_client.cli", "index", str(cards)],
+                   env={**env, "HUB_HOME": str(work / "index-home")}, check=True, stdout=subprocess.DEVNULL)
+    return Published(digest, url, env)

@@ -35,11 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import MS_CARD  # noqa: E402
-from servers.hfserver import HfServer, Remote  # noqa: E402
+from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import make_file  # noqa: E402
+from bench.common import publish_both_ways  # noqa: E402
 
 PY = sys.executable
 
@@ -74,19 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rel = "toolkits/mindcv/bench/bench-file.ckpt"
         src = work / "root" / rel
-        src.parent.mkdir(parents=True)
-        digest = make_file(src, size)
-        url = f"{nginx.url}/{rel}"
-        cards = work / "cards"
-        cards.mkdir()
-        (cards / "bench_model.md").write_text(MS_CARD.format(name="bench_model", link=url, sha=digest))
-        # The HF repo: its LFS file redirects to the same nginx file (tree and ETag carry the real sha256).
-        hf.add("bench/model", {"model.safetensors": Remote(size, digest)})
-        hf.cdn["bench/model/model.safetensors"] = url
-        env = {**os.environ, "HUB_ALLOWED_HOSTS": "127.0.0.1", "HF_ENDPOINT": hf.url, "HF_HUB_DISABLE_TELEMETRY": "1",
-               "HUB_REGISTRY": str(work / "registry.db")}
-        subprocess.run([PY, "-m", "hub_client.cli", "index", str(cards)], env={**env, "HUB_HOME": str(work / "h")},
-                       check=True, stdout=subprocess.DEVNULL)
+        pub = publish_both_ways(work=work, served=work / "root", rel=rel, base=nginx.url, size=size,
+                                name="bench_model", hf=hf, repo="bench/model")
+        digest, url, env = pub.digest, pub.url, pub.env
         try:
             import pooch  # noqa: F401
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 3000.0
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import registry.card  # noqa: F401  (import cost reported on its own line)
 
     import_s = time.perf_counter() - t0
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, sub in (("MindSpore Hub cards", "mindspore-hub"), ("Hugging Face cards", "huggingface")):
         files = _files(args.corpus / sub)
         if not files:

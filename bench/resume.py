@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import signal
 import subprocess
@@ -26,12 +25,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import MS_CARD  # noqa: E402
 from servers.faultproxy import FaultProxy  # noqa: E402
-from servers.hfserver import HfServer, Remote  # noqa: E402
+from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import make_file, report  # noqa: E402
+from bench.common import publish_both_ways, report  # noqa: E402
 
 PY = sys.executable
 MiB = 1 << 20
@@ -60,21 +58,10 @@ def run(size: int) -> list[dict[str, Any]]:
     proxy = FaultProxy(nginx.url).start()
     hf = HfServer().start()
     try:
-        rel = "toolkits/mindcv/bench/resume.ckpt"
-        src = nginx.root / rel
-        src.parent.mkdir(parents=True)
-        digest = make_file(src, size)
-        url = f"{proxy.url}/{rel}"
-        cards = work / "cards"
-        cards.mkdir()
-        (cards / "resume_model.md").write_text(MS_CARD.format(name="resume_model", link=url, sha=digest))
-        hf.add("bench/resume", {"model.safetensors": Remote(size, digest)})
-        hf.cdn["bench/resume/model.safetensors"] = url
-        env = {**os.environ, "HUB_ALLOWED_HOSTS": "127.0.0.1", "HF_ENDPOINT": hf.url, "HF_HUB_DISABLE_TELEMETRY": "1",
-               "HUB_REGISTRY": str(work / "registry.db"), "HUB_HOME": str(work / "hub"),
-               "HF_HUB_DISABLE_XET": "1", "HF_HUB_ENABLE_HF_TRANSFER": "0"}
-        subprocess.run([PY, "-m", "hub_client.cli", "index", str(cards)], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        pub = publish_both_ways(work=work, served=nginx.root, rel="toolkits/mindcv/bench/resume.ckpt",
+                                base=proxy.url, size=size, name="resume_model", hf=hf, repo="bench/resume")
+        digest = pub.digest
+        env = {**pub.env, "HUB_HOME": str(work / "hub"), "HF_HUB_DISABLE_XET": "1", "HF_HUB_ENABLE_HF_TRANSFER": "0"}
         ours = _kill_half_then_finish([PY, "-m", "hub_client.cli", "pull", "resume_model", "-q"], env, proxy, size)
         ours_ok = ours["ok"] and hashlib.sha256(Path(ours["stdout"]).read_bytes()).hexdigest() == digest
         hf_cmd = [PY, "-c", "import sys; from huggingface_hub import hf_hub_download; "

@@ -83,28 +83,40 @@ def _body_end(path: Path) -> tuple[int, int | None]:
     return size, None
 
 
+def _spans(f: IO[bytes], path: Path, end: int) -> Iterator[tuple[int, bytes, int, int]]:
+    """(start, header bytes as written, body offset, body length) per record, ``f`` left at the body.
+
+    The one walk over the record framing that :func:`records` and :func:`shapes` share; whatever the caller
+    reads of the body, the next record is found from the length.
+    """
+    while f.tell() < end:
+        start = f.tell()
+        got = _varint(f, path)
+        if got is None:
+            break
+        key, key_raw = got
+        if key != 0x0A:  # field 1 (value), wire type 2 (length-delimited)
+            raise CheckpointError(path, f"unexpected protobuf field key {key:#x} at byte {start}: not a "
+                                  "MindSpore checkpoint (or an encrypted one)")
+        got = _varint(f, path)
+        if got is None or f.tell() + got[0] > end:
+            raise CheckpointError(path, f"the record at byte {start} runs past the end of the file: truncated")
+        length, len_raw = got
+        body_at = f.tell()
+        yield start, key_raw + len_raw, body_at, length
+        f.seek(body_at + length)
+
+
 def records(path: Path) -> Iterator[tuple[str, tuple[int, ...], str, bytes]]:
     """(tag, dims, tensor_type, content) per record, in file order; checks the CRC trailer at the end."""
     value_cls = _value_class()
     end, crc_expected = _body_end(path)
     crc = 0
     with open(path, "rb") as f:
-        while f.tell() < end:
-            start = f.tell()
-            got = _varint(f, path)
-            if got is None:
-                break
-            key, key_raw = got
-            if key != 0x0A:  # field 1 (value), wire type 2 (length-delimited)
-                raise CheckpointError(path, f"unexpected protobuf field key {key:#x} at byte {start}: not a "
-                                      "MindSpore checkpoint (or an encrypted one)")
-            got = _varint(f, path)
-            if got is None or f.tell() + got[0] > end:
-                raise CheckpointError(path, f"the record at byte {start} runs past the end of the file: truncated")
-            length, len_raw = got
+        for start, header, _, length in _spans(f, path, end):
             body = f.read(length)
             if crc_expected is not None:
-                crc = binascii.crc32(body, binascii.crc32(len_raw, binascii.crc32(key_raw, crc)))
+                crc = binascii.crc32(body, binascii.crc32(header, crc))
             msg = value_cls()
             try:
                 msg.ParseFromString(body)
@@ -146,22 +158,9 @@ def shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
     end, _ = _body_end(path)
     out: dict[str, tuple[int, ...]] = {}
     with open(path, "rb") as f:
-        while f.tell() < end:
-            start = f.tell()
-            got = _varint(f, path)
-            if got is None:
-                break
-            if got[0] != 0x0A:
-                raise CheckpointError(path, f"unexpected protobuf field key {got[0]:#x} at byte {start}: not a "
-                                      "MindSpore checkpoint (or an encrypted one)")
-            body_at, body_len = _field(f, path, 2, f"the record at byte {start}")
-            if body_at + body_len > end:
-                raise CheckpointError(path, f"the record at byte {start} runs past the end of the file: truncated")
-            f.seek(body_at)
-            tag, dims = _record_head(f, path, body_at + body_len, start)
-            if tag not in out:
-                out[tag] = dims
-            f.seek(body_at + body_len)
+        for start, _, body_at, length in _spans(f, path, end):
+            tag, dims = _record_head(f, path, body_at + length, start)
+            out.setdefault(tag, dims)
     return out
 
 

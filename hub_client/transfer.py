@@ -288,6 +288,7 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         if total is not None and st.offset < total:
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
 
+
 def _total(resp: requests.Response) -> int | None:
     cr = resp.headers.get("Content-Range")
     if resp.status_code == 206 and cr and "/" in cr:

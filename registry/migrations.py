@@ -116,19 +116,18 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
-def pending(conn: sqlite3.Connection) -> bool:
-    """Whether any migration is still to run, asked with sqlite3 alone (sqlite-utils loads only to write)."""
+def applied(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations this database has had, in order; asked with sqlite3 alone."""
     try:
-        done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+        return [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
     except sqlite3.OperationalError:  # no _migrations table: a new database
-        return True
-    return any(name not in done for name, _ in MIGRATIONS)
-
-
-def applied(db: sqlite_utils.Database) -> list[str]:
-    if "_migrations" not in db.table_names():
         return []
-    return [r["name"] for r in db.query("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def pending(conn: sqlite3.Connection) -> bool:
+    """Whether any migration is still to run (sqlite-utils loads only when one is)."""
+    done = set(applied(conn))
+    return any(name not in done for name, _ in MIGRATIONS)
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
@@ -136,7 +135,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     if "_migrations" not in db.table_names():
         with db.atomic():
             db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = set(applied(db))
+    done = set(applied(db.conn))
     now: list[str] = []
     for name, fn in MIGRATIONS:
         if name in done:

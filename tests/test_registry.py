@@ -84,7 +84,7 @@ def test_migrations_named_once(tmp_path):
     path = tmp_path / "m.db"
     Registry(path).close()
     with Registry(path) as r:
-        assert applied(r.db) == [name for name, _ in MIGRATIONS]
+        assert applied(r.conn) == [name for name, _ in MIGRATIONS]
     names = [n for n, _ in MIGRATIONS]
     assert names == sorted(names) and len(set(names)) == len(names)
 
