@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("download", "resume", "lint_corpus", "registry", "startup", "load", "infer")
+BENCHES = ("download", "resume", "lint_corpus", "registry_index", "startup", "load", "infer")
 
 
 def _args(name: str, quick: bool) -> list[str]:
     if not quick:
         return []
-    return {"lint_corpus": ["--repeat", "1"], "registry": ["--repeat", "1"], "infer": ["--quick", "--batches", "1", "8"]
+    return {"lint_corpus": ["--repeat", "1"], "registry_index": ["--repeat", "1"], "infer": ["--quick", "--batches", "1", "8"]
             }.get(name, ["--quick"])
 
 
@@ -77,7 +77,7 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                 out.append(_row(f"hub lint, {r['corpus']} (first pass)", r["cold_cards_per_s"], "cards/s",
                                 "target" if target else "", 3000.0 if target else None, better="higher",
                                 target=target))
-    elif name == "registry":
+    elif name == "registry_index":
         out += [_row(f"registry: full index ({doc['cards']} cards)", doc["index_ms"], "ms", "target", 1000.0,
                      target="< 1000 ms"),
                 _row("registry: no-change check", doc["nochange_ms"], "ms", "target", 100.0, target="< 100 ms"),

@@ -52,7 +52,7 @@ def publish_both_ways(*, work: Path, served: Path, rel: str, base: str, size: in
     The file lands at ``served/rel`` and is fetched from ``base/rel``; the HF repo's LFS file redirects
     there too (tree and ETag carry the real sha256), as the real Hub redirects to its CDN.
     """
-    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    tests = str(Path(__file__).resolve().parents[1] / "tests" / "support")
     if tests not in sys.path:
         sys.path.insert(0, tests)
     from helpers import MS_CARD

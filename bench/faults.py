@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from helpers import payload, publish  # noqa: E402
 from servers.faultproxy import FaultProxy, Faults  # noqa: E402
@@ -212,7 +212,7 @@ def scenario_registry(work: Path, corpus: Path, kills: int) -> dict[str, object]
 
 
 def scenario_fuzz(corpus: Path, n: int) -> dict[str, object]:
-    from registry.card import analyze_text
+    from registry.card.analyze import analyze_text
 
     seeds = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(corpus.rglob("*.md"))[::7]]
     junk = ["-", ":", "\n", "---\n", "'", '"', "[", "{", "\t", "&a ", "*a", "!!python/object:os.system ", "# ",

@@ -51,8 +51,8 @@ def peak_gflops() -> dict[str, float]:
 def mindspore_rate(batch: int, quick: bool) -> float:
     import mindspore as ms
 
-    from hub_client import msnet
-    from hub_client.architecture import spec_for_variant
+    from hub_client.models import ms_convnext as msnet
+    from hub_client.models.spec import spec_for_variant
 
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
@@ -66,8 +66,8 @@ def mindspore_rate(batch: int, quick: bool) -> float:
 def torch_rate(batch: int, bf16: bool, quick: bool) -> float:
     import torch
 
-    from hub_client import torchnet
-    from hub_client.architecture import spec_for_variant
+    from hub_client.models import torch_backend as torchnet
+    from hub_client.models.spec import spec_for_variant
 
     torch.manual_seed(0)
     model = torchnet.build(spec_for_variant("convnext_tiny"))
@@ -81,7 +81,7 @@ def torch_rate(batch: int, bf16: bool, quick: bool) -> float:
 
 
 def run(batches: list[int], quick: bool) -> list[dict[str, Any]]:
-    from hub_client.loader import pick_backend
+    from hub_client.models.loader import pick_backend
 
     os.environ.setdefault("GLOG_v", "3")
     peak = peak_gflops()

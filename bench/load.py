@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from helpers import publish  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
@@ -39,8 +39,8 @@ def _setup(work: Path) -> tuple[Nginx, Path]:
     import mindspore as ms
     import numpy as np
 
-    from hub_client import msnet
-    from hub_client.architecture import spec_for_variant
+    from hub_client.models import ms_convnext as msnet
+    from hub_client.models.spec import spec_for_variant
 
     os.environ.update(HUB_HOME=str(work / "home"), HUB_REGISTRY=str(work / "registry.db"),
                       HUB_ALLOWED_HOSTS="127.0.0.1", GLOG_v="3")
@@ -81,8 +81,8 @@ def _ours_torch() -> float:
 def _raw(path: Path) -> float:
     import mindspore as ms
 
-    from hub_client import msnet
-    from hub_client.architecture import spec_for_variant
+    from hub_client.models import ms_convnext as msnet
+    from hub_client.models.spec import spec_for_variant
 
     t = time.perf_counter()
     net = msnet.ConvNeXt(spec_for_variant("convnext_tiny"))

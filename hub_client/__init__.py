@@ -1,12 +1,18 @@
-"""The hub client: pull (fetcher and cache), load_model and predict. Re-exports only, resolved on first use."""
+"""The hub client: pull, load_model, predict, evaluate. Re-exports only, resolved on first use."""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {"pull": "hub_client.api", "load_card": "registry", "load_model": "hub_client.loader",
-            "model_info": "hub_client.loader", "predict": "hub_client.inference", "evaluate": "hub_client.evaluation"}
+_EXPORTS = {
+    "pull": "hub_client.fetch.pull",
+    "load_card": "registry",
+    "load_model": "hub_client.models.loader",
+    "model_info": "hub_client.models.loader",
+    "predict": "hub_client.inference.prediction",
+    "evaluate": "hub_client.inference.evaluation",
+}
 __all__ = ["evaluate", "load_card", "load_model", "model_info", "predict", "pull"]
 
 
@@ -21,6 +27,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from registry import load_card
 
-    from .api import pull
-    from .inference import predict
-    from .loader import load_model, model_info
+    from .fetch.pull import pull
+    from .inference.evaluation import evaluate
+    from .inference.prediction import predict
+    from .models.loader import load_model, model_info

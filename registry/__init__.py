@@ -8,26 +8,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {
-    "CardResult": "card", "analyze_file": "card", "analyze_text": "card", "load_card": "card",
-    "CardFile": "cardfile", "Placement": "cardfile",
-    "RULES": "diagnostics", "Diagnostic": "diagnostics", "Rule": "diagnostics", "Severity": "diagnostics",
-    "CardError": "errors", "HubError": "errors", "UsageError": "errors", "YamlLimitError": "errors",
-    "YamlSyntaxError": "errors",
-    "HfCardData": "hfcard",
-    "exit_status": "lint", "lint_paths": "lint",
-    "MindSporeCardData": "mshub", "MsAsset": "mshub",
-    "AssetRecord": "record", "Dialect": "record", "MetricRecord": "record", "ModelRecord": "record",
-    "VariantRecord": "record",
-    "Registry": "store", "Listing": "store", "SyncReport": "store",
-    "Resolution": "resolve", "UnknownModelError": "errors", "InvalidCardError": "errors", "RegistryError": "errors",
+_MODULES = {
+    "card.analyze": ("CardResult", "analyze_file", "analyze_text", "load_card"),
+    "card.cardfile": ("CardFile", "Placement"),
+    "card.diagnostics": ("RULES", "Diagnostic", "Rule", "Severity"),
+    "card.hfcard": ("HfCardData",),
+    "card.mshub": ("MindSporeCardData", "MsAsset"),
+    "errors": ("CardError", "HubError", "UsageError", "YamlLimitError", "YamlSyntaxError", "UnknownModelError",
+               "InvalidCardError", "RegistryError"),
+    "lint.paths": ("exit_status", "lint_paths"),
+    "record": ("AssetRecord", "Dialect", "MetricRecord", "ModelRecord", "VariantRecord"),
+    "store.db": ("Registry", "Listing", "SyncReport", "resolve"),
+    "store.resolve": ("Resolution",),
 }
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "RULES", "AssetRecord", "CardError", "CardFile", "CardResult", "Diagnostic", "Dialect", "HfCardData",
     "HubError", "MetricRecord", "MindSporeCardData", "ModelRecord", "MsAsset", "Placement", "Rule", "Severity",
     "UsageError", "VariantRecord", "YamlLimitError", "YamlSyntaxError", "analyze_file", "analyze_text",
     "exit_status", "lint_paths", "load_card", "Registry", "Listing", "SyncReport", "Resolution",
-    "UnknownModelError", "InvalidCardError", "RegistryError",
+    "UnknownModelError", "InvalidCardError", "RegistryError", "resolve",
 ]
 
 
@@ -40,9 +40,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .card import CardResult, analyze_file, analyze_text, load_card
-    from .cardfile import CardFile, Placement
-    from .diagnostics import RULES, Diagnostic, Rule, Severity
+    from registry.card.analyze import CardResult, analyze_file, analyze_text, load_card
+    from registry.card.cardfile import CardFile, Placement
+    from registry.card.diagnostics import RULES, Diagnostic, Rule, Severity
+    from registry.card.hfcard import HfCardData
+    from registry.card.mshub import MindSporeCardData, MsAsset
+    from registry.lint.paths import exit_status, lint_paths
+    from registry.store.db import Listing, Registry, SyncReport, resolve
+    from registry.store.resolve import Resolution
+
     from .errors import (
         CardError,
         HubError,
@@ -53,9 +59,4 @@ if TYPE_CHECKING:
         YamlLimitError,
         YamlSyntaxError,
     )
-    from .hfcard import HfCardData
-    from .lint import exit_status, lint_paths
-    from .mshub import MindSporeCardData, MsAsset
     from .record import AssetRecord, Dialect, MetricRecord, ModelRecord, VariantRecord
-    from .resolve import Resolution
-    from .store import Listing, Registry, SyncReport

@@ -5,6 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: The source kind (and label) of the project's own cards in the registry.
+BUNDLED = "bundled"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(var: str, default: bool = False) -> bool:
+    """A yes/no setting: 1/true/yes/on and 0/false/no/off, in any case; anything else is the default."""
+    value = os.environ.get(var, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return default
+
 
 def hub_home() -> Path:
     """``HUB_HOME``, else the platform cache directory (``$XDG_CACHE_HOME/hub`` or ``~/.cache/hub``)."""
@@ -17,8 +32,7 @@ def hub_home() -> Path:
 
 def offline() -> bool:
     """``HUB_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): no network calls at all."""
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HUB_OFFLINE", "HF_HUB_OFFLINE"))
+    return _flag("HUB_OFFLINE") or _flag("HF_HUB_OFFLINE")
 
 
 def http_timeout() -> float:
@@ -88,7 +102,7 @@ def mirrors() -> list[str]:
 
 def allow_http() -> bool:
     """``HUB_ALLOW_HTTP=1``: accept plain http to any allowed host (loopback is always accepted)."""
-    return os.environ.get("HUB_ALLOW_HTTP", "").strip().lower() in ("1", "true", "yes", "on")
+    return _flag("HUB_ALLOW_HTTP")
 
 
 def max_download_bytes() -> int:
@@ -126,14 +140,14 @@ def fsync() -> bool:
     Off by default, as in curl, pooch and huggingface_hub: a killed process loses nothing either way (the page
     cache outlives it); only a power cut can, and flushing costs about a second per GB here.
     """
-    return os.environ.get("HUB_FSYNC", "").strip().lower() in ("1", "true", "yes", "on")
+    return _flag("HUB_FSYNC")
 
 
 def direct_io() -> bool:
     """``HUB_DIRECT_IO=0``: write downloads through the page cache only.
 
     On by default: whole aligned blocks go to the disk with ``O_DIRECT`` where the file system takes it,
-    which spares the CPU the copy into the page cache (hub_client/pipeline.py says how much). Turn it off
+    which spares the CPU the copy into the page cache (``python -m bench.download`` measures it). Turn it off
     on a disk slower than the network, or to keep a fresh download in the page cache for an immediate load.
     """
-    return os.environ.get("HUB_DIRECT_IO", "1").strip().lower() not in ("0", "false", "no", "off")
+    return _flag("HUB_DIRECT_IO", default=True)

@@ -1,9 +1,11 @@
-"""Every exception the project raises, under one base class.
+"""Every exception the project raises, under one base class, in four sections: card, store, fetch, load.
 
 Each class also inherits the built-in that matches its meaning, so callers that
 already catch ``ValueError`` or ``OSError`` keep working, and the CLI can turn
-any ``HubError`` into a message and an exit code in one place. Attributes are
-structured so that programs need not parse messages.
+any ``HubError`` into a message and an exit code in one place. Messages state
+facts (what was expected, what was found, where); the CLI adds what to run next
+(``hub_client/cli/_errors.py``). Attributes are structured so that programs need
+not parse messages.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ class UsageError(HubError, ValueError):
     """The caller asked for something that cannot be done as asked (bad option, bad path)."""
 
     exit_code = 2
+
+
+# --- card: reading and checking one card -----------------------------------------------------------------
 
 
 class CardError(HubError, ValueError):
@@ -65,14 +70,16 @@ class CardTooLargeError(CardError):
         super().__init__(f"card is {size} bytes, over the {limit}-byte limit for a card file", path=path)
 
 
+# --- store: the registry and names in it -----------------------------------------------------------------
+
+
 class UnknownModelError(HubError, LookupError):
     """No card in the registry answers to the name; ``suggestions`` holds the nearest names."""
 
     def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
         self.name = name
         self.suggestions = list(suggestions or [])
-        hint = (f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions
-                else "; see `hub list` or `hub search`")
+        hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
         super().__init__(f"no model named {name!r} in the registry{hint}")
 
 
@@ -85,20 +92,25 @@ class InvalidCardError(HubError, ValueError):
         self.path = path
         self.errors = errors
         self.diagnostics = list(diagnostics or [])
-        super().__init__(f"the card for {name!r} ({path}) cannot be used: {'; '.join(errors[:3])}; "
-                         f"run `hub lint {path}` for every problem")
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        super().__init__(f"the card for {name!r} ({path}) cannot be used: {'; '.join(errors[:3])}{more}")
 
 
 class RegistryError(HubError, RuntimeError):
     """The registry database cannot be opened, migrated or written."""
 
 
+# --- fetch: URLs, transfers, the cache -------------------------------------------------------------------
+
+
 class UnsafeURLError(HubError, ValueError):
     """A URL (or a redirect) the download policy refuses: not https, host not allowed, or a bad file name."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, plain_http: bool = False) -> None:
         self.url = url
         self.reason = reason
+        #: Refused only for being plain http (a flag of the caller's can accept it).
+        self.plain_http = plain_http
         super().__init__(f"refusing {url}: {reason}")
 
 
@@ -157,6 +169,9 @@ class CacheWriteError(HubError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[1])
+
+
+# --- load: frameworks, devices, weight files -------------------------------------------------------------
 
 
 class BackendUnavailableError(HubError, ImportError):

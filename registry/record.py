@@ -7,10 +7,45 @@ this describes what the hub needs to know about a model, whatever the dialect.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_TOPK = re.compile(r"top(\d+)")
+#: Datasets whose plain "accuracy" is a classifier's top-1.
+_CLASSIFICATION_SETS = ("imagenet", "cifar", "mnist", "cats_vs_dogs", "beans", "food101", "digits")
+
+
+def metric_key(name: str) -> str:
+    """A spelling-free key so ``top1acc``, ``Top-1 (%)``, ``acc@top1`` and ``top1_accuracy`` compare equal."""
+    k = re.sub(r"[^a-z0-9]", "", name.lower())
+    top = _TOPK.search(k)
+    if top and k.replace(top.group(0), "") in ("", "acc", "accuracy"):
+        return f"top{top.group(1)}"
+    for suffix in ("accuracy", "acc"):
+        if k.endswith(suffix) and len(k) > len(suffix):
+            k = k[: -len(suffix)]
+    return k
+
+
+def top1_percent(metrics: Mapping[str, float], *, classification: bool = True) -> tuple[float, str] | None:
+    """The top-1 accuracy among ``metrics`` in percent, and the metric name it was read from.
+
+    The one rule ``hub list --min-top1`` and ``hub eval`` share: a metric whose key is ``top1`` first (any
+    spelling, see :func:`metric_key`); for a classifier, plain ``accuracy`` or ``acc`` next. Cards write a
+    fraction (Hugging Face, 0.9973) or a percentage (MindSpore Hub, 81.28): a value of at most 1 is a fraction.
+    """
+    by_key: dict[str, tuple[str, float]] = {}
+    for name, value in metrics.items():
+        by_key.setdefault(metric_key(name), (name, float(value)))
+    for key in ("top1", "accuracy", "acc") if classification else ("top1",):
+        if key in by_key:
+            name, value = by_key[key]
+            return (value * 100 if value <= 1.0 else value), name
+    return None
 
 
 class Dialect(StrEnum):
@@ -87,10 +122,22 @@ class ModelRecord(BaseModel):
 
     def metric(self, key: str) -> float | None:
         """A numeric metric by spelling-free key (``top1`` finds ``top1acc`` and ``Top-1 (%)``)."""
-        from .evaluation import metric_key
-
         want = metric_key(key)
-        for m in self.metrics:
-            if metric_key(m.name) == want and isinstance(m.value, (int, float)):
-                return float(m.value)
+        for name, value in self.numeric_metrics().items():
+            if metric_key(name) == want:
+                return value
         return None
+
+    def numeric_metrics(self) -> dict[str, float]:
+        """Metric name → value for the metrics that are numbers (the first of a name wins)."""
+        out: dict[str, float] = {}
+        for m in self.metrics:
+            if isinstance(m.value, (int, float)) and not isinstance(m.value, bool):
+                out.setdefault(m.name, float(m.value))
+        return out
+
+    def top1(self) -> tuple[float, str] | None:
+        """The card's top-1 accuracy in percent and the metric it came from (see :func:`top1_percent`)."""
+        classification = "classification" in (self.task or "") or any(
+            d.lower().startswith(_CLASSIFICATION_SETS) for d in self.datasets)
+        return top1_percent(self.numeric_metrics(), classification=classification)

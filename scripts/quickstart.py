@@ -68,7 +68,7 @@ def main() -> int:
     args = ap.parse_args()
     from PIL import Image  # noqa: F401  (fail early, with the set-up hint below, if the extras are missing)
 
-    from hub_client.datasets import digit_image, digits_split
+    from hub_client.inference.data import digit_image, digits_split
 
     work = Path(tempfile.mkdtemp(prefix="hub-quickstart-"))
     server, mirror, origin = serve_mirror(work)

@@ -1,4 +1,8 @@
-"""Shared test locations. The public card corpus is read in place from ``../shared/corpus``, never copied."""
+"""Fixtures every test may use: an isolated HUB_HOME, the loopback servers, network settings.
+
+Helpers shared by several test modules live in ``support/helpers``; no test module imports another.
+The public card corpus is read in place from ``../shared/corpus``, never copied.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HUB_TEST_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "corpus"
-SEEDS = SHARED / "seeds"
-CARDS = ROOT / "cards"
-
-
-def corpus_files(sub: str = "") -> list[Path]:
-    base = CORPUS / sub if sub else CORPUS
-    return sorted(p for p in base.rglob("*.md") if p.name != "README.md")
+from helpers import CORPUS, SEEDS
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hub_client.datasets import DIGITS_LABELS, DIGITS_PREPROCESS, digit_image, digits_split  # noqa: E402
-from hub_client.naming import hf_to_mindcv  # noqa: E402
+from hub_client.inference.data import digit_image, digits_split  # noqa: E402
+from hub_client.models.labels import DIGITS_LABELS  # noqa: E402
+from hub_client.models.preprocess import DIGITS_PREPROCESS  # noqa: E402
+from hub_client.weights.naming import hf_to_mindcv  # noqa: E402
 
 DEPTHS = [2, 2, 2, 2]
 DIMS = [16, 32, 64, 128]

@@ -1,0 +1,72 @@
+"""The CLI's hints: what to run next, added to a library error's facts, from one table.
+
+Library errors say what is wrong (expected, actual, where); only the CLI knows its own commands and options,
+so the "see `hub list`" and "run `hub lint`" parts live here, as huggingface_hub's ``cli/_errors.py`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from registry.errors import (
+    DeviceUnavailableError,
+    HubError,
+    InvalidCardError,
+    NoLoaderError,
+    RegistryError,
+    UnknownModelError,
+    UnsafeURLError,
+)
+
+
+def _unknown(e: HubError) -> str | None:
+    assert isinstance(e, UnknownModelError)
+    return None if e.suggestions else "see `hub list` or `hub search`"
+
+
+def _invalid(e: HubError) -> str | None:
+    assert isinstance(e, InvalidCardError)
+    return f"run `hub lint {e.path}` for every problem"
+
+
+def _unsafe(e: HubError) -> str | None:
+    assert isinstance(e, UnsafeURLError)
+    return "pass --allow-http to accept it" if e.plain_http else None
+
+
+def _registry(e: HubError) -> str | None:
+    return "if the file is damaged, move it away and run `hub index --rebuild`"
+
+
+def _device(e: HubError) -> str | None:
+    return "choose one with --device, or another --backend"
+
+
+def _no_loader(e: HubError) -> str | None:
+    assert isinstance(e, NoLoaderError)
+    return f"`hub info {e.name}` shows what the card declares"
+
+
+#: Most specific first: the first class an error is an instance of gives its hint.
+HINTS: list[tuple[type[HubError], Callable[[HubError], str | None]]] = [
+    (UnknownModelError, _unknown),
+    (InvalidCardError, _invalid),
+    (UnsafeURLError, _unsafe),
+    (RegistryError, _registry),
+    (DeviceUnavailableError, _device),
+    (NoLoaderError, _no_loader),
+]
+
+
+def hint_for(e: HubError) -> str | None:
+    """The next step for a user at the command line, or None when the message says all there is."""
+    for cls, make in HINTS:
+        if isinstance(e, cls):
+            return make(e)
+    return None
+
+
+def message(e: HubError) -> str:
+    """The error's own text and, where the table has one, the CLI's hint after it."""
+    hint = hint_for(e)
+    return f"{e}; {hint}" if hint else str(e)

@@ -1,0 +1,45 @@
+"""What every command shares: the options they have in common, and where output goes (stdout, stderr, JSON).
+
+Library code returns values; these helpers are the only place the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+NameArg = Annotated[str, typer.Argument(
+    help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d",
+                                        help="cpu, cuda[:N] (torch); CPU, GPU, Ascend (MindSpore).")]
+BackendOpt = Annotated[str, typer.Option("--backend", "-b",
+                                         help="auto (fastest installed for the device), torch or mindspore.")]
+
+
+def console(err: bool = False) -> Any:
+    """A rich console on stdout (or stderr); in a pipe or a file, rows are kept whole rather than cut at 80."""
+    from rich.console import Console
+
+    stream = sys.stderr if err else sys.stdout
+    return Console(stderr=err, highlight=False, soft_wrap=False, width=None if stream.isatty() else 200)
+
+
+def emit_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (dates and paths as strings)."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def note(text: str | None) -> None:
+    """A side remark on stderr (why a card was chosen), so stdout stays the command's result."""
+    if text:
+        console(err=True).print(f"note: {text}")
+
+
+def bars_wanted(quiet: bool) -> bool:
+    """Progress bars only for a person at a terminal, never in a pipe or with --json."""
+    return not quiet and sys.stderr.isatty()

@@ -1,0 +1,105 @@
+"""The registry's commands: ``hub list``, ``hub search``, ``hub info``, ``hub index``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._output import JsonOpt, NameArg, console, emit_json, note
+
+
+def list_(
+    backbone: Annotated[str | None, typer.Option(help="Backbone, e.g. convnext.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Training dataset, e.g. ImageNet2012.")] = None,
+    framework: Annotated[str | None, typer.Option(help="mindspore, transformers, pytorch, ...")] = None,
+    source: Annotated[str | None, typer.Option(help="mindspore-hub, huggingface, bundled, or an indexed path.")] = None,
+    min_top1: Annotated[float | None, typer.Option(help="Only models with top-1 accuracy at least this (%).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the models in the registry, with filters."""
+    from registry.store.db import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        rows = reg.list(backbone=backbone, dataset=dataset, framework=framework, source=source, min_top1=min_top1)
+    if json_:
+        emit_json(views.listing_dicts(rows))
+    else:
+        console().print(views.listing_table(rows, title=f"{len(rows)} model(s)"))
+
+
+def search(
+    text: Annotated[list[str], typer.Argument(help="Words to find in names, summaries and card text.")],
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    json_: JsonOpt = False,
+) -> None:
+    """Full-text search over the registry, best match first."""
+    from registry.store.db import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        rows = reg.search(" ".join(text), limit=limit)
+    if json_:
+        emit_json(views.listing_dicts(rows))
+    else:
+        console().print(views.listing_table(rows, title=f"{len(rows)} result(s) for {' '.join(text)!r}"))
+
+
+def info(name: NameArg, json_: JsonOpt = False) -> None:
+    """Everything the registry knows of a model: card fields, assets and hashes, metrics, lint, cache."""
+    from registry.errors import InvalidCardError
+    from registry.store.db import resolve
+
+    from . import views
+
+    try:
+        res = resolve(name)
+    except InvalidCardError as e:
+        if json_:
+            emit_json({"spec": name, "card": e.path, "usable": False, "diagnostics": e.diagnostics})
+        else:
+            con = console()
+            con.print(f"[red]{e.name}[/]: the card {e.path} has errors and no usable data")
+            for line in views.diagnostic_lines(e.diagnostics):
+                con.print(line)
+        raise typer.Exit(1) from None
+    if json_:
+        emit_json(views.info_dict(res))
+        return
+    note(res.reason)
+    con = console()
+    for part in views.info_tables(res):
+        con.print(part)
+
+
+def index(
+    path: Annotated[Path | None, typer.Argument(help="A folder of cards to add as a source (kept for later syncs).")]
+    = None,
+    rebuild: Annotated[bool, typer.Option(help="Re-analyze every card of every source.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a card folder to the registry, or bring every source up to date."""
+    from registry.store.db import Registry
+
+    from . import views
+
+    with Registry() as reg:
+        if path is not None:
+            reg.add_source(path)
+        report = reg.rebuild() if rebuild else reg.sync()
+        where = str(reg.path)
+    if json_:
+        emit_json({"registry": where, **views.sync_dict(report)})
+    else:
+        typer.echo(views.sync_text(report, where))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_)
+    app.command()(search)
+    app.command()(info)
+    app.command()(index)

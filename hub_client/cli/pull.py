@@ -1,0 +1,65 @@
+"""``hub pull`` (download, verify, cache) and ``hub verify`` (re-hash what is cached)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._output import JsonOpt, NameArg, bars_wanted, emit_json, note
+
+
+def pull(
+    name: NameArg,
+    format: Annotated[str | None, typer.Option("--format", help="Only assets of this format (ckpt; safetensors, bin)."
+                                               )] = None,
+    revision: Annotated[str | None, typer.Option(help="Hugging Face revision (branch, tag or commit).")] = None,
+    to: Annotated[Path | None, typer.Option(help="Also copy the verified files into this folder.")] = None,
+    allow_http: Annotated[bool, typer.Option(help="Accept plain http to allowed hosts (not only loopback).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, only the paths.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Download every asset of a model, verify each against its card, and cache it; print the local paths."""
+    from hub_client.fetch.pull import pull_record
+    from registry.store.db import resolve
+
+    res = resolve(name)
+    if not (quiet or json_):
+        note(res.reason)
+    if bars_wanted(quiet or json_):
+        from .progress import RichBars
+
+        with RichBars() as progress:
+            paths = pull_record(res.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
+                                progress=progress)
+    else:
+        paths = pull_record(res.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None)
+    if json_:
+        emit_json({"model": res.record.name, "uid": res.record.uid, "paths": [str(p) for p in paths]})
+    else:
+        for p in paths:
+            typer.echo(str(p))
+
+
+def verify(
+    name: Annotated[str, typer.Argument(help="A model whose cached files to re-hash.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Re-hash a model's cached files against their cards; exit 1 if one does not match or is missing."""
+    from hub_client.fetch.pull import verify_cached
+    from registry.store.db import resolve
+
+    results = verify_cached(resolve(name).record)
+    if json_:
+        emit_json(results)
+    else:
+        for r in results:
+            typer.echo(f"{r['status']:8} {r['file']}" + (f"  expected {r['expected']}, got {r['sha256']}"
+                                                          if r["status"] == "corrupt" else ""))
+    raise typer.Exit(0 if all(r["status"] == "ok" for r in results) else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(pull)
+    app.command()(verify)

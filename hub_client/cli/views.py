@@ -1,0 +1,124 @@
+"""How registry results look: rich tables for people, plain dicts for ``--json``.
+
+The CLI decides where output goes; these functions only shape it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from hub_client.fetch.cache import asset_path, is_cached
+from registry.store.db import Listing, SyncReport
+from registry.store.resolve import Resolution
+
+_STATUS = {"ok": "[green]ok[/]", "warnings": "[yellow]warnings[/]", "errors": "[red]errors[/]"}
+
+
+def listing_dicts(rows: Sequence[Listing]) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(r) for r in rows]
+
+
+def _short_source(label: str) -> str:
+    return label if label == "bundled" else Path(label).name or label
+
+
+def listing_table(rows: Sequence[Listing], *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("name", overflow="fold")
+    table.add_column("uid", overflow="fold")
+    table.add_column("backbone", overflow="fold")
+    table.add_column("top-1 %", justify="right", no_wrap=True)
+    table.add_column("MindSpore", no_wrap=True)
+    table.add_column("lint", no_wrap=True)
+    table.add_column("source", overflow="fold")
+    for r in rows:
+        table.add_row(
+            escape(r.name), escape(r.uid or "-"), escape(r.architecture or "-"),
+            f"{r.top1:.2f}" if r.top1 is not None else "-", r.mindspore_version or "-",
+            _STATUS.get(r.status, r.status), escape(_short_source(r.source)),
+        )
+    return table
+
+
+def info_dict(res: Resolution) -> dict[str, Any]:
+    rec = res.record
+    return {
+        "spec": res.spec,
+        "chosen_because": res.reason,
+        "candidates": [dataclasses.asdict(c) for c in res.candidates],
+        "lint": {"status": res.status, "diagnostics": res.diagnostics},
+        "record": rec.model_dump(mode="json", exclude={"body"}),
+        "assets": [
+            {**a.model_dump(mode="json"), "cached": is_cached(rec, a), "cache_path": str(asset_path(rec, a))}
+            for a in rec.assets
+        ],
+    }
+
+
+def info_tables(res: Resolution) -> list[Table | str]:
+    rec = res.record
+    head = Table(show_header=False, title=f"{rec.name}", title_justify="left")
+    head.add_column("field", style="bold")
+    head.add_column("value", overflow="fold")
+    fields = [
+        ("uid", rec.uid), ("dialect", rec.dialect.value), ("card", rec.card_path), ("title", rec.title),
+        ("backbone", rec.architecture), ("framework", rec.framework), ("task", rec.task),
+        ("datasets", ", ".join(rec.datasets)), ("license", f"{rec.license} (written {rec.license_raw!r})"
+                                                 if rec.license_raw and rec.license != rec.license_raw
+                                                 else rec.license),
+        ("version", rec.version), ("MindSpore", rec.mindspore_version),
+        ("updated", rec.updated.isoformat() if rec.updated else None), ("base model", rec.base_model),
+        ("author", rec.author), ("summary", rec.summary), ("evaluation", rec.evaluation_raw),
+        ("lint", _STATUS.get(res.status, res.status)),
+    ]
+    for k, v in fields:
+        if v:
+            head.add_row(k, str(v))
+    out: list[Table | str] = [head]
+    if rec.assets:
+        assets = Table(title="assets", title_justify="left")
+        for col in ("file", "format", "sha256", "kind", "cached", "url"):
+            assets.add_column(col, overflow="fold")
+        for a in rec.assets:
+            cached = "[green]yes[/]" if is_cached(rec, a) else "no"
+            assets.add_row(a.filename, a.format, a.sha256 or "-", a.sha256_kind, cached, a.url or a.repo_id or "-")
+        out.append(assets)
+    if rec.metrics:
+        metrics = Table(title="metrics", title_justify="left")
+        for col in ("metric", "value", "dataset", "from"):
+            metrics.add_column(col)
+        for m in rec.metrics:
+            metrics.add_row(m.name, str(m.value), m.dataset or "-", m.source)
+        out.append(metrics)
+    if rec.variants:
+        variants = Table(title="variants in the card's results table", title_justify="left")
+        for col in ("name", "figures", "weights"):
+            variants.add_column(col, overflow="fold")
+        for var in rec.variants:
+            variants.add_row(var.name, ", ".join(f"{k} {x:g}" for k, x in var.metrics.items()), "\n".join(var.weights))
+        out.append(variants)
+    out.extend(diagnostic_lines(res.diagnostics))
+    return out
+
+
+def diagnostic_lines(diagnostics: Sequence[dict[str, Any]]) -> list[str]:
+    color = {"error": "red", "warning": "yellow", "info": "blue"}
+    return [f"[{color.get(d['severity'], 'white')}]{d['severity']}[/] {d['line']}:{d['col']} "
+            + escape(f"[{d['rule']}] {d['message']}") for d in diagnostics]
+
+
+def sync_dict(report: SyncReport) -> dict[str, Any]:
+    return dataclasses.asdict(report)
+
+
+def sync_text(report: SyncReport, path: str) -> str:
+    if not report.changed:
+        return f"{path}: up to date ({report.unchanged} card(s))"
+    return (f"{path}: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+            f"{report.unchanged} unchanged")

@@ -1,0 +1,175 @@
+"""The local cache under ``HUB_HOME``: verified blobs by digest, readable per-model paths, partials, locks.
+
+Layout::
+
+    blobs/sha256/<digest>                   verified bytes, named by their sha256
+    models/<dialect>/<uid>/<file>           symlink to its blob: what people and loaders open
+    incomplete/<key>.part (+ .part.json)    a transfer in progress (same file system: rename is atomic)
+    locks/<key>.lock                        one downloader per asset across processes
+
+Only a verified file is ever renamed into ``blobs/`` and linked from ``models/``;
+every path component from a card is sanitised, so nothing lands outside the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from registry import config
+from registry.errors import UsageError
+from registry.record import AssetRecord, ModelRecord
+
+from .digests import file_digest
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+@=-]")
+
+
+def safe_component(text: str) -> str:
+    """One path component: no separators, no '..', nothing hidden, nothing empty."""
+    cleaned = _UNSAFE.sub("_", text.strip()).lstrip(".")
+    if not cleaned or cleaned in (".", ".."):
+        raise UsageError(f"{text!r} cannot be used as a file name in the cache")
+    return cleaned[:200]
+
+
+def root() -> Path:
+    return config.hub_home()
+
+
+def model_dir(record: ModelRecord) -> Path:
+    uid = record.uid or record.name
+    parts = [safe_component(p) for p in uid.split("/") if p.strip()]
+    return root() / "models" / safe_component(record.dialect.value) / Path(*parts)
+
+
+def asset_path(record: ModelRecord, asset: AssetRecord) -> Path:
+    return model_dir(record) / safe_component(asset.filename)
+
+
+def is_cached(record: ModelRecord, asset: AssetRecord) -> bool:
+    return asset_path(record, asset).is_file()  # follows the link: a dangling one is not cached
+
+
+def asset_key(url: str, sha256: str | None) -> str:
+    """Names the partial file and the lock of one asset (its origin URL and declared hash)."""
+    return hashlib.sha256(f"{url}\n{sha256 or ''}".encode()).hexdigest()[:32]
+
+
+def blob_path(digest: str) -> Path:
+    return root() / "blobs" / "sha256" / digest
+
+
+def partial_path(key: str) -> Path:
+    return root() / "incomplete" / f"{key}.part"
+
+
+def lock_path(key: str) -> Path:
+    path = root() / "locks" / f"{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_blob(part: Path, digest: str) -> Path:
+    """Move a verified partial file into the blob store (atomic rename on the same file system)."""
+    blob = blob_path(digest)
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    if blob.exists():
+        part.unlink(missing_ok=True)  # same bytes already stored by another model
+    else:
+        os.chmod(part, 0o444)
+        os.replace(part, blob)
+    return blob
+
+
+def link(path: Path, blob: Path) -> Path:
+    """Point ``path`` at ``blob`` with a relative symlink, replacing any old one atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        tmp.symlink_to(os.path.relpath(blob, path.parent))
+    except OSError:  # file systems without symlinks: a hard link, else a copy
+        try:
+            os.link(blob, tmp)
+        except OSError:
+            shutil.copyfile(blob, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached file as ``hub cache ls`` shows it."""
+
+    model: str
+    path: Path
+    blob: Path | None
+    size: int
+
+    @property
+    def ok(self) -> bool:
+        return self.blob is not None and self.blob.is_file()
+
+
+def entries() -> Iterator[Entry]:
+    base = root() / "models"
+    if not base.is_dir():
+        return
+    for path in sorted(base.rglob("*")):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        rel = path.relative_to(base)
+        blob = path.resolve() if path.is_symlink() else None
+        exists = path.exists()
+        yield Entry("/".join(rel.parts[:-1]), path, blob if exists else None, path.stat().st_size if exists else 0)
+
+
+def verify_entry(entry: Entry) -> bool:
+    """Re-hash a cached file and compare with the digest its blob is named by."""
+    if not entry.ok or entry.blob is None:
+        return False
+    return file_digest(entry.blob) == entry.blob.name
+
+
+def remove_model(record: ModelRecord) -> list[Path]:
+    """Unlink a model's files (blobs stay until ``prune``, another model may share them)."""
+    d = model_dir(record)
+    removed = [p for p in d.rglob("*") if not p.is_dir()] if d.is_dir() else []
+    for p in removed:
+        p.unlink()
+    if d.is_dir():
+        shutil.rmtree(d)
+    return removed
+
+
+def prune() -> tuple[list[Path], int]:
+    """Delete blobs no model links to, and leftover partial files; return them and the bytes freed."""
+    linked = {e.blob for e in entries() if e.blob is not None}
+    freed = 0
+    gone: list[Path] = []
+    blobs = root() / "blobs" / "sha256"
+    for blob in sorted(blobs.iterdir()) if blobs.is_dir() else []:
+        if blob.resolve() not in linked:
+            freed += blob.stat().st_size
+            blob.unlink()
+            gone.append(blob)
+    incomplete = root() / "incomplete"
+    for part in sorted(incomplete.iterdir()) if incomplete.is_dir() else []:
+        key = part.name.split(".", 1)[0]
+        try:  # a partial file whose lock is held belongs to a download in progress: leave it
+            with FileLock(lock_path(key), timeout=0):
+                if part.exists():
+                    freed += part.stat().st_size
+                    part.unlink()
+                    gone.append(part)
+        except Timeout:
+            continue
+    return gone, freed

@@ -1,0 +1,131 @@
+"""Hugging Face repos: downloaded by huggingface_hub into its own cache, then verified by us.
+
+Files land where transformers looks (``HF_HOME``/``HF_HUB_CACHE``). huggingface_hub
+checks only sizes; we check every file's content: an LFS file's sha256 against its
+ETag (the blob's name in the HF cache, and the tree listing's ``lfs.oid``), a small
+file's git blob id. A verified blob is remembered, so a cached pull hashes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from registry import config
+from registry.errors import DownloadError, IntegrityError, OfflineError, UnknownModelError
+from registry.formats import WEIGHT_FORMATS, weight_format
+from registry.record import ModelRecord
+
+from .digests import file_digest
+from .policy import Policy
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA1 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def hf_cache_dir() -> Path:
+    """``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ``~/.cache/huggingface/hub``, read at call time."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def _pick(files: list[str], fmt: str | None) -> list[str]:
+    """Config and tokenizer files, plus the weights of one format (the first of ``WEIGHT_FORMATS`` present)."""
+    kind = weight_format
+    present = {k for k in (kind(f) for f in files) if k is not None}
+    if fmt and fmt.lower() == "config":  # the configuration only: what a loader needs to build the network
+        return [f for f in files if kind(f) is None and not f.startswith(".")]
+    chosen = fmt.lower() if fmt else next((k for k in WEIGHT_FORMATS if k in present), None)
+    if fmt and chosen not in present:
+        raise DownloadError(f"the repo has no {fmt} weights (it has: {', '.join(sorted(present)) or 'none'})")
+    return [f for f in files if kind(f) in (None, chosen) and not f.startswith(".")]
+
+
+def _marker(etag: str) -> Path:
+    return config.hub_home() / "verified" / "hf" / etag
+
+
+def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "") -> None:
+    """Check a file of the HF cache against its blob name (the ETag) and, when given, the tree's sha256."""
+    blob = Path(os.path.realpath(path))
+    etag = blob.name
+    if _marker(etag).exists() and (expected_sha256 is None or expected_sha256 == etag):
+        return
+    if _SHA256.match(etag) or expected_sha256:
+        want = expected_sha256 or etag
+        got = file_digest(blob)
+        what = "sha256"
+    elif _SHA1.match(etag):
+        want, got, what = etag, file_digest(blob, "git-blob"), "git blob id"
+    else:
+        return  # not a content address: nothing to check it against
+    if got != want:
+        blob.unlink(missing_ok=True)
+        Path(path).unlink(missing_ok=True)
+        raise IntegrityError(url=url or str(path), expected=want, actual=got, what=what)
+    _marker(etag).parent.mkdir(parents=True, exist_ok=True)
+    _marker(etag).touch()
+
+
+def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None = None,
+            policy: Policy | None = None) -> list[Path]:
+    """The repo's config files and one set of weights, in the HF cache, each verified."""
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    repo = record.uid
+    if not repo:
+        raise UnknownModelError(record.name, [])
+    endpoint = config.hf_endpoint()
+    (policy or Policy.from_env()).check(f"{endpoint}/{repo}")
+    cache_dir = hf_cache_dir()
+    offline = config.offline()
+    try:
+        if offline:
+            return _offline_files(repo, revision, fmt, cache_dir)
+        api = HfApi(endpoint=endpoint)
+        tree = [e for e in api.list_repo_tree(repo, revision=revision, recursive=True) if hasattr(e, "lfs")]
+        lfs: dict[str, Any] = {e.path: e.lfs for e in tree}
+        paths = []
+        for name in _pick([e.path for e in tree], fmt):
+            local = Path(hf_hub_download(repo, name, revision=revision, endpoint=endpoint, cache_dir=cache_dir))
+            info = lfs.get(name)
+            verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=f"{endpoint}/{repo}/{name}")
+            paths.append(local)
+        return paths
+    except RepositoryNotFoundError:
+        raise UnknownModelError(f"hf:{repo}", []) from None
+    except RevisionNotFoundError:
+        raise DownloadError(f"{repo} has no revision {revision!r}") from None
+    except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError: first
+        raise OfflineError(f"a file of {repo}") from None
+    except EntryNotFoundError as e:
+        raise DownloadError(f"{repo}: {e}") from None
+    except HfHubHTTPError as e:
+        raise DownloadError(f"{endpoint} refused {repo}: {e}") from None
+
+
+def _offline_files(repo: str, revision: str | None, fmt: str | None, cache_dir: Path) -> list[Path]:
+    """The snapshot already in the HF cache, verified, with no network call at all."""
+    folder = cache_dir / f"models--{repo.replace('/', '--')}"
+    ref = revision or "main"
+    ref_file = folder / "refs" / ref
+    commit = ref_file.read_text().strip() if ref_file.is_file() else ref
+    snap = folder / "snapshots" / commit
+    if not snap.is_dir():
+        raise OfflineError(f"{repo} (revision {ref})")
+    names = [p.relative_to(snap).as_posix() for p in sorted(snap.rglob("*")) if p.is_file()]
+    paths = [snap / n for n in _pick(names, fmt)]
+    for p in paths:
+        verify_hf_file(p)
+    return paths

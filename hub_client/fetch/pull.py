@@ -1,0 +1,255 @@
+"""``pull``: every asset of a card, from mirrors then the origin, verified, cached once.
+
+A cached asset costs no network call. Otherwise one process per asset downloads
+(a file lock; the others wait, then find it cached), into a partial file beside
+the cache, and only bytes whose sha256 matches the card are renamed into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from filelock import FileLock, Timeout
+
+from registry import config
+from registry.card.hashes import HashKind, HashSpec, unmet
+from registry.errors import (
+    CacheWriteError,
+    DownloadError,
+    HubError,
+    IntegrityError,
+    InvalidCardError,
+    OfflineError,
+    UnsafeURLError,
+    UsageError,
+)
+from registry.record import AssetRecord, Dialect, ModelRecord
+from registry.store.db import resolve as resolve_spec
+
+from . import cache
+from .digests import file_digest
+from .policy import Policy, safe_file_name
+
+if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
+    import requests
+
+    from .transfer import Outcome, Partial, ProgressSink, Settings
+
+#: Seconds to wait for another process's download of the same asset before giving up.
+LOCK_TIMEOUT = 6 * 3600
+
+ProgressFactory = Callable[[str], "ProgressSink"]
+
+log = logging.getLogger("hub")
+
+
+def resolve(name: str) -> ModelRecord:
+    """The card ``name`` resolves to (see ``registry.store.db.resolve``); why it won among several is logged."""
+    res = resolve_spec(name)
+    if res.reason:
+        log.info(res.reason)
+    return res.record
+
+
+def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: str | Path | None = None,
+         allow_http: bool | None = None, progress: ProgressFactory | None = None) -> list[Path]:
+    """Resolve ``name`` through the registry, download every asset, verify it, cache it.
+
+    A cached asset costs no network call; a download goes to a partial file and only bytes whose digest
+    matches the card are renamed into the cache, so nothing unverified is ever returned.
+
+    Args:
+        name: a model name, ``name@version``, a MindSpore Hub uid, or ``hf:org/repo``.
+        fmt: keep one asset format (``ckpt``; ``safetensors`` or ``bin`` for Hugging Face repos).
+        revision: a Hugging Face branch, tag or commit.
+        to: also copy the verified files into this folder.
+        allow_http: accept plain http to allowed hosts (default: ``HUB_ALLOW_HTTP``).
+        progress: a factory of per-transfer progress sinks (the CLI's bars).
+
+    Returns:
+        The local paths of the verified files, in the card's order (under ``to`` when given).
+
+    Raises:
+        UnknownModelError, InvalidCardError: the name does not lead to a usable card.
+        UsageError: the card has no asset of ``fmt``, or one without a URL or usable sha256.
+        UnsafeURLError: an asset URL, mirror or redirect the download policy refuses.
+        IntegrityError: every source sent bytes other than the card describes.
+        DownloadError: no source could be reached, after retries.
+        OfflineError: offline mode, and the asset is not cached.
+        CacheWriteError, SizeLimitError: the cache cannot hold the file.
+    """
+    return pull_record(resolve(name), fmt=fmt, revision=revision, to=Path(to) if to is not None else None,
+                       allow_http=allow_http, progress=progress)
+
+
+def mirror_urls(url: str, mirrors: list[str]) -> list[str]:
+    """Each mirror base with the asset's path (and query), in order, then the origin itself."""
+    parts = urlsplit(url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    return [m + tail for m in mirrors] + [url]
+
+
+def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
+    """``IntegrityError`` unless ``digest`` satisfies the card's sha256 (and, for a prefix, the file name's)."""
+    kind = HashKind.INVALID if asset.sha256_kind == "none" else HashKind(asset.sha256_kind)
+    expected = unmet(digest, HashSpec(asset.sha256 or "", kind), asset.name_hash)
+    if expected is not None:
+        raise IntegrityError(url=url, expected=expected, actual=digest)
+
+
+def verify_cached(record: ModelRecord) -> list[dict[str, str]]:
+    """Re-hash each cached asset of ``record`` against its card: status ``ok``, ``corrupt`` or ``missing``."""
+    results = []
+    for asset in record.assets:
+        path = cache.asset_path(record, asset)
+        if not path.is_file():
+            results.append({"file": asset.filename, "status": "missing", "path": str(path)})
+            continue
+        digest = file_digest(path)
+        try:
+            check_digest(digest, asset, str(path))
+            results.append({"file": asset.filename, "status": "ok", "sha256": digest, "path": str(path)})
+        except IntegrityError as e:
+            results.append({"file": asset.filename, "status": "corrupt", "sha256": digest, "path": str(path),
+                            "expected": e.expected})
+    return results
+
+
+def _settings() -> Settings:
+    from .transfer import Settings
+
+    return Settings(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
+                    max_bytes=config.max_download_bytes(), fsync=config.fsync(),
+                    direct=config.direct_io())
+
+
+def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session | None = None,
+               progress: ProgressFactory | None = None) -> Path:
+    """The cached path of one verified asset, downloading it first when needed (in ``session``, or a new one)."""
+    target = cache.asset_path(record, asset)
+    if target.is_file():
+        return target
+    if config.offline():
+        raise OfflineError(f"{asset.filename} of {record.uid or record.name}")
+    if asset.url is None:
+        raise UsageError(f"asset {asset.filename} of {record.name} has no URL to download from")
+    if asset.sha256_kind == "none" or not asset.sha256:
+        raise InvalidCardError(record.name, record.card_path or "", [
+            f"it gives no usable sha256 for {asset.filename}, so the download could not be verified"])
+    safe_file_name(asset.url)  # also refuses a malformed URL, before mirror_urls parses it
+    key = cache.asset_key(asset.url, asset.sha256)
+    try:
+        with FileLock(cache.lock_path(key), timeout=LOCK_TIMEOUT):
+            if session is None:
+                import requests
+
+                with requests.Session() as own:
+                    return _download_locked(record, asset, target, key, policy=policy, session=own,
+                                            progress=progress)
+            return _download_locked(record, asset, target, key, policy=policy, session=session, progress=progress)
+    except Timeout:
+        raise DownloadError(f"another process has been downloading {asset.filename} for {LOCK_TIMEOUT // 3600} h; "
+                            f"if none is, delete {cache.lock_path(key)}", url=asset.url) from None
+
+
+def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key: str, *, policy: Policy,
+                     session: requests.Session, progress: ProgressFactory | None) -> Path:
+    """The download itself, with this asset's lock held."""
+    assert asset.url is not None
+    if target.is_file():
+        return target  # another process finished it while we waited
+    import requests
+
+    from .transfer import Partial
+
+    urls = mirror_urls(asset.url, config.mirrors())
+    part = Partial(cache.partial_path(key))
+    attempts: list[str] = []
+    integrity: IntegrityError | None = None
+    for url in urls:
+        try:
+            policy.check(url)
+            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress)
+        except IntegrityError as e:
+            part.discard()
+            integrity = e
+            attempts.append(f"{url}: {e}")
+            continue
+        except (DownloadError, UnsafeURLError) as e:
+            if len(urls) == 1:
+                raise
+            attempts.append(f"{url}: {e}")
+            continue
+        except OSError as e:  # after DownloadError, which is an OSError too
+            if isinstance(e, HubError):
+                raise
+            if isinstance(e, requests.RequestException):
+                raise DownloadError(f"{url}: {e}", url=url) from e
+            raise CacheWriteError(str(part.path), e) from e  # disk full, read-only: no mirror helps
+        try:
+            blob = cache.store_blob(part.path, outcome.digest)
+            part.discard()
+            return cache.link(target, blob)
+        except OSError as e:
+            raise CacheWriteError(str(target), e) from e
+    if integrity is not None and len(urls) == 1:
+        raise integrity
+    raise DownloadError(f"could not get {asset.filename} of {record.name} from any source", url=asset.url,
+                        attempts=attempts)
+
+
+def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, policy: Policy,
+                    progress: ProgressFactory | None) -> Outcome:
+    """Fetch and verify; a resumed file that fails is fetched once more from its first byte.
+
+    A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
+    size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
+    """
+    from .transfer import fetch
+
+    outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
+                    progress=progress(asset.filename) if progress else None, name=asset.filename)
+    try:
+        check_digest(outcome.digest, asset, outcome.url)
+    except IntegrityError:
+        if not outcome.resumed_from:
+            raise
+        part.discard()
+        outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
+                        progress=progress(asset.filename) if progress else None, name=asset.filename)
+        check_digest(outcome.digest, asset, outcome.url)
+    return outcome
+
+
+def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | None = None,
+                to: Path | None = None, allow_http: bool | None = None,
+                progress: ProgressFactory | None = None) -> list[Path]:
+    """Every asset of the card (or those of format ``fmt``), verified and cached; copied to ``to`` if given."""
+    policy = Policy.from_env(allow_http=allow_http)
+    if record.dialect is Dialect.HUGGINGFACE:
+        from .hf import pull_hf
+
+        paths = pull_hf(record, revision=revision, fmt=fmt, policy=policy)
+    else:
+        assets = [a for a in record.assets if fmt is None or a.format == fmt.lower()]
+        if not assets:
+            have = sorted({a.format for a in record.assets}) or ["none"]
+            raise UsageError(f"{record.name} has no {fmt} asset; formats on its card: {', '.join(have)}")
+        # a cached asset returns before any HTTP import; a session is opened only for a download
+        paths = [pull_asset(record, a, policy=policy, progress=progress) for a in assets]
+    if to is not None:
+        to.mkdir(parents=True, exist_ok=True)
+        copied = []
+        for p in paths:
+            dest = to / p.name
+            tmp = dest.with_name(f".{dest.name}.tmp")
+            shutil.copyfile(p, tmp)  # the resolved bytes, not the link
+            tmp.replace(dest)
+            copied.append(dest)
+        return copied
+    return paths

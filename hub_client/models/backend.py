@@ -1,0 +1,134 @@
+"""One interface for the MindSpore and PyTorch backends, and the loading steps written once for both.
+
+A backend module (``ms_backend``, ``torch_backend``) provides the framework-specific pieces of
+:class:`Backend`; :func:`build_and_load` runs the same steps with any of them: build the network, read the
+weights file into MindCV names, set training state aside, check every name and shape strictly, assign, and,
+when the caller asks for another number of classes, keep a fresh head with one warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from numpy.typing import NDArray
+
+from registry.errors import BackendUnavailableError, UsageError
+
+from ..weights import state as weights
+from .devices import Device, parse_device
+from .spec import ConvNeXtSpec
+
+BACKENDS = ("auto", "mindspore", "torch")
+_MODULES = {"mindspore": "hub_client.models.ms_backend", "torch": "hub_client.models.torch_backend"}
+_EXTRAS = {"mindspore": ("MindSpore", "mindspore"), "torch": ("PyTorch", "torch")}
+_HEAD = ("classifier.",)
+
+
+class Backend(Protocol):
+    """What a backend module provides; the network type is the framework's own."""
+
+    def select_device(self, device: Device) -> str:
+        """Make ``device`` the one networks run on, or raise ``DeviceUnavailableError``; its name there."""
+
+    def build(self, spec: ConvNeXtSpec, *, init_weights: bool = True, seed: int | None = None) -> Any:
+        """A network for ``spec`` in inference mode, initialised for training when ``init_weights``."""
+
+    def parameter_shapes(self, net: Any) -> dict[str, tuple[int, ...]]:
+        """Every parameter of ``net`` by its MindCV name, with its shape."""
+
+    def read_ckpt(self, path: Path) -> dict[str, Any]:
+        """A MindSpore ``.ckpt`` as name → tensor, by this backend's reader."""
+
+    def assign(self, net: Any, state: dict[str, Any], path: Path, *, fresh_head: bool) -> None:
+        """Put checked tensors (MindCV names) into ``net``; ``fresh_head`` leaves its classifier as built."""
+
+    def init_head(self, net: Any, seed: int | None) -> None:
+        """Draw a new classifier for fine-tuning, as the framework's training would."""
+
+    def finish(self, net: Any, device: str) -> Any:
+        """``net`` in inference mode on ``device``."""
+
+    def logits(self, net: Any, batch: NDArray[Any]) -> NDArray[Any]:
+        """Raw scores (N, classes) as float32 for a (N, C, H, W) float32 batch."""
+
+
+def _installed(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def pick_backend(backend: str, device: str) -> str:
+    """``auto``: Ascend → MindSpore; CUDA and CPU → PyTorch when installed (its CPU kernels run ConvNeXt
+    faster than MindSpore's: ``python -m bench.infer``), else MindSpore. An explicit backend must be installed."""
+    b = backend.strip().lower()
+    if b not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    have_torch, have_ms = _installed("torch", "transformers"), _installed("mindspore")
+    if b == "torch" and not have_torch:
+        raise BackendUnavailableError("PyTorch", "torch", "torch and transformers are needed")
+    if b == "mindspore" and not have_ms:
+        raise BackendUnavailableError("MindSpore", "mindspore")
+    if b != "auto":
+        return b
+    if parse_device(device).kind == "ascend":
+        if not have_ms:
+            raise BackendUnavailableError("MindSpore", "mindspore", "Ascend needs MindSpore")
+        return "mindspore"
+    if have_torch:
+        return "torch"
+    if have_ms:
+        return "mindspore"
+    raise BackendUnavailableError("any", "torch] or hub[mindspore", "neither PyTorch nor MindSpore is installed")
+
+
+def get_backend(name: str) -> Backend:
+    """The backend module ``name`` (``mindspore`` or ``torch``), imported now; a broken install names the extra."""
+    try:
+        module: Backend = importlib.import_module(_MODULES[name])
+    except ImportError as e:
+        label, extra = _EXTRAS[name]
+        raise BackendUnavailableError(label, extra, str(e)) from None
+    return module
+
+
+def load_weights(backend: Backend, net: Any, path: Path, *, fresh_head: bool = False) -> list[str]:
+    """Load ``path`` into ``net`` strictly; return the training-state keys that were set aside.
+
+    Raises:
+        CheckpointError: the file cannot be read, or a name or shape does not fit the network (each one named).
+    """
+    state, ignored = weights.split_training_state(weights.read_state(path, backend.read_ckpt))
+    skip = _HEAD if fresh_head else ()
+    weights.check_fit(path, state, backend.parameter_shapes(net), skip_prefixes=skip)
+    backend.assign(net, {k: v for k, v in state.items() if not (skip and k.startswith(skip))}, path,
+                   fresh_head=fresh_head)
+    return ignored
+
+
+def build_and_load(backend: Backend, spec: ConvNeXtSpec, path: Path | None, *, device: str,
+                   num_classes: int | None = None, seed: int | None = None) -> tuple[Any, list[str], bool, str]:
+    """The network of ``spec`` with the weights of ``path`` on ``device``: (network, set-aside keys, whether the
+    head was re-drawn, the device's name in the framework). ``num_classes`` ≠ the file's re-draws the head."""
+    used = backend.select_device(parse_device(device))
+    reinit = num_classes is not None and num_classes != spec.num_classes
+    target = spec.with_classes(num_classes) if reinit and num_classes is not None else spec
+    net = backend.build(target, init_weights=path is None, seed=seed)
+    ignored: list[str] = []
+    if path is not None:
+        ignored = load_weights(backend, net, path, fresh_head=reinit)
+        if reinit:
+            backend.init_head(net, seed)
+            warnings.warn(f"{path.name} has a {spec.num_classes}-class head; the network was built with "
+                          f"num_classes={num_classes} and its classifier re-initialised: fine-tune it before use",
+                          stacklevel=3)
+    return backend.finish(net, used), ignored, reinit, used
+
+
+if TYPE_CHECKING:  # mypy checks that each backend module provides the whole interface
+    from . import ms_backend, torch_backend
+
+    _MINDSPORE: Backend = ms_backend
+    _TORCH: Backend = torch_backend

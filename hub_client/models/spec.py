@@ -1,0 +1,226 @@
+"""Which ConvNeXt a card describes, and the numerics its weights were trained with: worked out here, once, from
+the card and its pulled files (:func:`spec_for`).
+
+No framework import, so the CLI can tell a user that a card has no loader before it imports MindSpore. The
+numerics differ by where the weights come from: MindCV trains with MindSpore's default tanh-approximated GELU
+and ``pad_mode='same'`` convolutions; Facebook/Hugging Face weights use the exact erf GELU and PyTorch's
+unpadded stem and downsample convolutions. Running weights with the other numerics gives logits off by up to
+~1e-3, so the spec records both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from registry.errors import CheckpointError, NoLoaderError
+from registry.record import Dialect, ModelRecord
+
+from ..weights.state import read_shapes
+from .labels import labels_for_dataset
+
+log = logging.getLogger("hub")
+
+Gelu = Literal["tanh", "erf"]
+PadMode = Literal["same", "valid"]
+Origin = Literal["mindcv", "huggingface"]
+
+#: (depths, dims) of every variant that has a loader, by its MindCV name.
+VARIANTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "convnext_tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
+    "convnext_small": ((3, 3, 27, 3), (96, 192, 384, 768)),
+    "convnext_base": ((3, 3, 27, 3), (128, 256, 512, 1024)),
+    "convnext_large": ((3, 3, 27, 3), (192, 384, 768, 1536)),
+    "convnext_xlarge": ((3, 3, 27, 3), (256, 512, 1024, 2048)),
+    "convnextv2_atto": ((2, 2, 6, 2), (40, 80, 160, 320)),
+    "convnextv2_femto": ((2, 2, 6, 2), (48, 96, 192, 384)),
+    "convnextv2_pico": ((2, 2, 6, 2), (64, 128, 256, 512)),
+    "convnextv2_nano": ((2, 2, 8, 2), (80, 160, 320, 640)),
+    "convnextv2_tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
+    "convnextv2_base": ((3, 3, 27, 3), (128, 256, 512, 1024)),
+    "convnextv2_large": ((3, 3, 27, 3), (192, 384, 768, 1536)),
+    "convnextv2_huge": ((3, 3, 27, 3), (352, 704, 1408, 2816)),
+}
+
+_VARIANT_RE = re.compile(r"convnext(v2)?[_-](atto|femto|pico|nano|tiny|small|base|large|xlarge|huge)(?![a-z])",
+                         re.IGNORECASE)
+_HF_GELU: dict[str, Gelu] = {"gelu": "erf", "gelu_python": "erf", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh",
+                             "gelu_fast": "tanh"}
+
+
+@dataclass(frozen=True)
+class ConvNeXtSpec:
+    """Everything needed to build the network and to run its weights with the numerics they were trained with."""
+
+    name: str
+    version: int
+    depths: tuple[int, ...]
+    dims: tuple[int, ...]
+    num_classes: int = 1000
+    in_channels: int = 3
+    patch_size: int = 4
+    gelu: Gelu = "tanh"
+    pad_mode: PadMode = "same"
+    #: eps of the LayerNorm after pooling; every other LayerNorm uses 1e-6.
+    head_eps: float = 1e-6
+    origin: Origin = "mindcv"
+    labels: tuple[str, ...] | None = field(default=None, compare=False)
+
+    def with_classes(self, num_classes: int) -> ConvNeXtSpec:
+        return replace(self, num_classes=num_classes, labels=None)
+
+
+def supported() -> list[str]:
+    return sorted(VARIANTS)
+
+
+def variant_name(text: str | None) -> str | None:
+    """The loader variant a model name mentions (``convnext_tiny_imagenet2012`` → ``convnext_tiny``)."""
+    if not text:
+        return None
+    m = _VARIANT_RE.search(text)
+    if not m:
+        return None
+    name = f"convnext{'v2' if m.group(1) else ''}_{m.group(2).lower()}"
+    return name if name in VARIANTS else None
+
+
+def spec_for_variant(name: str, *, num_classes: int = 1000, origin: Origin = "mindcv") -> ConvNeXtSpec:
+    """The spec of a named variant with MindCV numerics (or Hugging Face numerics for ``origin='huggingface'``)."""
+    depths, dims = VARIANTS[name]
+    version = 2 if name.startswith("convnextv2") else 1
+    if origin == "huggingface":
+        return ConvNeXtSpec(name, version, depths, dims, num_classes, gelu="erf", pad_mode="valid", head_eps=1e-12,
+                            origin=origin)
+    return ConvNeXtSpec(name, version, depths, dims, num_classes)
+
+
+def spec_for_record(record: ModelRecord) -> ConvNeXtSpec | None:
+    """A MindSpore Hub card's variant, from its model name (then its title); None when no loader fits."""
+    for text in (record.name, record.title, record.uid):
+        found = variant_name(text)
+        if found:
+            return spec_for_variant(found)
+    return None
+
+
+def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec | None:
+    """The spec a transformers ``config.json`` describes; None for another model type.
+
+    Depths and widths come from the config, not a variant table, so fine-tuned and custom-width repos load
+    too; the class names come from ``id2label`` in label-id order.
+    """
+    model_type = str(cfg.get("model_type", "")).lower()
+    if model_type not in ("convnext", "convnextv2"):
+        return None
+    version = 2 if model_type == "convnextv2" else 1
+    depths = tuple(int(d) for d in cfg.get("depths", (3, 3, 9, 3)))
+    dims = tuple(int(d) for d in cfg.get("hidden_sizes", (96, 192, 384, 768)))
+    id2label = cfg.get("id2label") or {}
+    labels: tuple[str, ...] | None = None
+    if id2label:
+        ordered = sorted(((int(k), str(v)) for k, v in id2label.items()))
+        labels = tuple(v for _, v in ordered)
+    num_classes = int(cfg.get("num_labels") or (len(labels) if labels else 1000))
+    if labels is not None and len(labels) != num_classes:
+        labels = None
+    act = str(cfg.get("hidden_act", "gelu"))
+    if act not in _HF_GELU:
+        raise ValueError(f"config.json hidden_act {act!r} is not a GELU this loader knows ({', '.join(_HF_GELU)})")
+    if version == 1 and not float(cfg.get("layer_scale_init_value", 1e-6)) > 0:
+        raise ValueError("config.json sets layer_scale_init_value <= 0 (no layer scale): not a layout this loader "
+                         "builds")
+    found = _variant_by_shape(version, depths, dims) or variant_name(name)
+    return ConvNeXtSpec(
+        name=found or name or model_type, version=version, depths=depths, dims=dims, num_classes=num_classes,
+        in_channels=int(cfg.get("num_channels", 3)), patch_size=int(cfg.get("patch_size", 4)),
+        gelu=_HF_GELU[act], pad_mode="valid", head_eps=float(cfg.get("layer_norm_eps", 1e-12)),
+        origin="huggingface", labels=labels)
+
+
+def _variant_by_shape(version: int, depths: tuple[int, ...], dims: tuple[int, ...]) -> str | None:
+    prefix = "convnextv2_" if version == 2 else "convnext_"
+    return next((n for n, v in VARIANTS.items() if n.startswith(prefix) and v == (depths, dims)), None)
+
+
+def mentions_convnext(record: ModelRecord) -> bool:
+    return any("convnext" in (t or "").lower() for t in (record.name, record.architecture, record.title))
+
+
+def spec_from_shapes(shapes: dict[str, tuple[int, ...]], *, name: str) -> ConvNeXtSpec | None:
+    """The ConvNeXt a MindCV-layout weights file holds (depths, widths, classes, v1/v2), read off its shapes.
+
+    For cards that name a ConvNeXt of their own width (the MindSpore Hub schema has no field for it): the
+    checkpoint is then the declaration, checked for internal consistency; MindCV numerics.
+    """
+    try:
+        stem = shapes["feature.0.0.weight"]
+        dims = [stem[0]]
+        for part in (2, 4, 6):
+            dims.append(shapes[f"feature.{part}.1.weight"][0])
+        depths = []
+        for part in (1, 3, 5, 7):
+            blocks = {int(k.split(".")[2]) for k in shapes if k.startswith(f"feature.{part}.") and
+                      k.endswith(".dwconv.weight")}
+            if not blocks or blocks != set(range(len(blocks))):
+                return None
+            depths.append(len(blocks))
+        num_classes = shapes["classifier.weight"][0]
+    except (KeyError, IndexError):
+        return None
+    version = 2 if any(".grn." in k for k in shapes) else 1
+    return ConvNeXtSpec(name=name, version=version, depths=tuple(depths), dims=tuple(int(d) for d in dims),
+                        num_classes=int(num_classes), in_channels=int(stem[1]), patch_size=int(stem[2]))
+
+
+def spec_for(record: ModelRecord, files: list[Path], weights: Path | None) -> ConvNeXtSpec:
+    """The network ``record`` and its pulled ``files`` describe, with class names where the card implies them.
+
+    A Hugging Face repo says it in ``config.json``; a MindSpore Hub card by its model name (then its title),
+    else, for a card that names a ConvNeXt of its own width, by the shapes in its checkpoint's headers.
+
+    Raises:
+        NoLoaderError: no ConvNeXt this loader builds; the error lists the pulled files, still usable by hand.
+        CheckpointError: ``config.json`` is not readable JSON.
+    """
+    if record.dialect is Dialect.HUGGINGFACE:
+        return _from_hf_repo(record, files)
+    found = spec_for_record(record)
+    if found is None and mentions_convnext(record) and weights is not None:
+        found = _from_weights(weights, record.name)
+    if found is None:
+        raise NoLoaderError(record.name, record.architecture or record.name, files, supported())
+    return replace(found, labels=found.labels or labels_for_dataset(record.datasets, found.num_classes))
+
+
+def _from_hf_repo(record: ModelRecord, files: list[Path]) -> ConvNeXtSpec:
+    cfg_path = next((p for p in files if p.name == "config.json"), None)
+    if cfg_path is None:
+        raise NoLoaderError(record.name, "no config.json in the repo", files, supported())
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CheckpointError(cfg_path, f"not readable JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise CheckpointError(cfg_path, "expected a JSON object")
+    try:
+        spec = spec_from_hf_config(cfg, name=record.uid or record.name)
+    except ValueError as e:
+        raise NoLoaderError(record.name, f"{cfg_path}: {e}", files, supported()) from None
+    if spec is None:
+        raise NoLoaderError(record.name, f"model_type {cfg.get('model_type')!r}", files, supported())
+    return spec
+
+
+def _from_weights(path: Path, name: str) -> ConvNeXtSpec | None:
+    """A custom-width ConvNeXt declared by its checkpoint's shapes (read off the headers, no framework)."""
+    try:
+        shapes = read_shapes(path)
+    except CheckpointError as e:
+        log.info("cannot read the architecture off %s: %s", path, e)
+        return None  # the caller's NoLoaderError names the file
+    return spec_from_shapes(shapes, name=name) if shapes is not None else None

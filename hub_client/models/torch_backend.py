@@ -1,0 +1,134 @@
+"""The PyTorch backend (see ``backend.Backend``): transformers' ConvNeXt built from a spec, weights from a .ckpt,
+safetensors or weights-only .bin.
+
+A MindSpore Hub checkpoint runs here without MindSpore: :mod:`hub_client.weights.ckpt` reads the protobuf
+records, :mod:`hub_client.weights.naming` renames MindCV → transformers. The numerics follow the weights:
+MindCV's tanh GELU is transformers' ``gelu_pytorch_tanh``; MindSpore's ``pad_mode='same'`` on the stem and
+downsample convolutions is a forward pre-hook that pads as MindSpore does (the remainder on the bottom/right).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import nn
+
+from registry.errors import CheckpointError, DeviceUnavailableError
+
+from ..weights import ckpt
+from ..weights.naming import hf_to_mindcv, mindcv_to_hf
+from .devices import Device
+from .spec import ConvNeXtSpec
+
+
+def available_devices() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return found
+
+
+def select_device(device: Device) -> str:
+    """``cpu`` or ``cuda[:N]`` as a torch device name; an absent one (or Ascend) lists those that are here."""
+    if device.kind == "ascend":
+        raise DeviceUnavailableError(device.text, available_devices(),
+                                     "PyTorch (use backend='mindspore' for Ascend)")
+    if device.kind == "cuda":
+        index = device.index or 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise DeviceUnavailableError(device.text, available_devices(), "PyTorch")
+        return f"cuda:{device.index}" if device.index is not None else "cuda"
+    return "cpu"
+
+
+def _same_pad_hook(module: nn.Conv2d, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    x = args[0]
+    k, s = module.kernel_size, module.stride
+    pads = []
+    for dim, kk, ss in ((x.shape[-1], k[1], s[1]), (x.shape[-2], k[0], s[0])):
+        total = max((math.ceil(dim / ss) - 1) * ss + kk - dim, 0)
+        pads += [total // 2, total - total // 2]
+    return (F.pad(x, pads),) if any(pads) else args
+
+
+def build(spec: ConvNeXtSpec, *, init_weights: bool = True, seed: int | None = None) -> nn.Module:
+    """transformers' ConvNeXt(V2)ForImageClassification for ``spec``, with MindSpore's padding when it asks.
+
+    transformers always draws its init (``seed`` makes it repeatable); ``init_weights`` is the interface's.
+    """
+    import transformers
+
+    if seed is not None:
+        torch.manual_seed(seed)
+
+    common: dict[str, Any] = dict(
+        depths=list(spec.depths), hidden_sizes=list(spec.dims), num_labels=spec.num_classes,
+        num_channels=spec.in_channels, patch_size=spec.patch_size, layer_norm_eps=spec.head_eps,
+        hidden_act="gelu" if spec.gelu == "erf" else "gelu_pytorch_tanh", drop_path_rate=0.0)
+    if spec.labels:
+        common["id2label"] = dict(enumerate(spec.labels))
+        common["label2id"] = {v: k for k, v in enumerate(spec.labels)}
+    model: Any
+    body: Any
+    if spec.version == 2:
+        model = transformers.ConvNextV2ForImageClassification(transformers.ConvNextV2Config(**common))
+        body = model.convnextv2
+    else:
+        model = transformers.ConvNextForImageClassification(
+            transformers.ConvNextConfig(layer_scale_init_value=1e-6, **common))
+        body = model.convnext
+    if spec.pad_mode == "same":
+        body.embeddings.patch_embeddings.register_forward_pre_hook(_same_pad_hook)
+        for stage in body.encoder.stages:
+            down = stage.downsampling_layer
+            if len(down) == 2:  # LayerNorm, Conv2d (an nn.ModuleList; empty when the stage keeps its size)
+                down[1].register_forward_pre_hook(_same_pad_hook)
+    model.eval()
+    built: nn.Module = model
+    return built
+
+
+def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
+    shapes = {hf_to_mindcv(k): tuple(v.shape) for k, v in model.state_dict().items()}
+    if None in shapes:
+        raise CheckpointError("<network>", "the network has parameters with no MindCV name (a transformers change?)")
+    return {k: v for k, v in shapes.items() if k is not None}
+
+
+def read_ckpt(path: Path) -> dict[str, Any]:
+    return ckpt.read(path)
+
+
+def assign(model: nn.Module, state: dict[str, Any], path: Path, *, fresh_head: bool) -> None:
+    version = 2 if getattr(model.config, "model_type", "") == "convnextv2" else 1
+    tensors = {str(mindcv_to_hf(name, version)): torch.from_numpy(np.array(value, dtype=np.float32, copy=True))
+               for name, value in state.items()}
+    result = model.load_state_dict(tensors, strict=not fresh_head)
+    missing = [k for k in result.missing_keys if not (fresh_head and k.startswith("classifier."))]
+    if missing or result.unexpected_keys:
+        raise CheckpointError(path, "PyTorch did not take every tensor", missing=missing,
+                              unexpected=list(result.unexpected_keys))
+
+
+def init_head(model: nn.Module, seed: int | None) -> None:
+    """Nothing to do: transformers drew the new classifier when the network was built (after ``seed``)."""
+
+
+def finish(model: nn.Module, device: str) -> nn.Module:
+    moved: nn.Module = model.to(torch.device(device)).eval()
+    return moved
+
+
+def logits(model: nn.Module, batch: NDArray[Any]) -> NDArray[Any]:
+    dev = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    with torch.inference_mode():
+        out = model(pixel_values=torch.from_numpy(batch).to(dev, dtype)).logits
+    result: NDArray[Any] = out.float().cpu().numpy()
+    return result

@@ -1,0 +1,1 @@
+"""``hub lint``: card files found under paths, their report formats, and the online link checks."""

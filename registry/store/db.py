@@ -1,0 +1,428 @@
+"""The SQLite registry: card sources indexed into models, assets and metrics, with full-text search.
+
+It keeps itself in sync: every read first compares each source's files with what
+was indexed (a ``stat`` per file, and a hash only when the stat changed), and
+re-indexes just what changed, in one transaction, so a crash leaves the previous
+state and readers (WAL mode) never see half an index.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry import config
+from registry.card.cardfile import walk
+from registry.card.version import ANALYZER_VERSION
+from registry.config import BUNDLED
+from registry.errors import InvalidCardError, RegistryError, UnknownModelError, UsageError
+from registry.record import ModelRecord, metric_key
+
+from .migrations import migrate, pending
+from .resolve import DETECT, Candidate, Resolution, choose, name_key, parse_spec, pinned, suggest
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from registry.card.analyze import CardResult
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    kind: str
+    label: str
+    root: Path
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One row of ``hub list`` / ``hub search``."""
+
+    id: int
+    name: str
+    uid: str | None
+    dialect: str
+    architecture: str | None
+    framework: str | None
+    datasets: list[str]
+    top1: float | None
+    mindspore_version: str | None
+    status: str
+    source: str
+    path: str
+    score: float | None = None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Registry:
+    """``Registry()`` opens the default database (see ``config.registry_path``) and migrates it."""
+
+    def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True) -> None:
+        self.path = Path(path) if path is not None else config.registry_path()
+        self.auto_sync = auto_sync
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30)
+        except (OSError, sqlite3.Error) as e:
+            raise RegistryError(f"cannot open the registry at {self.path}: {e}; set HUB_REGISTRY to a "
+                                "writable path") from e
+        self.conn = conn
+        self._db: sqlite_utils.Database | None = None
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self.db.enable_wal()
+            if pending(conn):
+                migrate(self.db)
+            self._ensure_bundled()
+        except sqlite3.DatabaseError as e:
+            raise RegistryError(f"the registry at {self.path} is unusable ({e})") from e
+        self._synced = False
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, for writes: imported on first use, as reads need only sqlite3.
+
+        Reading the registry is every command's start-up (a cached ``hub pull`` among them), and sqlite-utils
+        with click and dateutil weighs 50 ms of it (``python -m bench.startup``).
+        """
+        if self._db is None:
+            from ._sqlite_utils import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts, as ``sqlite_utils.Database.query`` gives them."""
+        cur = self.conn.execute(sql, list(args))
+        keys = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(keys, row, strict=True))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # sources ------------------------------------------------------------------------------------
+
+    def _ensure_bundled(self) -> None:
+        if not self.conn.execute("SELECT 1 FROM sources WHERE kind = ?", [BUNDLED]).fetchone():
+            with self.db.atomic():
+                self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, NULL, ?, ?)",
+                                [BUNDLED, BUNDLED, _now()])
+
+    def sources(self) -> list[Source]:
+        out = []
+        for row in self._query("SELECT id, kind, path, label FROM sources ORDER BY id"):
+            root = _root(row["kind"], row["path"])
+            out.append(Source(row["id"], row["kind"], row["label"], root))
+        return out
+
+    def add_source(self, path: str | Path) -> Source:
+        root = Path(path).expanduser().resolve()
+        if not root.is_dir():
+            raise UsageError(f"{path}: not a directory; give a folder of cards (e.g. a checkout's mshub_res/assets)")
+        label = str(root)
+        with self.db.atomic():
+            self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES ('user', ?, ?, ?)",
+                            [label, label, _now()])
+        row = self.db.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
+        return Source(row[0], "user", label, root)
+
+    # sync ---------------------------------------------------------------------------------------
+
+    def sync(self, *, force: bool = False) -> SyncReport:
+        """Bring the index in line with every source; re-analyze only cards whose content changed."""
+        report = SyncReport()
+        version = str(ANALYZER_VERSION)
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyzer'").fetchone()
+        stale = row is None or row[0] != version
+        force = force or stale
+        plans = [(src, *self._plan(src, force)) for src in self.sources()]
+        report.unchanged = sum(same for *_, same in plans)
+        report.removed = [f"{src.label}:{rel}" for src, _, _, removed, _ in plans for rel in removed]
+        work = [(src, rel, st, digest) for src, todo, _, _, _ in plans for rel, st, digest in todo]
+        touched = [(src, rel, st) for src, _, stat_only, _, _ in plans for rel, st in stat_only]
+        if not (work or touched or report.removed or stale):
+            self._synced = True
+            return report
+        # Analyze outside the transaction: the write lock is held only while rows change.
+        from registry.card.analyze import (
+            analyze_file,  # the parser loads only when a card changed (start-up of every command)
+        )
+
+        analyzed = [(src, rel, st, digest, analyze_file(src.root / rel)) for src, rel, st, digest in work]
+        existing = {(r["source_id"], r["relpath"]): r["id"]
+                    for r in self._query("SELECT id, source_id, relpath FROM cards")}
+        with self.db.atomic():
+            for src, rel, st in touched:  # same bytes, new mtime: remember the stat, nothing to re-index
+                self.db.execute("UPDATE cards SET mtime_ns = ?, size = ? WHERE source_id = ? AND relpath = ?",
+                                [st.st_mtime_ns, st.st_size, src.id, rel])
+            for src, _, _, removed, _ in plans:
+                for rel in removed:
+                    self._delete_card(existing[(src.id, rel)])
+            for src, rel, st, digest, result in analyzed:
+                card_id = existing.get((src.id, rel))
+                (report.updated if card_id else report.added).append(f"{src.label}:{rel}")
+                self._store(src, rel, st, digest, result, card_id)
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('analyzer', ?)", [version])
+        self._synced = True
+        return report
+
+    @staticmethod
+    def _files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+        if root.is_dir():
+            for rel, entry in walk(root):
+                yield rel, entry.stat()
+
+    def _plan(
+        self, src: Source, force: bool
+    ) -> tuple[list[tuple[str, os.stat_result, str]], list[tuple[str, os.stat_result]], list[str], int]:
+        known = {r[0]: (r[1], r[2], r[3]) for r in self.conn.execute(
+            "SELECT relpath, mtime_ns, size, content_hash FROM cards WHERE source_id = ?", [src.id])}
+        todo, touched, same = [], [], 0
+        seen = set()
+        # The bundled cards are few and their mtimes change with every checkout: compare content only,
+        # so a fresh clone's committed registry.db is found up to date without a write.
+        by_stat = src.kind != BUNDLED
+        for rel, st in self._files(src.root):
+            seen.add(rel)
+            old = known.get(rel)
+            if old and not force and by_stat and (old[0], old[1]) == (st.st_mtime_ns, st.st_size):
+                same += 1
+                continue
+            digest = hashlib.sha256((src.root / rel).read_bytes()).hexdigest()
+            if old and not force and old[2] == digest:
+                if by_stat:
+                    touched.append((rel, st))
+                same += 1
+            else:
+                todo.append((rel, st, digest))
+        removed = sorted(set(known) - seen)
+        return todo, touched, removed, same
+
+    def _delete_card(self, card_id: int) -> None:
+        for table in ("assets", "metrics", "variants"):
+            self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
+        self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
+        self.db.execute("DELETE FROM cards WHERE id = ?", [card_id])
+
+    def _store(self, src: Source, rel: str, st: os.stat_result, digest: str, result: CardResult,
+               card_id: int | None) -> None:
+        rec = result.record
+        status = "errors" if result.errors else "warnings" if result.warnings else "ok"
+        row = {
+            "source_id": src.id, "relpath": rel, "content_hash": digest, "mtime_ns": st.st_mtime_ns,
+            "size": st.st_size, "dialect": result.dialect.value if result.dialect else None,
+            "name": rec.name if rec else result.name_hint or Path(rel).stem, "status": status, "errors": result.errors,
+            "warnings": result.warnings, "diagnostics": json.dumps([d.as_dict() for d in result.diagnostics]),
+            "record": rec.model_dump_json(exclude={"card_path"}) if rec else None, "indexed_at": _now(),
+        }
+        if card_id is not None:
+            for table in ("assets", "metrics", "variants"):
+                self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
+            self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
+            row["id"] = card_id
+        self.db.table("cards").insert(row, replace=True)
+        new_id = card_id if card_id is not None else self.db.execute(
+            "SELECT id FROM cards WHERE source_id = ? AND relpath = ?", [src.id, rel]).fetchone()[0]
+        if rec is not None:
+            self._store_model(new_id, rec)
+
+    def _store_model(self, mid: int, rec: ModelRecord) -> None:
+        self.db.table("models").insert({
+            "id": mid, "name": rec.name, "name_key": name_key(rec.name), "uid": rec.uid,
+            "dialect": rec.dialect.value, "architecture": rec.architecture, "framework": rec.framework,
+            "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
+            "mindspore_version": rec.mindspore_version, "updated": rec.updated.isoformat() if rec.updated else None,
+            "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
+            "top1": top1[0] if (top1 := rec.top1()) else None,
+        })
+        self.db.table("assets").insert_all([
+            {"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)
+        ])
+        self.db.table("metrics").insert_all([
+            {"model_id": mid, "name": m.name, "key": metric_key(m.name),
+             "value": float(m.value) if isinstance(m.value, (int, float)) else None,
+             "value_text": None if isinstance(m.value, (int, float)) else str(m.value),
+             "dataset": m.dataset, "split": m.split, "source": m.source}
+            for m in rec.metrics
+        ])
+        self.db.table("variants").insert_all([
+            {"model_id": mid, "name": v.name, "metrics": json.dumps(v.metrics), "weights": json.dumps(v.weights),
+             "line": v.line}
+            for v in rec.variants
+        ])
+
+    def rebuild(self) -> SyncReport:
+        """Re-analyze every card of every source (after a lint change, or to repair the index)."""
+        return self.sync(force=True)
+
+    def _auto(self) -> None:
+        if self.auto_sync and not self._synced:
+            self.sync()
+
+    # queries ------------------------------------------------------------------------------------
+
+    _LISTING_SQL = """
+        SELECT m.id, m.name, m.uid, m.dialect, m.architecture, m.framework, m.datasets, m.top1,
+               m.mindspore_version, c.status, s.label AS source, c.relpath, s.kind, s.path AS source_path {extra}
+        FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id {join}
+    """
+
+    def _listing(self, row: dict[str, Any]) -> Listing:
+        root = _root(row["kind"], row["source_path"])
+        return Listing(
+            id=row["id"], name=row["name"], uid=row["uid"], dialect=row["dialect"], architecture=row["architecture"],
+            framework=row["framework"], datasets=json.loads(row["datasets"]), top1=row["top1"],
+            mindspore_version=row["mindspore_version"], status=row["status"], source=row["source"],
+            path=str(root / row["relpath"]), score=row.get("score"),
+        )
+
+    def list(self, *, backbone: str | None = None, dataset: str | None = None, framework: str | None = None,
+             source: str | None = None, min_top1: float | None = None) -> list[Listing]:
+        """Models matching every filter given (case-insensitive); ``source`` is a dialect or a source label."""
+        self._auto()
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
+        if backbone:
+            where.append("lower(m.architecture) = lower(?)")
+            args.append(backbone)
+        if dataset:
+            where.append("EXISTS (SELECT 1 FROM json_each(m.datasets) WHERE lower(json_each.value) = lower(?))")
+            args.append(dataset)
+        if framework:
+            where.append("lower(m.framework) = lower(?)")
+            args.append(framework)
+        if source:
+            where.append("(m.dialect = ? OR s.label = ? OR s.kind = ?)")
+            args += [source, str(Path(source).expanduser().resolve()) if os.sep in source else source, source]
+        if min_top1 is not None:
+            where.append("m.top1 >= ?")
+            args.append(min_top1)
+        sql = self._LISTING_SQL.format(extra="", join="")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY m.name, m.mindspore_version DESC, m.id"
+        return [self._listing(r) for r in self._query(sql, args)]
+
+    def search(self, text: str, *, limit: int = 20) -> builtins.list[Listing]:
+        """Full-text search over name, summary and body, best first (name matches weigh most)."""
+        self._auto()
+        terms = [t for t in text.split() if t.strip('"')]
+        if not terms:
+            raise UsageError("search needs at least one word")
+        # Each word as itself OR as a prefix: both match "convnext_tiny", but the exact token scores twice,
+        # so "convnext tiny" ranks convnext_tiny above convnextv2_tiny.
+        quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+        query = " AND ".join(f"({q} OR {q}*)" for q in quoted)
+        sql = self._LISTING_SQL.format(
+            extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score",
+            join="JOIN models_fts ON models_fts.rowid = m.id",
+        ) + " WHERE models_fts MATCH ? ORDER BY score, m.name LIMIT ?"
+        return [self._listing(r) for r in self._query(sql, [query, limit])]
+
+    def record(self, model_id: int) -> ModelRecord:
+        """The stored record of a model, with ``card_path`` where its card is on this machine."""
+        row = self.conn.execute(
+            "SELECT c.record, c.relpath, s.kind, s.path FROM cards c JOIN sources s ON s.id = c.source_id "
+            "WHERE c.id = ?", [model_id]).fetchone()
+        rec = ModelRecord.model_validate_json(row[0])
+        return rec.model_copy(update={"card_path": str(_root(row[2], row[3]) / row[1])})
+
+    def cards(self, *, relpath: str | None = None) -> builtins.list[dict[str, Any]]:
+        """Indexed card rows (status, diagnostics, record JSON, ...), every one or those at ``relpath``."""
+        sql = ("SELECT c.*, s.label AS source, s.kind, s.path AS source_path FROM cards c "
+               "JOIN sources s ON s.id = c.source_id")
+        return list(self._query(sql + " WHERE c.relpath = ?", [relpath]) if relpath is not None
+                    else self._query(sql))
+
+    # resolving names ----------------------------------------------------------------------------
+
+    def resolve(self, spec: str, *, mindspore_version: Any = DETECT) -> Resolution:
+        """The card ``spec`` names: a name, ``name@version``, a MindSpore Hub uid, or ``hf:org/name``.
+
+        Args:
+            spec: what the user typed.
+            mindspore_version: the MindSpore to choose a card for among several; by default the installed one.
+
+        Returns:
+            The chosen card's record, lint status and why it won (``registry.store.resolve.Resolution``).
+
+        Raises:
+            UnknownModelError: no card answers to ``spec``; ``suggestions`` holds the nearest names.
+            InvalidCardError: the name is a card's whose errors leave no usable record.
+        """
+        self._auto()
+        query = parse_spec(spec)
+        rows = pinned(self._candidates(query.kind, query.text), query, spec)
+        if not rows:
+            self._raise_if_broken(query.text)
+            pool = self._distinct("uid") if query.kind != "name" else self._distinct("name")
+            raise UnknownModelError(spec, suggest(query.text, pool))
+        chosen, reason = choose(rows, mindspore_version)
+        status, diagnostics = self.conn.execute("SELECT status, diagnostics FROM cards WHERE id = ?",
+                                                [chosen.id]).fetchone()
+        return Resolution(spec, self.record(chosen.id), chosen, status, json.loads(diagnostics), rows, reason)
+
+    def _candidates(self, kind: str, text: str) -> builtins.list[Candidate]:
+        column = {"name": "m.name = ?", "uid": "m.uid = ?", "hf": "m.uid = ? AND m.dialect = 'huggingface'"}[kind]
+        sql = ("SELECT m.id, m.name, m.uid, m.dialect, m.mindspore_version, m.version, m.updated, s.label, s.kind "
+               "FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id WHERE " + column)
+        return [Candidate(*row) for row in self.conn.execute(sql, [text]).fetchall()]
+
+    def _raise_if_broken(self, text: str) -> None:
+        """``InvalidCardError`` when ``text`` names a card that was indexed with errors and no record."""
+        key = name_key(text)
+        for row in self._query("SELECT c.name, c.relpath, c.diagnostics, s.kind, s.path FROM cards c "
+                               "JOIN sources s ON s.id = c.source_id WHERE c.record IS NULL"):
+            if name_key(row["name"]) == key:
+                diags = json.loads(row["diagnostics"])
+                errors = [d["message"] for d in diags if d["severity"] == "error"]
+                raise InvalidCardError(text, str(_root(row["kind"], row["path"]) / row["relpath"]), errors, diags)
+
+    def _distinct(self, column: str) -> builtins.list[str]:
+        return [r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL")]
+
+
+def _root(kind: str, path: str | None) -> Path:
+    """Where a source's cards are on this machine: the bundled ones move with the installed package."""
+    return config.bundled_cards() if kind == BUNDLED else Path(str(path))
+
+
+def resolve(spec: str, *, registry: str | Path | None = None) -> Resolution:
+    """The card ``spec`` names, from the default registry (or the one at ``registry``); see ``Registry.resolve``.
+
+    The one way every command and ``pull``/``load_model`` turn a name into a card.
+    """
+    with Registry(registry) as reg:
+        return reg.resolve(spec)

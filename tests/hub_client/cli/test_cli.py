@@ -1,0 +1,123 @@
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from helpers import CARDS, ROOT
+from helpers.probe import heavy_modules_after
+from typer.testing import CliRunner
+
+from hub_client.cli.app import app
+
+runner = CliRunner()
+BAD = "---\nlicence: mit\nmodel-index:\n  name: x\n---\n# t\n"
+WARN_ONLY = "---\nlicense: mit\nfoo: 1\n---\n# t\n"
+
+
+def run(*args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def bad_card(tmp_path):
+    p = tmp_path / "bad.md"
+    p.write_text(BAD)
+    return p
+
+
+def test_every_command_has_help():
+    group = typer.main.get_command(app)
+    assert group.commands, "no commands registered"
+    for name in group.commands:
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Usage" in result.output and len(result.output) > 100, name
+
+
+def test_clean_cards_exit_0():
+    result = run("lint", str(CARDS))
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output
+
+
+def test_errors_exit_1_and_text_lines(bad_card):
+    result = run("lint", str(bad_card))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert re.match(rf"{re.escape(str(bad_card))}:2:1: warning \[unknown-key\] .*did you mean 'license'", lines[0])
+    assert any("[model-index-invalid]" in ln and ":4:3:" in ln for ln in lines)
+
+
+def test_strict_fails_on_warnings(tmp_path):
+    p = tmp_path / "w.md"
+    p.write_text(WARN_ONLY)
+    assert run("lint", str(p)).exit_code == 0
+    assert run("lint", "--strict", str(p)).exit_code == 1
+
+
+@pytest.mark.parametrize("args", [["lint", "/no/such/path"], ["lint", "--format", "xml", "cards"],
+                                  ["lint", "--ignore", "no-such-rule", "cards"], ["lint"]])
+def test_usage_errors_exit_2(args):
+    # Through the console entry point, where HubError becomes a message and an exit code.
+    proc = subprocess.run([sys.executable, "-m", "hub_client.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip()
+
+
+def test_json_format(bad_card):
+    result = run("lint", "--format", "json", str(bad_card))
+    [entry] = json.loads(result.output)
+    assert entry["errors"] == 1 and entry["warnings"] == 1 and entry["dialect"] == "huggingface"
+    assert {d["rule"] for d in entry["diagnostics"]} == {"unknown-key", "model-index-invalid"}
+
+
+def test_github_annotations(bad_card):
+    out = run("lint", "--format", "github", str(bad_card)).output.splitlines()
+    assert out[0].startswith(f"::warning file={bad_card},line=2,col=1,title=unknown-key::")
+    assert out[1].startswith("::error ")
+
+
+def test_sarif_structure(bad_card):
+    doc = json.loads(run("lint", "--format", "sarif", str(bad_card)).output)
+    assert doc["version"] == "2.1.0"
+    run_ = doc["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert len(run_["results"]) == 2
+    for res in run_["results"]:
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        region = res["locations"][0]["physicalLocation"]["region"]
+        assert region["startLine"] >= 1 and region["startColumn"] >= 1
+        assert res["level"] in ("error", "warning", "note")
+
+
+def test_ignore_and_output(bad_card, tmp_path):
+    out = tmp_path / "report.json"
+    result = run("lint", "--ignore", "model-index-invalid", "--format", "json", "-o", str(out), str(bad_card))
+    assert result.exit_code == 0
+    assert [d["rule"] for d in json.loads(out.read_text())[0]["diagnostics"]] == ["unknown-key"]
+
+
+def test_directory_recursion_and_exclude(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.md").write_text(BAD)
+    (tmp_path / "a" / "y.md").write_text(WARN_ONLY)
+    (tmp_path / "a" / "notes.txt").write_text(BAD)
+    doc = json.loads(run("lint", "--format", "json", str(tmp_path)).output)
+    assert sorted(Path(e["path"]).name for e in doc) == ["x.md", "y.md"]
+    doc = json.loads(run("lint", "--format", "json", "--exclude", "x.md", str(tmp_path)).output)
+    assert [Path(e["path"]).name for e in doc] == ["y.md"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["lint", "cards"], ["lint", "--help"], ["predict", "--help"]])
+def test_cli_never_imports_heavy_frameworks(args):
+    assert heavy_modules_after(args) == set()
+
+
+def test_console_script_installed():
+    exe = Path(sys.executable).with_name("hub")
+    assert exe.exists(), "the 'hub' console script is not installed; run the README set-up command"
+    proc = subprocess.run([str(exe), "lint", str(CARDS)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,87 @@
+"""Hugging Face repos through huggingface_hub against the HF-compatible server on loopback."""
+
+import json
+import os
+
+import pytest
+from helpers import HF_CARD, index, payload, unique
+
+from hub_client import pull
+from hub_client.fetch.hf import hf_cache_dir
+from registry.errors import DownloadError, IntegrityError, OfflineError, UnknownModelError
+
+
+def make_repo(server, cards, *, with_bin=True):
+    repo_id = f"tests-org/{unique('tiny')}".replace("_", "-")
+    files = {
+        "config.json": json.dumps({"model_type": "convnext", "num_labels": 2}).encode(),
+        "preprocessor_config.json": json.dumps({"crop_pct": 0.875}).encode(),
+        "model.safetensors": payload(300_000, seed=30),
+        "README.md": HF_CARD.format(name=repo_id).encode(),
+    }
+    if with_bin:
+        files["pytorch_model.bin"] = payload(200_000, seed=31)
+    repo = server.add(repo_id, files)
+    (cards / f"{repo_id.replace('/', '__')}.md").write_text(HF_CARD.format(name=repo_id))
+    index(cards)
+    return repo_id, repo, files
+
+
+
+def test_pull_lands_in_the_hf_cache_verified(hf_env, cards):
+    repo_id, repo, files = make_repo(hf_env, cards)
+    paths = pull(f"hf:{repo_id}")
+    names = sorted(p.name for p in paths)
+    assert names == ["README.md", "config.json", "model.safetensors", "preprocessor_config.json"]
+    for p in paths:
+        assert p.read_bytes() == files[p.name]
+    snap = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    assert (snap / "refs" / "main").read_text() == repo.sha
+    assert all(str(p).startswith(str(snap / "snapshots" / repo.sha)) for p in paths)
+    assert str(hf_cache_dir()).startswith(os.environ["HF_HOME"])
+
+
+def test_format_bin_and_missing_format(hf_env, cards):
+    repo_id, _, files = make_repo(hf_env, cards)
+    assert "pytorch_model.bin" in {p.name for p in pull(repo_id, fmt="bin")}
+    with pytest.raises(DownloadError) as e:
+        pull(repo_id, fmt="onnx")
+    assert "no onnx weights" in str(e.value)
+
+
+def test_corrupted_lfs_file_is_caught_and_removed(hf_env, cards):
+    repo_id, _, files = make_repo(hf_env, cards, with_bin=False)
+    hf_env.corrupt.add(f"{repo_id}/model.safetensors")
+    with pytest.raises(IntegrityError) as e:
+        pull(repo_id)
+    assert "model.safetensors" in e.value.url
+    blobs = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}" / "blobs"
+    assert not any(b.stat().st_size == len(files["model.safetensors"]) for b in blobs.iterdir())
+
+
+def test_offline_hit_makes_no_request_and_miss_is_clear(hf_env, cards, monkeypatch):
+    repo_id, _, _ = make_repo(hf_env, cards)
+    other, _, _ = make_repo(hf_env, cards)
+    first = pull(repo_id)
+    hits = sum(hf_env.hits.values())
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    assert sorted(pull(repo_id)) == sorted(first)
+    assert sum(hf_env.hits.values()) == hits
+    with pytest.raises(OfflineError):
+        pull(other)
+
+
+def test_revision_pin_and_unknown_revision(hf_env, cards):
+    repo_id, repo, _ = make_repo(hf_env, cards)
+    assert pull(repo_id, revision=repo.sha)
+    with pytest.raises(DownloadError) as e:
+        pull(repo_id, revision="v9")
+    assert "no revision 'v9'" in str(e.value)
+
+
+def test_repo_missing_on_the_hub(hf_env, cards):
+    name = "tests-org/ghost-model"
+    (cards / "tests-org__ghost-model.md").write_text(HF_CARD.format(name=name))
+    index(cards)
+    with pytest.raises(UnknownModelError):
+        pull(name)

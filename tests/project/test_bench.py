@@ -1,0 +1,37 @@
+"""`python -m bench`: every benchmark in one run, one table, JSON beside it (a short slice runs here)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT
+
+
+@pytest.mark.slow
+def test_bench_runs_and_tabulates_with_the_anchors(tmp_path, monkeypatch):
+    for var in ("HUB_HOME", "HUB_REGISTRY"):
+        monkeypatch.delenv(var, raising=False)
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "registry_index", "startup", "--json",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["quick"] and doc["machine"]["cpus"] and doc["machine"]["date"]
+    figures = {r["figure"]: r for r in doc["rows"]}
+    cached = figures["start-up: cached hub pull convnext_tiny"]
+    assert cached["anchor"] == "hf download (cached)" and cached["ratio"] == pytest.approx(
+        cached["ours"] / cached["anchor_value"])
+    assert 0 < figures["registry: search (median)"]["ours"] < 1000
+    assert "| start-up: cached hub pull convnext_tiny |" in proc.stdout  # the markdown table
+
+
+def test_rows_for_download_reads_medians():
+    from bench.__main__ import rows_for
+
+    doc = {"size_mb": 100, "seconds": {"hub pull": [1.0, 2.0, 3.0], "curl -o": [1.0, 1.0, 1.0], "hf_hub_download": [],
+                                       "pooch.retrieve": [4.0]}, "sha256_s": 0.5}
+    rows = {r["anchor"]: r for r in rows_for("download", doc) if r["unit"] == "s"}
+    assert rows["curl -o"]["ratio"] == 2.0 and rows["curl -o"]["target"] == "<= 1.3x"
+    assert rows["pooch.retrieve"]["ratio"] == 0.5
+    assert "hf_hub_download" not in rows  # no runs, no row

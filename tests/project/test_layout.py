@@ -1,0 +1,85 @@
+"""The house rules: no import circle, registry never imports hub_client, no module shadows a package, modules
+stay small. Read from the source, so a change that breaks a rule fails here before anyone notices."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from pathlib import Path
+
+from helpers import ROOT
+from helpers.imports import cycles, graph, modules
+
+PACKAGES = ("registry", "hub_client")
+#: Top-level names of this project: its packages, the benchmarks, the tests' helpers and servers.
+PROJECT_TOPS = {"registry", "hub_client", "bench", "helpers", "servers"}
+SOURCE_DIRS = ("registry", "hub_client", "bench", "scripts", "training", "tests/support")
+
+
+def test_no_import_circle_anywhere():
+    assert cycles(graph(ROOT, PACKAGES)) == []
+
+
+def test_registry_never_imports_hub_client():
+    edges = graph(ROOT, PACKAGES)
+    wrong = sorted((m, t) for m, targets in edges.items() if m.startswith("registry") for t in targets
+                   if t.startswith("hub_client"))
+    assert wrong == []
+
+
+def test_the_import_check_finds_a_circle_someone_adds(tmp_path):
+    """The check itself: a two-module circle through a lazy import, and a three-module one, are both caught."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .b import thing\n")
+    (pkg / "b.py").write_text("def thing():\n    from pkg import a\n    return a\n")
+    (pkg / "sub" / "x.py").write_text("from ..c import y\n")
+    (pkg / "c.py").write_text("import pkg.sub.z\n")
+    (pkg / "sub" / "z.py").write_text("from . import x\n")
+    (pkg / "clean.py").write_text("from .a import thing\n")
+    assert cycles(graph(tmp_path, ["pkg"])) == [["pkg.a", "pkg.b"], ["pkg.c", "pkg.sub.x", "pkg.sub.z"]]
+
+
+def _own_distribution_tops() -> set[str]:
+    return {top for top, dists in importlib.metadata.packages_distributions().items() if dists == ["hub"]}
+
+
+def test_no_module_shadows_a_package_or_the_standard_library():
+    """A module named like a top-level package (``bench/registry.py``) breaks ``python bench/x.py``, where its
+    folder comes first on sys.path; so does one named like a stdlib module or an installed package."""
+    installed = set(importlib.metadata.packages_distributions()) - _own_distribution_tops()
+    taken = PROJECT_TOPS | set(sys.stdlib_module_names) | installed
+    clashes = []
+    for base in SOURCE_DIRS:
+        for path in (ROOT / base).rglob("*.py"):
+            rel = path.relative_to(ROOT)
+            name = path.parent.name if path.name == "__init__.py" else path.stem
+            is_top = path.name == "__init__.py" and path.parent.parent in (ROOT, ROOT / "tests" / "support")
+            if name in taken and not (is_top and name in PROJECT_TOPS):
+                clashes.append(str(rel))
+    assert sorted(set(clashes)) == []
+
+
+def test_modules_stay_under_500_lines():
+    big = {str(p.relative_to(ROOT)): n for base in SOURCE_DIRS for p in (ROOT / base).rglob("*.py")
+           if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert big == {}
+
+
+def test_tests_mirror_the_packages():
+    """Each test folder under tests/registry and tests/hub_client names a subpackage that exists."""
+    subpackages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "registry").rglob("__init__.py")} | {
+        str(p.parent.relative_to(ROOT)) for p in (ROOT / "hub_client").rglob("__init__.py")}
+    folders = {str(p.parent.relative_to(ROOT / "tests")) for pkg in PACKAGES
+               for p in (ROOT / "tests" / pkg).rglob("test_*.py")}
+    assert folders and folders <= subpackages
+
+
+def test_every_module_is_in_a_package_that_setuptools_ships():
+    import tomllib
+
+    shipped = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    wanted = {name for name, path in modules(ROOT, PACKAGES).items() if path.name == "__init__.py"}
+    assert wanted <= shipped, sorted(wanted - shipped)
