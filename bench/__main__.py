@@ -28,8 +28,8 @@ BENCHES = ("download", "resume", "lint_corpus", "registry_index", "startup", "lo
 def _args(name: str, quick: bool) -> list[str]:
     if not quick:
         return []
-    return {"lint_corpus": ["--repeat", "1"], "registry_index": ["--repeat", "1"], "infer": ["--quick", "--batches", "1", "8"]
-            }.get(name, ["--quick"])
+    return {"lint_corpus": ["--repeat", "1"], "registry_index": ["--repeat", "1"],
+            "infer": ["--quick", "--batches", "1", "8"]}.get(name, ["--quick"])
 
 
 def _row(figure: str, ours: float, unit: str, anchor: str = "", anchor_value: float | None = None,

@@ -1,6 +1,6 @@
 """The one record type both card dialects produce, and the registry stores.
 
-Dialect schemas (``mshub.py``, ``hfcard.py``) describe what a card file may say;
+Dialect schemas (``card/mshub.py``, ``card/hfcard.py``) describe what a card file may say;
 this describes what the hub needs to know about a model, whatever the dialect.
 """
 

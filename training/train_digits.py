@@ -3,7 +3,7 @@
     python training/train_digits.py [--epochs 60] [--seed 0] [--out models/convnextv2_digits]
 
 Real data (the 1,797 scans scikit-learn ships), a fixed held-out split (every 4th scan, 450 images; see
-``hub_client.datasets.digits_split``), and the exact preprocessing ``hub eval`` uses. Trained in PyTorch with
+``hub_client.inference.data.digits_split``), and the exact preprocessing ``hub eval`` uses. Trained in PyTorch with
 MindSpore-compatible numerics (tanh GELU, LayerNorm eps 1e-6, 32-pixel inputs, where MindSpore's 'same'
 padding pads nothing), so the MindSpore checkpoint and the Hugging Face repo are the same function. Writes:
 

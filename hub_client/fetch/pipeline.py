@@ -2,15 +2,15 @@
 
 A verified download costs what its slowest stage costs, not the sum of the three:
 hashlib, ``os.pwrite`` and socket reads all release the GIL for blocks this size.
-What made the difference on a 2-core machine (bench/download.py, 1 GiB):
+What made the difference (``python -m bench.download`` measures each):
 
 - Buffers are reused (a ring of ``slots``). A fresh 1 MiB object per block is an
   mmap and munmap in a new process, with TLB shootdowns across the threads.
 - Whole blocks at block-aligned offsets bypass the page cache (``O_DIRECT``) where
-  the file system allows it. Copying into the page cache cost the kernel 0.3 to
-  2.7 s per GiB here, depending on memory pressure; the disk takes the same bytes
-  by DMA for 0.1 s of CPU. The tail, and any offset that is not aligned, goes
-  through the page cache as usual. ``HUB_DIRECT_IO=0`` turns this off.
+  the file system allows it. Copying into the page cache costs the kernel CPU time
+  per byte, more under memory pressure; the disk takes the same bytes by DMA. The
+  tail, and any offset that is not aligned, goes through the page cache as usual.
+  ``HUB_DIRECT_IO=0`` turns this off.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-#: Bytes per read, hash and write. Bigger blocks mean fewer GIL hand-offs between the three threads:
-#: 4 MiB took 1.76 s median for 1 GB here against 2.32 s with 1 MiB (bench/download.py).
+#: Bytes per read, hash and write. Bigger blocks mean fewer GIL hand-offs between the three threads
+#: (``python -m bench.download`` compares block sizes' effect on the whole pull).
 CHUNK = 4 << 20
 #: Offset, length and memory alignment that O_DIRECT asks for (the largest logical block size in common use).
 ALIGN = 4096

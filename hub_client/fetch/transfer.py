@@ -1,6 +1,6 @@
 """One URL into one partial file: streamed, hashed as it arrives, resumable across runs, retried.
 
-The caller decides what the bytes must be (``fetcher.py``); this module gets them
+The caller decides what the bytes must be (``pull.py``); this module gets them
 with as little waste as the server allows: an interrupted transfer continues
 with ``Range`` + ``If-Range`` from where it stopped (the kept part is hashed once,
 never the fresh bytes twice), and starts over when the server ignores the range

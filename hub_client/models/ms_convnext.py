@@ -1,7 +1,7 @@
 """ConvNeXt v1 and v2 in MindSpore, with MindCV's parameter names and shapes.
 
-Written from the papers and the layout in ``../shared/reference/mindcv_*.params.tsv``, so MindCV's
-``.ckpt`` files load with no renaming, and transformers' weights after :mod:`hub_client.naming`.
+Written from the papers and MindCV's published parameter layout (the tests check every name and shape), so MindCV's
+``.ckpt`` files load with no renaming, and transformers' weights after :mod:`hub_client.weights.naming`.
 Importing this module imports MindSpore: only the loader does, never the CLI at start-up.
 """
 

@@ -3,7 +3,7 @@
 MindCV flattens the network into ``feature.{0..7}`` (stem, stage 0, downsample 1, stage 1, ...) and calls
 LayerNorm parameters ``gamma``/``beta`` and the layer scale ``gamma_``; transformers nests stages and calls
 them ``weight``/``bias`` and ``layer_scale_parameter``. Shapes are identical in both (the reference lists in
-``../shared/reference`` say so), so converting is renaming only.
+that the tests compare against say so), so converting is renaming only.
 """
 
 from __future__ import annotations

@@ -100,7 +100,3 @@ class Collector:
     def add(self, rule: str, message: str, line: int, col: int = 1, severity: Severity | None = None) -> None:
         sev = severity or RULES[rule].severity
         self.items.append(Diagnostic(rule, sev, message, self.path, line, col))
-
-    @property
-    def has_errors(self) -> bool:
-        return any(d.severity is Severity.ERROR for d in self.items)

@@ -1,6 +1,6 @@
 """The MindSpore Hub card dialect: its schema, its checks, and its record.
 
-Allowed values follow MindSpore Hub's own checker (``mindspore_hub/_utils/check.py``),
+Allowed values follow MindSpore Hub's own card checker,
 widened by what the published cards really use (``mm`` and ``gnn`` module types).
 Its required-field list names ``input-shape`` and ``infer-backend``, but 563 of the
 600 published cards have neither, so we require what every published card has.

@@ -15,7 +15,7 @@ import yaml
 
 from registry.errors import YamlLimitError, YamlSyntaxError
 
-try:  # libyaml is in PyYAML's wheels; the pure-Python loader is the fallback (15x slower).
+try:  # libyaml is in PyYAML's wheels; the pure-Python loader is the fallback (much slower).
     _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Base = yaml.SafeLoader

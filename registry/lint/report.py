@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from registry.card.analyze import CardResult
 from registry.card.diagnostics import RULES, Severity
 
-FORMATS = ("text", "json", "github", "sarif")
-
 
 def render(results: Sequence[CardResult], fmt: str) -> str:
     return {"text": text, "json": as_json, "github": github, "sarif": sarif}[fmt](results)

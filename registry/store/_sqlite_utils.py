@@ -1,8 +1,9 @@
 """sqlite-utils, imported without the numpy and pandas it would load for conversions the registry never needs.
 
 ``sqlite_utils.db`` imports numpy and pandas whenever they are installed, only to convert their scalar types on
-insert. The registry stores text, integers and floats. With the loader extras installed, numpy alone added about
-70 ms to every ``hub`` command's start-up (``python -m bench.startup``), so it is hidden during that one import.
+insert. The registry stores text, integers and floats. With the loader extras installed, numpy alone added
+measurable time to every ``hub`` command's start-up (``python -m bench.startup``), so it is hidden during that one
+import.
 """
 
 from __future__ import annotations

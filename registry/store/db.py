@@ -108,7 +108,7 @@ class Registry:
         """sqlite-utils over the same connection, for writes: imported on first use, as reads need only sqlite3.
 
         Reading the registry is every command's start-up (a cached ``hub pull`` among them), and sqlite-utils
-        with click and dateutil weighs 50 ms of it (``python -m bench.startup``).
+        with click and dateutil is a measurable part of it (``python -m bench.startup``).
         """
         if self._db is None:
             from ._sqlite_utils import sqlite_utils

@@ -13,9 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from conftest import CORPUS  # noqa: E402
+from helpers import CORPUS  # noqa: E402
 
 from registry import analyze_file  # noqa: E402
 
@@ -34,6 +34,8 @@ CHOSEN = {
     "mindspore-hub/mindspore/2.5/animatediff.md": "no asset",
     "mindspore-hub/mindspore/2.5/mobilenet_v3_large_100_imagenet2012.md": "top1acc named twice in evaluation",
     "mindspore-hub/mindspore/2.5/dbnet_resnet50_icdar2015.md": "'---' inside a code fence in the body",
+    "mindspore-hub/mindspore/2.5/bit_resnet50_imagenet2012.md": "evaluation disagrees with the body's table",
+    "mindspore-hub/mindspore/2.5/qwen2_vl.md": "a license that is no SPDX id",
     "mindspore-hub/noah-cvlab/ascend/0.7/ghostnet_ssd_v1.0.md": "missing train-dataset and asset, mAP key",
     "mindspore-hub/noah-cvlab/ascend/0.7/ghostnet_ssd_v1.0_cn.md": "full-width colons: front matter is a string",
     "mindspore-hub/noah-cvlab/ascend/1.8/adabin_cifar10.md": "bare links, accuracy key, full hash",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
-from pathlib import Path
 
 from helpers import ROOT
 from helpers.imports import cycles, graph, modules
