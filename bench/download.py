@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             "hub_client.pull() in-process": lambda out: _in_process(env, out / "hub2"),
             "hub_client.pull() in-process, page cache": lambda out: _in_process(env, out / "hub3", direct=False),
             # what a fresh process pays before its first byte: the interpreter and the download path's imports
-            "start-up": lambda out: _timed([PY, "-c", "import hub_client.cli, hub_client.fetch.transfer, hub_client.fetch.pull"],
-                                           env),
+            "start-up": lambda out: _timed(
+                [PY, "-c", "import hub_client.cli, hub_client.fetch.transfer, hub_client.fetch.pull"], env),
             "hf_hub_download": lambda out: _timed(
                 [PY, "-c", "import sys; from huggingface_hub import hf_hub_download; "
                  "hf_hub_download('bench/model', 'model.safetensors', cache_dir=sys.argv[1])", str(out / "hf")], env),

@@ -55,7 +55,19 @@ class CardResult:
 
 
 def analyze_file(path: str | Path, *, dialect: Dialect | None = None) -> CardResult:
-    """Read a card file and analyze it; an unreadable file is a diagnostic, not an exception."""
+    """Read a card file and report every problem in it, with the record when the card is usable.
+
+    Nothing about the card raises: an unreadable, oversized or malformed file is a diagnostic, so a linter
+    sees all its problems in one run.
+
+    Args:
+        path: the card file (MindSpore Hub: ``# title`` then front matter; Hugging Face: front matter first).
+        dialect: read it as this dialect instead of deciding from its keys.
+
+    Returns:
+        A :class:`CardResult`: the dialect, the ``ModelRecord`` (None when errors leave no usable data), the
+        diagnostics sorted by position, and the links ``hub lint --online`` checks.
+    """
     p = str(path)
     out = Collector(p)
     try:
@@ -70,6 +82,7 @@ def analyze_file(path: str | Path, *, dialect: Dialect | None = None) -> CardRes
 
 
 def analyze_text(text: str, *, path: str = "<card>", dialect: Dialect | None = None) -> CardResult:
+    """:func:`analyze_file` for card text already in memory; ``path`` is what diagnostics name."""
     out = Collector(path)
     try:
         cf = parse(text, path=path)
@@ -80,7 +93,17 @@ def analyze_text(text: str, *, path: str = "<card>", dialect: Dialect | None = N
 
 
 def load_card(path: str | Path) -> ModelRecord:
-    """The record of a card, or ``CardError`` listing its errors when it has no usable record."""
+    """The record of one card file, for a program that needs its data rather than its diagnostics.
+
+    Args:
+        path: the card file.
+
+    Returns:
+        The card's ``ModelRecord`` (warnings do not stop it).
+
+    Raises:
+        CardError: the card has no usable record; the message lists each error with its line and column.
+    """
     result = analyze_file(path)
     if result.record is None:
         errs = [f"{d.line}:{d.col} {d.rule}: {d.message}" for d in result.diagnostics if d.severity is Severity.ERROR]

@@ -79,7 +79,16 @@ def _now() -> str:
 
 
 class Registry:
-    """``Registry()`` opens the default database (see ``config.registry_path``) and migrates it."""
+    """The index of every card source: list, search, resolve names, sync, as a context manager.
+
+    Args:
+        path: the database file; by default ``HUB_REGISTRY``, else ``registry.db`` of the checkout, else under
+            ``HUB_HOME`` (see ``config.registry_path``). Created and migrated on first use.
+        auto_sync: bring the index up to date with every source before the first read (a stat per card file).
+
+    Raises:
+        RegistryError: the file cannot be opened, migrated or written, or is not a registry.
+    """
 
     def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True) -> None:
         self.path = Path(path) if path is not None else config.registry_path()
@@ -141,6 +150,7 @@ class Registry:
                                 [BUNDLED, BUNDLED, _now()])
 
     def sources(self) -> list[Source]:
+        """Every card source: the bundled cards first, then the folders added with :meth:`add_source`."""
         out = []
         for row in self._query("SELECT id, kind, path, label FROM sources ORDER BY id"):
             root = _root(row["kind"], row["path"])
@@ -148,6 +158,7 @@ class Registry:
         return out
 
     def add_source(self, path: str | Path) -> Source:
+        """Remember a folder of cards as a source (indexed at the next sync); ``UsageError`` if not a folder."""
         root = Path(path).expanduser().resolve()
         if not root.is_dir():
             raise UsageError(f"{path}: not a directory; give a folder of cards (e.g. a checkout's mshub_res/assets)")
@@ -310,7 +321,11 @@ class Registry:
 
     def list(self, *, backbone: str | None = None, dataset: str | None = None, framework: str | None = None,
              source: str | None = None, min_top1: float | None = None) -> list[Listing]:
-        """Models matching every filter given (case-insensitive); ``source`` is a dialect or a source label."""
+        """Models matching every filter given (case-insensitive), by name, newest MindSpore first.
+
+        ``source`` is a dialect (``mindspore-hub``, ``huggingface``), ``bundled``, or an indexed folder;
+        ``min_top1`` is in percent, by the rule of ``registry.record.top1_percent``.
+        """
         self._auto()
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
@@ -336,7 +351,10 @@ class Registry:
         return [self._listing(r) for r in self._query(sql, args)]
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[Listing]:
-        """Full-text search over name, summary and body, best first (name matches weigh most)."""
+        """Full-text search over name, summary and body, best first (name matches weigh most).
+
+        Each word matches as itself or as a prefix; ``UsageError`` when ``text`` has no word.
+        """
         self._auto()
         terms = [t for t in text.split() if t.strip('"')]
         if not terms:

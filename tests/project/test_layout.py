@@ -3,6 +3,7 @@ stay small. Read from the source, so a change that breaks a rule fails here befo
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import sys
 
@@ -82,3 +83,15 @@ def test_every_module_is_in_a_package_that_setuptools_ships():
     shipped = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     wanted = {name for name, path in modules(ROOT, PACKAGES).items() if path.name == "__init__.py"}
     assert wanted <= shipped, sorted(wanted - shipped)
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in tests/support/helpers (or are fixtures in conftest.py), never in a test module."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                          if n.split(".")[0].startswith("test_") or n.split(".")[0] == "conftest"]
+    assert offenders == []
