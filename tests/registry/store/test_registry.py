@@ -155,6 +155,26 @@ def test_card_with_errors_is_indexed_and_explained(reg, tmp_path):
     assert any(d["rule"] == "unknown-key" for d in e.value.diagnostics)
 
 
+def test_lint_and_index_walk_the_same_cards(reg, tmp_path):
+    """One walk for both: the same folders skipped, a README.md at the top left out, an HF repo's
+    org/repo/README.md taken as its card (the index used to skip every README.md)."""
+    from helpers import HF_CARD
+
+    from registry import lint_paths
+
+    src = tmp_path / "src"
+    write_card(src, "m1", CARD.replace("convnext_tiny", "model_one"))
+    write_card(src, "README", "# what this folder holds\n")
+    write_card(src, "acme/convnext-cats/README", HF_CARD.format(name="convnext-cats"))
+    for skipped in (".git", ".venv", "node_modules", "__pycache__"):
+        write_card(src, f"{skipped}/x", CARD)
+    linted = sorted(Path(r.path).relative_to(src).as_posix() for r in lint_paths([src]))
+    reg.add_source(src)
+    added = sorted(a.split(":", 1)[1] for a in reg.sync().added if a.startswith(str(src.resolve())))
+    assert linted == added == ["acme/convnext-cats/README.md", "m1.md"]
+    assert reg.resolve("hf:acme/convnext-cats").record.uid == "acme/convnext-cats"
+
+
 # sync ------------------------------------------------------------------------------------------
 
 def test_sync_follows_edits_additions_deletions(reg, tmp_path):
