@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from numpy.typing import NDArray
 
+from hub_client.weights import state as weights
 from registry.errors import BackendUnavailableError, UsageError
 
-from ..weights import state as weights
 from .devices import Device, parse_device
 from .spec import ConvNeXtSpec
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub_client.fetch.pull import ProgressFactory, pull_record, resolve
+from hub_client.weights.state import pick_weights
 from registry.errors import NoLoaderError, UsageError
 from registry.record import Dialect
 
-from ..fetch.pull import ProgressFactory, pull_record, resolve
-from ..weights.state import pick_weights
 from .backend import build_and_load, get_backend, pick_backend
 from .labels import default_labels
 from .preprocess import Preprocess, preprocess_for

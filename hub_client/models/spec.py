@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from hub_client.weights.state import read_shapes
 from registry.errors import CheckpointError, NoLoaderError
 from registry.record import Dialect, ModelRecord
 
-from ..weights.state import read_shapes
 from .labels import labels_for_dataset
 
 log = logging.getLogger("hub")

@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
+from hub_client.weights import ckpt
+from hub_client.weights.naming import hf_to_mindcv, mindcv_to_hf
 from registry.errors import CheckpointError, DeviceUnavailableError
 
-from ..weights import ckpt
-from ..weights.naming import hf_to_mindcv, mindcv_to_hf
 from .devices import Device
 from .spec import ConvNeXtSpec
 
