@@ -351,23 +351,27 @@ class Registry:
         return [self._listing(r) for r in self._query(sql, args)]
 
     def search(self, text: str, *, limit: int = 20) -> builtins.list[Listing]:
-        """Full-text search over name, summary and body, best first (name matches weigh most).
+        """Full-text search over name, summary and body, best first.
 
-        Each word matches as itself or as a prefix; ``UsageError`` when ``text`` has no word.
+        A model whose name is the text itself comes first (``convnext tiny`` and ``convnext-tiny`` both name
+        ``convnext_tiny``), then names that start with it, then the rest by relevance (bm25, where a match in
+        the name weighs most). Each word matches as itself or as a prefix; ``UsageError`` when ``text`` has
+        no word.
         """
         self._auto()
         terms = [t for t in text.split() if t.strip('"')]
         if not terms:
             raise UsageError("search needs at least one word")
-        # Each word as itself OR as a prefix: both match "convnext_tiny", but the exact token scores twice,
-        # so "convnext tiny" ranks convnext_tiny above convnextv2_tiny.
         quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
         query = " AND ".join(f"({q} OR {q}*)" for q in quoted)
+        key = name_key("_".join(t.strip('"') for t in terms))
+        prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         sql = self._LISTING_SQL.format(
-            extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score",
+            extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score, "
+                  "CASE WHEN m.name_key = ? THEN 0 WHEN m.name_key LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS tier",
             join="JOIN models_fts ON models_fts.rowid = m.id",
-        ) + " WHERE models_fts MATCH ? ORDER BY score, m.name LIMIT ?"
-        return [self._listing(r) for r in self._query(sql, [query, limit])]
+        ) + " WHERE models_fts MATCH ? ORDER BY tier, score, m.name LIMIT ?"
+        return [self._listing(r) for r in self._query(sql, [key, prefix, query, limit])]
 
     def record(self, model_id: int) -> ModelRecord:
         """The stored record of a model, with ``card_path`` where its card is on this machine."""

@@ -276,6 +276,18 @@ def test_search_ranked_and_robust(ms_reg):
         ms_reg.search('"')
 
 
+def test_search_ranks_the_exact_name_then_name_prefixes(ms_reg):
+    """`resnet50` used to come fifth, behind resnet50_bam; `convnext tiny` put convnextv2_tiny first."""
+    names = [x.name for x in ms_reg.search("resnet50", limit=50)]
+    exact = names.count("resnet50")
+    assert exact >= 1 and names[:exact] == ["resnet50"] * exact
+    prefixed = [n for n in names if n.lower().startswith("resnet50") and n != "resnet50"]
+    assert prefixed and names[exact:exact + len(prefixed)] == prefixed
+    tiny = [x.name for x in ms_reg.search("convnext tiny", limit=50)]
+    assert set(tiny[: tiny.count("convnext_tiny")]) == {"convnext_tiny"} and "convnextv2_tiny" in tiny
+    assert [x.name for x in ms_reg.search("RESNET50")][:exact] == ["resnet50"] * exact
+
+
 def test_info_record_has_card_path_on_disk(reg):
     rec = reg.resolve("convnext_tiny").record
     assert Path(rec.card_path).is_file() and rec.body.startswith("\n# convnext_tiny")
