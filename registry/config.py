@@ -52,12 +52,23 @@ def checkout_root() -> Path | None:
 
 
 def registry_path() -> Path:
-    """``HUB_REGISTRY``; else ``registry.db`` at the checkout root; else ``registry.db`` under ``hub_home()``."""
+    """``HUB_REGISTRY``; else ``registry.db`` under ``hub_home()``: the user's registry, never a file of a checkout.
+
+    Whatever a user indexes goes there, so ``hub index`` in a checkout leaves the committed ``registry.db``
+    (the bundled catalogue) as it is.
+    """
     env = os.environ.get("HUB_REGISTRY")
     if env:
         return Path(env).expanduser()
+    return hub_home() / "registry.db"
+
+
+def bundled_registry() -> Path | None:
+    """The committed ``registry.db`` of a checkout: the bundled cards, indexed. A new user registry starts as a
+    copy of it, so the first command pays no card parsing; None outside a checkout."""
     root = checkout_root()
-    return root / "registry.db" if root else hub_home() / "registry.db"
+    found = root / "registry.db" if root else None
+    return found if found is not None and found.is_file() else None
 
 
 def bundled_cards() -> Path:

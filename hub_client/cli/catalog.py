@@ -80,17 +80,24 @@ def index(
     path: Annotated[Path | None, typer.Argument(help="A folder of cards to add as a source (kept for later syncs).")]
     = None,
     rebuild: Annotated[bool, typer.Option(help="Re-analyze every card of every source.")] = False,
+    remove: Annotated[bool, typer.Option("--remove", help="Forget the folder PATH and its cards (files stay).")
+                      ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Add a card folder to the registry, or bring every source up to date."""
+    """Add a card folder to the registry, forget one, or bring every source up to date."""
+    from registry.errors import UsageError
     from registry.store.db import Registry
 
     from . import views
 
+    if remove and path is None:
+        raise UsageError("--remove needs the PATH of the source to forget")
     with Registry() as reg:
-        if path is not None:
+        removed = reg.remove_source(path) if remove and path is not None else []
+        if path is not None and not remove:
             reg.add_source(path)
         report = reg.rebuild() if rebuild else reg.sync()
+        report.removed[:0] = removed
         where = str(reg.path)
     if json_:
         emit_json({"registry": where, **views.sync_dict(report)})

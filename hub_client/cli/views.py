@@ -118,7 +118,9 @@ def sync_dict(report: SyncReport) -> dict[str, Any]:
 
 
 def sync_text(report: SyncReport, path: str) -> str:
-    if not report.changed:
-        return f"{path}: up to date ({report.unchanged} card(s))"
-    return (f"{path}: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-            f"{report.unchanged} unchanged")
+    lines = [f"{path}: up to date ({report.unchanged} card(s))" if not report.changed else
+             f"{path}: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+             f"{report.unchanged} unchanged"]
+    lines += [f"source {label} is missing (moved or deleted?): its cards are kept; move it back, or forget it with "
+              f"`hub index --remove {label}`" for label in report.missing]
+    return "\n".join(lines)

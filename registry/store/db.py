@@ -49,6 +49,8 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    #: Sources whose folder is gone (moved, deleted, unmounted): their cards are kept until it is removed.
+    missing: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -82,8 +84,9 @@ class Registry:
     """The index of every card source: list, search, resolve names, sync, as a context manager.
 
     Args:
-        path: the database file; by default ``HUB_REGISTRY``, else ``registry.db`` of the checkout, else under
-            ``HUB_HOME`` (see ``config.registry_path``). Created and migrated on first use.
+        path: the database file; by default the user's registry, ``HUB_REGISTRY`` or ``registry.db`` under
+            ``HUB_HOME`` (see ``config.registry_path``). Created and migrated on first use; the default one
+            starts as a copy of a checkout's committed ``registry.db`` (the bundled cards), which is only read.
         auto_sync: bring the index up to date with every source before the first read (a stat per card file).
 
     Raises:
@@ -95,6 +98,9 @@ class Registry:
         self.auto_sync = auto_sync
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            seed = config.bundled_registry() if path is None else None
+            if seed is not None and not self.path.exists() and seed.resolve() != self.path.resolve():
+                _copy_database(seed, self.path)
             conn = sqlite3.connect(str(self.path), timeout=30)
         except (OSError, sqlite3.Error) as e:
             raise RegistryError(f"cannot open the registry at {self.path}: {e}; set HUB_REGISTRY to a "
@@ -169,6 +175,24 @@ class Registry:
         row = self.db.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
         return Source(row[0], "user", label, root)
 
+    def remove_source(self, path: str | Path) -> builtins.list[str]:
+        """Forget a folder added with :meth:`add_source`, and every card indexed from it; the files stay.
+
+        Returns the cards removed; ``UsageError`` when ``path`` is no source (the bundled cards cannot go).
+        """
+        label = str(Path(path).expanduser().resolve())
+        row = self.conn.execute("SELECT id, kind FROM sources WHERE label = ? OR label = ?", [label, str(path)]
+                                ).fetchone()
+        if row is None or row[1] == BUNDLED:
+            known = [s.label for s in self.sources() if s.kind != BUNDLED]
+            raise UsageError(f"{path} is not a source of {self.path}; sources: {', '.join(known) or 'none'}")
+        cards = self.conn.execute("SELECT id, relpath FROM cards WHERE source_id = ?", [row[0]]).fetchall()
+        with self.db.atomic():
+            for card_id, _ in cards:
+                self._delete_card(card_id)
+            self.db.execute("DELETE FROM sources WHERE id = ?", [row[0]])
+        return [f"{label}:{rel}" for _, rel in cards]
+
     # sync ---------------------------------------------------------------------------------------
 
     def sync(self, *, force: bool = False) -> SyncReport:
@@ -178,7 +202,9 @@ class Registry:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyzer'").fetchone()
         stale = row is None or row[0] != version
         force = force or stale
-        plans = [(src, *self._plan(src, force)) for src in self.sources()]
+        sources = self.sources()
+        report.missing = [src.label for src in sources if src.kind != BUNDLED and not src.root.is_dir()]
+        plans = [(src, *self._plan(src, force)) for src in sources if src.label not in report.missing]
         report.unchanged = sum(same for *_, same in plans)
         report.removed = [f"{src.label}:{rel}" for src, _, _, removed, _ in plans for rel in removed]
         work = [(src, rel, st, digest) for src, todo, _, _, _ in plans for rel, st, digest in todo]
@@ -434,6 +460,19 @@ class Registry:
 
     def _distinct(self, column: str) -> builtins.list[str]:
         return [r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL")]
+
+
+def _copy_database(src: Path, dest: Path) -> None:
+    """A consistent copy of ``src`` (SQLite's backup, so a WAL is folded in), renamed into place when whole."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+    target = sqlite3.connect(str(tmp))
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    os.replace(tmp, dest)
 
 
 def _root(kind: str, path: str | None) -> Path:

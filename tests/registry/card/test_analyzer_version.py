@@ -17,7 +17,8 @@ def test_analyzer_version_changes_exactly_when_the_analysis_does(corpus):
         assert not changed, (
             f"the analysis of the {n} corpus and bundled cards changed, but ANALYZER_VERSION is still "
             f"{ANALYZER_VERSION}: bump it in registry/card/version.py (so every registry re-indexes), run "
-            "`python tests/support/helpers/analysis.py`, and rebuild registry.db with `hub index --rebuild`")
+            "`python tests/support/helpers/analysis.py`, and rebuild registry.db with "
+            "`HUB_REGISTRY=registry.db hub index --rebuild`")
     else:
         assert golden["analyzer_version"] < ANALYZER_VERSION, "ANALYZER_VERSION went backwards"
         raise AssertionError(f"ANALYZER_VERSION is {ANALYZER_VERSION} but {GOLDEN_FILE.name} was made with "

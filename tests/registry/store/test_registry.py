@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import CARDS, ROOT
+from helpers import CARDS, ROOT, corpus_files
 
 from registry import InvalidCardError, Registry, UnknownModelError, config
 from registry.store.migrations import MIGRATIONS, applied
@@ -44,9 +44,12 @@ def write_card(folder: Path, name: str, text: str) -> Path:
 
 # location --------------------------------------------------------------------------------------
 
-def test_default_location_in_checkout(monkeypatch):
+def test_default_location_is_under_hub_home_in_a_checkout_too(monkeypatch, tmp_path):
+    """The committed registry.db is the bundled catalogue, read only; the user's registry is under HUB_HOME."""
     monkeypatch.delenv("HUB_REGISTRY")
-    assert config.registry_path() == ROOT / "registry.db"
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    assert config.registry_path() == tmp_path / "registry.db"
+    assert config.bundled_registry() == ROOT / "registry.db"
 
 
 def test_default_location_outside_checkout(monkeypatch, tmp_path):
@@ -54,6 +57,20 @@ def test_default_location_outside_checkout(monkeypatch, tmp_path):
     monkeypatch.setattr(config, "checkout_root", lambda: None)
     monkeypatch.setenv("HUB_HOME", str(tmp_path))
     assert config.registry_path() == tmp_path / "registry.db"
+    assert config.bundled_registry() is None
+
+
+def test_a_new_user_registry_starts_from_the_committed_one_and_never_writes_it(monkeypatch, tmp_path, corpus):
+    monkeypatch.delenv("HUB_REGISTRY")
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    committed = (ROOT / "registry.db").read_bytes()
+    with Registry() as reg:
+        assert reg.path == tmp_path / "home" / "registry.db"
+        assert not reg.sync().changed  # the copy is current: nothing to analyze on first use
+        assert len(reg.list()) == N_BUNDLED
+        reg.add_source(corpus / "mindspore-hub")
+        assert len(reg.sync().added) == len(corpus_files("mindspore-hub"))
+    assert (ROOT / "registry.db").read_bytes() == committed
 
 
 def test_env_override_read_at_call_time(monkeypatch, tmp_path):
@@ -62,12 +79,13 @@ def test_env_override_read_at_call_time(monkeypatch, tmp_path):
 
 
 def test_committed_registry_db_is_in_sync_with_cards(tmp_path):
-    """registry.db at the root is built from cards/: editing a card without `hub index` fails here."""
+    """registry.db at the root is built from cards/: editing a card without rebuilding it fails here."""
     copy = tmp_path / "committed.db"
     shutil.copy(ROOT / "registry.db", copy)
     with Registry(copy) as r:
         report = r.sync()
-        assert not report.changed, report
+        assert not report.changed, f"{report}: run `HUB_REGISTRY=registry.db hub index --rebuild`"
+        assert [s.kind for s in r.sources()] == ["bundled"]
         assert len(r.list()) == N_BUNDLED
 
 
@@ -412,7 +430,8 @@ def test_cli_list_search_info_index(corpus, tmp_path):
     proc = hub("index", str(corpus / "mindspore-hub"), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert len(report["added"]) == 600 + N_BUNDLED
+    assert len(report["added"]) == 600  # the bundled cards came indexed, with the committed registry.db
+    assert json.loads(hub("index", "--json").stdout)["unchanged"] == 600 + N_BUNDLED
 
     rows = json.loads(hub("list", "--backbone", "convnext", "--min-top1", "83", "--json").stdout)
     assert {r["name"] for r in rows} == {"convnext_small", "convnext_base",
@@ -453,3 +472,31 @@ def test_info_shows_cached_asset(tmp_path):
     path.write_bytes(b"weights")
     data = json.loads(hub("info", "convnext_small", "--json").stdout)
     assert data["assets"][0]["cached"] is True and data["assets"][0]["cache_path"] == str(path)
+
+
+def test_a_source_can_be_removed_and_a_missing_one_is_reported(tmp_path):
+    src = tmp_path / "src"
+    write_card(src, "a/m1", CARD.replace("convnext_tiny", "model_one"))
+    env = {**os.environ, "HUB_REGISTRY": str(tmp_path / "r.db")}
+
+    def index(*args):
+        proc = subprocess.run([sys.executable, "-m", "hub_client.cli", "index", *args], capture_output=True,
+                              text=True, cwd=ROOT, env=env)
+        return proc
+
+    assert len(json.loads(index(str(src), "--json").stdout)["added"]) == 1
+    moved = tmp_path / "moved"
+    src.rename(moved)
+    proc = index()
+    assert proc.returncode == 0 and f"source {src} is missing" in proc.stdout and f"--remove {src}" in proc.stdout
+    assert json.loads(index("--json").stdout)["missing"] == [str(src)]
+    with Registry(tmp_path / "r.db") as reg:
+        assert reg.resolve("model_one").record.name == "model_one"  # kept while the folder is away
+    report = json.loads(index("--remove", str(src), "--json").stdout)
+    assert report["removed"] == [f"{src}:a/m1.md"] and report["missing"] == []
+    with Registry(tmp_path / "r.db") as reg:
+        with pytest.raises(UnknownModelError):
+            reg.resolve("model_one")
+        assert [s.kind for s in reg.sources()] == ["bundled"]
+    bad = index("--remove", str(moved))
+    assert bad.returncode == 2 and "is not a source" in bad.stderr
