@@ -18,7 +18,8 @@ _MODULES = {
                "InvalidCardError", "RegistryError"),
     "lint.paths": ("exit_status", "lint_paths"),
     "record": ("AssetRecord", "Dialect", "MetricRecord", "ModelRecord", "VariantRecord"),
-    "store.db": ("Registry", "Listing", "SyncReport", "resolve"),
+    "store.db": ("Registry",),
+    "store.rows": ("Listing", "SyncReport"),
     "store.resolve": ("Resolution",),
 }
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
@@ -27,7 +28,7 @@ __all__ = [
     "HubError", "MetricRecord", "MindSporeCardData", "ModelRecord", "MsAsset", "Placement", "Rule", "Severity",
     "UsageError", "VariantRecord", "YamlLimitError", "YamlSyntaxError", "analyze_file", "analyze_text",
     "exit_status", "lint_paths", "load_card", "Registry", "Listing", "SyncReport", "Resolution",
-    "UnknownModelError", "InvalidCardError", "RegistryError", "resolve",
+    "UnknownModelError", "InvalidCardError", "RegistryError",
 ]
 
 
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     from registry.card.hfcard import HfCardData
     from registry.card.mshub import MindSporeCardData, MsAsset
     from registry.lint.paths import exit_status, lint_paths
-    from registry.store.db import Listing, Registry, SyncReport, resolve
+    from registry.store.db import Registry
     from registry.store.resolve import Resolution
+    from registry.store.rows import Listing, SyncReport
 
     from .errors import (
         CardError,

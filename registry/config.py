@@ -7,6 +7,8 @@ from pathlib import Path
 
 #: The source kind (and label) of the project's own cards in the registry.
 BUNDLED = "bundled"
+#: The source kind (and label) of cards fetched from a hub by name.
+REMOTE = "remote"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -69,6 +71,11 @@ def bundled_registry() -> Path | None:
     root = checkout_root()
     found = root / "registry.db" if root else None
     return found if found is not None and found.is_file() else None
+
+
+def remote_cards() -> Path:
+    """Where cards fetched from hubs are kept (``HUB_HOME/remote``): a source of the user's registry."""
+    return hub_home() / "remote"
 
 
 def bundled_cards() -> Path:

@@ -76,11 +76,12 @@ class CardTooLargeError(CardError):
 class UnknownModelError(HubError, LookupError):
     """No card in the registry answers to the name; ``suggestions`` holds the nearest names."""
 
-    def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
+    def __init__(self, name: str, suggestions: list[str] | None = None, *, where: str = "in the registry") -> None:
         self.name = name
         self.suggestions = list(suggestions or [])
+        self.where = where
         hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"no model named {name!r} in the registry{hint}")
+        super().__init__(f"no model named {name!r} {where}{hint}")
 
 
 class InvalidCardError(HubError, ValueError):
@@ -112,6 +113,23 @@ class UnsafeURLError(HubError, ValueError):
         #: Refused only for being plain http (a flag of the caller's can accept it).
         self.plain_http = plain_http
         super().__init__(f"refusing {url}: {reason}")
+
+
+class RepoAccessError(HubError, PermissionError):
+    """A hub refused a repo: ``reason`` is ``token`` (private, gated or missing: no valid token was sent) or
+    ``gated`` (the account behind the token has not accepted the repo's conditions)."""
+
+    def __init__(self, repo: str, endpoint: str, reason: str) -> None:
+        self.repo = repo
+        self.endpoint = endpoint
+        self.reason = reason
+        if reason == "gated":
+            text = (f"{repo} on {endpoint} is gated: its files need the token of an account that has accepted its "
+                    "conditions on the repo's page")
+        else:
+            text = (f"{endpoint} refused {repo} without valid credentials: it is private or gated (or does not "
+                    "exist); a token with access is needed, from HF_TOKEN or huggingface_hub's login")
+        super().__init__(text)
 
 
 class DownloadError(HubError, OSError):

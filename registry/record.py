@@ -117,6 +117,9 @@ class ModelRecord(BaseModel):
     summary: str | None = None
     author: str | None = None
     card_path: str | None = None
+    #: The commit a card fetched from a hub came from (a Hugging Face repo's sha), and the refs that named it.
+    revision: str | None = None
+    refs: list[str] = Field(default_factory=list)
     body: str = ""
     variants: list[VariantRecord] = Field(default_factory=list)
 

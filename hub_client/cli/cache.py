@@ -44,7 +44,7 @@ def cache_verify(json_: JsonOpt = False) -> None:
 def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached files to remove.")]) -> None:
     """Remove a model's files from the cache (their blobs go at the next prune)."""
     from hub_client.fetch import cache
-    from registry.store.db import resolve
+    from hub_client.fetch.remote import resolve
 
     rec = resolve(name).record
     removed = cache.remove_model(rec)

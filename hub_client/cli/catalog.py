@@ -34,13 +34,23 @@ def list_(
 def search(
     text: Annotated[list[str], typer.Argument(help="Words to find in names, summaries and card text.")],
     limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    hf: Annotated[bool, typer.Option("--hf", help="Search the Hugging Face Hub (HF_ENDPOINT) instead.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Full-text search over the registry, best match first."""
+    """Full-text search over the registry, best match first; with --hf, the Hub's own search."""
     from registry.store.db import Registry
 
     from . import views
 
+    if hf:
+        from hub_client.fetch.remote import search_hf
+
+        found = search_hf(" ".join(text), limit=limit)
+        if json_:
+            emit_json(found)
+        else:
+            console().print(views.hf_table(found, title=f"{len(found)} repo(s) for {' '.join(text)!r}"))
+        return
     with Registry() as reg:
         rows = reg.search(" ".join(text), limit=limit)
     if json_:
@@ -51,8 +61,8 @@ def search(
 
 def info(name: NameArg, json_: JsonOpt = False) -> None:
     """Everything the registry knows of a model: card fields, assets and hashes, metrics, lint, cache."""
+    from hub_client.fetch.remote import resolve
     from registry.errors import InvalidCardError
-    from registry.store.db import resolve
 
     from . import views
 

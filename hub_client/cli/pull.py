@@ -22,7 +22,7 @@ def pull(
 ) -> None:
     """Download every asset of a model, verify each against its card, and cache it; print the local paths."""
     from hub_client.fetch.pull import pull_record
-    from registry.store.db import resolve
+    from hub_client.fetch.remote import resolve
 
     res = resolve(name)
     if not (quiet or json_):
@@ -48,7 +48,7 @@ def verify(
 ) -> None:
     """Re-hash a model's cached files against their cards; exit 1 if one does not match or is missing."""
     from hub_client.fetch.pull import verify_cached
-    from registry.store.db import resolve
+    from hub_client.fetch.remote import resolve
 
     results = verify_cached(resolve(name).record)
     if json_:

@@ -14,8 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub_client.fetch.cache import asset_path, is_cached
-from registry.store.db import Listing, SyncReport
 from registry.store.resolve import Resolution
+from registry.store.rows import Listing, SyncReport
 
 _STATUS = {"ok": "[green]ok[/]", "warnings": "[yellow]warnings[/]", "errors": "[red]errors[/]"}
 
@@ -43,6 +43,17 @@ def listing_table(rows: Sequence[Listing], *, title: str) -> Table:
             f"{r.top1:.2f}" if r.top1 is not None else "-", r.mindspore_version or "-",
             _STATUS.get(r.status, r.status), escape(_short_source(r.source)),
         )
+    return table
+
+
+def hf_table(rows: Sequence[dict[str, Any]], *, title: str) -> Table:
+    """Repos from the Hub's search: ``hub info hf:ID`` or ``hub pull hf:ID`` takes any of them by its id."""
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "task", "library", "downloads", "updated"):
+        table.add_column(col, overflow="fold", justify="right" if col == "downloads" else "left")
+    for r in rows:
+        table.add_row(escape(f"hf:{r['id']}"), escape(r["task"] or "-"), escape(r["library"] or "-"),
+                      str(r["downloads"] if r["downloads"] is not None else "-"), (r["updated"] or "-")[:10])
     return table
 
 

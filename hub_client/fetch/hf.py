@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from registry import config
-from registry.errors import DownloadError, IntegrityError, OfflineError, UnknownModelError
+from registry.errors import DownloadError, IntegrityError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
 from registry.record import ModelRecord
 
@@ -75,13 +77,6 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
             policy: Policy | None = None) -> list[Path]:
     """The repo's config files and one set of weights, in the HF cache, each verified."""
     from huggingface_hub import HfApi, hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
 
     repo = record.uid
     if not repo:
@@ -89,10 +84,10 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     endpoint = config.hf_endpoint()
     (policy or Policy.from_env()).check(f"{endpoint}/{repo}")
     cache_dir = hf_cache_dir()
-    offline = config.offline()
-    try:
-        if offline:
+    if config.offline():
+        with hub_errors(repo, endpoint, revision):
             return _offline_files(repo, revision, fmt, cache_dir)
+    with hub_errors(repo, endpoint, revision):
         api = HfApi(endpoint=endpoint)
         tree = [e for e in api.list_repo_tree(repo, revision=revision, recursive=True) if hasattr(e, "lfs")]
         lfs: dict[str, Any] = {e.path: e.lfs for e in tree}
@@ -103,10 +98,34 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
             verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=f"{endpoint}/{repo}/{name}")
             paths.append(local)
         return paths
-    except RepositoryNotFoundError:
-        raise UnknownModelError(f"hf:{repo}", []) from None
+
+
+@contextmanager
+def hub_errors(repo: str, endpoint: str, revision: str | None = None) -> Iterator[None]:
+    """huggingface_hub's errors as ours, each saying which of its cases it is.
+
+    The Hub answers 401 for a private or gated repo when no valid token is sent (and for a missing one, so as
+    not to tell), 404 for a missing repo, and GatedRepo when the account has not accepted a repo's conditions.
+    """
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        yield
+    except GatedRepoError:  # a subclass of RepositoryNotFoundError: first
+        raise RepoAccessError(repo, endpoint, "gated") from None
+    except RepositoryNotFoundError as e:
+        if getattr(getattr(e, "response", None), "status_code", None) == 401:
+            raise RepoAccessError(repo, endpoint, "token") from None
+        raise UnknownModelError(f"hf:{repo}", where=f"in the registry or at {endpoint}") from None
     except RevisionNotFoundError:
-        raise DownloadError(f"{repo} has no revision {revision!r}") from None
+        raise DownloadError(f"{repo} has no revision {revision!r} at {endpoint}") from None
     except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError: first
         raise OfflineError(f"a file of {repo}") from None
     except EntryNotFoundError as e:

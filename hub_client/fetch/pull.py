@@ -29,11 +29,11 @@ from registry.errors import (
     UsageError,
 )
 from registry.record import AssetRecord, Dialect, ModelRecord
-from registry.store.db import resolve as resolve_spec
 
 from . import cache
 from .digests import file_digest
 from .policy import Policy, safe_file_name
+from .remote import resolve as resolve_spec
 
 if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
     import requests
@@ -49,7 +49,7 @@ log = logging.getLogger("hub")
 
 
 def resolve(name: str) -> ModelRecord:
-    """The card ``name`` resolves to (see ``registry.store.db.resolve``); why it won among several is logged."""
+    """The card ``name`` resolves to (see ``remote.resolve``); why it won among several is logged."""
     res = resolve_spec(name)
     if res.reason:
         log.info(res.reason)
@@ -234,7 +234,7 @@ def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | 
     if record.dialect is Dialect.HUGGINGFACE:
         from .hf import pull_hf
 
-        paths = pull_hf(record, revision=revision, fmt=fmt, policy=policy)
+        paths = pull_hf(record, revision=revision or record.revision, fmt=fmt, policy=policy)
     else:
         assets = [a for a in record.assets if fmt is None or a.format == fmt.lower()]
         if not assets:

@@ -13,67 +13,28 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry import config
 from registry.card.cardfile import walk
 from registry.card.version import ANALYZER_VERSION
-from registry.config import BUNDLED
+from registry.config import BUNDLED, REMOTE
 from registry.errors import InvalidCardError, RegistryError, UnknownModelError, UsageError
 from registry.record import ModelRecord, metric_key
 
 from .migrations import migrate, pending
+from .origin import with_origin
 from .resolve import DETECT, Candidate, Resolution, choose, name_key, parse_spec, pinned, suggest
+from .rows import Listing, Source, SyncReport
 
 if TYPE_CHECKING:
     import sqlite_utils
 
     from registry.card.analyze import CardResult
-
-
-@dataclass(frozen=True)
-class Source:
-    id: int
-    kind: str
-    label: str
-    root: Path
-
-
-@dataclass
-class SyncReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    #: Sources whose folder is gone (moved, deleted, unmounted): their cards are kept until it is removed.
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One row of ``hub list`` / ``hub search``."""
-
-    id: int
-    name: str
-    uid: str | None
-    dialect: str
-    architecture: str | None
-    framework: str | None
-    datasets: list[str]
-    top1: float | None
-    mindspore_version: str | None
-    status: str
-    source: str
-    path: str
-    score: float | None = None
 
 
 def _now() -> str:
@@ -168,12 +129,21 @@ class Registry:
         root = Path(path).expanduser().resolve()
         if not root.is_dir():
             raise UsageError(f"{path}: not a directory; give a folder of cards (e.g. a checkout's mshub_res/assets)")
-        label = str(root)
+        return self._add_source("user", str(root), root)
+
+    def add_remote_source(self) -> Source:
+        """The folder of cards fetched from hubs (``config.remote_cards``), as a source; its cards carry their
+        origin (``hub-origin.json``) and are found whatever ``HUB_HOME`` is."""
+        root = config.remote_cards()
+        root.mkdir(parents=True, exist_ok=True)
+        return self._add_source(REMOTE, REMOTE, root)
+
+    def _add_source(self, kind: str, label: str, root: Path) -> Source:
         with self.db.atomic():
-            self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES ('user', ?, ?, ?)",
-                            [label, label, _now()])
+            self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, ?, ?, ?)",
+                            [kind, None if kind == REMOTE else label, label, _now()])
         row = self.db.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
-        return Source(row[0], "user", label, root)
+        return Source(row[0], kind, label, root)
 
     def remove_source(self, path: str | Path) -> builtins.list[str]:
         """Forget a folder added with :meth:`add_source`, and every card indexed from it; the files stay.
@@ -217,7 +187,8 @@ class Registry:
             analyze_file,  # the parser loads only when a card changed (start-up of every command)
         )
 
-        analyzed = [(src, rel, st, digest, analyze_file(src.root / rel)) for src, rel, st, digest in work]
+        analyzed = [(src, rel, st, digest, with_origin(analyze_file(src.root / rel), src.kind == REMOTE))
+                    for src, rel, st, digest in work]
         existing = {(r["source_id"], r["relpath"]): r["id"]
                     for r in self._query("SELECT id, source_id, relpath FROM cards")}
         with self.db.atomic():
@@ -302,7 +273,8 @@ class Registry:
             "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
             "mindspore_version": rec.mindspore_version, "updated": rec.updated.isoformat() if rec.updated else None,
             "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
-            "top1": top1[0] if (top1 := rec.top1()) else None,
+            "top1": top1[0] if (top1 := rec.top1()) else None, "revision": rec.revision,
+            "refs": json.dumps(rec.refs),
         })
         self.db.table("assets").insert_all([
             {"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)
@@ -321,7 +293,7 @@ class Registry:
         ])
 
     def rebuild(self) -> SyncReport:
-        """Re-analyze every card of every source (after a lint change, or to repair the index)."""
+        """Re-analyze every card of every source (to repair the index)."""
         return self.sync(force=True)
 
     def _auto(self) -> None:
@@ -444,9 +416,12 @@ class Registry:
 
     def _candidates(self, kind: str, text: str) -> builtins.list[Candidate]:
         column = {"name": "m.name = ?", "uid": "m.uid = ?", "hf": "m.uid = ? AND m.dialect = 'huggingface'"}[kind]
-        sql = ("SELECT m.id, m.name, m.uid, m.dialect, m.mindspore_version, m.version, m.updated, s.label, s.kind "
-               "FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id WHERE " + column)
-        return [Candidate(*row) for row in self.conn.execute(sql, [text]).fetchall()]
+        sql = ("SELECT m.id, m.name, m.uid, m.dialect, m.mindspore_version, m.version, m.updated, s.label, s.kind, "
+               "m.revision, m.refs FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id "
+               "WHERE " + column)
+        return [Candidate(id=r[0], name=r[1], uid=r[2], dialect=r[3], mindspore_version=r[4], version=r[5],
+                          updated=r[6], source=r[7], source_kind=r[8], revision=r[9], refs=tuple(json.loads(r[10])))
+                for r in self.conn.execute(sql, [text])]
 
     def _raise_if_broken(self, text: str) -> None:
         """``InvalidCardError`` when ``text`` names a card that was indexed with errors and no record."""
@@ -463,27 +438,23 @@ class Registry:
 
 
 def _copy_database(src: Path, dest: Path) -> None:
-    """A consistent copy of ``src`` (SQLite's backup, so a WAL is folded in), renamed into place when whole."""
+    """A copy of ``src``, renamed into place when whole; with SQLite's backup when a WAL may hold pages."""
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-    target = sqlite3.connect(str(tmp))
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    if src.with_name(src.name + "-wal").exists():
+        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(str(tmp))
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    else:  # a plain file copy leaves no -shm/-wal beside a committed file
+        shutil.copyfile(src, tmp)
     os.replace(tmp, dest)
 
 
 def _root(kind: str, path: str | None) -> Path:
-    """Where a source's cards are on this machine: the bundled ones move with the installed package."""
-    return config.bundled_cards() if kind == BUNDLED else Path(str(path))
-
-
-def resolve(spec: str, *, registry: str | Path | None = None) -> Resolution:
-    """The card ``spec`` names, from the default registry (or the one at ``registry``); see ``Registry.resolve``.
-
-    The one way every command and ``pull``/``load_model`` turn a name into a card.
-    """
-    with Registry(registry) as reg:
-        return reg.resolve(spec)
+    """Where a source's cards are here: the bundled ones move with the package, the fetched with ``HUB_HOME``."""
+    if kind == BUNDLED:
+        return config.bundled_cards()
+    return config.remote_cards() if kind == REMOTE else Path(str(path))

@@ -109,10 +109,17 @@ def _0002_meta(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _0003_revisions(db: sqlite_utils.Database) -> None:
+    # Cards fetched from a hub: the commit they came from and the refs (branches, tags) that named it.
+    db.execute("ALTER TABLE models ADD COLUMN revision TEXT")
+    db.execute("ALTER TABLE models ADD COLUMN refs TEXT NOT NULL DEFAULT '[]'")
+
+
 #: In order. Append only.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_meta", _0002_meta),
+    ("0003_revisions", _0003_revisions),
 ]
 
 

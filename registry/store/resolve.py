@@ -37,6 +37,9 @@ class Candidate:
     updated: str | None
     source: str
     source_kind: str
+    #: The commit a fetched card came from, and the refs that named it.
+    revision: str | None = None
+    refs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -63,13 +66,15 @@ class Query:
 
 
 def parse_spec(spec: str) -> Query:
-    """``convnext_tiny@2.3`` → a name with a pin; ``org/repo`` → a uid; ``hf:org/repo`` → a Hugging Face id."""
+    """``convnext_tiny@2.3`` → a name with a pin; ``org/repo`` → a uid; ``hf:org/repo`` (or timm's
+    ``hf-hub:org/repo``) → a Hugging Face id; ``@REV`` pins a version, a branch or tag, or a commit."""
     text = spec.strip()
     pin = None
     if "@" in text:
         text, _, pin = text.rpartition("@")
-    if text.startswith("hf:"):
-        return Query("hf", text[3:], pin)
+    for prefix in ("hf:", "hf-hub:"):
+        if text.startswith(prefix):
+            return Query("hf", text[len(prefix):], pin)
     return Query("uid" if "/" in text else "name", text, pin)
 
 
@@ -96,11 +101,16 @@ def pinned(rows: list[Candidate], query: Query, spec: str) -> list[Candidate]:
     """The candidates the pin names (a card version or a MindSpore version); none is ``UnknownModelError``."""
     if query.pin is None:
         return rows
-    kept = [c for c in rows if query.pin in (c.version, c.mindspore_version)]
+    kept = [c for c in rows if query.pin in (c.version, c.mindspore_version, *c.refs) or _same_commit(c, query.pin)]
     if not kept:
         versions = sorted({c.mindspore_version or c.version or "" for c in rows} - {""}, key=version_tuple)
         raise UnknownModelError(spec, [f"{query.text}@{v}" for v in versions])
     return kept
+
+
+def _same_commit(c: Candidate, pin: str) -> bool:
+    """A pin of at least 7 hex digits names a commit by its start, as git does."""
+    return c.revision is not None and len(pin) >= 7 and c.revision.startswith(pin.lower())
 
 
 def _covers(card: tuple[int, ...], installed: tuple[int, ...]) -> bool:
@@ -137,7 +147,7 @@ def choose(rows: list[Candidate], mindspore_version: Any = DETECT) -> tuple[Cand
 def suggest(text: str, pool: Iterable[str], n: int = 5) -> list[str]:
     """Entries of ``pool`` close to ``text``: the same but for case/-/_ first, then typos."""
     pool = list(pool)
-    key = name_key(text.removeprefix("hf:"))
+    key = name_key(text.removeprefix("hf:").removeprefix("hf-hub:"))
     same = sorted({p for p in pool if name_key(p) == key})
     by_key: dict[str, list[str]] = {}
     for p in pool:

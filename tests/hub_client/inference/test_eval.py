@@ -87,6 +87,19 @@ def test_eval_reproduces_the_hf_card_after_a_pull(hf_repo, backend):
     assert doc["claim_source"].lower() == "accuracy" and doc["claim_top1"] == pytest.approx(card_claim(), abs=0.01)
 
 
+def test_eval_of_a_repo_no_one_indexed(hf_env):
+    """The reference repo under another id the registry has never seen: resolved through the Hub API, then
+    pulled, loaded and evaluated exactly as the indexed card is."""
+    repo = "acme/digits-copy"
+    hf_env.add(repo, {p.name: p.read_bytes() for p in (MODEL / "hf").iterdir()})
+    code, doc = eval_cli(f"hf:{repo}", "--backend", "torch")
+    assert code == 0, doc
+    assert doc["verdict"] == "reproduced" and doc["images"] == 450
+    assert doc["claim_top1"] == pytest.approx(card_claim(), abs=0.01)
+    model = load_model(f"hf:{repo}", backend="torch")
+    assert model.hub_info.labels == tuple(str(i) for i in range(10))
+
+
 def test_image_folder_gives_the_same_accuracy_as_the_arrays(mirror, tmp_path):
     _, _, images, targets = digits_split()
     root = tmp_path / "digits"

@@ -1,9 +1,14 @@
 """A small Hugging-Face-Hub-compatible server: the routes huggingface_hub uses to download files.
 
-    GET  /api/models/{repo}/revision/{rev}      {"id", "sha", "siblings": [{"rfilename"}]}
+    GET  /api/models?search=Q[&limit=N]         [{"id", "pipeline_tag", "library_name", "downloads", ...}]
+    GET  /api/models/{repo}[/revision/{rev}]    {"id", "sha", "lastModified", "gated", "siblings": [{"rfilename"}]}
     GET  /api/models/{repo}/tree/{rev}[/{path}] [{"type", "path", "size", "oid", "lfs": {"oid", "size", ...}}]
     HEAD/GET /{repo}/resolve/{rev}/{path}       X-Repo-Commit, ETag (sha256 for LFS files), Content-Length, Range
     404 with X-Error-Code: RepoNotFound | RevisionNotFound | EntryNotFound
+
+Access as the Hub grants it: a private repo answers 401 RepoNotFound unless the request carries ``token``; a
+gated repo shows its metadata and card to anyone, but its other files answer 401 GatedRepo without the token,
+and 403 GatedRepo with it until the repo is in ``granted`` (its conditions accepted).
 
 No X-Xet-* header is ever sent, so clients use plain HTTP downloads.
 """
@@ -49,6 +54,11 @@ class Repo:
     files: dict[str, bytes | Remote]
     sha: str = ""
     revisions: dict[str, str] = field(default_factory=dict)
+    private: bool = False
+    gated: bool = False
+    last_modified: str = "2025-03-10T12:00:00.000Z"
+    #: Other commits of the repo: sha -> files (a ref in ``revisions`` may point at one).
+    history: dict[str, dict[str, bytes | Remote]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         digest = hashlib.sha1(b"".join(k.encode() + _sha256(v).encode() for k, v in sorted(self.files.items())),
@@ -70,12 +80,26 @@ class HfServer(LoopbackServer):
         #: "repo/path" -> absolute URL: LFS files answered with a 302 there, as the real Hub sends to its CDN.
         self.cdn: dict[str, str] = {}
         self.hits: Counter[str] = Counter()
+        #: The one token this server accepts, and the gated repos whose conditions its account accepted.
+        self.token = "hf_loopback_test_token"
+        self.granted: set[str] = set()
         super().__init__()
 
-    def add(self, repo_id: str, files: dict[str, bytes | Remote]) -> Repo:
-        repo = Repo(dict(files))
+    def add(self, repo_id: str, files: dict[str, bytes | Remote], *, private: bool = False,
+            gated: bool = False) -> Repo:
+        repo = Repo(dict(files), private=private, gated=gated)
         self.repos[repo_id] = repo
         return repo
+
+    def add_commit(self, repo_id: str, files: dict[str, bytes | Remote], *, ref: str | None = None) -> str:
+        """Another commit of an existing repo (not its default branch); a ``ref`` (tag, branch) may name it."""
+        repo = self.repos[repo_id]
+        sha = Repo(dict(files)).sha
+        repo.history[sha] = dict(files)
+        repo.revisions[sha] = sha
+        if ref:
+            repo.revisions[ref] = sha
+        return sha
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -109,6 +133,39 @@ class HfServer(LoopbackServer):
                 repo_id = "/".join(parts[:2])
                 return repo_id, server.repos.get(repo_id)
 
+            def _authorised(self) -> bool:
+                return self.headers.get("Authorization", "") == f"Bearer {server.token}"
+
+            def _refused(self, repo_id: str, repo: Repo, file_path: str | None) -> bool:
+                """Answer as the Hub does when access is lacking; True when it did."""
+                if repo.private and not self._authorised():
+                    self._error(401, "RepoNotFound", "Invalid username or password.")
+                    return True
+                if repo.gated and file_path not in (None, "README.md", ".gitattributes"):
+                    if not self._authorised():
+                        self._error(401, "GatedRepo", f"Access to model {repo_id} is restricted.")
+                        return True
+                    if repo_id not in server.granted:
+                        self._error(403, "GatedRepo", f"Access to model {repo_id} is restricted and you are not "
+                                    "in the authorized list.")
+                        return True
+                return False
+
+            def _files_at(self, repo: Repo, sha: str) -> dict[str, bytes | Remote]:
+                return repo.history.get(sha, repo.files)
+
+            def _search(self) -> None:
+                query = dict(p.split("=", 1) for p in urlsplit(self.path).query.split("&") if "=" in p)
+                text = unquote(query.get("search", "")).lower()
+                limit = int(query.get("limit", "1000"))
+                found = [{"id": rid, "modelId": rid, "private": r.private, "downloads": 0, "likes": 0,
+                          "pipeline_tag": "image-classification" if "config.json" in r.files else None,
+                          "library_name": "transformers" if "config.json" in r.files else None,
+                          "lastModified": r.last_modified, "gated": "auto" if r.gated else False}
+                         for rid, r in sorted(server.repos.items())
+                         if text in rid.lower() and (not r.private or self._authorised())]
+                return self._json(found[:limit])
+
             def do_HEAD(self) -> None:
                 self.do_GET()
 
@@ -116,7 +173,9 @@ class HfServer(LoopbackServer):
                 path = unquote(urlsplit(self.path).path)
                 server.hits[path] += 1
                 parts = [p for p in path.split("/") if p]
-                if parts[:2] == ["api", "models"]:
+                if parts == ["api", "models"]:
+                    self._search()
+                elif parts[:2] == ["api", "models"]:
                     self._api(parts[2:])
                 elif len(parts) >= 5 and parts[2] == "resolve":
                     self._resolve(parts)
@@ -127,18 +186,24 @@ class HfServer(LoopbackServer):
                 repo_id, repo = self._repo(parts)
                 if repo is None:
                     return self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+                if self._refused(repo_id, repo, None):
+                    return None
+                if len(parts) == 2:
+                    parts = [*parts, "revision", "main"]
                 if len(parts) < 4 or parts[2] not in ("revision", "tree"):
                     return self._error(404, "RepoNotFound", "unknown api route")
                 rev = parts[3]
                 sha = repo.revisions.get(rev)
                 if sha is None:
                     return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+                files = self._files_at(repo, sha)
                 if parts[2] == "revision":
-                    return self._json({"id": repo_id, "modelId": repo_id, "sha": sha, "private": False,
-                                       "siblings": [{"rfilename": p} for p in sorted(repo.files)]})
+                    return self._json({"id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private,
+                                       "gated": "auto" if repo.gated else False, "lastModified": repo.last_modified,
+                                       "siblings": [{"rfilename": p} for p in sorted(files)]})
                 prefix = "/".join(parts[4:])
                 entries = []
-                for p, data in sorted(repo.files.items()):
+                for p, data in sorted(files.items()):
                     if prefix and not p.startswith(prefix + "/"):
                         continue
                     oid = _sha256(data)[:40] if isinstance(data, Remote) else git_blob_id(data)
@@ -156,7 +221,9 @@ class HfServer(LoopbackServer):
                 if sha is None:
                     return self._error(404, "RevisionNotFound", f"Invalid rev id: {parts[3]}")
                 file_path = "/".join(parts[4:])
-                data = repo.files.get(file_path)
+                if self._refused(repo_id, repo, file_path):
+                    return None
+                data = self._files_at(repo, sha).get(file_path)
                 if data is None:
                     return self._error(404, "EntryNotFound", f"{file_path} does not exist on {parts[3]}")
                 etag = _sha256(data) if is_lfs(file_path, data) else git_blob_id(data)  # type: ignore[arg-type]

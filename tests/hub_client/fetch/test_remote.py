@@ -1,0 +1,135 @@
+"""Any Hugging Face repo by its id, with no card written by hand: the HF-compatible server on loopback holds
+repos the registry has never seen (with and without a README, private, gated, pinned revisions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from helpers import HF_CARD, ROOT, payload, unique
+
+from hub_client import pull
+from hub_client.fetch.remote import resolve
+from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
+
+
+def new_repo(server, *, readme: bool = True, **kw) -> tuple[str, dict[str, bytes]]:
+    repo_id = f"acme/{unique('convnext-copy')}".replace("_", "-")
+    files = {
+        "config.json": json.dumps({"model_type": "convnextv2", "num_labels": 2}).encode(),
+        "model.safetensors": payload(200_000, seed=40),
+    }
+    if readme:
+        files["README.md"] = HF_CARD.format(name=repo_id).encode()
+    server.add(repo_id, files, **kw)
+    return repo_id, files
+
+
+def hub(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "hub_client.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env_extra or {})})
+
+
+def test_a_repo_never_indexed_resolves_pulls_and_then_works_offline(hf_env, monkeypatch):
+    repo_id, files = new_repo(hf_env)
+    res = resolve(f"hf:{repo_id}")
+    sha = hf_env.repos[repo_id].sha
+    assert res.record.uid == repo_id and res.record.revision == sha and res.record.name == repo_id.split("/")[1]
+    assert res.record.architecture == "convnextv2" and res.record.card_path.endswith("README.md")
+    paths = pull(f"hf:{repo_id}")
+    assert {p.name: p.read_bytes() for p in paths} == files
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    hits = sum(hf_env.hits.values())
+    assert resolve(f"hf:{repo_id}").record.revision == sha
+    assert resolve(f"hf:{repo_id}@{sha[:10]}").record.revision == sha
+    assert [p.name for p in pull(f"hf:{repo_id}")] == [p.name for p in paths]
+    assert sum(hf_env.hits.values()) == hits  # nothing asked of the hub
+
+
+def test_the_cli_knows_a_remote_repo_like_an_indexed_card(hf_env):
+    repo_id, _ = new_repo(hf_env)
+    info = hub("info", f"hf:{repo_id}", "--json")
+    assert info.returncode == 0, info.stderr
+    doc = json.loads(info.stdout)
+    assert doc["record"]["uid"] == repo_id and doc["record"]["revision"] == hf_env.repos[repo_id].sha
+    pulled = hub("pull", f"hf-hub:{repo_id}", "--json")  # timm's spelling
+    assert pulled.returncode == 0, pulled.stderr
+    assert sorted(p.rsplit("/", 1)[1] for p in json.loads(pulled.stdout)["paths"]) == [
+        "README.md", "config.json", "model.safetensors"]
+    assert hub("verify", f"hf:{repo_id}").returncode == 0
+
+
+def test_a_repo_without_readme_gets_a_generated_card(hf_env):
+    repo_id, _ = new_repo(hf_env, readme=False)
+    rec = resolve(f"hf:{repo_id}").record
+    assert "no-model-card" in rec.tags and rec.architecture == "convnextv2" and rec.framework == "transformers"
+    assert "has no README.md" in rec.body
+
+
+def test_not_found_no_access_and_gated_are_three_errors(hf_env, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(UnknownModelError) as missing:
+        resolve("hf:acme/no-such-repo")
+    assert hf_env.url in str(missing.value)
+
+    private, _ = new_repo(hf_env, private=True)
+    with pytest.raises(RepoAccessError) as denied:
+        resolve(f"hf:{private}")
+    assert denied.value.reason == "token" and "HF_TOKEN" in str(denied.value)
+    monkeypatch.setenv("HF_TOKEN", hf_env.token)
+    assert resolve(f"hf:{private}").record.uid == private
+    assert [p.name for p in pull(f"hf:{private}", fmt="config")] == ["README.md", "config.json"]
+
+    monkeypatch.delenv("HF_TOKEN")
+    gated, files = new_repo(hf_env, gated=True)
+    assert resolve(f"hf:{gated}").record.uid == gated  # its card is public, as on the Hub
+    with pytest.raises(RepoAccessError) as shut:
+        pull(f"hf:{gated}")
+    assert shut.value.reason == "gated" and "accepted its conditions" in str(shut.value)
+    monkeypatch.setenv("HF_TOKEN", hf_env.token)
+    with pytest.raises(RepoAccessError):
+        pull(f"hf:{gated}")  # a token, but its account has not accepted the conditions
+    hf_env.granted.add(gated)
+    assert {p.name: p.read_bytes() for p in pull(f"hf:{gated}")} == files
+
+
+def test_cli_errors_say_which_and_what_next(hf_env, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    gone = hub("info", "hf:acme/no-such-repo")
+    assert gone.returncode == 1 and f"at {hf_env.url}" in gone.stderr
+    private, _ = new_repo(hf_env, private=True)
+    denied = hub("pull", f"hf:{private}")
+    assert denied.returncode == 1 and "without valid credentials" in denied.stderr
+
+
+def test_a_revision_pin_fetches_that_commit(hf_env, monkeypatch):
+    repo_id, _ = new_repo(hf_env)
+    old = {"config.json": b'{"model_type": "convnext"}', "README.md": HF_CARD.format(name=repo_id).encode(),
+           "model.safetensors": payload(100_000, seed=41)}
+    old_sha = hf_env.add_commit(repo_id, old, ref="v1.0")
+    res = resolve(f"hf:{repo_id}@v1.0")
+    assert res.record.revision == old_sha and res.record.refs == ["v1.0"] and res.record.architecture == "convnext"
+    assert {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}@v1.0")} == old
+    new = resolve(f"hf:{repo_id}")  # the default branch is another commit, another card
+    assert new.record.revision == hf_env.repos[repo_id].sha != old_sha
+    with pytest.raises(DownloadError, match="no revision 'v9'"):
+        resolve(f"hf:{repo_id}@v9")
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    assert resolve(f"hf:{repo_id}@v1.0").record.revision == old_sha
+    assert resolve(f"hf:{repo_id}").record.revision == new.record.revision
+    for never in (f"hf:{repo_id}@v9", "hf:acme/never-fetched"):
+        with pytest.raises(OfflineError):
+            resolve(never)
+
+
+def test_search_hf_lists_the_hubs_repos(hf_env):
+    repo_id, _ = new_repo(hf_env)
+    private, _ = new_repo(hf_env, private=True)
+    out = hub("search", "--hf", repo_id.split("/")[1], "--json", env_extra={"HF_TOKEN": ""})
+    assert out.returncode == 0, out.stderr
+    assert [r["id"] for r in json.loads(out.stdout)] == [repo_id]
+    assert private not in hub("search", "--hf", "convnext-copy").stdout
