@@ -9,6 +9,10 @@ from pathlib import Path
 BUNDLED = "bundled"
 #: The source kind (and label) of cards fetched from a hub by name.
 REMOTE = "remote"
+#: The source kind (and label) of the MindSpore Hub catalogue that ``hub update`` fetches.
+CATALOG = "catalog"
+#: Upstream's card repository as an archive: mindspore-ai/hub, whose mshub_res/assets holds every card.
+DEFAULT_CATALOG_URL = "https://github.com/mindspore-ai/hub/archive/refs/heads/master.tar.gz"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -71,6 +75,16 @@ def bundled_registry() -> Path | None:
     root = checkout_root()
     found = root / "registry.db" if root else None
     return found if found is not None and found.is_file() else None
+
+
+def catalog_url() -> str:
+    """``HUB_CATALOG_URL``, else upstream's archive of the MindSpore Hub card repository."""
+    return os.environ.get("HUB_CATALOG_URL", "").strip() or DEFAULT_CATALOG_URL
+
+
+def catalog_dir() -> Path:
+    """Where ``hub update`` keeps the catalogue's cards (``HUB_HOME/catalog``), one folder per archive."""
+    return hub_home() / "catalog"
 
 
 def remote_cards() -> Path:

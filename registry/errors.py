@@ -132,6 +132,16 @@ class RepoAccessError(HubError, PermissionError):
         super().__init__(text)
 
 
+class ArchiveError(HubError, ValueError):
+    """A catalogue archive that is refused (unreadable, truncated, or a member that could leave its folder or
+    exhaust the disk); nothing was changed."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"the catalogue archive {source} is refused: {problem}; nothing was changed")
+
+
 class DownloadError(HubError, OSError):
     """A transfer failed for good (after retries, on every mirror); ``attempts`` lists what was tried."""
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._output import JsonOpt, NameArg, console, emit_json, note
+from ._output import JsonOpt, NameArg, bars_wanted, console, emit_json, note
 
 
 def list_(
@@ -25,10 +25,12 @@ def list_(
 
     with Registry() as reg:
         rows = reg.list(backbone=backbone, dataset=dataset, framework=framework, source=source, min_top1=min_top1)
+        about = reg.catalog()
     if json_:
         emit_json(views.listing_dicts(rows))
     else:
         console().print(views.listing_table(rows, title=f"{len(rows)} model(s)"))
+        note(views.catalog_text(about))
 
 
 def search(
@@ -62,12 +64,16 @@ def search(
 def info(name: NameArg, json_: JsonOpt = False) -> None:
     """Everything the registry knows of a model: card fields, assets and hashes, metrics, lint, cache."""
     from hub_client.fetch.remote import resolve
+    from registry.config import CATALOG
     from registry.errors import InvalidCardError
+    from registry.store.db import Registry
 
     from . import views
 
     try:
         res = resolve(name)
+        with Registry() as reg:
+            about = reg.catalog() if res.candidate.source_kind == CATALOG else None
     except InvalidCardError as e:
         if json_:
             emit_json({"spec": name, "card": e.path, "usable": False, "diagnostics": e.diagnostics})
@@ -78,9 +84,10 @@ def info(name: NameArg, json_: JsonOpt = False) -> None:
                 con.print(line)
         raise typer.Exit(1) from None
     if json_:
-        emit_json(views.info_dict(res))
+        emit_json({**views.info_dict(res), "catalog": about})
         return
     note(res.reason)
+    note(views.catalog_text(about))
     con = console()
     for part in views.info_tables(res):
         con.print(part)
@@ -115,8 +122,35 @@ def index(
         typer.echo(views.sync_text(report, where))
 
 
+def update(
+    from_: Annotated[str | None, typer.Option("--from", help="The archive's URL (default: HUB_CATALOG_URL, else "
+                                              "upstream's mindspore-ai/hub).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Fetch the whole MindSpore Hub catalogue (an archive of its card repository) and index every card."""
+    from hub_client.fetch.catalog import update as run
+
+    from . import views
+
+    if bars_wanted(quiet or json_):
+        from .progress import RichBars
+
+        with RichBars() as bars:
+            done = run(from_, progress=bars("catalogue"))
+    else:
+        done = run(from_)
+    if json_:
+        emit_json({"url": done.url, "sha256": done.sha256, "cards": done.cards, **views.sync_dict(done.report)})
+    else:
+        typer.echo(f"catalogue: {done.cards} card(s) from {done.url} (sha256 {done.sha256[:12]}): "
+                   f"{len(done.report.added)} added, {len(done.report.updated)} updated, "
+                   f"{len(done.report.removed)} removed")
+
+
 def register(app: typer.Typer) -> None:
     app.command("list")(list_)
     app.command()(search)
     app.command()(info)
     app.command()(index)
+    app.command()(update)

@@ -6,6 +6,7 @@ The CLI decides where output goes; these functions only shape it.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,17 @@ def hf_table(rows: Sequence[dict[str, Any]], *, title: str) -> Table:
         table.add_row(escape(f"hf:{r['id']}"), escape(r["task"] or "-"), escape(r["library"] or "-"),
                       str(r["downloads"] if r["downloads"] is not None else "-"), (r["updated"] or "-")[:10])
     return table
+
+
+def catalog_text(about: dict[str, Any] | None) -> str | None:
+    """Where the MindSpore Hub catalogue came from and how old it is, in a line; None without one."""
+    if not about:
+        return None
+    fetched = dt.datetime.fromisoformat(about["fetched_at"])
+    days = (dt.datetime.now(dt.UTC) - fetched).days
+    age = "today" if days == 0 else f"{days} day(s) ago"
+    return (f"MindSpore Hub catalogue: {about['cards']} card(s) from {about['url']}, fetched {fetched:%Y-%m-%d} "
+            f"({age}); `hub update` refreshes it")
 
 
 def info_dict(res: Resolution) -> dict[str, Any]:

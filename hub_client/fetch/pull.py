@@ -38,7 +38,7 @@ from .remote import resolve as resolve_spec
 if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
     import requests
 
-    from .transfer import Outcome, Partial, ProgressSink, Settings
+    from .transfer import Outcome, Partial, ProgressSink
 
 #: Seconds to wait for another process's download of the same asset before giving up.
 LOCK_TIMEOUT = 6 * 3600
@@ -118,14 +118,6 @@ def verify_cached(record: ModelRecord) -> list[dict[str, str]]:
             results.append({"file": asset.filename, "status": "corrupt", "sha256": digest, "path": str(path),
                             "expected": e.expected})
     return results
-
-
-def _settings() -> Settings:
-    from .transfer import Settings
-
-    return Settings(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
-                    max_bytes=config.max_download_bytes(), fsync=config.fsync(),
-                    direct=config.direct_io())
 
 
 def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session | None = None,
@@ -210,9 +202,9 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
     size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
     """
-    from .transfer import fetch
+    from .transfer import Settings, fetch
 
-    outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
+    outcome = fetch(url, part, session=session, policy=policy, settings=Settings.from_env(),
                     progress=progress(asset.filename) if progress else None, name=asset.filename)
     try:
         check_digest(outcome.digest, asset, outcome.url)
@@ -220,7 +212,7 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
         if not outcome.resumed_from:
             raise
         part.discard()
-        outcome = fetch(url, part, session=session, policy=policy, settings=_settings(),
+        outcome = fetch(url, part, session=session, policy=policy, settings=Settings.from_env(),
                         progress=progress(asset.filename) if progress else None, name=asset.filename)
         check_digest(outcome.digest, asset, outcome.url)
     return outcome

@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 import requests
 import urllib3
 
+from registry import config
 from registry.errors import DownloadError, SizeLimitError
 
 from .pipeline import CHUNK, PartFile, Pipeline
@@ -91,6 +92,13 @@ class Settings:
     #: Aligned blocks bypass the page cache where the file system allows it (pipeline.PartFile).
     direct: bool = True
     sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """The settings ``HUB_TIMEOUT``, ``HUB_RETRIES``, ``HUB_BACKOFF``, ``HUB_MAX_BYTES``, ``HUB_FSYNC`` and
+        ``HUB_DIRECT_IO`` give, read now."""
+        return cls(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
+                   max_bytes=config.max_download_bytes(), fsync=config.fsync(), direct=config.direct_io())
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -16,13 +16,14 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry import config
 from registry.card.cardfile import walk
 from registry.card.version import ANALYZER_VERSION
-from registry.config import BUNDLED, REMOTE
+from registry.config import BUNDLED, CATALOG, REMOTE
 from registry.errors import InvalidCardError, RegistryError, UnknownModelError, UsageError
 from registry.record import ModelRecord, metric_key
 
@@ -141,7 +142,7 @@ class Registry:
     def _add_source(self, kind: str, label: str, root: Path) -> Source:
         with self.db.atomic():
             self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, ?, ?, ?)",
-                            [kind, None if kind == REMOTE else label, label, _now()])
+                            [kind, None if kind == REMOTE else str(root), label, _now()])
         row = self.db.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
         return Source(row[0], kind, label, root)
 
@@ -165,21 +166,27 @@ class Registry:
 
     # sync ---------------------------------------------------------------------------------------
 
-    def sync(self, *, force: bool = False) -> SyncReport:
-        """Bring the index in line with every source; re-analyze only cards whose content changed."""
+    def sync(self, *, force: bool = False, relocate: dict[str, Path] | None = None,
+             meta: dict[str, str] | None = None) -> SyncReport:
+        """Bring the index in line with every source; re-analyze only cards whose content changed.
+
+        ``relocate`` points sources (by label) at new folders and ``meta`` sets facts about the index, both in
+        the transaction that indexes the cards: a failed or killed sync leaves the previous state whole.
+        """
         report = SyncReport()
         version = str(ANALYZER_VERSION)
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'analyzer'").fetchone()
         stale = row is None or row[0] != version
         force = force or stale
-        sources = self.sources()
+        moved = relocate or {}
+        sources = [replace(src, root=moved[src.label]) if src.label in moved else src for src in self.sources()]
         report.missing = [src.label for src in sources if src.kind != BUNDLED and not src.root.is_dir()]
         plans = [(src, *self._plan(src, force)) for src in sources if src.label not in report.missing]
         report.unchanged = sum(same for *_, same in plans)
         report.removed = [f"{src.label}:{rel}" for src, _, _, removed, _ in plans for rel in removed]
         work = [(src, rel, st, digest) for src, todo, _, _, _ in plans for rel, st, digest in todo]
         touched = [(src, rel, st) for src, _, stat_only, _, _ in plans for rel, st in stat_only]
-        if not (work or touched or report.removed or stale):
+        if not (work or touched or report.removed or stale or moved or meta):
             self._synced = True
             return report
         # Analyze outside the transaction: the write lock is held only while rows change.
@@ -202,9 +209,23 @@ class Registry:
                 card_id = existing.get((src.id, rel))
                 (report.updated if card_id else report.added).append(f"{src.label}:{rel}")
                 self._store(src, rel, st, digest, result, card_id)
-            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('analyzer', ?)", [version])
+            for label, root in moved.items():
+                self.db.execute("UPDATE sources SET path = ? WHERE label = ?", [str(root), label])
+            for key, value in {**(meta or {}), "analyzer": version}.items():
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
         self._synced = True
         return report
+
+    def set_catalog(self, root: Path, about: dict[str, Any]) -> SyncReport:
+        """Make ``root`` the MindSpore Hub catalogue's folder and index it, ``about`` (where it came from, when)
+        kept with it; the switch and the index are one transaction."""
+        self._add_source(CATALOG, CATALOG, root)
+        return self.sync(relocate={CATALOG: root}, meta={CATALOG: json.dumps(about)})
+
+    def catalog(self) -> dict[str, Any] | None:
+        """What ``set_catalog`` kept about the catalogue (its URL, digest, date, cards), or None without one."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", [CATALOG]).fetchone()
+        return dict(json.loads(row[0])) if row else None
 
     @staticmethod
     def _files(root: Path) -> Iterator[tuple[str, os.stat_result]]:
