@@ -80,6 +80,8 @@ class HfServer(LoopbackServer):
         #: "repo/path" -> absolute URL: LFS files answered with a 302 there, as the real Hub sends to its CDN.
         self.cdn: dict[str, str] = {}
         self.hits: Counter[str] = Counter()
+        #: Every request in order, as (method, path): what a client asked before its first file byte.
+        self.log: list[tuple[str, str]] = []
         #: The one token this server accepts, and the gated repos whose conditions its account accepted.
         self.token = "hf_loopback_test_token"
         self.granted: set[str] = set()
@@ -172,6 +174,7 @@ class HfServer(LoopbackServer):
             def do_GET(self) -> None:
                 path = unquote(urlsplit(self.path).path)
                 server.hits[path] += 1
+                server.log.append((self.command, path))
                 parts = [p for p in path.split("/") if p]
                 if parts == ["api", "models"]:
                     self._search()
