@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from registry.store.origin import Origin
 from registry.store.resolve import Resolution, parse_spec
 
 from .cache import safe_component
-from .hf import hub_errors
+from .hf import hf_cache_dir, hub_errors, verify_hf_file
 from .policy import Policy
 
 #: What an unpinned Hugging Face id means: the repo's default branch, as git calls it.
@@ -88,25 +87,24 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
     endpoint = config.hf_endpoint()
     Policy.from_env().check(f"{endpoint}/{repo_id}")
     api = HfApi(endpoint=endpoint)
-    config.hub_home().mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=config.hub_home()) as tmp, \
-            hub_errors(repo_id, endpoint, revision):
+    with hub_errors(repo_id, endpoint, revision):
         info = api.model_info(repo_id, revision=revision)
         sha = str(info.sha)
         names = [s.rfilename for s in info.siblings or []]
         fetched: dict[str, Path] = {}
         for name in ("README.md", "config.json"):
             if name in names:
-                try:
+                try:  # into the HF cache at the commit: the pull that follows finds them there, verified
                     fetched[name] = Path(hf_hub_download(repo_id, name, revision=sha, endpoint=endpoint,
-                                                         local_dir=tmp))
+                                                         cache_dir=hf_cache_dir()))
+                    verify_hf_file(fetched[name], url=f"{endpoint}/{repo_id}/{name}")
                 except GatedRepoError:
                     if name == "README.md":
                         raise
                     # a gated repo shows its card to anyone, its other files only to whom it grants them
-        readme = fetched.get("README.md")
-        text = readme.read_text(encoding="utf-8", errors="replace") if readme else None
-        cfg = _json(fetched.get("config.json"))
+    readme = fetched.get("README.md")
+    text = readme.read_text(encoding="utf-8", errors="replace") if readme else None
+    cfg = _json(fetched.get("config.json"))
     model_type = str(cfg["model_type"]) if cfg.get("model_type") else None
     if text is None:
         library = "library_name: transformers\n" if model_type else ""

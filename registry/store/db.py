@@ -260,16 +260,31 @@ class Registry:
         return todo, touched, removed, same
 
     def _delete_card(self, card_id: int) -> None:
+        self._delete_model(card_id)
+        self.conn.execute("DELETE FROM cards WHERE id = ?", [card_id])
+
+    def _delete_model(self, model_id: int) -> None:
         for table in ("assets", "metrics", "variants"):
-            self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
-        self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
-        self.db.execute("DELETE FROM cards WHERE id = ?", [card_id])
+            self.conn.execute(f"DELETE FROM {table} WHERE model_id = ?", [model_id])
+        self.conn.execute("DELETE FROM models WHERE id = ?", [model_id])
+
+    def _insert(self, table: str, rows: builtins.list[dict[str, Any]], *, replace: bool = False) -> int | None:
+        """Plain ``executemany`` (sqlite-utils' insert re-reads the schema per call: most of a big index's time)."""
+        if not rows:
+            return None
+        cols = list(rows[0])
+        sql = (f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({', '.join(cols)}) "
+               f"VALUES ({', '.join('?' * len(cols))})")
+        if len(rows) == 1:
+            return self.conn.execute(sql, [rows[0][c] for c in cols]).lastrowid
+        self.conn.executemany(sql, [[r[c] for c in cols] for r in rows])
+        return None
 
     def _store(self, src: Source, rel: str, st: os.stat_result, digest: str, result: CardResult,
                card_id: int | None) -> None:
         rec = result.record
         status = "errors" if result.errors else "warnings" if result.warnings else "ok"
-        row = {
+        row: dict[str, Any] = {
             "source_id": src.id, "relpath": rel, "content_hash": digest, "mtime_ns": st.st_mtime_ns,
             "size": st.st_size, "dialect": result.dialect.value if result.dialect else None,
             "name": rec.name if rec else result.name_hint or Path(rel).stem, "status": status, "errors": result.errors,
@@ -277,18 +292,14 @@ class Registry:
             "record": rec.model_dump_json(exclude={"card_path"}) if rec else None, "indexed_at": _now(),
         }
         if card_id is not None:
-            for table in ("assets", "metrics", "variants"):
-                self.db.execute(f"DELETE FROM {table} WHERE model_id = ?", [card_id])
-            self.db.execute("DELETE FROM models WHERE id = ?", [card_id])
+            self._delete_model(card_id)
             row["id"] = card_id
-        self.db.table("cards").insert(row, replace=True)
-        new_id = card_id if card_id is not None else self.db.execute(
-            "SELECT id FROM cards WHERE source_id = ? AND relpath = ?", [src.id, rel]).fetchone()[0]
-        if rec is not None:
+        new_id = self._insert("cards", [row], replace=True)
+        if rec is not None and new_id is not None:
             self._store_model(new_id, rec)
 
     def _store_model(self, mid: int, rec: ModelRecord) -> None:
-        self.db.table("models").insert({
+        self._insert("models", [{
             "id": mid, "name": rec.name, "name_key": name_key(rec.name), "uid": rec.uid,
             "dialect": rec.dialect.value, "architecture": rec.architecture, "framework": rec.framework,
             "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
@@ -296,18 +307,16 @@ class Registry:
             "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
             "top1": top1[0] if (top1 := rec.top1()) else None, "revision": rec.revision,
             "refs": json.dumps(rec.refs),
-        })
-        self.db.table("assets").insert_all([
-            {"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)
-        ])
-        self.db.table("metrics").insert_all([
+        }])
+        self._insert("assets", [{"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)])
+        self._insert("metrics", [
             {"model_id": mid, "name": m.name, "key": metric_key(m.name),
              "value": float(m.value) if isinstance(m.value, (int, float)) else None,
              "value_text": None if isinstance(m.value, (int, float)) else str(m.value),
              "dataset": m.dataset, "split": m.split, "source": m.source}
             for m in rec.metrics
         ])
-        self.db.table("variants").insert_all([
+        self._insert("variants", [
             {"model_id": mid, "name": v.name, "metrics": json.dumps(v.metrics), "weights": json.dumps(v.weights),
              "line": v.line}
             for v in rec.variants
