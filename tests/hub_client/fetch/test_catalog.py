@@ -223,3 +223,19 @@ def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, 
             break
     done = catalog.update(new_url)
     assert done.cards == 601 and catalog_state()[1] == 601
+
+
+def test_mirrors_come_first_and_the_origin_is_not_needed(nginx, net, corpus, monkeypatch):
+    """HUB_MIRRORS applies to the catalogue as to assets: the archive's path on the mirror, then the origin."""
+    files = dict(list(cards(corpus).items())[:30])
+    serve(nginx, "hub-master.tar.gz", tar_gz(repo_layout(files)))
+    monkeypatch.setenv("HUB_MIRRORS", f"{nginx.url}/catalog")
+    monkeypatch.setenv("HUB_CATALOG_URL", "https://catalog.invalid/hub-master.tar.gz")
+    done = catalog.update()
+    assert done.cards == 30 and done.url == "https://catalog.invalid/hub-master.tar.gz"
+    assert [r[:2] for r in nginx.requests_for("/catalog/hub-master.tar.gz")] == [("GET", 200)]
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    from registry.errors import OfflineError
+
+    with pytest.raises(OfflineError):
+        catalog.update()
