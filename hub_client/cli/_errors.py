@@ -21,7 +21,9 @@ from registry.errors import (
 
 def _unknown(e: HubError) -> str | None:
     assert isinstance(e, UnknownModelError)
-    return None if e.suggestions else "see `hub list` or `hub search`"
+    if e.suggestions:
+        return None
+    return "see `hub search --hf`" if e.name.startswith(("hf:", "hf-hub:")) else "see `hub list` or `hub search`"
 
 
 def _invalid(e: HubError) -> str | None:

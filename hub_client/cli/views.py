@@ -96,6 +96,7 @@ def info_tables(res: Resolution) -> list[Table | str]:
                                                  if rec.license_raw and rec.license != rec.license_raw
                                                  else rec.license),
         ("version", rec.version), ("MindSpore", rec.mindspore_version),
+        ("revision", f"{rec.revision} ({', '.join(rec.refs)})" if rec.revision and rec.refs else rec.revision),
         ("updated", rec.updated.isoformat() if rec.updated else None), ("base model", rec.base_model),
         ("author", rec.author), ("summary", rec.summary), ("evaluation", rec.evaluation_raw),
         ("lint", _STATUS.get(res.status, res.status)),

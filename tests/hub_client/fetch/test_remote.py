@@ -100,7 +100,7 @@ def test_not_found_no_access_and_gated_are_three_errors(hf_env, monkeypatch):
 def test_cli_errors_say_which_and_what_next(hf_env, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     gone = hub("info", "hf:acme/no-such-repo")
-    assert gone.returncode == 1 and f"at {hf_env.url}" in gone.stderr
+    assert gone.returncode == 1 and f"at {hf_env.url}" in gone.stderr and "`hub search --hf`" in gone.stderr
     private, _ = new_repo(hf_env, private=True)
     denied = hub("pull", f"hf:{private}")
     assert denied.returncode == 1 and "without valid credentials" in denied.stderr
