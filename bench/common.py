@@ -72,3 +72,16 @@ def publish_both_ways(*, work: Path, served: Path, rel: str, base: str, size: in
     subprocess.run([sys.executable, "-m", "hub_client.cli", "index", str(cards)],
                    env={**env, "HUB_HOME": str(work / "index-home")}, check=True, stdout=subprocess.DEVNULL)
     return Published(digest, url, env)
+
+
+def main_with_rounds(argv: list[str] | None, doc: str, run: Any, table: Any, *, rounds: int, quick: int) -> int:
+    """The command line every round-based benchmark shares: ``[--rounds N] [--quick] [--json out.json]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--quick", action="store_true", help=f"{quick} rounds")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    data = run(quick if args.quick else args.rounds)
+    return report(table(data), data, args.json)

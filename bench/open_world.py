@@ -11,7 +11,6 @@ laid out as upstream's repository archive (.tar.gz) and served by nginx; a fresh
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -32,7 +31,7 @@ from helpers import HF_CARD, corpus_files, payload  # noqa: E402
 from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import report  # noqa: E402
+from bench.common import main_with_rounds  # noqa: E402
 
 PY = sys.executable
 
@@ -123,13 +122,7 @@ def table(doc: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--quick", action="store_true", help="3 rounds")
-    ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args(argv)
-    doc = run(3 if args.quick else args.rounds)
-    return report(table(doc), doc, args.json)
+    return main_with_rounds(argv, __doc__ or "", run, table, rounds=7, quick=3)
 
 
 if __name__ == "__main__":

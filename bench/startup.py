@@ -10,7 +10,6 @@ alternate, medians reported. A CLI that imported MindSpore or PyTorch at start-u
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -28,7 +27,7 @@ from helpers import payload, publish  # noqa: E402
 from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import report  # noqa: E402
+from bench.common import main_with_rounds  # noqa: E402
 
 PY = sys.executable
 
@@ -85,13 +84,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--quick", action="store_true", help="5 rounds")
-    ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args(argv)
-    rows = run(5 if args.quick else args.rounds)
-    return report(table(rows), rows, args.json)
+    return main_with_rounds(argv, __doc__ or "", run, table, rounds=15, quick=5)
 
 
 if __name__ == "__main__":

@@ -15,39 +15,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, corpus_files
+from helpers import MS_CARD, ROOT, corpus_files
 
 from hub_client.fetch import catalog
 from registry import Registry
 from registry.config import CATALOG
 from registry.errors import ArchiveError, UnknownModelError
 
-EXTRA = """# killtest_model
-
----
-
-model-name: killtest_model
-backbone-name: resnet
-module-type: cv-classification
-fine-tunable: true
-model-version: "2.5"
-train-dataset: ImageNet2012
-evaluation: top1acc70.00
-author: hub tests
-update-time: 2025-03-10
-repo-link: https://download-mindspore.osinfra.cn/toolkits/mindcv/
-user-id: tests
-used-for: inference
-mindspore-version: "2.5"
-asset:
-- file-format: ckpt
-  asset-link: https://download-mindspore.osinfra.cn/toolkits/mindcv/x/x-12345678.ckpt
-  asset-sha256: 12345678
-license: Apache-2.0
-summary: a card only the second archive has
-
----
-"""
+EXTRA = MS_CARD.format(name="killtest_model", sha="12345678",
+                       link="https://download-mindspore.osinfra.cn/toolkits/mindcv/x/x-12345678-910v2.ckpt")
 
 
 def cards(corpus: Path, extra: bool = False) -> dict[str, bytes]:
@@ -148,7 +124,7 @@ def test_a_second_update_brings_changes_and_drops_the_old_folder(nginx, net, cor
     assert second.report.removed == [f"{CATALOG}:mindspore/2.5/convnext_tiny_imagenet2012.md"]
     assert not first.folder.exists() and second.folder.exists()
     with Registry() as reg:
-        assert reg.resolve("killtest_model").record.metric("top1") == 70.0
+        assert reg.resolve("killtest_model").record.metric("top1") == 81.28
 
 
 def _link(name: str, kind: bytes, target: str) -> tarfile.TarInfo:
@@ -228,12 +204,12 @@ def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, 
 def test_mirrors_come_first_and_the_origin_is_not_needed(nginx, net, corpus, monkeypatch):
     """HUB_MIRRORS applies to the catalogue as to assets: the archive's path on the mirror, then the origin."""
     files = dict(list(cards(corpus).items())[:30])
-    serve(nginx, "hub-master.tar.gz", tar_gz(repo_layout(files)))
+    serve(nginx, "mirrored/hub-master.tar.gz", tar_gz(repo_layout(files)))
     monkeypatch.setenv("HUB_MIRRORS", f"{nginx.url}/catalog")
-    monkeypatch.setenv("HUB_CATALOG_URL", "https://catalog.invalid/hub-master.tar.gz")
+    monkeypatch.setenv("HUB_CATALOG_URL", "https://catalog.invalid/mirrored/hub-master.tar.gz")
     done = catalog.update()
-    assert done.cards == 30 and done.url == "https://catalog.invalid/hub-master.tar.gz"
-    assert [r[:2] for r in nginx.requests_for("/catalog/hub-master.tar.gz")] == [("GET", 200)]
+    assert done.cards == 30 and done.url == "https://catalog.invalid/mirrored/hub-master.tar.gz"
+    assert [r[:2] for r in nginx.requests_for("/catalog/mirrored/hub-master.tar.gz")] == [("GET", 200)]
     monkeypatch.setenv("HUB_OFFLINE", "1")
     from registry.errors import OfflineError
 
