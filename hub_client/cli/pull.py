@@ -22,21 +22,22 @@ def pull(
 ) -> None:
     """Download every asset of a model, verify each against its card, and cache it; print the local paths."""
     from hub_client.fetch.pull import pull_record
-    from hub_client.fetch.remote import resolve
+    from hub_client.fetch.remote import keep_pulled, locate
 
-    res = resolve(name)
+    found = locate(name)
     if not (quiet or json_):
-        note(res.reason)
+        note(found.reason)
     if bars_wanted(quiet or json_):
         from .progress import RichBars
 
         with RichBars() as progress:
-            paths = pull_record(res.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
+            paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
                                 progress=progress)
     else:
-        paths = pull_record(res.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None)
+        paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None)
+    keep_pulled(found, paths)
     if json_:
-        emit_json({"model": res.record.name, "uid": res.record.uid, "paths": [str(p) for p in paths]})
+        emit_json({"model": found.record.name, "uid": found.record.uid, "paths": [str(p) for p in paths]})
     else:
         for p in paths:
             typer.echo(str(p))

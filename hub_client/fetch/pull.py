@@ -33,6 +33,7 @@ from registry.record import AssetRecord, Dialect, ModelRecord
 from . import cache
 from .digests import file_digest
 from .policy import Policy, safe_file_name
+from .remote import keep_pulled, locate
 from .remote import resolve as resolve_spec
 
 if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
@@ -83,8 +84,13 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
         OfflineError: offline mode, and the asset is not cached.
         CacheWriteError, SizeLimitError: the cache cannot hold the file.
     """
-    return pull_record(resolve(name), fmt=fmt, revision=revision, to=Path(to) if to is not None else None,
-                       allow_http=allow_http, progress=progress)
+    found = locate(name)
+    if found.reason:
+        log.info(found.reason)
+    paths = pull_record(found.record, fmt=fmt, revision=revision, to=Path(to) if to is not None else None,
+                        allow_http=allow_http, progress=progress)
+    keep_pulled(found, paths)
+    return paths
 
 
 def mirror_urls(url: str, mirrors: list[str]) -> list[str]:

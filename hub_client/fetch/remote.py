@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from registry import config
 from registry.errors import DownloadError, OfflineError, UnknownModelError
+from registry.record import Dialect, ModelRecord
 from registry.store.db import Registry
 from registry.store.origin import Origin
 from registry.store.resolve import Resolution, parse_spec
@@ -40,6 +41,28 @@ This repository has no README.md. The hub wrote this card from its config.json (
 """
 
 
+@dataclass(frozen=True)
+class Located:
+    """A card for a pull: from the registry, or, for a repo no one indexed, a record straight from the Hub API
+    whose card is kept once the pull has brought its README (``pending``)."""
+
+    record: ModelRecord
+    reason: str | None = None
+    pending: _Repo | None = None
+
+
+@dataclass(frozen=True)
+class _Repo:
+    """What the Hub API said of a repo at one revision."""
+
+    repo_id: str
+    sha: str
+    endpoint: str
+    refs: list[str]
+    names: list[str]
+    last_modified: str | None
+
+
 def resolve(spec: str) -> Resolution:
     """The card ``spec`` names: from the registry, else, for ``hf:org/name``, from the Hugging Face Hub API.
 
@@ -55,24 +78,62 @@ def resolve(spec: str) -> Resolution:
     """
     query = parse_spec(spec)
     with Registry() as reg:
-        if query.kind != "hf":
-            return reg.resolve(spec)
-        if query.pin is None:
-            try:
-                return replace(reg.resolve(f"{spec}@{DEFAULT_REF}"), spec=spec)
-            except UnknownModelError:
-                pass
-        try:
-            res = reg.resolve(spec)
-            if query.pin is not None or res.record.revision is None or config.offline():
-                return res  # a pinned card, a card indexed from a folder, or all there is offline
-        except UnknownModelError:
-            if config.offline():
-                raise OfflineError(f"hf:{query.text} (not in the registry)") from None
+        found = _from_registry(reg, spec)
+        if found is not None:
+            return found
         fetch_hf_card(query.text, query.pin)
         reg.add_remote_source()
         reg.sync()
         return replace(reg.resolve(spec if query.pin else f"{spec}@{DEFAULT_REF}"), spec=spec)
+
+
+def locate(spec: str) -> Located:
+    """What a pull needs: the registry's card, else a Hugging Face repo's id and commit from one API call.
+
+    A pull needs no more than the repo and the commit, so a repo no one indexed is not parsed first: the pull
+    brings its README like any file, :func:`keep_pulled` stores it as the card, and the registry's next read
+    indexes it. Raises what :func:`resolve` raises.
+    """
+    query = parse_spec(spec)
+    with Registry() as reg:
+        found = _from_registry(reg, spec)
+    if found is not None:
+        return Located(found.record, found.reason)
+    repo = _repo_info(query.text, query.pin)
+    record = ModelRecord(name=repo.repo_id.split("/")[-1], uid=repo.repo_id, dialect=Dialect.HUGGINGFACE,
+                         revision=repo.sha, refs=repo.refs)
+    return Located(record, None, repo)
+
+
+def keep_pulled(located: Located, paths: list[Path]) -> None:
+    """After a pull of a repo no one indexed: its README (and config) as the stored card, for the registry."""
+    repo = located.pending
+    if repo is None:
+        return
+    by_name = {p.name: p for p in paths}
+    _keep_card(repo, by_name.get("README.md"), by_name.get("config.json"))
+    with Registry() as reg:
+        reg.add_remote_source()
+
+
+def _from_registry(reg: Registry, spec: str) -> Resolution | None:
+    """The registry's answer; None when a Hugging Face id should be asked of the hub instead."""
+    query = parse_spec(spec)
+    if query.kind != "hf":
+        return reg.resolve(spec)
+    if query.pin is None:
+        try:
+            return replace(reg.resolve(f"{spec}@{DEFAULT_REF}"), spec=spec)
+        except UnknownModelError:
+            pass
+    try:
+        res = reg.resolve(spec)
+        if query.pin is not None or res.record.revision is None or config.offline():
+            return res  # a pinned card, a card indexed from a folder, or all there is offline
+    except UnknownModelError:
+        if config.offline():
+            raise OfflineError(f"hf:{query.text} (not in the registry)") from None
+    return None
 
 
 def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
@@ -81,44 +142,54 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
     Returns:
         The stored card file.
     """
-    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import GatedRepoError
 
-    endpoint = config.hf_endpoint()
-    Policy.from_env().check(f"{endpoint}/{repo_id}")
-    api = HfApi(endpoint=endpoint)
-    with hub_errors(repo_id, endpoint, revision):
-        info = api.model_info(repo_id, revision=revision)
-        sha = str(info.sha)
-        names = [s.rfilename for s in info.siblings or []]
-        fetched: dict[str, Path] = {}
+    repo = _repo_info(repo_id, revision)
+    fetched: dict[str, Path] = {}
+    with hub_errors(repo_id, repo.endpoint, revision):
         for name in ("README.md", "config.json"):
-            if name in names:
+            if name in repo.names:
                 try:  # into the HF cache at the commit: the pull that follows finds them there, verified
-                    fetched[name] = Path(hf_hub_download(repo_id, name, revision=sha, endpoint=endpoint,
+                    fetched[name] = Path(hf_hub_download(repo_id, name, revision=repo.sha, endpoint=repo.endpoint,
                                                          cache_dir=hf_cache_dir()))
-                    verify_hf_file(fetched[name], url=f"{endpoint}/{repo_id}/{name}")
+                    verify_hf_file(fetched[name], url=f"{repo.endpoint}/{repo_id}/{name}")
                 except GatedRepoError:
                     if name == "README.md":
                         raise
                     # a gated repo shows its card to anyone, its other files only to whom it grants them
-    readme = fetched.get("README.md")
-    text = readme.read_text(encoding="utf-8", errors="replace") if readme else None
-    cfg = _json(fetched.get("config.json"))
+    return _keep_card(repo, fetched.get("README.md"), fetched.get("config.json"))
+
+
+def _repo_info(repo_id: str, revision: str | None) -> _Repo:
+    from huggingface_hub import HfApi
+
+    endpoint = config.hf_endpoint()
+    Policy.from_env().check(f"{endpoint}/{repo_id}")
+    with hub_errors(repo_id, endpoint, revision):
+        info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision)
+    sha = str(info.sha)
+    refs = [DEFAULT_REF] if revision is None else [] if sha.startswith(revision.lower()) else [revision]
+    last = info.last_modified.isoformat() if isinstance(info.last_modified, dt.datetime) else None
+    return _Repo(repo_id, sha, endpoint, refs, [s.rfilename for s in info.siblings or []], last)
+
+
+def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:
+    """The repo's card (its README, else one written from its config and file list) and origin, stored."""
+    cfg = _json(cfg_path)
     model_type = str(cfg["model_type"]) if cfg.get("model_type") else None
+    text = readme.read_text(encoding="utf-8", errors="replace") if readme else None
     if text is None:
         library = "library_name: transformers\n" if model_type else ""
-        text = _GENERATED.format(library=library, repo=repo_id, model_type=f"model_type {model_type}" if model_type
-                                 else "no config.json", files=len(names))
-    folder = _card_folder(endpoint, repo_id, sha)
+        text = _GENERATED.format(library=library, repo=repo.repo_id, model_type=f"model_type {model_type}"
+                                 if model_type else "no config.json", files=len(repo.names))
+    folder = _card_folder(repo.endpoint, repo.repo_id, repo.sha)
     card = folder / "README.md"
     part = card.with_name(".README.md.tmp")
     part.write_text(text, encoding="utf-8")
     part.replace(card)
-    refs = [DEFAULT_REF] if revision is None else [] if sha.startswith(revision.lower()) else [revision]
-    last = info.last_modified.isoformat() if isinstance(info.last_modified, dt.datetime) else None
-    Origin(uid=repo_id, revision=sha, endpoint=endpoint, refs=refs, fetched_at=_now(), last_modified=last,
-           architecture=model_type, generated=readme is None).write(folder)
+    Origin(uid=repo.repo_id, revision=repo.sha, endpoint=repo.endpoint, refs=repo.refs, fetched_at=_now(),
+           last_modified=repo.last_modified, architecture=model_type, generated=readme is None).write(folder)
     return card
 
 

@@ -82,10 +82,9 @@ class Registry:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        """sqlite-utils over the same connection, for writes: imported on first use, as reads need only sqlite3.
-
-        Reading the registry is every command's start-up (a cached ``hub pull`` among them), and sqlite-utils
-        with click and dateutil is a measurable part of it (``python -m bench.startup``).
+        """sqlite-utils over the same connection, for migrations (full-text search) and WAL: imported on first
+        use, since reads and row writes need only sqlite3, and sqlite-utils with click and dateutil is a
+        measurable part of a command's start-up (``python -m bench.startup``).
         """
         if self._db is None:
             from ._sqlite_utils import sqlite_utils
@@ -113,8 +112,8 @@ class Registry:
 
     def _ensure_bundled(self) -> None:
         if not self.conn.execute("SELECT 1 FROM sources WHERE kind = ?", [BUNDLED]).fetchone():
-            with self.db.atomic():
-                self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, NULL, ?, ?)",
+            with self.conn:
+                self.conn.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, NULL, ?, ?)",
                                 [BUNDLED, BUNDLED, _now()])
 
     def sources(self) -> list[Source]:
@@ -140,10 +139,10 @@ class Registry:
         return self._add_source(REMOTE, REMOTE, root)
 
     def _add_source(self, kind: str, label: str, root: Path) -> Source:
-        with self.db.atomic():
-            self.db.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, ?, ?, ?)",
+        with self.conn:
+            self.conn.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, ?, ?, ?)",
                             [kind, None if kind == REMOTE else str(root), label, _now()])
-        row = self.db.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
+        row = self.conn.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
         return Source(row[0], kind, label, root)
 
     def remove_source(self, path: str | Path) -> builtins.list[str]:
@@ -158,10 +157,10 @@ class Registry:
             known = [s.label for s in self.sources() if s.kind != BUNDLED]
             raise UsageError(f"{path} is not a source of {self.path}; sources: {', '.join(known) or 'none'}")
         cards = self.conn.execute("SELECT id, relpath FROM cards WHERE source_id = ?", [row[0]]).fetchall()
-        with self.db.atomic():
+        with self.conn:
             for card_id, _ in cards:
                 self._delete_card(card_id)
-            self.db.execute("DELETE FROM sources WHERE id = ?", [row[0]])
+            self.conn.execute("DELETE FROM sources WHERE id = ?", [row[0]])
         return [f"{label}:{rel}" for _, rel in cards]
 
     # sync ---------------------------------------------------------------------------------------
@@ -198,9 +197,9 @@ class Registry:
                     for src, rel, st, digest in work]
         existing = {(r["source_id"], r["relpath"]): r["id"]
                     for r in self._query("SELECT id, source_id, relpath FROM cards")}
-        with self.db.atomic():
+        with self.conn:
             for src, rel, st in touched:  # same bytes, new mtime: remember the stat, nothing to re-index
-                self.db.execute("UPDATE cards SET mtime_ns = ?, size = ? WHERE source_id = ? AND relpath = ?",
+                self.conn.execute("UPDATE cards SET mtime_ns = ?, size = ? WHERE source_id = ? AND relpath = ?",
                                 [st.st_mtime_ns, st.st_size, src.id, rel])
             for src, _, _, removed, _ in plans:
                 for rel in removed:
@@ -210,9 +209,9 @@ class Registry:
                 (report.updated if card_id else report.added).append(f"{src.label}:{rel}")
                 self._store(src, rel, st, digest, result, card_id)
             for label, root in moved.items():
-                self.db.execute("UPDATE sources SET path = ? WHERE label = ?", [str(root), label])
+                self.conn.execute("UPDATE sources SET path = ? WHERE label = ?", [str(root), label])
             for key, value in {**(meta or {}), "analyzer": version}.items():
-                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+                self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
         self._synced = True
         return report
 

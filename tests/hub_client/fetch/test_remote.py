@@ -133,3 +133,20 @@ def test_search_hf_lists_the_hubs_repos(hf_env):
     assert out.returncode == 0, out.stderr
     assert [r["id"] for r in json.loads(out.stdout)] == [repo_id]
     assert private not in hub("search", "--hf", "convnext-copy").stdout
+
+
+def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_env, monkeypatch):
+    """A pull needs the repo and its commit only: one API call, then the files; the README it brings is kept
+    as the card, and the registry's next read parses and indexes it."""
+    repo_id, files = new_repo(hf_env)
+    start = len(hf_env.log)
+    paths = pull(f"hf:{repo_id}")
+    assert {p.name: p.read_bytes() for p in paths} == files
+    asked = hf_env.log[start:]
+    first_file = next(i for i, (method, path) in enumerate(asked) if method == "GET" and "/resolve/" in path)
+    assert first_file <= 3, asked
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    rec = resolve(f"hf:{repo_id}").record
+    assert rec.uid == repo_id and rec.revision == hf_env.repos[repo_id].sha and rec.architecture == "convnextv2"
+    assert rec.license == "Apache-2.0" and rec.task == "image-classification"  # from the README, parsed
+    assert [p.name for p in pull(f"hf:{repo_id}")] == [p.name for p in paths]
