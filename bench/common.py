@@ -85,3 +85,12 @@ def main_with_rounds(argv: list[str] | None, doc: str, run: Any, table: Any, *, 
     args = ap.parse_args(argv)
     data = run(quick if args.quick else args.rounds)
     return report(table(data), data, args.json)
+
+
+def run_timed(cmd: list[str], env: dict[str, str]) -> float:
+    """Seconds a whole process takes, its output discarded; a failure raises."""
+    import time
+
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start

@@ -16,11 +16,9 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +29,9 @@ from helpers import HF_CARD, corpus_files, payload  # noqa: E402
 from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import main_with_rounds  # noqa: E402
+from bench.common import main_with_rounds, run_timed  # noqa: E402
 
 PY = sys.executable
-
-
-def _time(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def _before_first_byte(log: list[tuple[str, str]], repo: str) -> int:
@@ -85,7 +77,7 @@ def run(rounds: int) -> dict[str, Any]:
                     ("hf download ID (cold)", theirs, [hf_cli, "download", theirs, "--quiet"],
                      {"HF_HOME": str(work / f"hfa{r}")})]
             for label, repo, cmd, extra in (jobs if r % 2 == 0 else jobs[::-1]):
-                seconds = _time(cmd, {**env, **extra})
+                seconds = run_timed(cmd, {**env, **extra})
                 if r:
                     times[label].append(seconds)
                     asked[label].append(_before_first_byte(hf.log, repo))
@@ -94,7 +86,7 @@ def run(rounds: int) -> dict[str, Any]:
         update: list[float] = []
         for r in range(rounds + 1):
             extra = {"HUB_HOME": str(work / f"u{r}"), "HUB_REGISTRY": str(work / f"u{r}/registry.db")}
-            seconds = _time([hub, "update", "--from", f"{nginx.url}/hub-master.tar.gz", "-q"], {**env, **extra})
+            seconds = run_timed([hub, "update", "--from", f"{nginx.url}/hub-master.tar.gz", "-q"], {**env, **extra})
             if r:
                 update.append(seconds)
         return {"pull": {k: {"median_s": statistics.median(v), "requests_before_first_byte": max(asked[k])}

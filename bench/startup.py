@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,9 @@ from helpers import payload, publish  # noqa: E402
 from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import main_with_rounds  # noqa: E402
+from bench.common import main_with_rounds, run_timed  # noqa: E402
 
 PY = sys.executable
-
-
-def _time(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def run(rounds: int) -> list[dict[str, Any]]:
@@ -60,12 +53,12 @@ def run(rounds: int) -> list[dict[str, Any]]:
             "hf download (cached)": [hf_cli, "download", "bench/startup", "model.safetensors", "--quiet"],
         }
         for cmd in cmds.values():  # fill the caches; first runs also warm the page cache
-            _time(cmd, env)
+            run_timed(cmd, env)
         times: dict[str, list[float]] = {k: [] for k in cmds}
         for r in range(rounds):
             order = list(cmds)
             for name in order[r % len(order):] + order[:r % len(order)]:
-                times[name].append(_time(cmds[name], env))
+                times[name].append(run_timed(cmds[name], env))
         return [{"command": k, "median_s": statistics.median(v), "min_s": min(v)} for k, v in times.items()]
     finally:
         hf.stop()
