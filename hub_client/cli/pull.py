@@ -24,7 +24,7 @@ def pull(
     from hub_client.fetch.pull import pull_record
     from hub_client.fetch.remote import keep_pulled, locate
 
-    found = locate(name)
+    found = locate(name, revision=revision)
     if not (quiet or json_):
         note(found.reason)
     if bars_wanted(quiet or json_):

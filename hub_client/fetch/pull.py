@@ -84,7 +84,7 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
         OfflineError: offline mode, and the asset is not cached.
         CacheWriteError, SizeLimitError: the cache cannot hold the file.
     """
-    found = locate(name)
+    found = locate(name, revision=revision)
     if found.reason:
         log.info(found.reason)
     paths = pull_record(found.record, fmt=fmt, revision=revision, to=Path(to) if to is not None else None,

@@ -87,14 +87,18 @@ def resolve(spec: str) -> Resolution:
         return replace(reg.resolve(spec if query.pin else f"{spec}@{DEFAULT_REF}"), spec=spec)
 
 
-def locate(spec: str) -> Located:
+def locate(spec: str, *, revision: str | None = None) -> Located:
     """What a pull needs: the registry's card, else a Hugging Face repo's id and commit from one API call.
 
     A pull needs no more than the repo and the commit, so a repo no one indexed is not parsed first: the pull
     brings its README like any file, :func:`keep_pulled` stores it as the card, and the registry's next read
-    indexes it. Raises what :func:`resolve` raises.
+    indexes it. ``revision`` (``hub pull --revision``) pins a Hugging Face id as ``@REV`` does. Raises what
+    :func:`resolve` raises.
     """
     query = parse_spec(spec)
+    if revision and query.kind == "hf" and query.pin is None:
+        spec = f"{spec}@{revision}"
+        query = parse_spec(spec)
     with Registry() as reg:
         found = _from_registry(reg, spec)
     if found is not None:

@@ -150,3 +150,15 @@ def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_en
     assert rec.uid == repo_id and rec.revision == hf_env.repos[repo_id].sha and rec.architecture == "convnextv2"
     assert rec.license == "Apache-2.0" and rec.task == "image-classification"  # from the README, parsed
     assert [p.name for p in pull(f"hf:{repo_id}")] == [p.name for p in paths]
+
+
+def test_pull_revision_option_pins_an_unindexed_repo_like_an_at_pin(hf_env, monkeypatch):
+    repo_id, _ = new_repo(hf_env)
+    old = {"config.json": b'{"model_type": "convnext"}', "README.md": HF_CARD.format(name=repo_id).encode(),
+           "model.safetensors": payload(50_000, seed=42)}
+    old_sha = hf_env.add_commit(repo_id, old, ref="v0.9")
+    assert {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}", revision="v0.9")} == old
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    rec = resolve(f"hf:{repo_id}@v0.9").record
+    assert rec.revision == old_sha and rec.refs == ["v0.9"] and rec.architecture == "convnext"
+    assert resolve(f"hf:{repo_id}").record.revision == old_sha  # offline, the one card there is
