@@ -6,11 +6,11 @@ The public card corpus is read in place from ``../shared/corpus``, never copied.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from helpers import CORPUS, SEEDS
+from helpers.tools import need
 
 
 @pytest.fixture(scope="session")
@@ -38,20 +38,11 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     return home
 
 
-def _need(tool: str) -> None:
-    import shutil
-
-    if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is not installed; .ci/run installs it")
-        pytest.skip(f"{tool} is not installed (apt-get install {tool})")
-
-
 @pytest.fixture(scope="session")
 def nginx(tmp_path_factory):
     from servers.nginx import Nginx
 
-    _need("nginx")
+    need("nginx")
     base = tmp_path_factory.mktemp("nginx")
     server = Nginx(base / "root", base / "work").start()
     yield server

@@ -8,6 +8,7 @@ inside the function that needs them.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -25,8 +26,22 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"hub {version('hub')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("hub (not installed: run from a source checkout)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False,
+) -> None:
     """Model-hub registry and asset manager for vision checkpoints."""
 
 

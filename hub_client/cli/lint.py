@@ -32,6 +32,8 @@ def lint(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     online: Annotated[bool, typer.Option(help="Also ask each linked server whether the link works.")] = False,
     timeout: Annotated[float | None, typer.Option(help="Seconds per request with --online (HUB_TIMEOUT).")] = None,
+    allow_empty: Annotated[bool, typer.Option(help="Pass when no card is found (by default that is an error, "
+                                                   "so a misconfigured CI job fails).")] = False,
 ) -> None:
     """Check cards for every problem before they are published.
 
@@ -48,6 +50,10 @@ def lint(
         raise UsageError(f"--ignore: unknown rule(s) {', '.join(unknown)}; known rules: {', '.join(sorted(RULES))}")
     chosen = None if dialect is DialectChoice.auto else Dialect(dialect.value)
     results = lint_paths(paths, dialect=chosen, exclude=exclude or (), ignore=ignore or ())
+    if not results and not allow_empty:
+        excluded = f" once {', '.join(exclude)} were excluded" if exclude else ""
+        raise UsageError(f"no card found under {', '.join(str(p) for p in paths)}{excluded}: check the paths "
+                         "(cards are *.md and *.markdown files), or pass --allow-empty")
     if online and "link-unreachable" not in (ignore or ()):
         from registry.lint.online import check_links
 

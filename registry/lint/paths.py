@@ -20,20 +20,29 @@ from registry.record import Dialect
 def iter_card_files(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> Iterator[Path]:
     """Files named, and the card files under directories named (``cardfile.walk``), in a stable order.
 
-    A file named explicitly is linted whatever its suffix.
+    A file named explicitly is linted whatever its suffix; ``exclude`` globs are read by :func:`_excluded`.
     """
     patterns = list(exclude)
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(p / rel for rel, _ in walk(p))
-            for f in found:
-                if not any(fnmatch.fnmatch(str(f), pat) or fnmatch.fnmatch(f.name, pat) for pat in patterns):
+            for f in sorted(p / rel for rel, _ in walk(p)):
+                if not any(_excluded(f, f.relative_to(p), pat) for pat in patterns):
                     yield f
         elif p.is_file():
             yield p
         else:
             raise UsageError(f"{raw}: no such file or directory; give card files or directories that hold them")
+
+
+def _excluded(path: Path, rel: Path, pattern: str) -> bool:
+    """A glob as people write them: the whole path (``*/drafts/*``), the file name (``README.md``), a folder
+    name anywhere below the root (``huggingface``), or a relative path (``mindspore/1.10``, trailing ``/`` or not)."""
+    pat = pattern.rstrip("/")
+    rel_text = rel.as_posix()
+    return (fnmatch.fnmatch(str(path), pat) or fnmatch.fnmatch(path.name, pat) or fnmatch.fnmatch(rel_text, pat)
+            or any(fnmatch.fnmatch(part, pat) for part in rel.parts[:-1])
+            or rel_text.startswith(pat + "/"))
 
 
 def lint_paths(

@@ -14,9 +14,10 @@ import importlib.metadata
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
-from registry.config import BUNDLED
+from registry.config import BUNDLED, CATALOG, REMOTE
 from registry.errors import UnknownModelError
 from registry.record import ModelRecord
 
@@ -126,22 +127,33 @@ def choose(rows: list[Candidate], mindspore_version: Any = DETECT) -> tuple[Cand
     """The best of several candidates, and why in words (None when there was only one)."""
     if len(rows) == 1:
         return rows[0], None
-    installed = installed_mindspore() if mindspore_version is DETECT else mindspore_version
     ordered = sorted(rows, key=_newest_key, reverse=True)
-    listed = ", ".join(f"{c.uid or c.name} (MindSpore {c.mindspore_version or '-'})" for c in ordered)
+    listed = ", ".join(_label(c) for c in ordered)
+    if all(c.mindspore_version is None for c in rows):  # Hugging Face cards: no MindSpore to choose for
+        c = ordered[0]
+        return c, f"{len(rows)} cards match: {listed}; chose the newest, {_label(c)} (pin one with NAME@REV)"
+    installed = installed_mindspore() if mindspore_version is DETECT else mindspore_version
     if installed:
         have = version_tuple(installed)
         fits = [c for c in ordered if _covers(version_tuple(c.mindspore_version), have)]
         if fits:
             c = fits[0]
-            return c, (f"{len(rows)} cards match: {listed}; chose {c.uid or c.name}, the newest the installed "
+            return c, (f"{len(rows)} cards match: {listed}; chose {_label(c)}, the newest the installed "
                        f"MindSpore {installed} can run (pin one with NAME@VERSION)")
         c = ordered[0]
         return c, (f"{len(rows)} cards match: {listed}; none targets the installed MindSpore {installed}, so chose "
-                   f"the newest, {c.uid or c.name} (pin one with NAME@VERSION)")
+                   f"the newest, {_label(c)} (pin one with NAME@VERSION)")
     c = ordered[0]
     return c, (f"{len(rows)} cards match: {listed}; MindSpore is not installed, so chose the newest, "
-               f"{c.uid or c.name} (pin one with NAME@VERSION)")
+               f"{_label(c)} (pin one with NAME@VERSION)")
+
+
+def _label(c: Candidate) -> str:
+    """A candidate as a person tells it from the others: its id, where it was indexed from, its versions."""
+    where = {BUNDLED: "bundled", REMOTE: "fetched", CATALOG: "catalogue"}.get(c.source_kind) or \
+        f"indexed from {PurePath(c.source).name}/"
+    version = f"MindSpore {c.mindspore_version}" if c.mindspore_version else (c.revision or "")[:12] or "-"
+    return f"{c.uid or c.name} ({where}, {version})"
 
 
 def suggest(text: str, pool: Iterable[str], n: int = 5) -> list[str]:

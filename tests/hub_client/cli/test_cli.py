@@ -136,3 +136,39 @@ def test_console_script_installed():
     assert exe.exists(), "the 'hub' console script is not installed; run the README set-up command"
     proc = subprocess.run([str(exe), "lint", str(CARDS)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"hub {version('hub')}"
+
+
+def test_linting_no_card_fails_unless_allowed(tmp_path):
+    """A CI job whose paths or excludes match nothing must not pass quietly."""
+    (tmp_path / "notes.txt").write_text("no card here")
+    proc = subprocess.run([sys.executable, "-m", "hub_client.cli", "lint", str(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "no card found" in proc.stderr and "--allow-empty" in proc.stderr
+    assert run("lint", "--allow-empty", str(tmp_path)).exit_code == 0
+    (tmp_path / "a.md").write_text(WARN_ONLY)
+    proc = subprocess.run([sys.executable, "-m", "hub_client.cli", "lint", str(tmp_path), "--exclude", "a.md"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "once a.md were excluded" in proc.stderr
+
+
+def test_exclude_takes_folder_names_and_relative_paths(tmp_path):
+    for rel in ("huggingface/org__a.md", "mindspore/1.10/b.md", "mindspore/2.5/c.md", "drafts/deep/d.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(WARN_ONLY)
+
+    def linted(*excludes):
+        args = [a for e in excludes for a in ("--exclude", e)]
+        return sorted(Path(e["path"]).name for e in json.loads(run("lint", "-f", "json", *args, str(tmp_path)).output))
+
+    assert linted() == ["b.md", "c.md", "d.md", "org__a.md"]
+    assert linted("huggingface") == ["b.md", "c.md", "d.md"]
+    assert linted("mindspore/1.10/") == ["c.md", "d.md", "org__a.md"]
+    assert linted("drafts", "mindspore") == ["org__a.md"]
+    assert run("lint", "--exclude", "c.md", "-f", "json", str(tmp_path)).exit_code == 0

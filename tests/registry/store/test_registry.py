@@ -306,6 +306,23 @@ def test_search_ranks_the_exact_name_then_name_prefixes(ms_reg):
     assert [x.name for x in ms_reg.search("RESNET50")][:exact] == ["resnet50"] * exact
 
 
+def test_the_note_tells_every_candidate_apart(ms_reg, corpus):
+    """The bundled convnext_tiny and the corpus's have one uid: the note says where each comes from."""
+    res = ms_reg.resolve("convnext_tiny", mindspore_version="2.3.1")
+    assert "mindspore/2.5/convnext_tiny_imagenet2012 (bundled, MindSpore 2.5)" in res.reason
+    assert "mindspore/2.5/convnext_tiny_imagenet2012 (indexed from mindspore-hub/, MindSpore 2.5)" in res.reason
+
+
+def test_hf_duplicates_are_not_chosen_by_mindspore(reg, tmp_path):
+    from helpers import HF_CARD
+
+    for folder in ("one", "two"):
+        write_card(tmp_path / folder, "acme__twin", HF_CARD.format(name="twin"))
+        reg.add_source(tmp_path / folder)
+    res = reg.resolve("hf:acme/twin", mindspore_version="2.5")
+    assert len(res.candidates) == 2 and "MindSpore" not in res.reason and "chose the newest" in res.reason
+
+
 def test_info_record_has_card_path_on_disk(reg):
     rec = reg.resolve("convnext_tiny").record
     assert Path(rec.card_path).is_file() and rec.body.startswith("\n# convnext_tiny")
