@@ -45,20 +45,22 @@ def pull(
 
 def verify(
     name: Annotated[str, typer.Argument(help="A model whose cached files to re-hash.")],
+    repair: Annotated[bool, typer.Option("--repair", help="Fetch again what is damaged or missing.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Re-hash a model's cached files against their cards; exit 1 if one does not match or is missing."""
+    """Re-hash a model's cached files (assets, or a Hugging Face repo's files) against their cards; exit 1 if one
+    does not match or is missing. With --repair, fetch those again."""
     from hub_client.fetch.pull import verify_cached
     from hub_client.fetch.remote import resolve
 
-    results = verify_cached(resolve(name).record)
+    results = verify_cached(resolve(name).record, repair=repair)
     if json_:
         emit_json(results)
     else:
         for r in results:
             typer.echo(f"{r['status']:8} {r['file']}" + (f"  expected {r['expected']}, got {r['sha256']}"
                                                           if r["status"] == "corrupt" else ""))
-    raise typer.Exit(0 if all(r["status"] == "ok" for r in results) else 1)
+    raise typer.Exit(0 if all(r["status"] in ("ok", "repaired") for r in results) else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -77,6 +77,47 @@ def lock_path(key: str) -> Path:
     return path
 
 
+def _mark(kind: str, digest: str) -> Path:
+    return root() / "verified" / kind / digest
+
+
+def _stat_key(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
+def mark_verified(path: Path, kind: str, digest: str) -> None:
+    """Remember that the file behind ``path`` hashed to ``digest``, as it is now (its size and mtime)."""
+    mark = _mark(kind, digest)
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
+    tmp.write_text(_stat_key(Path(os.path.realpath(path))))
+    tmp.replace(mark)
+
+
+def is_trusted(path: Path, kind: str, digest: str) -> bool:
+    """Whether the file was verified and has not changed since (same size and mtime): only then is it used
+    without hashing it again. A file that was rewritten, truncated or touched is hashed anew."""
+    try:
+        return _mark(kind, digest).read_text() == _stat_key(Path(os.path.realpath(path)))
+    except OSError:
+        return False
+
+
+def blob_digest(path: Path) -> str | None:
+    """The sha256 a cached file's blob is named by; None for a copy (a file system without links)."""
+    blob = Path(os.path.realpath(path))
+    return blob.name if blob.parent == root().resolve() / "blobs" / "sha256" else None
+
+
+def forget(path: Path) -> None:
+    """Remove a damaged cached file: the link people open and the blob behind it."""
+    blob = Path(os.path.realpath(path))
+    path.unlink(missing_ok=True)
+    if blob != path:
+        blob.unlink(missing_ok=True)
+
+
 def store_blob(part: Path, digest: str) -> Path:
     """Move a verified partial file into the blob store (atomic rename on the same file system)."""
     blob = blob_path(digest)
@@ -136,7 +177,10 @@ def verify_entry(entry: Entry) -> bool:
     """Re-hash a cached file and compare with the digest its blob is named by."""
     if not entry.ok or entry.blob is None:
         return False
-    return file_digest(entry.blob) == entry.blob.name
+    if file_digest(entry.blob) != entry.blob.name:
+        return False
+    mark_verified(entry.blob, "sha256", entry.blob.name)
+    return True
 
 
 def remove_model(record: ModelRecord) -> list[Path]:

@@ -21,6 +21,7 @@ from registry.errors import DownloadError, IntegrityError, OfflineError, RepoAcc
 from registry.formats import WEIGHT_FORMATS, weight_format
 from registry.record import ModelRecord
 
+from .cache import is_trusted, mark_verified
 from .digests import file_digest
 from .policy import Policy
 
@@ -48,15 +49,15 @@ def _pick(files: list[str], fmt: str | None) -> list[str]:
     return [f for f in files if kind(f) in (None, chosen) and not f.startswith(".")]
 
 
-def _marker(etag: str) -> Path:
-    return config.hub_home() / "verified" / "hf" / etag
+def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "", force: bool = False) -> None:
+    """Check a file of the HF cache against its blob name (the ETag) and, when given, the tree's sha256.
 
-
-def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "") -> None:
-    """Check a file of the HF cache against its blob name (the ETag) and, when given, the tree's sha256."""
+    A file verified before and unchanged since (``cache.is_trusted``) is not hashed again, unless ``force``.
+    A mismatch deletes the file, so the next pull fetches it again, and raises ``IntegrityError``.
+    """
     blob = Path(os.path.realpath(path))
     etag = blob.name
-    if _marker(etag).exists() and (expected_sha256 is None or expected_sha256 == etag):
+    if not force and is_trusted(blob, "hf", etag) and (expected_sha256 is None or expected_sha256 == etag):
         return
     if _SHA256.match(etag) or expected_sha256:
         want = expected_sha256 or etag
@@ -70,8 +71,17 @@ def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str =
         blob.unlink(missing_ok=True)
         Path(path).unlink(missing_ok=True)
         raise IntegrityError(url=url or str(path), expected=want, actual=got, what=what)
-    _marker(etag).parent.mkdir(parents=True, exist_ok=True)
-    _marker(etag).touch()
+    mark_verified(blob, "hf", etag)
+
+
+def snapshot(record: ModelRecord, revision: str | None = None) -> Path | None:
+    """The folder of the HF cache that holds the repo's files at the record's commit (or ``main``)."""
+    folder = hf_cache_dir() / f"models--{(record.uid or '').replace('/', '--')}"
+    ref = revision or record.revision or "main"
+    ref_file = folder / "refs" / ref
+    commit = ref_file.read_text().strip() if ref_file.is_file() else ref
+    snap = folder / "snapshots" / commit
+    return snap if snap.is_dir() else None
 
 
 def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None = None,
@@ -87,16 +97,21 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     cache_dir = hf_cache_dir()
     if config.offline():
         with hub_errors(repo, endpoint, revision):
-            return _offline_files(repo, revision, fmt, cache_dir)
+            return _offline_files(record, revision, fmt)
     with hub_errors(repo, endpoint, revision):
         api = HfApi(endpoint=endpoint)
         tree = [e for e in api.list_repo_tree(repo, revision=revision, recursive=True) if hasattr(e, "lfs")]
         lfs: dict[str, Any] = {e.path: e.lfs for e in tree}
 
         def one(name: str) -> Path:
-            local = Path(hf_hub_download(repo, name, revision=revision, endpoint=endpoint, cache_dir=cache_dir))
             info = lfs.get(name)
-            verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=f"{endpoint}/{repo}/{name}")
+            url = f"{endpoint}/{repo}/{name}"
+            local = Path(hf_hub_download(repo, name, revision=revision, endpoint=endpoint, cache_dir=cache_dir))
+            try:
+                verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=url)
+            except IntegrityError:  # damaged in the cache, and now deleted: fetch it once more
+                local = Path(hf_hub_download(repo, name, revision=revision, endpoint=endpoint, cache_dir=cache_dir))
+                verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=url)
             return local
 
         names = _pick([e.path for e in tree], fmt)
@@ -143,15 +158,11 @@ def hub_errors(repo: str, endpoint: str, revision: str | None = None) -> Iterato
         raise DownloadError(f"{endpoint} refused {repo}: {e}") from None
 
 
-def _offline_files(repo: str, revision: str | None, fmt: str | None, cache_dir: Path) -> list[Path]:
+def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None) -> list[Path]:
     """The snapshot already in the HF cache, verified, with no network call at all."""
-    folder = cache_dir / f"models--{repo.replace('/', '--')}"
-    ref = revision or "main"
-    ref_file = folder / "refs" / ref
-    commit = ref_file.read_text().strip() if ref_file.is_file() else ref
-    snap = folder / "snapshots" / commit
-    if not snap.is_dir():
-        raise OfflineError(f"{repo} (revision {ref})")
+    snap = snapshot(record, revision)
+    if snap is None:
+        raise OfflineError(f"{record.uid} (revision {revision or record.revision or 'main'})")
     names = [p.relative_to(snap).as_posix() for p in sorted(snap.rglob("*")) if p.is_file()]
     paths = [snap / n for n in _pick(names, fmt)]
     for p in paths:

@@ -28,6 +28,7 @@ from registry.errors import (
     UnsafeURLError,
     UsageError,
 )
+from registry.formats import weight_format
 from registry.record import AssetRecord, Dialect, ModelRecord
 
 from . import cache
@@ -108,8 +109,66 @@ def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
         raise IntegrityError(url=url, expected=expected, actual=digest)
 
 
-def verify_cached(record: ModelRecord) -> list[dict[str, str]]:
-    """Re-hash each cached asset of ``record`` against its card: status ``ok``, ``corrupt`` or ``missing``."""
+def _sound(target: Path, asset: AssetRecord) -> bool:
+    """A cached asset unchanged since it was verified is used as it is; one that changed (or was never marked)
+    is hashed again, and a damaged one is removed so that the pull fetches it anew."""
+    named = cache.blob_digest(target)
+    if named is not None and cache.is_trusted(target, "sha256", named):
+        return True
+    actual = file_digest(target)
+    try:
+        check_digest(actual, asset, str(target))
+        if named is not None and actual != named:
+            raise IntegrityError(url=str(target), expected=named, actual=actual)
+    except IntegrityError as e:
+        log.warning("%s is damaged in the cache (%s): fetching it again", target, e)
+        cache.forget(target)
+        return False
+    cache.mark_verified(target, "sha256", actual)
+    return True
+
+
+def verify_cached(record: ModelRecord, *, repair: bool = False) -> list[dict[str, str]]:
+    """Re-hash each cached file of ``record`` against its card (a Hugging Face repo's against their content
+    addresses): status ``ok``, ``corrupt`` or ``missing``. With ``repair``, what is not ok is fetched again and
+    the status says ``repaired``."""
+    results = _verify_hf(record) if record.dialect is Dialect.HUGGINGFACE else _verify_assets(record)
+    if repair and any(r["status"] != "ok" for r in results):
+        for r in results:
+            if r["status"] == "corrupt":
+                cache.forget(Path(r["path"]))
+        pull_record(record)
+        fixed = _verify_hf(record) if record.dialect is Dialect.HUGGINGFACE else _verify_assets(record)
+        before = {r["file"]: r["status"] for r in results}
+        results = [{**r, "status": "repaired" if before.get(r["file"], "missing") != "ok" and r["status"] == "ok"
+                    else r["status"]} for r in fixed]
+    return results
+
+
+def _verify_hf(record: ModelRecord) -> list[dict[str, str]]:
+    from .hf import snapshot, verify_hf_file
+
+    snap = snapshot(record)
+    if snap is None:
+        return [{"file": f"hf:{record.uid}", "status": "missing", "path": ""}]
+    results = []
+    for path in sorted(p for p in snap.rglob("*") if p.is_file() or p.is_symlink()):
+        name = path.relative_to(snap).as_posix()
+        if not path.exists():
+            results.append({"file": name, "status": "missing", "path": str(path)})
+            continue
+        try:
+            verify_hf_file(path, force=True)
+            results.append({"file": name, "status": "ok", "path": str(path)})
+        except IntegrityError as e:
+            results.append({"file": name, "status": "corrupt", "sha256": e.actual, "expected": e.expected,
+                            "path": str(path)})
+    if not any(weight_format(r["file"]) for r in results):  # the card and config came, the weights never did
+        results.append({"file": "weights", "status": "missing", "path": str(snap)})
+    return results
+
+
+def _verify_assets(record: ModelRecord) -> list[dict[str, str]]:
     results = []
     for asset in record.assets:
         path = cache.asset_path(record, asset)
@@ -123,6 +182,9 @@ def verify_cached(record: ModelRecord) -> list[dict[str, str]]:
         except IntegrityError as e:
             results.append({"file": asset.filename, "status": "corrupt", "sha256": digest, "path": str(path),
                             "expected": e.expected})
+            continue
+        if cache.blob_digest(path) == digest:
+            cache.mark_verified(path, "sha256", digest)
     return results
 
 
@@ -130,7 +192,7 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
                progress: ProgressFactory | None = None) -> Path:
     """The cached path of one verified asset, downloading it first when needed (in ``session``, or a new one)."""
     target = cache.asset_path(record, asset)
-    if target.is_file():
+    if target.is_file() and _sound(target, asset):
         return target
     if config.offline():
         raise OfflineError(f"{asset.filename} of {record.uid or record.name}")
@@ -192,6 +254,7 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
         try:
             blob = cache.store_blob(part.path, outcome.digest)
             part.discard()
+            cache.mark_verified(blob, "sha256", outcome.digest)
             return cache.link(target, blob)
         except OSError as e:
             raise CacheWriteError(str(target), e) from e

@@ -1,0 +1,101 @@
+"""A cache that heals itself: a cached file that changed since it was verified is hashed again before use and
+fetched anew when damaged; `hub verify --repair` mends what even that cannot see; Hugging Face files alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import HF_CARD, ROOT, index, payload, publish, unique
+
+from hub_client import pull
+from hub_client.fetch import cache
+from hub_client.fetch.transfer import CHUNK
+
+
+def hub(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub_client.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def flip(path: Path, *, keep_mtime: bool) -> None:
+    """One byte changed in place, the size kept; with ``keep_mtime`` the file looks untouched to a stat."""
+    real = Path(os.path.realpath(path))
+    st = real.stat()
+    os.chmod(real, 0o644)
+    with open(real, "r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    if keep_mtime:
+        os.utime(real, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.usefixtures("net")
+def test_a_damaged_asset_is_fetched_again_by_the_next_pull(nginx, cards):
+    pub = publish(nginx.root, cards, unique("heal"), payload(CHUNK, seed=50), base=nginx.url)
+    index(cards)
+    [path] = pull(pub.name)
+    flip(path, keep_mtime=False)
+    before = len(nginx.requests_for(pub.uri))
+    [again] = pull(pub.name)
+    assert again.read_bytes() == pub.data
+    assert [r[:2] for r in nginx.requests_for(pub.uri)[before:]] == [("GET", 200)]
+    assert len(nginx.requests_for(pub.uri)) == before + 1
+    pull(pub.name)  # sound and marked again: no request
+    assert len(nginx.requests_for(pub.uri)) == before + 1
+
+
+@pytest.mark.usefixtures("net")
+def test_verify_finds_what_a_stat_cannot_and_repair_mends_it(nginx, cards):
+    pub = publish(nginx.root, cards, unique("repair"), payload(CHUNK, seed=51), base=nginx.url)
+    index(cards)
+    [path] = pull(pub.name)
+    flip(path, keep_mtime=True)
+    assert pull(pub.name)[0].read_bytes() != pub.data  # looks untouched: trusted, as documented
+    bad = hub("verify", pub.name, "--json")
+    assert bad.returncode == 1 and json.loads(bad.stdout)[0]["status"] == "corrupt"
+    fixed = hub("verify", pub.name, "--repair", "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    assert json.loads(fixed.stdout)[0]["status"] == "repaired"
+    assert cache.asset_path(*_record_and_asset(pub.name)).read_bytes() == pub.data
+    assert hub("verify", pub.name).returncode == 0
+
+
+def _record_and_asset(name: str):
+    from registry import Registry
+
+    with Registry() as reg:
+        rec = reg.resolve(name).record
+    return rec, rec.assets[0]
+
+
+def test_hf_files_are_checked_healed_and_repaired(hf_env):
+    repo_id = f"acme/{unique('heal')}".replace("_", "-")
+    files = {"README.md": HF_CARD.format(name=repo_id).encode(), "config.json": b'{"model_type": "convnextv2"}',
+             "model.safetensors": payload(300_000, seed=52)}
+    hf_env.add(repo_id, files)
+    missing = hub("verify", f"hf:{repo_id}", "--json")  # the card is fetched to resolve it; the weights not
+    assert missing.returncode == 1 and {r["file"]: r["status"] for r in json.loads(missing.stdout)}["weights"] == \
+        "missing"
+
+    weights = {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"]
+    served = f"/{repo_id}/resolve/{hf_env.repos[repo_id].sha}/model.safetensors"
+    gets = hf_env.log.count(("GET", served))
+    flip(weights, keep_mtime=False)
+    healed = {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"]
+    assert healed.read_bytes() == files["model.safetensors"] and hf_env.log.count(("GET", served)) == gets + 1
+
+    flip(healed, keep_mtime=True)
+    bad = hub("verify", f"hf:{repo_id}", "--json")
+    assert bad.returncode == 1
+    assert {r["file"]: r["status"] for r in json.loads(bad.stdout)} == {
+        "README.md": "ok", "config.json": "ok", "model.safetensors": "corrupt"}
+    fixed = hub("verify", f"hf:{repo_id}", "--repair", "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    assert {r["file"]: r["status"] for r in json.loads(fixed.stdout)}["model.safetensors"] == "repaired"
+    assert {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"].read_bytes() == files["model.safetensors"]
