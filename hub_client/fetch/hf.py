@@ -23,6 +23,7 @@ from registry.record import ModelRecord
 
 from .cache import is_trusted, mark_verified
 from .digests import file_digest
+from .network import unreachable
 from .policy import Policy
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -156,6 +157,12 @@ def hub_errors(repo: str, endpoint: str, revision: str | None = None) -> Iterato
         raise DownloadError(f"{repo}: {e}") from None
     except HfHubHTTPError as e:
         raise DownloadError(f"{endpoint} refused {repo}: {e}") from None
+    except Exception as e:  # huggingface_hub's HTTP client raises its own connection errors
+        why = unreachable(e)
+        if why is None:
+            raise
+        raise DownloadError(f"cannot reach {endpoint}: {why}; set HF_ENDPOINT to a reachable hub or mirror, or "
+                            "HUB_OFFLINE=1 to use the cache alone", url=endpoint) from None
 
 
 def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None) -> list[Path]:

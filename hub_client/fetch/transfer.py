@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -28,6 +28,7 @@ import urllib3
 from registry import config
 from registry.errors import DownloadError, SizeLimitError
 
+from .network import unreachable
 from .pipeline import CHUNK, PartFile, Pipeline
 from .policy import Policy
 
@@ -243,6 +244,11 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
     try:
         resp, st.final_url = _open(session, url, headers, policy, settings.timeout)
     except _NETWORK_ERRORS as e:
+        why = unreachable(e)
+        if why is not None:  # no retry helps a name that does not resolve or a port nobody listens on
+            host = urlsplit(url).hostname or url
+            raise DownloadError(f"cannot reach {host}: {why} ({url}); if this machine is offline, set HUB_OFFLINE=1 "
+                                "to use the cache alone, or name a reachable mirror in HUB_MIRRORS", url=url) from None
         raise _Retry(f"{type(e).__name__}: {e}") from None
     with resp:
         status = resp.status_code

@@ -312,11 +312,17 @@ def test_flaky_link_that_progresses_is_not_given_up(nginx, proxy, cards, monkeyp
 def test_backoff_is_capped():
     from hub_client.fetch import transfer
 
+    import requests
+
+    class TimingOut(requests.Session):  # a host that is there but never answers in time: worth retrying
+        def send(self, request, **kwargs):
+            raise requests.ConnectTimeout("connect timed out")
+
     delays = []
     settings = transfer.Settings(timeout=1, retries=40, backoff=1.0, max_bytes=1 << 30, sleep=delays.append)
     part = transfer.Partial(cache.root() / "incomplete" / "x.part")
     with pytest.raises(DownloadError):
-        transfer.fetch("http://127.0.0.1:9/x.ckpt", part, session=__import__("requests").Session(),
+        transfer.fetch("http://127.0.0.1:9/x.ckpt", part, session=TimingOut(),
                        policy=transfer.Policy(hosts=("127.0.0.1",)), settings=settings)
     assert len(delays) == 40 and max(delays) <= transfer.MAX_BACKOFF
 
