@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UsageError
+
 #: The source kind (and label) of the project's own cards in the registry.
 BUNDLED = "bundled"
 #: The source kind (and label) of cards fetched from a hub by name.
@@ -41,12 +43,24 @@ def offline() -> bool:
     return _flag("HUB_OFFLINE") or _flag("HF_HUB_OFFLINE")
 
 
+def _number(var: str, default: float, *, minimum: float, integer: bool = False) -> float:
+    """A numeric setting; one that is not a number, or below ``minimum``, is a ``UsageError`` naming it."""
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise UsageError(f"{var}={raw!r} is not {'a whole number' if integer else 'a number'}; unset it for the "
+                         f"default ({default:g})") from None
+    if value < minimum or value != value:  # NaN compares false with everything
+        raise UsageError(f"{var}={raw!r} is below {minimum:g}; unset it for the default ({default:g})")
+    return value
+
+
 def http_timeout() -> float:
     """``HUB_TIMEOUT`` seconds for connecting and for each read (default 10)."""
-    try:
-        return float(os.environ.get("HUB_TIMEOUT", "10"))
-    except ValueError:
-        return 10.0
+    return _number("HUB_TIMEOUT", 10.0, minimum=0.001)
 
 
 def checkout_root() -> Path | None:
@@ -139,26 +153,17 @@ def allow_http() -> bool:
 
 def max_download_bytes() -> int:
     """``HUB_MAX_BYTES``: the largest single asset we will download (default 64 GiB)."""
-    try:
-        return int(os.environ.get("HUB_MAX_BYTES", str(64 << 30)))
-    except ValueError:
-        return 64 << 30
+    return int(_number("HUB_MAX_BYTES", 64 << 30, minimum=1, integer=True))
 
 
 def retries() -> int:
     """``HUB_RETRIES``: further attempts after a failed one, per URL (default 5)."""
-    try:
-        return max(0, int(os.environ.get("HUB_RETRIES", "5")))
-    except ValueError:
-        return 5
+    return int(_number("HUB_RETRIES", 5, minimum=0, integer=True))
 
 
 def backoff_base() -> float:
     """``HUB_BACKOFF``: first retry delay in seconds, doubled each time, with jitter (default 0.5)."""
-    try:
-        return max(0.0, float(os.environ.get("HUB_BACKOFF", "0.5")))
-    except ValueError:
-        return 0.5
+    return _number("HUB_BACKOFF", 0.5, minimum=0.0)
 
 
 def hf_endpoint() -> str:

@@ -10,6 +10,7 @@ not parse messages.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -192,8 +193,9 @@ class CacheWriteError(HubError, OSError):
     def __init__(self, path: str, error: OSError) -> None:
         self.path = path
         self.errno_ = error.errno
-        super().__init__(error.errno or 0, f"cannot write {path}: {error.strerror or error}; free some space (or "
-                         "point HUB_HOME at a larger disk) and pull again: the download resumes where it stopped")
+        fix = ("free some space (or point HUB_HOME at a larger disk) and pull again: the download resumes where it "
+               "stopped") if error.errno == errno.ENOSPC else "point HUB_HOME at a folder you can write, and pull again"
+        super().__init__(error.errno or 0, f"cannot write {path}: {error.strerror or error}; {fix}")
 
     def __str__(self) -> str:
         return str(self.args[1])

@@ -15,7 +15,8 @@ def list_(
     dataset: Annotated[str | None, typer.Option(help="Training dataset, e.g. ImageNet2012.")] = None,
     framework: Annotated[str | None, typer.Option(help="mindspore, transformers, pytorch, ...")] = None,
     source: Annotated[str | None, typer.Option(help="mindspore-hub, huggingface, bundled, or an indexed path.")] = None,
-    min_top1: Annotated[float | None, typer.Option(help="Only models with top-1 accuracy at least this (%).")] = None,
+    min_top1: Annotated[float | None, typer.Option(min=0, max=100,
+                                                   help="Only models with top-1 accuracy at least this (%).")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """List the models in the registry, with filters."""
@@ -35,7 +36,7 @@ def list_(
 
 def search(
     text: Annotated[list[str], typer.Argument(help="Words to find in names, summaries and card text.")],
-    limit: Annotated[int, typer.Option(help="At most this many results.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many results.")] = 20,
     hf: Annotated[bool, typer.Option("--hf", help="Search the Hugging Face Hub (HF_ENDPOINT) instead.")] = False,
     json_: JsonOpt = False,
 ) -> None:

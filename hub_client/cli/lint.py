@@ -31,7 +31,8 @@ def lint(
     ignore: Annotated[list[str] | None, typer.Option(help="Rule id to leave out (repeatable).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     online: Annotated[bool, typer.Option(help="Also ask each linked server whether the link works.")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per request with --online (HUB_TIMEOUT).")] = None,
+    timeout: Annotated[float | None, typer.Option(min=0.001, help="Seconds per request with --online (HUB_TIMEOUT).")
+                       ] = None,
     allow_empty: Annotated[bool, typer.Option(help="Pass when no card is found (by default that is an error, "
                                                    "so a misconfigured CI job fails).")] = False,
 ) -> None:
@@ -60,7 +61,11 @@ def lint(
         check_links(results, timeout=timeout)
     rendered = report.render(results, format.value)
     if output is not None:
-        output.write_text(rendered + "\n", encoding="utf-8")
+        try:
+            output.write_text(rendered + "\n", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"--output {output}: cannot write the report there ({e.strerror or e}); give a file "
+                             "in an existing, writable folder") from None
         typer.echo(report.summary(results), err=True)
     else:
         typer.echo(rendered)

@@ -34,7 +34,7 @@ def _load(name: str, device: str, backend: str, quiet: bool) -> Any:
 def predict(
     name: NameArg,
     images: Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, ...).")],
-    topk: Annotated[int, typer.Option("--topk", "-k", help="How many labels per image.")] = 5,
+    topk: Annotated[int, typer.Option("--topk", "-k", min=1, help="How many labels per image.")] = 5,
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
     json_: JsonOpt = False,
@@ -69,10 +69,12 @@ def eval_(
         "--dataset", help="sklearn-digits, or an ImageFolder tree root/<class>/<image>.")],
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
-    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
-    limit: Annotated[int | None, typer.Option(help="Evaluate on this many images, spread over the dataset.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Images per forward pass.")] = 32,
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate on this many images, spread over the dataset.")
+                     ] = None,
     tolerance: Annotated[float | None, typer.Option(
-        help="Points of top-1 within which the claim counts as reproduced (default: 2 standard errors).")] = None,
+        min=0, max=100, help="Points of top-1 within which the claim counts as reproduced (default: 2 standard "
+        "errors).")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Measure top-1/top-5 on a dataset and check the card's accuracy claim; exit 1 if below it."""

@@ -204,7 +204,11 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
     safe_file_name(asset.url)  # also refuses a malformed URL, before mirror_urls parses it
     key = cache.asset_key(asset.url, asset.sha256)
     try:
-        with FileLock(cache.lock_path(key), timeout=LOCK_TIMEOUT):
+        lock = cache.lock_path(key)
+    except OSError as e:  # HUB_HOME is a file, read-only, or on a full disk
+        raise CacheWriteError(str(cache.root()), e) from e
+    try:
+        with FileLock(lock, timeout=LOCK_TIMEOUT):
             if session is None:
                 import requests
 
@@ -214,7 +218,7 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
             return _download_locked(record, asset, target, key, policy=policy, session=session, progress=progress)
     except Timeout:
         raise DownloadError(f"another process has been downloading {asset.filename} for {LOCK_TIMEOUT // 3600} h; "
-                            f"if none is, delete {cache.lock_path(key)}", url=asset.url) from None
+                            f"if none is, delete {lock}", url=asset.url) from None
 
 
 def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key: str, *, policy: Policy,
@@ -304,13 +308,20 @@ def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | 
         # a cached asset returns before any HTTP import; a session is opened only for a download
         paths = [pull_asset(record, a, policy=policy, progress=progress) for a in assets]
     if to is not None:
-        to.mkdir(parents=True, exist_ok=True)
         copied = []
-        for p in paths:
-            dest = to / p.name
-            tmp = dest.with_name(f".{dest.name}.tmp")
-            shutil.copyfile(p, tmp)  # the resolved bytes, not the link
-            tmp.replace(dest)
-            copied.append(dest)
+        tmp: Path | None = None
+        try:
+            to.mkdir(parents=True, exist_ok=True)
+            for p in paths:
+                dest = to / p.name
+                tmp = dest.with_name(f".{dest.name}.tmp")
+                shutil.copyfile(p, tmp)  # the resolved bytes, not the link
+                tmp.replace(dest)
+                copied.append(dest)
+        except OSError as e:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+            raise UsageError(f"cannot copy the verified files into {to} ({e.strerror or e}): give a writable folder; "
+                             f"they are cached all the same") from None
         return copied
     return paths

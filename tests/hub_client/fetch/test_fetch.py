@@ -310,9 +310,9 @@ def test_flaky_link_that_progresses_is_not_given_up(nginx, proxy, cards, monkeyp
 
 
 def test_backoff_is_capped():
-    from hub_client.fetch import transfer
-
     import requests
+
+    from hub_client.fetch import transfer
 
     class TimingOut(requests.Session):  # a host that is there but never answers in time: worth retrying
         def send(self, request, **kwargs):
