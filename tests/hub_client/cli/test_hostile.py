@@ -4,19 +4,13 @@ traceback, and leaves nothing half-written. (A start on #15's test over every co
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from helpers import ROOT, index, payload, publish, unique
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from helpers.tools import closed_port
 
 
 def hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

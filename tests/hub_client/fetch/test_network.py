@@ -9,17 +9,12 @@ import time
 import pytest
 import requests
 from helpers import index, payload, publish, unique
+from helpers.tools import closed_port
 
 from hub_client import pull
 from hub_client.fetch.network import unreachable
 from hub_client.fetch.remote import resolve
 from registry.errors import DownloadError
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when the socket goes: nothing listens there
 
 
 def test_the_kinds_of_failure():

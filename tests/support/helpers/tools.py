@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,10 @@ def need_module(name: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed; .ci/run installs every extra")
         pytest.skip(f"{name} is not installed (pip install -e '.[test,mindspore,torch]')")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released), for connection-refused cases."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
