@@ -13,11 +13,24 @@ _EXPORTS = {
     "predict": "hub_client.inference.prediction",
     "evaluate": "hub_client.inference.evaluation",
 }
+# Running a model needs numpy, Pillow and a framework (an extra): checked before the import, so a plain
+# install says which extra to install instead of failing on ``import numpy``.
+_NEEDS_RUNTIME = {"load_model": True, "predict": True, "evaluate": True, "model_info": False}
 __all__ = ["evaluate", "load_card", "load_model", "model_info", "predict", "pull"]
+
+
+def _check_runtime(name: str) -> None:
+    framework = _NEEDS_RUNTIME.get(name)
+    if framework is None:
+        return
+    from .models.extras import require_runtime
+
+    require_runtime(framework=framework)
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
+        _check_runtime(name)
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value

@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from .about import install_hint
+
 
 class HubError(Exception):
     """Base class of every error raised by ``registry`` and ``hub_client``."""
@@ -205,13 +207,18 @@ class CacheWriteError(HubError, OSError):
 
 
 class BackendUnavailableError(HubError, ImportError):
-    """The framework a backend needs is not installed; the message names the extra to install."""
+    """What running a model needs is not installed; the message names the extra that brings it.
 
-    def __init__(self, backend: str, extra: str, detail: str = "") -> None:
+    ``extras`` lists the alternatives (``("torch", "mindspore")`` when either would do).
+    """
+
+    def __init__(self, backend: str, extras: str | tuple[str, ...], detail: str = "") -> None:
         self.backend = backend
-        self.extra = extra
-        super().__init__(f"the {backend} backend is not installed{f' ({detail})' if detail else ''}: "
-                         f"pip install 'hub[{extra}]'")
+        self.extras = (extras,) if isinstance(extras, str) else tuple(extras)
+        self.extra = self.extras[0]
+        hints = " or ".join(install_hint(e) for e in self.extras)
+        what = "no backend is installed" if backend == "any" else f"the {backend} backend is not installed"
+        super().__init__(f"{what}{f' ({detail})' if detail else ''}: {hints}")
 
 
 class DeviceUnavailableError(HubError, RuntimeError):

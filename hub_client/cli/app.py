@@ -28,12 +28,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
+        from registry.about import DISTRIBUTION, version
 
-        try:
-            typer.echo(f"hub {version('hub')}")
-        except PackageNotFoundError:  # run from a checkout that was never installed
-            typer.echo("hub (not installed: run from a source checkout)")
+        found = version()
+        typer.echo(f"hub {found} ({DISTRIBUTION})" if found else "hub (not installed: run from a source checkout)")
         raise typer.Exit()
 
 

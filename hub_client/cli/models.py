@@ -15,7 +15,11 @@ from ._output import BackendOpt, DeviceOpt, JsonOpt, NameArg, bars_wanted, conso
 
 
 def _quiet_frameworks() -> None:
-    """MindSpore logs its C++ warnings (missing Ascend plugins...) on stderr unless told otherwise."""
+    """Check that a model can run here at all (a plain install names the extra to install), and keep
+    MindSpore's C++ warnings (missing Ascend plugins...) off stderr unless told otherwise."""
+    from hub_client.models.extras import require_runtime
+
+    require_runtime()
     os.environ.setdefault("GLOG_v", "3")
 
 
@@ -40,6 +44,7 @@ def predict(
     json_: JsonOpt = False,
 ) -> None:
     """Classify images with a model: its top labels and their probabilities, per image."""
+    _quiet_frameworks()
     from hub_client.inference.prediction import predict as run
 
     model = _load(name, device, backend, quiet=json_)
@@ -78,6 +83,7 @@ def eval_(
     json_: JsonOpt = False,
 ) -> None:
     """Measure top-1/top-5 on a dataset and check the card's accuracy claim; exit 1 if below it."""
+    _quiet_frameworks()
     from hub_client.inference.evaluation import evaluate
 
     model = _load(name, device, backend, quiet=json_)

@@ -81,7 +81,7 @@ def pick_backend(backend: str, device: str) -> str:
         return "torch"
     if have_ms:
         return "mindspore"
-    raise BackendUnavailableError("any", "torch] or hub[mindspore", "neither PyTorch nor MindSpore is installed")
+    raise BackendUnavailableError("any", ("torch", "mindspore"), "neither PyTorch nor MindSpore is installed")
 
 
 def get_backend(name: str) -> Backend:

@@ -10,6 +10,8 @@ import sys
 from helpers import ROOT
 from helpers.imports import cycles, graph, modules
 
+from registry.about import DISTRIBUTION
+
 PACKAGES = ("registry", "hub_client")
 #: Top-level names of this project: its packages, the benchmarks, the tests' helpers and servers.
 PROJECT_TOPS = {"registry", "hub_client", "bench", "helpers", "servers"}
@@ -43,7 +45,7 @@ def test_the_import_check_finds_a_circle_someone_adds(tmp_path):
 
 
 def _own_distribution_tops() -> set[str]:
-    return {top for top, dists in importlib.metadata.packages_distributions().items() if dists == ["hub"]}
+    return {top for top, dists in importlib.metadata.packages_distributions().items() if dists == [DISTRIBUTION]}
 
 
 def test_no_module_shadows_a_package_or_the_standard_library():

@@ -142,7 +142,7 @@ def test_version():
     from importlib.metadata import version
 
     result = run("--version")
-    assert result.exit_code == 0 and result.output.strip() == f"hub {version('hub')}"
+    assert result.exit_code == 0 and result.output.strip() == f"hub {version('hub-registry')} (hub-registry)"
 
 
 def test_linting_no_card_fails_unless_allowed(tmp_path):
