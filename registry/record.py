@@ -48,6 +48,19 @@ def top1_percent(metrics: Mapping[str, float], *, classification: bool = True) -
     return None
 
 
+IMAGENET_1K = "imagenet-1k"
+
+
+def benchmark_key(dataset: str) -> str:
+    """The benchmark a dataset name means, so accuracies are compared only on the same one: every spelling of
+    ImageNet-1k (``ImageNet2012``, ``imagenet-1k``, ``ILSVRC2012``, ``imagenet``) is ``imagenet-1k``, the
+    21k/22k releases are ``imagenet-22k``, anything else is its own name in lower case."""
+    k = re.sub(r"[^a-z0-9]", "", dataset.lower())
+    if k.startswith(("imagenet", "ilsvrc")):
+        return "imagenet-22k" if ("21k" in k or "22k" in k) else IMAGENET_1K
+    return dataset.strip().lower()
+
+
 class Dialect(StrEnum):
     MINDSPORE_HUB = "mindspore-hub"
     HUGGINGFACE = "huggingface"
@@ -144,3 +157,14 @@ class ModelRecord(BaseModel):
         classification = "classification" in (self.task or "") or any(
             d.lower().startswith(_CLASSIFICATION_SETS) for d in self.datasets)
         return top1_percent(self.numeric_metrics(), classification=classification)
+
+    def top1_benchmark(self) -> str | None:
+        """The benchmark (see :func:`benchmark_key`) the card's top-1 was measured on: the metric's own dataset,
+        else the card's first dataset; None when the card claims no top-1 or names no dataset. A 99.7% on
+        cats-vs-dogs is not an ImageNet top-1, and ``hub list --min-top1`` must not count it as one."""
+        found = self.top1()
+        if found is None:
+            return None
+        metric = next((m for m in self.metrics if m.name == found[1]), None)
+        dataset = (metric.dataset if metric else None) or next(iter(self.datasets), None)
+        return benchmark_key(dataset) if dataset else None

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub_client.fetch.cache import asset_path, is_cached
+from registry.record import IMAGENET_1K
 from registry.store.resolve import Resolution
 from registry.store.rows import Listing, SyncReport
 
@@ -29,6 +30,14 @@ def _short_source(label: str) -> str:
     return label if label == "bundled" else Path(label).name or label
 
 
+def _top1(row: Listing) -> str:
+    """The top-1, with the benchmark when it is not ImageNet-1k (the one a bare "top-1" means)."""
+    if row.top1 is None:
+        return "-"
+    other = row.top1_benchmark not in (IMAGENET_1K, None)
+    return f"{row.top1:.2f}" + (f" ({escape(row.top1_benchmark or '')})" if other else "")
+
+
 def listing_table(rows: Sequence[Listing], *, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("name", overflow="fold")
@@ -41,7 +50,7 @@ def listing_table(rows: Sequence[Listing], *, title: str) -> Table:
     for r in rows:
         table.add_row(
             escape(r.name), escape(r.uid or "-"), escape(r.architecture or "-"),
-            f"{r.top1:.2f}" if r.top1 is not None else "-", r.mindspore_version or "-",
+            _top1(r), r.mindspore_version or "-",
             _STATUS.get(r.status, r.status), escape(_short_source(r.source)),
         )
     return table

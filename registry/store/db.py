@@ -25,7 +25,7 @@ from registry.card.cardfile import walk
 from registry.card.version import ANALYZER_VERSION
 from registry.config import BUNDLED, CATALOG, REMOTE
 from registry.errors import InvalidCardError, RegistryError, UnknownModelError, UsageError
-from registry.record import ModelRecord, metric_key
+from registry.record import IMAGENET_1K, ModelRecord, benchmark_key, metric_key
 
 from .migrations import migrate, pending
 from .origin import with_origin
@@ -304,7 +304,8 @@ class Registry:
             "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
             "mindspore_version": rec.mindspore_version, "updated": rec.updated.isoformat() if rec.updated else None,
             "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
-            "top1": top1[0] if (top1 := rec.top1()) else None, "revision": rec.revision,
+            "top1": top1[0] if (top1 := rec.top1()) else None, "top1_benchmark": rec.top1_benchmark(),
+            "revision": rec.revision,
             "refs": json.dumps(rec.refs),
         }])
         self._insert("assets", [{"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)])
@@ -332,7 +333,7 @@ class Registry:
     # queries ------------------------------------------------------------------------------------
 
     _LISTING_SQL = """
-        SELECT m.id, m.name, m.uid, m.dialect, m.architecture, m.framework, m.datasets, m.top1,
+        SELECT m.id, m.name, m.uid, m.dialect, m.architecture, m.framework, m.datasets, m.top1, m.top1_benchmark,
                m.mindspore_version, c.status, s.label AS source, c.relpath, s.kind, s.path AS source_path {extra}
         FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id {join}
     """
@@ -342,6 +343,7 @@ class Registry:
         return Listing(
             id=row["id"], name=row["name"], uid=row["uid"], dialect=row["dialect"], architecture=row["architecture"],
             framework=row["framework"], datasets=json.loads(row["datasets"]), top1=row["top1"],
+            top1_benchmark=row["top1_benchmark"],
             mindspore_version=row["mindspore_version"], status=row["status"], source=row["source"],
             path=str(root / row["relpath"]), score=row.get("score"),
         )
@@ -351,7 +353,9 @@ class Registry:
         """Models matching every filter given (case-insensitive), by name, newest MindSpore first.
 
         ``source`` is a dialect (``mindspore-hub``, ``huggingface``), ``bundled``, or an indexed folder;
-        ``min_top1`` is in percent, by the rule of ``registry.record.top1_percent``.
+        ``min_top1`` is in percent, by the rule of ``registry.record.top1_percent``, and compares like with
+        like: the top-1 must have been measured on ``dataset`` when one is given, else on ImageNet-1k (the
+        benchmark a bare "top-1" means), so a 99.7% on cats-vs-dogs does not pass ``min_top1=83``.
         """
         self._auto()
         where: builtins.list[str] = []
@@ -369,8 +373,8 @@ class Registry:
             where.append("(m.dialect = ? OR s.label = ? OR s.kind = ?)")
             args += [source, str(Path(source).expanduser().resolve()) if os.sep in source else source, source]
         if min_top1 is not None:
-            where.append("m.top1 >= ?")
-            args.append(min_top1)
+            where.append("m.top1 >= ? AND m.top1_benchmark = ?")
+            args += [min_top1, benchmark_key(dataset) if dataset else IMAGENET_1K]
         sql = self._LISTING_SQL.format(extra="", join="")
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -115,11 +115,19 @@ def _0003_revisions(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE models ADD COLUMN refs TEXT NOT NULL DEFAULT '[]'")
 
 
+def _0004_top1_benchmark(db: sqlite_utils.Database) -> None:
+    # The benchmark a top-1 was measured on, so --min-top1 compares like with like; the stored analyzer
+    # version is dropped so the next read re-indexes every card and fills it in.
+    db.execute("ALTER TABLE models ADD COLUMN top1_benchmark TEXT")
+    db.execute("DELETE FROM meta WHERE key = 'analyzer'")
+
+
 #: In order. Append only.
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _0001_initial),
     ("0002_meta", _0002_meta),
     ("0003_revisions", _0003_revisions),
+    ("0004_top1_benchmark", _0004_top1_benchmark),
 ]
 
 

@@ -40,6 +40,8 @@ class Listing:
     framework: str | None
     datasets: list[str]
     top1: float | None
+    #: The benchmark the top-1 was measured on (``imagenet-1k``, ``sklearn-digits``...).
+    top1_benchmark: str | None
     mindspore_version: str | None
     status: str
     source: str

@@ -6,7 +6,7 @@ import pytest
 from helpers import CARDS
 
 from registry import Registry, load_card
-from registry.record import Dialect, MetricRecord, ModelRecord, metric_key, top1_percent
+from registry.record import Dialect, MetricRecord, ModelRecord, benchmark_key, metric_key, top1_percent
 
 
 def _record(*metrics: tuple[str, float | str], task: str | None = None, datasets: tuple[str, ...] = ()) -> ModelRecord:
@@ -43,3 +43,38 @@ def test_hub_list_and_hub_eval_read_the_same_top1(tmp_path):
         reg.add_source(src)
         assert [x.top1 for x in reg.list(min_top1=81.4) if x.name == "acc_at_top1_model"] == [81.5]
         assert [x.name for x in reg.list(min_top1=81.6) if x.name == "acc_at_top1_model"] == []
+
+
+@pytest.mark.parametrize(("dataset", "key"), [
+    ("ImageNet2012", "imagenet-1k"), ("imagenet-1k", "imagenet-1k"), ("ILSVRC2012", "imagenet-1k"),
+    ("imagenet", "imagenet-1k"), ("imagenet-22k", "imagenet-22k"), ("ImageNet-21K", "imagenet-22k"),
+    ("cats_vs_dogs", "cats_vs_dogs"), ("sklearn-digits", "sklearn-digits"),
+])
+def test_benchmark_key(dataset, key):
+    assert benchmark_key(dataset) == key
+
+
+def test_top1_benchmark_is_the_metrics_own_dataset():
+    rec = ModelRecord(name="m", dialect=Dialect.HUGGINGFACE, task="image-classification", datasets=["imagenet-1k"],
+                      metrics=[MetricRecord(name="accuracy", value=0.99, dataset="cats_vs_dogs")])
+    assert rec.top1_benchmark() == "cats_vs_dogs"  # not the pre-training set the card also lists
+    assert _record(("top1acc", 81.0), datasets=("ImageNet2012",)).top1_benchmark() == "imagenet-1k"
+    assert _record(("top1acc", 81.0)).top1_benchmark() is None
+    assert _record(("f1", 0.5), datasets=("ImageNet2012",)).top1_benchmark() is None
+
+
+def test_min_top1_compares_like_with_like(tmp_path):
+    """`--min-top1 83` is an ImageNet-1k top-1; a cats-vs-dogs binary accuracy of 99.73 is not one. A registry
+    made before the benchmark was stored gets it on its next read."""
+    with Registry(tmp_path / "r.db") as reg:
+        assert {x.name for x in reg.list(min_top1=83)} == {"convnext_small", "convnext_base"}
+        assert [x.name for x in reg.list(min_top1=99, dataset="cats_vs_dogs")] == [
+            "convnext-base-224-22k-1k-orig-cats-vs-dogs"]
+        assert {x.name for x in reg.list(min_top1=99, dataset="sklearn-digits")} == {
+            "convnextv2_digits", "convnextv2-digits"}
+        assert {x.name for x in reg.list(min_top1=83, dataset="ImageNet2012")} == {"convnext_small", "convnext_base"}
+        reg.conn.execute("ALTER TABLE models DROP COLUMN top1_benchmark")
+        reg.conn.execute("DELETE FROM _migrations WHERE name = '0004_top1_benchmark'")
+        reg.conn.commit()
+    with Registry(tmp_path / "r.db") as reg:
+        assert {x.name for x in reg.list(min_top1=83)} == {"convnext_small", "convnext_base"}
