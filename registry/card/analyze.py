@@ -25,6 +25,7 @@ from .yamlnodes import YamlDoc, load
 MAX_REPAIRS = 10
 _METADATA_LINE = re.compile(r"^[A-Za-z_][\w-]*:(\s|$)")
 _KEY_VALUE = re.compile(r"^(\s*(?:-\s+)?[^\s#:'\"][^:#]*?:[ \t]+)(\S.*?)\s*$")
+_GLUED_KEY = re.compile(r"""^(?:"[^"]*"|'[^']*')\s*([A-Za-z_][\w.-]*:)""")  # language: "fr"tags:
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +221,39 @@ def _load_tolerant(cf: CardFile, out: Collector) -> YamlDoc | None:
             return None
         except YamlSyntaxError as e:
             idx = e.line - offset - 1
+            swallowed = _open_quote_above(lines, idx)
+            if swallowed is not None:  # the real problem is a quote left open lines above where YAML gave up
+                e = YamlSyntaxError(f"the quote opened here is not closed on its line, so YAML reads the lines "
+                                    f"after it, up to line {e.line}, as part of this value", line=swallowed + offset + 1,
+                                    col=lines[swallowed].find(":") + 3)
+                idx = swallowed
             text = lines[idx] if 0 <= idx < len(lines) else ""
             if e.line not in reported:  # a repair can move the error along the same line: say it once
                 reported.add(e.line)
                 out.add("yaml-syntax", _syntax_message(e, text), e.line, e.col)
             if not _repair(lines, idx):
                 return None
+    return None
+
+
+def _quote_closed(value: str) -> bool:
+    """Whether a value that starts with a quote also closes it on the same line."""
+    quote, rest = value[0], value[1:]
+    if quote == '"':
+        return re.search(r'(?<!\\)"', rest) is not None
+    return re.search(r"'(?!')", rest.replace("''", "")) is not None
+
+
+def _open_quote_above(lines: list[str], idx: int) -> int | None:
+    """The line above ``idx`` whose value opens a quote it does not close, when a ``key: value`` line follows it
+    before ``idx``: a quoted value may span lines, but one that swallows the next keys was left open by mistake."""
+    for j in range(min(idx, len(lines)) - 1, -1, -1):
+        m = _KEY_VALUE.match(lines[j])
+        if not m or m.group(2)[0] not in "\"'":
+            continue
+        if _quote_closed(m.group(2)):
+            return None  # the nearest quoted value above is closed: the error is elsewhere
+        return j if any(_KEY_VALUE.match(ln) for ln in lines[j + 1:idx]) else None
     return None
 
 
@@ -237,6 +265,12 @@ def _syntax_message(e: YamlSyntaxError, line: str) -> str:
                 f"write a real value or quote it: {key}: \"-\"")
     if "\t" in line[: len(line) - len(line.lstrip())]:
         return f"{e.problem}: the line is indented with a tab; YAML allows only spaces"
+    glued = _GLUED_KEY.match(m.group(2)) if m else None
+    if glued:
+        return (f"a new key starts right after the closing quote: put '{glued.group(1)}' on a line of its own "
+                f"({e.problem})")
+    if "opened here is" in e.problem:
+        return f"{e.problem}: close it on this line, or quote the whole value"
     return f"{e.problem}: check quoting and indentation on this line"
 
 
@@ -251,9 +285,14 @@ def _repair(lines: list[str], idx: int) -> bool:
         return False
     line = lines[idx]
     m = _KEY_VALUE.match(line)
-    if m and not m.group(2).startswith(('"', "'")) and not line.lstrip().startswith("#"):
-        lines[idx] = m.group(1) + json.dumps(m.group(2))
-        return True
+    if m and not line.lstrip().startswith("#"):
+        value = m.group(2)
+        if not value.startswith(('"', "'")):
+            lines[idx] = m.group(1) + json.dumps(value)
+            return True
+        if not _quote_closed(value):  # close the quote it opened
+            lines[idx] = m.group(1) + json.dumps(value[1:])
+            return True
     if line.strip() and not line.lstrip().startswith("#"):
         lines[idx] = "# " + line
         return True

@@ -145,6 +145,26 @@ class _Builder:
         return out
 
 
+#: Errors about a construct that was opened and never closed: PyYAML notices only where it gives up (often
+#: many lines later), but the place to fix is where the bracket or quote was opened, its ``context_mark``.
+_UNCLOSED = {"while parsing a flow sequence": "'['", "while parsing a flow mapping": "'{'",
+             "while scanning a quoted scalar": "quote"}
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, line_offset: int) -> YamlSyntaxError:
+    opened = _UNCLOSED.get(e.context or "")
+    if opened and e.context_mark is not None:
+        start, end = e.context_mark, e.problem_mark
+        where = f" (YAML gave up at line {end.line + 1 + line_offset})" if end and end.line != start.line else ""
+        return YamlSyntaxError(f"the {opened} opened here is never closed: {e.problem}{where}",
+                               line=start.line + 1 + line_offset, col=start.column + 1)
+    mark = e.problem_mark or e.context_mark
+    line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
+    col = (mark.column + 1) if mark else 1
+    problem = " ".join(p for p in (e.context, e.problem) if p) or str(e)
+    return YamlSyntaxError(problem, line=line, col=col)
+
+
 def load(text: str, *, line_offset: int = 0) -> YamlDoc:
     """Parse one YAML document; ``line_offset`` is added to every line (the block's place in the file).
 
@@ -155,11 +175,7 @@ def load(text: str, *, line_offset: int = 0) -> YamlDoc:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            line = (mark.line + 1 + line_offset) if mark else 1 + line_offset
-            col = (mark.column + 1) if mark else 1
-            problem = " ".join(p for p in (e.context, e.problem) if p) or str(e)
-            raise YamlSyntaxError(problem, line=line, col=col) from None
+            raise _syntax_error(e, line_offset) from None
         except yaml.YAMLError as e:
             raise YamlSyntaxError(str(e), line=1 + line_offset, col=1) from None
         except RecursionError:

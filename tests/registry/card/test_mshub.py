@@ -113,6 +113,30 @@ def test_every_problem_reported_not_only_the_first():
             "date-not-iso"} <= got
 
 
+@pytest.mark.parametrize(("value", "says"), [
+    ("[ImageNet2012", "the '[' opened here is never closed"),
+    ("{a: ImageNet2012", "the '{' opened here is never closed"),
+    ('"ImageNet2012', "the quote opened here is not closed on its line"),
+    ("'ImageNet2012", "the quote opened here is never closed"),  # no other ' to end it: YAML reads to the end
+])
+def test_an_unclosed_bracket_or_quote_is_one_error_where_it_opens(value, says):
+    """PyYAML gives up lines later (or, for a quote, at the next quote it meets); the fix is where it opened, and
+    the rest of the card still parses, train-dataset included."""
+    text = BASE.replace("train-dataset: ImageNet2012", f"train-dataset: {value}", 1)
+    result = analyze_text(text)
+    [error] = [d for d in result.diagnostics if d.severity.value == "error"]
+    assert error.rule == "yaml-syntax" and says in error.message
+    assert (error.line, error.col) == (line_of(text, "train-dataset:"), len("train-dataset: ") + 1)
+    assert result.record is not None and result.record.name == "convnext_tiny" and result.record.datasets
+
+
+def test_a_key_glued_to_a_closing_quote_is_named():
+    text = BASE.replace('model-version: "2.5"', 'model-version: "2.5"train-dataset: x', 1)
+    [first, *_] = [d for d in analyze_text(text).diagnostics if d.rule == "yaml-syntax"]
+    assert first.line == line_of(text, "model-version:") and "put 'train-dataset:' on a line of its own" in (
+        first.message)
+
+
 def test_did_you_mean_in_message():
     text = BASE.replace("license: Apache-2.0", "licence: Apache-2.0")
     [d] = [d for d in analyze_text(text).diagnostics if d.rule == "unknown-key"]
