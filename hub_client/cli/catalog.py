@@ -15,9 +15,9 @@ def list_(
     dataset: Annotated[str | None, typer.Option(help="Training dataset, e.g. ImageNet2012.")] = None,
     framework: Annotated[str | None, typer.Option(help="mindspore, transformers, pytorch, ...")] = None,
     source: Annotated[str | None, typer.Option(help="mindspore-hub, huggingface, bundled, or an indexed path.")] = None,
-    min_top1: Annotated[float | None, typer.Option(min=0, max=100,
-                                                   help="Only models with top-1 accuracy at least this (%), on ImageNet-1k or "
-                                                   "on --dataset when given.")] = None,
+    min_top1: Annotated[float | None, typer.Option(
+        min=0, max=100, help="Only models with top-1 accuracy at least this (%), on ImageNet-1k or on --dataset when "
+        "given.")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """List the models in the registry, with filters."""

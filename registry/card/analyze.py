@@ -224,8 +224,8 @@ def _load_tolerant(cf: CardFile, out: Collector) -> YamlDoc | None:
             swallowed = _open_quote_above(lines, idx)
             if swallowed is not None:  # the real problem is a quote left open lines above where YAML gave up
                 e = YamlSyntaxError(f"the quote opened here is not closed on its line, so YAML reads the lines "
-                                    f"after it, up to line {e.line}, as part of this value", line=swallowed + offset + 1,
-                                    col=lines[swallowed].find(":") + 3)
+                                    f"after it, up to line {e.line}, as part of this value",
+                                    line=swallowed + offset + 1, col=lines[swallowed].find(":") + 3)
                 idx = swallowed
             text = lines[idx] if 0 <= idx < len(lines) else ""
             if e.line not in reported:  # a repair can move the error along the same line: say it once
