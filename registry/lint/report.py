@@ -6,10 +6,18 @@ Formatters return strings; printing is the CLI's job.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
 
 from registry.card.analyze import CardResult
 from registry.card.diagnostics import RULES, Severity
+
+from ..about import DISTRIBUTION, version
+
+#: The SARIF base id relative paths are resolved against (GitHub code scanning maps it to the checkout).
+SRCROOT = "SRCROOT"
 
 
 def render(results: Sequence[CardResult], fmt: str) -> str:
@@ -69,7 +77,17 @@ def github(results: Sequence[CardResult]) -> str:
     return "\n".join(out)
 
 
-def sarif(results: Sequence[CardResult]) -> str:
+def _artifact(path: str) -> dict[str, str]:
+    """A SARIF artifactLocation: a relative path stays relative to ``SRCROOT``, an absolute one is a file URI."""
+    p = Path(path)
+    if p.is_absolute():
+        return {"uri": p.as_uri()}
+    return {"uri": quote(path.replace(os.sep, "/")), "uriBaseId": SRCROOT}
+
+
+def sarif(results: Sequence[CardResult], *, base: Path | None = None) -> str:
+    """SARIF 2.1.0 with the tool's name and version, every rule, and relative paths against ``SRCROOT`` (``base``,
+    default the working folder, which is where relative paths on the command line start)."""
     level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
     used = sorted({d.rule for r in results for d in r.diagnostics})
     rules = [
@@ -78,11 +96,15 @@ def sarif(results: Sequence[CardResult]) -> str:
         for rid in sorted(RULES)
     ]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
+    driver: dict[str, object] = {"name": "hub-lint", "fullName": f"hub lint ({DISTRIBUTION})", "rules": rules}
+    if (found := version()) is not None:
+        driver["version"] = driver["semanticVersion"] = found
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "hub-lint", "rules": rules}},
+            "tool": {"driver": driver},
+            "originalUriBaseIds": {SRCROOT: {"uri": (base or Path.cwd()).resolve().as_uri().rstrip("/") + "/"}},
             "results": [
                 {
                     "ruleId": d.rule,
@@ -90,7 +112,7 @@ def sarif(results: Sequence[CardResult]) -> str:
                     "level": level[d.severity],
                     "message": {"text": d.message},
                     "locations": [{"physicalLocation": {
-                        "artifactLocation": {"uri": d.path.replace("\\", "/")},
+                        "artifactLocation": _artifact(d.path),
                         "region": {"startLine": d.line, "startColumn": d.col},
                     }}],
                 }

@@ -96,6 +96,8 @@ def test_github_annotations(bad_card):
 
 
 def test_sarif_structure(bad_card):
+    from importlib.metadata import version
+
     doc = json.loads(run("lint", "--format", "sarif", str(bad_card)).output)
     assert doc["version"] == "2.1.0"
     run_ = doc["runs"][0]
@@ -106,6 +108,19 @@ def test_sarif_structure(bad_card):
         region = res["locations"][0]["physicalLocation"]["region"]
         assert region["startLine"] >= 1 and region["startColumn"] >= 1
         assert res["level"] in ("error", "warning", "note")
+    driver = run_["tool"]["driver"]
+    assert driver["version"] == version("hub-registry") and driver["name"] == "hub-lint"
+    assert run_["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": bad_card.as_uri()}
+
+
+def test_sarif_relative_paths_have_a_base(bad_card, monkeypatch):
+    """A relative path is resolved by SARIF readers against SRCROOT, which must be where it was relative to."""
+    monkeypatch.chdir(bad_card.parent)
+    doc = json.loads(run("lint", "--format", "sarif", bad_card.name).output)
+    base = doc["runs"][0]["originalUriBaseIds"]["SRCROOT"]["uri"]
+    loc = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert loc == {"uri": bad_card.name, "uriBaseId": "SRCROOT"}
+    assert base == bad_card.parent.resolve().as_uri() + "/"
 
 
 def test_ignore_and_output(bad_card, tmp_path):
