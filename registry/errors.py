@@ -189,6 +189,20 @@ class OfflineError(HubError, FileNotFoundError):
                          "(and HF_HUB_OFFLINE), or pull it on a connected machine and copy HUB_HOME")
 
 
+class NetworkDownError(HubError, ConnectionError):
+    """No server could be reached at all: the network (or its name service) is down, so nothing can be judged.
+
+    ``hosts`` maps each host tried to why it could not be reached.
+    """
+
+    def __init__(self, task: str, hosts: dict[str, str]) -> None:
+        self.hosts = dict(hosts)
+        shown = "; ".join(f"{h}: {why}" for h, why in list(self.hosts.items())[:3])
+        more = f" (and {len(self.hosts) - 3} more)" if len(self.hosts) > 3 else ""
+        super().__init__(f"{task}: not one of the {len(self.hosts)} host(s) could be reached ({shown}{more}), so the "
+                         "network looks down; check the connection, proxy or DNS and run again")
+
+
 class CacheWriteError(HubError, OSError):
     """The cache cannot be written (disk full, read-only, permissions); what was kept stays resumable."""
 

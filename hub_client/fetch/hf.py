@@ -19,11 +19,11 @@ from typing import Any
 from registry import config
 from registry.errors import DownloadError, IntegrityError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
+from registry.network import unreachable
 from registry.record import ModelRecord
 
 from .cache import is_trusted, mark_verified
 from .digests import file_digest
-from .network import unreachable
 from .policy import Policy
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -27,8 +27,8 @@ import urllib3
 
 from registry import config
 from registry.errors import DownloadError, SizeLimitError
+from registry.network import unreachable
 
-from .network import unreachable
 from .pipeline import CHUNK, PartFile, Pipeline
 from .policy import Policy
 

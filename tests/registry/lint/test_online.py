@@ -108,3 +108,39 @@ def test_offline_by_default(server, tmp_path):
     p.write_text(CARD.format(repo=f"{server}/ok", asset=f"{server}/missing.ckpt", sha="a" * 64))
     result = CliRunner().invoke(app, ["lint", "--ignore", "insecure-link", str(p)])
     assert result.exit_code == 0 and "link-unreachable" not in result.output
+
+
+def _lint_cli(card, **env):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "hub_client.cli", "lint", "--online", "--timeout", "5",
+                           "--ignore", "insecure-link", str(card)], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+def test_network_down_is_said_not_blamed_on_the_cards(tmp_path):
+    """When not one host answers (names do not resolve, nothing listens), the network is down: one error that
+    says so, and no card is marked broken."""
+    from helpers.tools import closed_port
+
+    p = tmp_path / "card.md"
+    p.write_text(CARD.format(repo="https://hub-test.invalid/repo", asset=f"http://127.0.0.1:{closed_port()}/a.ckpt",
+                             sha="a" * 64))
+    proc = _lint_cli(p)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "the network looks down" in proc.stderr and "hub-test.invalid: its name does not resolve" in proc.stderr
+    assert "link-unreachable" not in proc.stdout + proc.stderr
+
+
+def test_one_live_host_means_the_dead_ones_are_the_cards_fault(server, tmp_path):
+    code, diags = lint_online(tmp_path, "https://hub-test.invalid/repo", f"{server}/ok.ckpt")
+    assert code == 1 and [d["rule"] for d in diags] == ["link-unreachable"]
+
+
+def test_online_with_offline_mode_is_a_usage_error(server, tmp_path):
+    p = tmp_path / "card.md"
+    p.write_text(CARD.format(repo=f"{server}/ok", asset=f"{server}/ok.ckpt", sha="a" * 64))
+    proc = _lint_cli(p, HUB_OFFLINE="1")
+    assert proc.returncode == 2 and "offline mode" in proc.stderr and "Traceback" not in proc.stderr

@@ -12,9 +12,9 @@ from helpers import index, payload, publish, unique
 from helpers.tools import closed_port
 
 from hub_client import pull
-from hub_client.fetch.network import unreachable
 from hub_client.fetch.remote import resolve
 from registry.errors import DownloadError
+from registry.network import unreachable
 
 
 def test_the_kinds_of_failure():
