@@ -154,6 +154,12 @@ class Entry:
     path: Path
     blob: Path | None
     size: int
+    #: The file's name within the model (a Hugging Face file may sit in a sub-folder); its path's name if empty.
+    file: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.file or self.path.name
 
     @property
     def ok(self) -> bool:
@@ -183,15 +189,24 @@ def verify_entry(entry: Entry) -> bool:
     return True
 
 
-def remove_model(record: ModelRecord) -> list[Path]:
-    """Unlink a model's files (blobs stay until ``prune``, another model may share them)."""
+def remove_model(record: ModelRecord) -> tuple[list[Path], int]:
+    """Remove a model's files and the blobs behind them that no other model links to; return the files removed
+    and the bytes freed (a blob another model shares stays, and frees nothing)."""
     d = model_dir(record)
     removed = [p for p in d.rglob("*") if not p.is_dir()] if d.is_dir() else []
+    blobs = {Path(os.path.realpath(p)) for p in removed}
     for p in removed:
         p.unlink()
     if d.is_dir():
         shutil.rmtree(d)
-    return removed
+    still = {e.blob for e in entries() if e.blob is not None}
+    store = (root() / "blobs" / "sha256").resolve()
+    freed = 0
+    for blob in blobs - still:
+        if blob.parent == store and blob.is_file():
+            freed += blob.stat().st_size
+            blob.unlink()
+    return removed, freed
 
 
 def prune() -> tuple[list[Path], int]:

@@ -50,11 +50,12 @@ def _pick(files: list[str], fmt: str | None) -> list[str]:
     return [f for f in files if kind(f) in (None, chosen) and not f.startswith(".")]
 
 
-def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "", force: bool = False) -> None:
+def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "", force: bool = False,
+                   delete: bool = True) -> None:
     """Check a file of the HF cache against its blob name (the ETag) and, when given, the tree's sha256.
 
     A file verified before and unchanged since (``cache.is_trusted``) is not hashed again, unless ``force``.
-    A mismatch deletes the file, so the next pull fetches it again, and raises ``IntegrityError``.
+    A mismatch raises ``IntegrityError`` and, with ``delete``, deletes the file so the next pull fetches it again.
     """
     blob = Path(os.path.realpath(path))
     etag = blob.name
@@ -69,8 +70,9 @@ def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str =
     else:
         return  # not a content address: nothing to check it against
     if got != want:
-        blob.unlink(missing_ok=True)
-        Path(path).unlink(missing_ok=True)
+        if delete:
+            blob.unlink(missing_ok=True)
+            Path(path).unlink(missing_ok=True)
         raise IntegrityError(url=url or str(path), expected=want, actual=got, what=what)
     mark_verified(blob, "hf", etag)
 

@@ -99,3 +99,41 @@ def test_hf_files_are_checked_healed_and_repaired(hf_env):
     assert fixed.returncode == 0, fixed.stderr
     assert {r["file"]: r["status"] for r in json.loads(fixed.stdout)}["model.safetensors"] == "repaired"
     assert {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"].read_bytes() == files["model.safetensors"]
+
+
+def test_cache_commands_cover_hf_repos(hf_env):
+    """`hub cache ls|verify|rm|prune` see the Hugging Face cache too: sizes in human units, damage found without
+    deleting anything, a repo removed with what it freed, stale partial downloads pruned."""
+    repo_id = f"acme/{unique('hfcache')}".replace("_", "-")
+    files = {"README.md": HF_CARD.format(name=repo_id).encode(), "config.json": b'{"model_type": "convnextv2"}',
+             "model.safetensors": payload(300_000, seed=53)}
+    hf_env.add(repo_id, files)
+    weights = {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"]
+    model = f"hf:{repo_id}@{hf_env.repos[repo_id].sha[:12]}"
+
+    listed = [r for r in json.loads(hub("cache", "ls", "--json").stdout) if r["model"] == model]
+    assert {r["file"]: r["size"] for r in listed} == {k: len(v) for k, v in files.items()}
+    assert all(r["cache"] == "hf" and r["ok"] for r in listed)
+    text = hub("cache", "ls").stdout
+    assert f"{model}/model.safetensors  300.0 kB" in text and "in " + str(Path(os.environ["HF_HOME"]) / "hub") in text
+
+    flip(weights, keep_mtime=True)
+    bad = hub("cache", "verify", "--json")
+    assert bad.returncode == 1
+    assert {r["file"]: r["ok"] for r in json.loads(bad.stdout) if r["model"] == model} == {
+        "README.md": True, "config.json": True, "model.safetensors": False}
+    assert weights.exists()  # verify reports; it does not delete
+    said = hub("cache", "verify")
+    assert "hub verify NAME --repair" in said.stderr
+
+    partial = Path(os.path.realpath(weights)).parent / ("f" * 64 + ".incomplete")
+    partial.write_bytes(b"x" * 2000)
+    pruned = hub("cache", "prune")
+    assert pruned.returncode == 0 and "freed 2.0 kB" in pruned.stdout and not partial.exists()
+
+    removed = hub("cache", "rm", f"hf:{repo_id}")
+    total = sum(len(v) for v in files.values())
+    assert removed.returncode == 0, removed.stderr
+    assert f"removed 3 file(s) of {repo_id}, freed {total / 1e3:.1f} kB" in removed.stdout, removed.stdout
+    assert not weights.exists() and not [r for r in json.loads(hub("cache", "ls", "--json").stdout)
+                                         if r["model"] == model]

@@ -143,10 +143,26 @@ def test_cache_commands(nginx, cards):
     assert v.returncode == 1 and "corrupt" in v.stdout and b.digest in v.stdout
 
     linked = [e.path for e in cache.entries() if e.path.name == os.path.basename(b.rel)]
-    assert hub("cache", "rm", b.name).returncode == 0
-    assert linked and not linked[0].exists() and blob.exists()  # the link goes now, the blob at prune
+    removed = hub("cache", "rm", b.name)
+    assert removed.returncode == 0 and f"freed {len(b.data) / 1e6:.1f} MB" in removed.stdout, removed.stdout
+    assert linked and not linked[0].exists() and not blob.exists()  # no other model used the blob
+    assert cache.blob_path(a.digest).exists()
+    stale = cache.partial_path("0" * 32)  # a partial download nobody is writing
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"x" * 5000)
     pruned = hub("cache", "prune")
-    assert pruned.returncode == 0 and "deleted 1 file(s)" in pruned.stdout
-    assert not blob.exists() and cache.blob_path(a.digest).exists()
+    assert pruned.returncode == 0 and "deleted 1 file(s), freed 5.0 kB" in pruned.stdout, pruned.stdout
+    assert not stale.exists() and cache.blob_path(a.digest).exists()
     assert hub("verify", b.name).returncode == 1  # missing now
     assert hub("pull", b.name, "-q").returncode == 0  # and back
+
+
+def test_cache_rm_keeps_a_blob_another_model_uses(nginx, cards):
+    data = payload(CHUNK, seed=26)
+    a = publish(nginx.root, cards, unique("sharea"), data, base=nginx.url)
+    b = publish(nginx.root, cards, unique("shareb"), data, base=nginx.url)
+    index(cards)
+    assert hub("pull", a.name, "-q").returncode == 0 and hub("pull", b.name, "-q").returncode == 0
+    removed = hub("cache", "rm", a.name)
+    assert removed.returncode == 0 and "removed 1 file(s)" in removed.stdout and "freed 0 bytes" in removed.stdout
+    assert cache.blob_path(b.digest).exists() and hub("verify", b.name).returncode == 0
