@@ -170,6 +170,21 @@ class IntegrityError(HubError, ValueError):
             "or report the card")
 
 
+class DamagedFileError(HubError, ValueError):
+    """A cached file changed on disk after it was verified (a bad disk, a stray write, an editor): its bytes no
+    longer hash to the address it is stored under. ``name`` is the model it belongs to."""
+
+    def __init__(self, path: str | Path, *, expected: str, actual: str, what: str, name: str,
+                 problem: str = "") -> None:
+        self.path = str(path)
+        self.expected = expected
+        self.actual = actual
+        self.name = name
+        seen = f" ({problem})" if problem else ""
+        super().__init__(f"the cached file {self.path} of {name} is damaged{seen}: its {what} is {actual}, not the "
+                         f"{expected} it was verified as; it will be fetched again by the next pull")
+
+
 class SizeLimitError(HubError, ValueError):
     """An asset larger than ``HUB_MAX_BYTES``, or a body longer than the server announced."""
 
@@ -284,8 +299,10 @@ class CheckpointError(HubError, ValueError):
         if self.mismatched:
             parts.append(f"{len(self.mismatched)} shape mismatch(es): "
                          + _some([f"{n} file {tuple(a)} vs network {tuple(b)}" for n, a, b in self.mismatched]))
-        super().__init__(f"{self.path}: {'; '.join(parts)}; the file does not match the network the card "
-                         "describes: check the card's model name, or pass num_classes= to re-initialise the head")
+        fit = self.missing or self.unexpected or self.mismatched
+        why = ("the file does not match the network the card describes (its model name, or a config that "
+               "disagrees with the weights)" if fit else "the file cannot be read as weights")
+        super().__init__(f"{self.path}: {'; '.join(parts)}; {why}")
 
 
 def _some(items: list[str], n: int = 5) -> str:

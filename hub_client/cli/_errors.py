@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry.errors import (
+    CheckpointError,
+    DamagedFileError,
     DeviceUnavailableError,
     HubError,
     InvalidCardError,
@@ -49,6 +51,18 @@ def _no_loader(e: HubError) -> str | None:
     return f"`hub info {e.name}` shows what the card declares"
 
 
+def _damaged(e: HubError) -> str | None:
+    assert isinstance(e, DamagedFileError)
+    return f"run `hub verify {e.name} --repair` (or `hub pull {e.name}`) to fetch it again"
+
+
+def _checkpoint(e: HubError) -> str | None:
+    assert isinstance(e, CheckpointError)
+    if e.missing or e.unexpected or e.mismatched:
+        return "`hub info NAME` shows the model the card names and the files it declares"
+    return "`hub verify NAME` checks the file against its card"
+
+
 #: Most specific first: the first class an error is an instance of gives its hint.
 HINTS: list[tuple[type[HubError], Callable[[HubError], str | None]]] = [
     (UnknownModelError, _unknown),
@@ -57,6 +71,8 @@ HINTS: list[tuple[type[HubError], Callable[[HubError], str | None]]] = [
     (RegistryError, _registry),
     (DeviceUnavailableError, _device),
     (NoLoaderError, _no_loader),
+    (DamagedFileError, _damaged),
+    (CheckpointError, _checkpoint),
 ]
 
 

@@ -104,6 +104,26 @@ def is_trusted(path: Path, kind: str, digest: str) -> bool:
         return False
 
 
+def damage(path: Path) -> tuple[str, str, str] | None:
+    """(what, expected, actual) when a cached file no longer hashes to the address it is stored under (a blob of
+    ours named by its sha256, or a Hugging Face blob named by its sha256 or git blob id); None when it is intact or
+    is not content-addressed. A damaged file loses its verified mark, so the next pull hashes it and fetches it
+    again instead of trusting its unchanged size and mtime."""
+    blob = Path(os.path.realpath(path))
+    name = blob.name
+    if re.fullmatch(r"[0-9a-f]{64}", name):
+        what, actual = "sha256", file_digest(blob)
+    elif re.fullmatch(r"[0-9a-f]{40}", name):
+        what, actual = "git blob id", file_digest(blob, "git-blob")
+    else:
+        return None
+    if actual == name:
+        return None
+    for kind in ("sha256", "hf"):
+        _mark(kind, name).unlink(missing_ok=True)
+    return what, name, actual
+
+
 def blob_digest(path: Path) -> str | None:
     """The sha256 a cached file's blob is named by; None for a copy (a file system without links)."""
     blob = Path(os.path.realpath(path))

@@ -15,7 +15,7 @@ from typing import Any
 
 from hub_client.fetch.pull import ProgressFactory, pull_record, resolve
 from hub_client.weights.state import pick_weights
-from registry.errors import NoLoaderError, UsageError
+from registry.errors import CheckpointError, DamagedFileError, NoLoaderError, UsageError
 from registry.record import Dialect
 
 from .backend import build_and_load, get_backend, pick_backend
@@ -74,6 +74,19 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
                      files=files, weights=wpath, claims=record.numeric_metrics(), top1_claim=record.top1())
 
 
+def _name_the_damage(error: CheckpointError, name: str) -> None:
+    """A weights file that will not load may be a cached file damaged since it was verified: hash it, and when it
+    no longer matches its address, say that (and the cure) instead of blaming the card or the network."""
+    from hub_client.fetch.cache import damage
+
+    found = damage(Path(error.path))
+    if found is not None:
+        what, expected, actual = found
+        problem = str(error).removeprefix(f"{error.path}: ").split("; ")[0]
+        raise DamagedFileError(error.path, expected=expected, actual=actual, what=what, name=name,
+                               problem=problem) from error
+
+
 def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_classes: int | None = None,
                backend: str = "auto", seed: int | None = None, progress: ProgressFactory | None = None) -> Any:
     """The network ``name`` names, with its card's weights, in inference mode on ``device``.
@@ -97,15 +110,20 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         BackendUnavailableError: the backend's framework is not installed.
         DeviceUnavailableError: the device is not here (``available`` lists those that are).
         CheckpointError: the weights file is unreadable or does not fit the network (each key named).
+        DamagedFileError: the cached weights changed on disk since they were verified (the next pull re-fetches).
         NoLoaderError: the card describes no network this loader builds.
         and every error of ``hub_client.pull``.
     """
     if num_classes is not None and num_classes < 1:
         raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
     chosen = pick_backend(backend, device)
-    info = model_info(name, pretrained=pretrained, progress=progress)
-    net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights, device=device,
-                                                       num_classes=num_classes, seed=seed)
+    try:
+        info = model_info(name, pretrained=pretrained, progress=progress)
+        net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
+                                                           device=device, num_classes=num_classes, seed=seed)
+    except CheckpointError as e:
+        _name_the_damage(e, name)
+        raise
     if ignored:
         log.info("set aside %d training-state entries of %s (optimizer moments, step counters)", len(ignored),
                  info.weights)

@@ -201,3 +201,43 @@ def test_model_info_needs_no_framework_and_reports_the_card(nginx, net, cards, t
     info = model_info(name)
     assert info.spec.name == "convnextv2_atto" and info.claims["top1acc"] == 81.28
     assert info.preprocess.resize == 256 and info.preprocess.crop == 224
+
+
+def test_a_damaged_cached_checkpoint_is_named_and_healed_by_the_next_pull(nginx, net, cards, tmp_path):
+    """A cached file damaged after it was verified, size and mtime unchanged (so no stat can see it): loading it
+    fails, and the error says the cache copy is damaged and how to cure it, not that the card is wrong."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers import ROOT
+
+    from hub_client import pull
+    from registry.errors import DamagedFileError
+
+    name = serve(nginx, cards, tmp_path, "convnextv2_atto", seed=7)[0]
+    [path] = pull(name)
+    blob = Path(os.path.realpath(path))
+    st = blob.stat()
+    good = blob.read_bytes()
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"\xff" * 64 + good[64:])
+    os.utime(blob, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    proc = subprocess.run([sys.executable, "-m", "hub_client.cli", "predict", name, "x.png", "-b", "mindspore"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"of {name} is damaged" in proc.stderr and f"hub verify {name} --repair" in proc.stderr
+    assert hashlib.sha256(good).hexdigest() in proc.stderr  # expected vs actual
+    assert blob.read_bytes() != good  # the error deleted nothing...
+    net_ = load_model(name)  # ...but the file is no longer trusted: the pull in load_model hashes it, fetches it again
+    assert blob.read_bytes() == good and net_.hub_info.weights == path
+
+    st = blob.stat()
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"\xff" * 64 + good[64:])
+    os.utime(blob, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(DamagedFileError, match="is damaged") as e:
+        load_model(name)
+    assert e.value.expected == hashlib.sha256(good).hexdigest() and e.value.name == name
