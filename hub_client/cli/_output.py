@@ -10,9 +10,22 @@ from typing import Annotated, Any
 
 import typer
 
+
+def complete_name(incomplete: str) -> list[str]:
+    """Shell completion of a model name: the registry's names and uids that start with what was typed. Never
+    fails: a broken registry completes nothing rather than printing an error into the shell."""
+    try:
+        from registry.store.db import Registry
+
+        with Registry() as reg:
+            return reg.names(incomplete)
+    except Exception:  # completion must never break the shell line
+        return []
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 NameArg = Annotated[str, typer.Argument(
-    help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")]
+    help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).", autocompletion=complete_name)]
 DeviceOpt = Annotated[str, typer.Option("--device", "-d",
                                         help="cpu, cuda[:N] (torch); CPU, GPU, Ascend (MindSpore).")]
 BackendOpt = Annotated[str, typer.Option("--backend", "-b",

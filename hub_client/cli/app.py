@@ -21,7 +21,7 @@ app = typer.Typer(
     name="hub",
     help="Model-hub registry and asset manager for vision checkpoints (MindSpore Hub and Hugging Face cards).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._output import JsonOpt, emit_json
+from ._output import JsonOpt, complete_name, emit_json
 
 if TYPE_CHECKING:
     from hub_client.fetch.cache import Entry
@@ -72,7 +72,8 @@ def cache_verify(json_: JsonOpt = False) -> None:
 
 
 @cache_app.command("rm")
-def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached files to remove.")]) -> None:
+def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached files to remove.",
+                                                 autocompletion=complete_name)]) -> None:
     """Remove a model's cached files, and the blobs behind them that no other model uses."""
     from hub_client.fetch import cache, hf_cache
     from hub_client.fetch.remote import resolve

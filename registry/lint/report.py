@@ -96,7 +96,7 @@ def sarif(results: Sequence[CardResult], *, base: Path | None = None) -> str:
         for rid in sorted(RULES)
     ]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    driver: dict[str, object] = {"name": "hub-lint", "fullName": f"hub lint ({DISTRIBUTION})", "rules": rules}
+    driver: dict[str, object] = {"name": "hub-lint", "fullName": f"{DISTRIBUTION} card linter", "rules": rules}
     if (found := version()) is not None:
         driver["version"] = driver["semanticVersion"] = found
     doc = {

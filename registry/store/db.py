@@ -381,6 +381,18 @@ class Registry:
         sql += " ORDER BY m.name, m.mindspore_version DESC, m.id"
         return [self._listing(r) for r in self._query(sql, args)]
 
+    def names(self, prefix: str = "", *, limit: int = 200) -> builtins.list[str]:
+        """Distinct model names and uids (``hf:``-prefixed for Hugging Face repos) starting with ``prefix``: what
+        shell completion offers."""
+        self._auto()
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        hub_id = "CASE WHEN dialect = 'huggingface' THEN 'hf:' || uid ELSE uid END"
+        rows = self._query(f"""
+            SELECT name AS n FROM models WHERE name LIKE ? ESCAPE '\\'
+            UNION SELECT {hub_id} FROM models WHERE uid IS NOT NULL AND {hub_id} LIKE ? ESCAPE '\\'
+            ORDER BY 1 LIMIT ?""", [pattern, pattern, limit])
+        return [r["n"] for r in rows]
+
     def search(self, text: str, *, limit: int = 20) -> builtins.list[Listing]:
         """Full-text search over name, summary and body, best first.
 

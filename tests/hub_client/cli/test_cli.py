@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import subprocess
 import sys
@@ -187,3 +188,21 @@ def test_exclude_takes_folder_names_and_relative_paths(tmp_path):
     assert linted("mindspore/1.10/") == ["c.md", "d.md", "org__a.md"]
     assert linted("drafts", "mindspore") == ["org__a.md"]
     assert run("lint", "--exclude", "c.md", "-f", "json", str(tmp_path)).exit_code == 0
+
+
+def test_shell_completion_offers_commands_and_model_names():
+    """bash completion through the console script's own protocol (what the installed script runs)."""
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_HUB_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        proc = subprocess.run([str(Path(sys.executable).with_name("hub"))], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert complete("hub ca") == ["cache"]
+    assert complete("hub pull convnext_t") == ["convnext_tiny"]
+    assert complete("hub info hf:efederici/") == ["hf:efederici/convnext-base-224-22k-1k-orig-cats-vs-dogs"]
+    assert complete("hub cache rm convnextv2_d") == ["convnextv2_digits"]
+    script = subprocess.run([str(Path(sys.executable).with_name("hub")), "--show-completion", "bash"],
+                            capture_output=True, text=True)
+    assert script.returncode == 0 and "_HUB_COMPLETE=complete_bash" in script.stdout

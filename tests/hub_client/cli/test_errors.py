@@ -12,6 +12,8 @@ from helpers import ROOT
 
 from hub_client.cli._errors import HINTS, hint_for, message
 from registry.errors import (
+    CheckpointError,
+    DamagedFileError,
     DeviceUnavailableError,
     HubError,
     InvalidCardError,
@@ -33,6 +35,8 @@ EXAMPLES: list[HubError] = [
     RegistryError("the registry at /x/registry.db is unusable (file is not a database)"),
     DeviceUnavailableError("cuda:1", ["cpu"], "PyTorch"),
     NoLoaderError("m", "resnet", []),
+    DamagedFileError("/c/m.ckpt", expected="a" * 64, actual="b" * 64, what="sha256", name="m"),
+    CheckpointError("/c/m.ckpt", "the file ends inside a record header: truncated"),
 ]
 
 
@@ -46,6 +50,13 @@ def test_library_message_is_facts_and_the_cli_adds_the_hint(error):
 
 def test_every_hint_in_the_table_is_exercised():
     assert {cls for cls, _ in HINTS} == {type(e) for e in EXAMPLES}
+
+
+def test_a_checkpoint_that_does_not_fit_points_at_the_card_not_num_classes():
+    """`num_classes` is a load_model argument, not a CLI option: the CLI must not suggest it."""
+    error = CheckpointError("/c/m.ckpt", missing=["head.weight"])
+    assert "num_classes" not in message(error) and "hub info" in message(error)
+    assert "cannot be read" in str(CheckpointError("/c/m.ckpt", "truncated")) and "does not match" in str(error)
 
 
 def test_no_hint_when_the_facts_say_it_all():
