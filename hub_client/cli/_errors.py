@@ -6,6 +6,7 @@ so the "see `hub list`" and "run `hub lint`" parts live here, as huggingface_hub
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from registry.errors import (
@@ -84,7 +85,23 @@ def hint_for(e: HubError) -> str | None:
     return None
 
 
+_LONG = re.compile(r"\S{241,}")
+
+
+def shorten(text: str) -> str:
+    """Any single word over 240 characters (a pasted blob, a runaway path) cut in the middle, so a message
+    stays readable whatever the user passed in."""
+    return _LONG.sub(lambda m: f"{m[0][:160]}…({len(m[0]) - 220} more)…{m[0][-60:]}", text)
+
+
 def message(e: HubError) -> str:
     """The error's own text and, where the table has one, the CLI's hint after it."""
     hint = hint_for(e)
-    return f"{e}; {hint}" if hint else str(e)
+    return shorten(f"{e}; {hint}" if hint else str(e))
+
+
+def os_message(e: OSError) -> str:
+    """An operating-system error the library let through, as a line: what failed, on which path, and why."""
+    where = f" {e.filename!r}" if e.filename is not None else ""
+    also = f" -> {e.filename2!r}" if getattr(e, "filename2", None) is not None else ""
+    return shorten(f"{e.strerror or type(e).__name__}{where}{also}")

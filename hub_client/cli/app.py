@@ -15,7 +15,7 @@ import typer
 from registry.errors import HubError
 
 from . import cache, catalog, lint, models, pull
-from ._errors import message
+from ._errors import message, os_message
 
 app = typer.Typer(
     name="hub",
@@ -47,13 +47,33 @@ for _group in (lint, catalog, pull, models, cache):
     _group.register(app)
 
 
+def _say(text: str) -> None:
+    """An error line on stderr, whatever it contains (text from a file name that is not UTF-8 included)."""
+    try:
+        typer.secho(f"error: {text}", fg=typer.colors.RED, err=True)
+    except UnicodeEncodeError:
+        sys.stderr.write(f"error: {text}\n".encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
 def main() -> None:
-    """Console-script entry point: a ``HubError`` is printed with its hint and exits with its code."""
+    """Console-script entry point: a ``HubError`` is printed with its hint and exits with its code; an error of
+    the file system, or text that is not UTF-8, is a one-line message too, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):  # a name that is not UTF-8 is shown escaped, not a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         app(prog_name="hub")
     except HubError as e:
-        typer.secho(f"error: {message(e)}", fg=typer.colors.RED, err=True)
+        _say(message(e))
         sys.exit(e.exit_code)
+    except OSError as e:  # the file system refused something the library did not expect to fail: say what
+        _say(os_message(e))
+        sys.exit(1)
+    except UnicodeError as e:  # undecodable bytes in an argument or a variable reached a text-only place
+        bad = e.object[e.start:e.end] if isinstance(e, (UnicodeEncodeError, UnicodeDecodeError)) else ""
+        _say(f"{bad!a} is not UTF-8 text (a name or value with undecodable bytes): pass it as UTF-8")
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         sys.exit(130)
