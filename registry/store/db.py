@@ -25,7 +25,7 @@ from registry.card.cardfile import walk
 from registry.card.version import ANALYZER_VERSION
 from registry.config import BUNDLED, CATALOG, REMOTE
 from registry.errors import InvalidCardError, RegistryError, UnknownModelError, UsageError
-from registry.record import IMAGENET_1K, ModelRecord, benchmark_key, metric_key
+from registry.record import IMAGENET_1K, ModelRecord, benchmark_key
 
 from .migrations import migrate, pending
 from .origin import with_origin
@@ -298,29 +298,8 @@ class Registry:
             self._store_model(new_id, rec)
 
     def _store_model(self, mid: int, rec: ModelRecord) -> None:
-        self._insert("models", [{
-            "id": mid, "name": rec.name, "name_key": name_key(rec.name), "uid": rec.uid,
-            "dialect": rec.dialect.value, "architecture": rec.architecture, "framework": rec.framework,
-            "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
-            "mindspore_version": rec.mindspore_version, "updated": rec.updated.isoformat() if rec.updated else None,
-            "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
-            "top1": top1[0] if (top1 := rec.top1()) else None, "top1_benchmark": rec.top1_benchmark(),
-            "revision": rec.revision,
-            "refs": json.dumps(rec.refs),
-        }])
-        self._insert("assets", [{"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)])
-        self._insert("metrics", [
-            {"model_id": mid, "name": m.name, "key": metric_key(m.name),
-             "value": float(m.value) if isinstance(m.value, (int, float)) else None,
-             "value_text": None if isinstance(m.value, (int, float)) else str(m.value),
-             "dataset": m.dataset, "split": m.split, "source": m.source}
-            for m in rec.metrics
-        ])
-        self._insert("variants", [
-            {"model_id": mid, "name": v.name, "metrics": json.dumps(v.metrics), "weights": json.dumps(v.weights),
-             "line": v.line}
-            for v in rec.variants
-        ])
+        for table, rows in model_rows(mid, rec).items():
+            self._insert(table, rows)
 
     def rebuild(self) -> SyncReport:
         """Re-analyze every card of every source (to repair the index)."""

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from registry.record import ModelRecord, metric_key
+
+from .resolve import name_key
 
 
 @dataclass(frozen=True)
@@ -47,3 +53,31 @@ class Listing:
     source: str
     path: str
     score: float | None = None
+
+
+def model_rows(mid: int, rec: ModelRecord) -> dict[str, list[dict[str, Any]]]:
+    """The rows one record becomes, by table (``models``, ``assets``, ``metrics``, ``variants``)."""
+    return {
+        "models": [{
+            "id": mid, "name": rec.name, "name_key": name_key(rec.name), "uid": rec.uid,
+            "dialect": rec.dialect.value, "architecture": rec.architecture, "framework": rec.framework,
+            "task": rec.task, "datasets": json.dumps(rec.datasets), "license": rec.license, "version": rec.version,
+            "mindspore_version": rec.mindspore_version, "updated": rec.updated.isoformat() if rec.updated else None,
+            "base_model": rec.base_model, "author": rec.author, "summary": rec.summary, "body": rec.body,
+            "top1": top1[0] if (top1 := rec.top1()) else None, "top1_benchmark": rec.top1_benchmark(),
+            "revision": rec.revision, "refs": json.dumps(rec.refs),
+        }],
+        "assets": [{"model_id": mid, "idx": i, **a.model_dump()} for i, a in enumerate(rec.assets)],
+        "metrics": [
+            {"model_id": mid, "name": m.name, "key": metric_key(m.name),
+             "value": float(m.value) if isinstance(m.value, (int, float)) else None,
+             "value_text": None if isinstance(m.value, (int, float)) else str(m.value),
+             "dataset": m.dataset, "split": m.split, "source": m.source}
+            for m in rec.metrics
+        ],
+        "variants": [
+            {"model_id": mid, "name": v.name, "metrics": json.dumps(v.metrics), "weights": json.dumps(v.weights),
+             "line": v.line}
+            for v in rec.variants
+        ],
+    }
