@@ -30,7 +30,7 @@ from registry.record import IMAGENET_1K, ModelRecord, benchmark_key
 from .migrations import migrate, pending
 from .origin import with_origin
 from .resolve import DETECT, Candidate, Resolution, choose, name_key, parse_spec, pinned, suggest
-from .rows import Listing, Source, SyncReport
+from .rows import Listing, Source, SyncReport, model_rows
 
 if TYPE_CHECKING:
     import sqlite_utils
