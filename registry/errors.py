@@ -149,9 +149,11 @@ class DownloadError(HubError, OSError):
     """A transfer failed for good (after retries, on every mirror); ``attempts`` lists what was tried."""
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None,
-                 attempts: list[str] | None = None) -> None:
+                 attempts: list[str] | None = None, code: str | None = None) -> None:
         self.url = url
         self.status = status
+        #: The server's own name for the error, where it gives one (the Hugging Face Hub's ``X-Error-Code``).
+        self.code = code
         self.attempts = list(attempts or [])
         detail = "".join(f"\n  - {a}" for a in self.attempts)
         super().__init__(message + detail)

@@ -33,7 +33,7 @@ def _all_entries() -> list[tuple[str, Entry]]:
 def cache_ls(json_: JsonOpt = False) -> None:
     """Cached files by model, with their sizes: MindSpore Hub assets, then Hugging Face repos."""
     from hub_client.fetch import cache
-    from hub_client.fetch.hf import hf_cache_dir
+    from registry.config import hf_cache_dir
 
     found = _all_entries()
     rows: list[dict[str, Any]] = [

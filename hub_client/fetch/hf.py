@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from registry import config
+from registry.config import hf_cache_dir
 from registry.errors import DownloadError, IntegrityError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
 from registry.network import unreachable
@@ -26,16 +27,14 @@ from .cache import is_trusted, mark_verified
 from .digests import file_digest
 from .policy import Policy
 
+if TYPE_CHECKING:
+    from .hf_files import RepoFile
+    from .transfer import ProgressSink
+
+ProgressFactory = Callable[[str], "ProgressSink"]
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
-
-
-def hf_cache_dir() -> Path:
-    """``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ``~/.cache/huggingface/hub``, read at call time."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
-    return Path(home).expanduser() / "hub"
 
 
 def _pick(files: list[str], fmt: str | None) -> list[str]:
@@ -88,43 +87,53 @@ def snapshot(record: ModelRecord, revision: str | None = None) -> Path | None:
 
 
 def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None = None,
-            policy: Policy | None = None) -> list[Path]:
-    """The repo's config files and one set of weights, in the HF cache, each verified."""
-    from huggingface_hub import HfApi, hf_hub_download
+            policy: Policy | None = None, files: list[RepoFile] | None = None, sha: str | None = None,
+            progress: ProgressFactory | None = None) -> list[Path]:
+    """The repo's config files and one set of weights, in the HF cache, each verified against its address.
+
+    ``files`` and ``sha`` are the listing the caller already has (``remote.locate`` asks for it), which spares
+    the API call; without them the repo is listed at ``revision`` first.
+    """
+    from huggingface_hub import HfApi, get_token
+
+    from .hf_files import fetch_file, listing, write_ref
+    from .transfer import Settings
 
     repo = record.uid
     if not repo:
         raise UnknownModelError(record.name, [])
     endpoint = config.hf_endpoint()
-    (policy or Policy.from_env()).check(f"{endpoint}/{repo}")
-    cache_dir = hf_cache_dir()
+    policy = policy or Policy.from_env()
+    policy.check(f"{endpoint}/{repo}")
     if config.offline():
         with hub_errors(repo, endpoint, revision):
             return _offline_files(record, revision, fmt)
     with hub_errors(repo, endpoint, revision):
-        api = HfApi(endpoint=endpoint)
-        tree = [e for e in api.list_repo_tree(repo, revision=revision, recursive=True) if hasattr(e, "lfs")]
-        lfs: dict[str, Any] = {e.path: e.lfs for e in tree}
+        if files is None or sha is None:
+            info = HfApi(endpoint=endpoint).model_info(repo, revision=revision, files_metadata=True)
+            files, sha = listing(info.siblings), str(info.sha)
+        token = get_token()
+    by_name = {f.path: f for f in files}
+    names = _pick(list(by_name), fmt)
+    settings = Settings.from_env()
 
-        def one(name: str) -> Path:
-            info = lfs.get(name)
-            url = f"{endpoint}/{repo}/{name}"
-            local = Path(hf_hub_download(repo, name, revision=revision, endpoint=endpoint, cache_dir=cache_dir))
-            try:
-                verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=url)
-            except IntegrityError:  # damaged in the cache, and now deleted: fetch it once more
-                local = Path(hf_hub_download(repo, name, revision=revision, endpoint=endpoint, cache_dir=cache_dir))
-                verify_hf_file(local, expected_sha256=info.sha256 if info else None, url=url)
-            return local
+    def one(name: str) -> Path:
+        with hub_errors(repo, endpoint, revision):
+            return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
+                              settings=settings, progress=progress(name) if progress else None)
 
-        names = _pick([e.path for e in tree], fmt)
-        if len(names) < 3:
-            return [one(n) for n in names]
-        # The first file alone, so its first byte comes after three requests; then the others side by side, the
+    if len(names) < 3:
+        paths = [one(n) for n in names]
+    else:
+        # The first file alone, so its first byte comes after one API call; then the others side by side, the
         # small ones while the weights come, as huggingface_hub's snapshot_download fetches a repo.
         first = one(names[0])
         with ThreadPoolExecutor(max_workers=min(8, len(names) - 1)) as pool:
-            return [first, *pool.map(one, names[1:])]
+            paths = [first, *pool.map(one, names[1:])]
+    for ref in record.refs:  # what transformers resolves offline: the branch or tag the commit was fetched as
+        write_ref(repo, "main" if ref == "HEAD" else ref, sha)
+    write_ref(repo, revision or "main", sha)  # no revision: the default branch, as huggingface_hub names it
+    return paths
 
 
 @contextmanager

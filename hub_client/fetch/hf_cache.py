@@ -15,10 +15,11 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from registry.config import hf_cache_dir
 from registry.errors import IntegrityError
 
 from .cache import Entry
-from .hf import hf_cache_dir, verify_hf_file
+from .hf import verify_hf_file
 
 
 def _scan() -> Any | None:

@@ -40,6 +40,7 @@ from .remote import resolve as resolve_spec
 if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
     import requests
 
+    from .hf_files import RepoFile
     from .transfer import Outcome, Partial, ProgressSink
 
 #: Seconds to wait for another process's download of the same asset before giving up.
@@ -88,8 +89,9 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
     found = locate(name, revision=revision)
     if found.reason:
         log.info(found.reason)
+    listed = (found.pending.files, found.pending.sha) if found.pending else None
     paths = pull_record(found.record, fmt=fmt, revision=revision, to=Path(to) if to is not None else None,
-                        allow_http=allow_http, progress=progress)
+                        allow_http=allow_http, progress=progress, listed=listed)
     keep_pulled(found, paths)
     return paths
 
@@ -292,14 +294,17 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
 
 
 def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | None = None,
-                to: Path | None = None, allow_http: bool | None = None,
-                progress: ProgressFactory | None = None) -> list[Path]:
-    """Every asset of the card (or those of format ``fmt``), verified and cached; copied to ``to`` if given."""
+                to: Path | None = None, allow_http: bool | None = None, progress: ProgressFactory | None = None,
+                listed: tuple[list[RepoFile], str] | None = None) -> list[Path]:
+    """Every asset of the card (or those of format ``fmt``), verified and cached; copied to ``to`` if given.
+    ``listed`` is a Hugging Face repo's file listing and commit when the caller has them already."""
     policy = Policy.from_env(allow_http=allow_http)
     if record.dialect is Dialect.HUGGINGFACE:
         from .hf import pull_hf
 
-        paths = pull_hf(record, revision=revision or record.revision, fmt=fmt, policy=policy)
+        files, sha = listed if listed else (None, None)
+        paths = pull_hf(record, revision=revision or record.revision, fmt=fmt, policy=policy, files=files, sha=sha,
+                        progress=progress)
     else:
         assets = [a for a in record.assets if fmt is None or a.format == fmt.lower()]
         if not assets:

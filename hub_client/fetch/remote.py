@@ -12,19 +12,22 @@ import datetime as dt
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from registry import config
-from registry.errors import DownloadError, OfflineError, UnknownModelError
+from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
 from registry.record import Dialect, ModelRecord
 from registry.store.db import Registry
 from registry.store.origin import Origin
 from registry.store.resolve import Resolution, parse_spec
 
 from .cache import safe_component
-from .hf import hf_cache_dir, hub_errors, verify_hf_file
+from .hf import hub_errors
 from .policy import Policy
+
+if TYPE_CHECKING:  # the transfer engine (requests) loads only when something is fetched
+    from .hf_files import RepoFile
 
 #: What an unpinned Hugging Face id means: the repo's default branch, as git calls it.
 DEFAULT_REF = "HEAD"
@@ -61,6 +64,8 @@ class _Repo:
     refs: list[str]
     names: list[str]
     last_modified: str | None
+    #: Every file with its content address (the listing asked with ``files_metadata``).
+    files: list[RepoFile]
 
 
 def resolve(spec: str) -> Resolution:
@@ -146,36 +151,41 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
     Returns:
         The stored card file.
     """
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import GatedRepoError
+    from huggingface_hub import get_token
+
+    from .hf_files import fetch_file
+    from .transfer import Settings
 
     repo = _repo_info(repo_id, revision)
     fetched: dict[str, Path] = {}
-    with hub_errors(repo_id, repo.endpoint, revision):
-        for name in ("README.md", "config.json"):
-            if name in repo.names:
-                try:  # into the HF cache at the commit: the pull that follows finds them there, verified
-                    fetched[name] = Path(hf_hub_download(repo_id, name, revision=repo.sha, endpoint=repo.endpoint,
-                                                         cache_dir=hf_cache_dir()))
-                    verify_hf_file(fetched[name], url=f"{repo.endpoint}/{repo_id}/{name}")
-                except GatedRepoError:
-                    if name == "README.md":
-                        raise
-                    # a gated repo shows its card to anyone, its other files only to whom it grants them
+    policy, settings, token = Policy.from_env(), Settings.from_env(), get_token()
+    by_name = {f.path: f for f in repo.files}
+    for name in ("README.md", "config.json"):
+        if name in by_name:
+            try:  # into the HF cache at the commit: the pull that follows finds them there, verified
+                fetched[name] = fetch_file(repo_id, repo.sha, by_name[name], endpoint=repo.endpoint, token=token,
+                                           policy=policy, settings=settings)
+            except RepoAccessError as e:
+                if name == "README.md" or e.reason != "gated":
+                    raise
+                # a gated repo shows its card to anyone, its other files only to whom it grants them
     return _keep_card(repo, fetched.get("README.md"), fetched.get("config.json"))
 
 
 def _repo_info(repo_id: str, revision: str | None) -> _Repo:
     from huggingface_hub import HfApi
 
+    from .hf_files import listing
+
     endpoint = config.hf_endpoint()
     Policy.from_env().check(f"{endpoint}/{repo_id}")
     with hub_errors(repo_id, endpoint, revision):
-        info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision)
+        info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision, files_metadata=True)
     sha = str(info.sha)
     refs = [DEFAULT_REF] if revision is None else [] if sha.startswith(revision.lower()) else [revision]
     last = info.last_modified.isoformat() if isinstance(info.last_modified, dt.datetime) else None
-    return _Repo(repo_id, sha, endpoint, refs, [s.rfilename for s in info.siblings or []], last)
+    return _Repo(repo_id, sha, endpoint, refs, [s.rfilename for s in info.siblings or []], last,
+                 listing(info.siblings))
 
 
 def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:

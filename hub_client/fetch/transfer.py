@@ -149,14 +149,18 @@ def _validator(resp: requests.Response) -> str | None:
 
 def _open(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,
           timeout: float) -> tuple[requests.Response, str]:
-    """GET with redirects followed by hand, so every hop is checked against the policy."""
+    """GET with redirects followed by hand, so every hop is checked against the policy; credentials go to the
+    first host only (a hub's CDN gets a signed URL, never the user's token)."""
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         policy.check(current)
         resp = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=(timeout, timeout))
         if resp.status_code in (301, 302, 303, 307, 308) and "Location" in resp.headers:
             resp.close()
-            current = urljoin(current, resp.headers["Location"])
+            nxt = urljoin(current, resp.headers["Location"])
+            if urlsplit(nxt).netloc != urlsplit(current).netloc:
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            current = nxt
             continue
         return resp, current
     raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
@@ -196,8 +200,11 @@ class _State:
 
 
 def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy, settings: Settings,
-          progress: ProgressSink | None = None, name: str = "") -> Outcome:
-    """Download ``url`` into ``part.path`` and return its sha256; the caller verifies and moves it."""
+          progress: ProgressSink | None = None, name: str = "", headers: dict[str, str] | None = None) -> Outcome:
+    """Download ``url`` into ``part.path`` and return its sha256; the caller verifies and moves it.
+
+    ``headers`` go with the request (an ``Authorization`` only to ``url``'s own host, never after a redirect to
+    another)."""
     sink = progress or NoProgress()
     part.path.parent.mkdir(parents=True, exist_ok=True)
     offset, validator = part.resumable(url)
@@ -216,7 +223,7 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
             total_attempts += 1
             received = state.received
             try:
-                _attempt(url, part, out, state, session, policy, settings, sink, name)
+                _attempt(url, part, out, state, session, policy, settings, sink, name, headers or {})
                 break
             except _Retry as r:
                 if state.received > received:
@@ -234,8 +241,8 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
 
 
 def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: requests.Session, policy: Policy,
-             settings: Settings, sink: ProgressSink, name: str) -> None:
-    headers = {"Accept-Encoding": "identity", "User-Agent": "hub-client"}
+             settings: Settings, sink: ProgressSink, name: str, extra: dict[str, str]) -> None:
+    headers = {**extra, "Accept-Encoding": "identity", "User-Agent": "hub-client"}
     if st.offset and st.validator:
         headers["Range"] = f"bytes={st.offset}-"
         headers["If-Range"] = st.validator
@@ -264,7 +271,8 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
             part.remember(url, None, None)
             raise _Retry("range not satisfiable; restarting from the first byte")
         if status not in (200, 206):
-            raise DownloadError(f"{url} answered HTTP {status} {resp.reason}", url=url, status=status)
+            raise DownloadError(f"{url} answered HTTP {status} {resp.reason}", url=url, status=status,
+                                code=resp.headers.get("X-Error-Code"))
         if status == 200 and st.offset:
             st.restart(out)  # the range was ignored, or the file changed (If-Range failed): start over
         if status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {st.offset}-"):

@@ -7,7 +7,7 @@ import pytest
 from helpers import HF_CARD, index, payload, unique
 
 from hub_client import pull
-from hub_client.fetch.hf import hf_cache_dir
+from registry.config import hf_cache_dir
 from registry.errors import DownloadError, IntegrityError, OfflineError, UnknownModelError
 
 

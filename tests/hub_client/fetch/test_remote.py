@@ -144,7 +144,16 @@ def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_en
     assert {p.name: p.read_bytes() for p in paths} == files
     asked = hf_env.log[start:]
     first_file = next(i for i, (method, path) in enumerate(asked) if method == "GET" and "/resolve/" in path)
-    assert first_file <= 3, asked
+    assert first_file == 1, asked  # the listing with every file's address, then the bytes: no HEAD per file
+    assert [m for m, _ in asked] == ["GET"] * (1 + len(files)), asked
+    assert sorted(p.rsplit("/", 1)[-1] for _, p in asked[1:]) == sorted(files)
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    sha = hf_env.repos[repo_id].sha
+    for name, data in files.items():  # where huggingface_hub (and so transformers) looks, offline
+        assert try_to_load_from_cache(repo_id, name) == str(
+            next(p for p in paths if p.name == name)), name
+        assert open(hf_hub_download(repo_id, name, revision=sha, local_files_only=True), "rb").read() == data
     monkeypatch.setenv("HUB_OFFLINE", "1")
     rec = resolve(f"hf:{repo_id}").record
     assert rec.uid == repo_id and rec.revision == hf_env.repos[repo_id].sha and rec.architecture == "convnextv2"
@@ -162,3 +171,43 @@ def test_pull_revision_option_pins_an_unindexed_repo_like_an_at_pin(hf_env, monk
     rec = resolve(f"hf:{repo_id}@v0.9").record
     assert rec.revision == old_sha and rec.refs == ["v0.9"] and rec.architecture == "convnext"
     assert resolve(f"hf:{repo_id}").record.revision == old_sha  # offline, the one card there is
+
+
+def test_the_token_goes_to_the_hub_and_never_to_its_cdn(hf_env, monkeypatch):
+    """A private repo's big file is a redirect to a CDN (another host): the bytes come from there, verified, and
+    the user's token stays with the hub."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from servers.hfserver import Remote
+
+    data = payload(150_000, seed=44)
+    seen: list[str | None] = []
+
+    class Cdn(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    cdn = ThreadingHTTPServer(("localhost", 0), Cdn)  # another netloc than the hub's 127.0.0.1:port
+    threading.Thread(target=cdn.serve_forever, daemon=True).start()
+    try:
+        import hashlib
+
+        repo_id = f"acme/{unique('cdn')}".replace("_", "-")
+        hf_env.add(repo_id, {"config.json": b'{"model_type": "convnextv2"}',
+                             "model.safetensors": Remote(len(data), hashlib.sha256(data).hexdigest())}, private=True)
+        hf_env.cdn[f"{repo_id}/model.safetensors"] = f"http://localhost:{cdn.server_address[1]}/signed/blob"
+        monkeypatch.setenv("HF_TOKEN", hf_env.token)
+        monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1,localhost")
+        got = {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}")}
+        assert got["model.safetensors"] == data
+        assert seen == [None]
+    finally:
+        cdn.shutdown()

@@ -2,6 +2,7 @@
 
     GET  /api/models?search=Q[&limit=N]         [{"id", "pipeline_tag", "library_name", "downloads", ...}]
     GET  /api/models/{repo}[/revision/{rev}]    {"id", "sha", "lastModified", "gated", "siblings": [{"rfilename"}]}
+                                                (?blobs=true: siblings with "size", "blobId", "lfs")
     GET  /api/models/{repo}/tree/{rev}[/{path}] [{"type", "path", "size", "oid", "lfs": {"oid", "size", ...}}]
     HEAD/GET /{repo}/resolve/{rev}/{path}       X-Repo-Commit, ETag (sha256 for LFS files), Content-Length, Range
     404 with X-Error-Code: RepoNotFound | RevisionNotFound | EntryNotFound
@@ -201,9 +202,10 @@ class HfServer(LoopbackServer):
                     return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
                 files = self._files_at(repo, sha)
                 if parts[2] == "revision":
+                    blobs = "blobs=true" in urlsplit(self.path).query.lower()
                     return self._json({"id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private,
                                        "gated": "auto" if repo.gated else False, "lastModified": repo.last_modified,
-                                       "siblings": [{"rfilename": p} for p in sorted(files)]})
+                                       "siblings": [self._sibling(p, d, blobs) for p, d in sorted(files.items())]})
                 prefix = "/".join(parts[4:])
                 entries = []
                 for p, data in sorted(files.items()):
@@ -215,6 +217,16 @@ class HfServer(LoopbackServer):
                         entry["lfs"] = {"oid": _sha256(data), "size": _size(data), "pointerSize": 134}
                     entries.append(entry)
                 return self._json(entries)
+
+            def _sibling(self, path: str, data: bytes | Remote, blobs: bool) -> dict[str, object]:
+                """A file as the revision API lists it; with ``?blobs=true`` its size, blob id and LFS facts."""
+                if not blobs:
+                    return {"rfilename": path}
+                oid = _sha256(data)[:40] if isinstance(data, Remote) else git_blob_id(data)
+                entry: dict[str, object] = {"rfilename": path, "size": _size(data), "blobId": oid}
+                if is_lfs(path, data):
+                    entry["lfs"] = {"sha256": _sha256(data), "size": _size(data), "pointerSize": 134}
+                return entry
 
             def _resolve(self, parts: list[str]) -> None:
                 repo_id, repo = self._repo(parts)
