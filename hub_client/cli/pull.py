@@ -32,9 +32,10 @@ def pull(
 
         with RichBars() as progress:
             paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
-                                progress=progress)
+                                progress=progress, listed=found.listed)
     else:
-        paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None)
+        paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
+                            listed=found.listed)
     keep_pulled(found, paths)
     if json_:
         emit_json({"model": found.record.name, "uid": found.record.uid, "paths": [str(p) for p in paths]})

@@ -94,9 +94,9 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     ``files`` and ``sha`` are the listing the caller already has (``remote.locate`` asks for it), which spares
     the API call; without them the repo is listed at ``revision`` first.
     """
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import get_token
 
-    from .hf_files import fetch_file, listing, write_ref
+    from .hf_files import fetch_file, list_repo, write_ref
     from .transfer import Settings
 
     repo = record.uid
@@ -108,19 +108,16 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     if config.offline():
         with hub_errors(repo, endpoint, revision):
             return _offline_files(record, revision, fmt)
-    with hub_errors(repo, endpoint, revision):
-        if files is None or sha is None:
-            info = HfApi(endpoint=endpoint).model_info(repo, revision=revision, files_metadata=True)
-            files, sha = listing(info.siblings), str(info.sha)
-        token = get_token()
+    token, settings = get_token(), Settings.from_env()
+    if files is None or sha is None:
+        found = list_repo(repo, revision, endpoint=endpoint, token=token, policy=policy, settings=settings)
+        files, sha = found.files, found.sha
     by_name = {f.path: f for f in files}
     names = _pick(list(by_name), fmt)
-    settings = Settings.from_env()
 
     def one(name: str) -> Path:
-        with hub_errors(repo, endpoint, revision):
-            return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
-                              settings=settings, progress=progress(name) if progress else None)
+        return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
+                          settings=settings, progress=progress(name) if progress else None)
 
     if len(names) < 3:
         paths = [one(n) for n in names]

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from filelock import FileLock
 
 from registry.config import hf_cache_dir
-from registry.errors import DownloadError, IntegrityError, RepoAccessError, UsageError
+from registry.errors import DownloadError, IntegrityError, RepoAccessError, UnknownModelError, UsageError
 
 from .cache import is_trusted, mark_verified
 from .digests import file_digest
@@ -41,16 +41,70 @@ class RepoFile:
     lfs: bool
 
 
-def listing(siblings: list[Any] | None) -> list[RepoFile]:
-    """``RepoFile`` for each sibling of ``HfApi.model_info(..., files_metadata=True)``; files without a content
-    address (an old server) are left out, and the caller falls back to huggingface_hub for them."""
+@dataclass(frozen=True)
+class RepoListing:
+    """A repo at one commit, as the Hub's revision API tells it with ``?blobs=true``."""
+
+    repo_id: str
+    sha: str
+    last_modified: str | None
+    #: Every file's name, and those that come with a content address (all, from a current hub).
+    names: list[str]
+    files: list[RepoFile]
+
+
+def _files(siblings: list[dict[str, Any]]) -> list[RepoFile]:
     out = []
-    for s in siblings or []:
-        lfs = getattr(s, "lfs", None)
-        etag = (lfs.sha256 if lfs else None) or getattr(s, "blob_id", None)
-        if etag:
-            out.append(RepoFile(s.rfilename, str(etag), lfs.size if lfs else getattr(s, "size", None), bool(lfs)))
+    for s in siblings:
+        lfs = s.get("lfs") or None
+        etag = (lfs or {}).get("sha256") or s.get("blobId")
+        if isinstance(etag, str) and etag and isinstance(s.get("rfilename"), str):
+            size = (lfs or {}).get("size", s.get("size"))
+            out.append(RepoFile(s["rfilename"], etag, size if isinstance(size, int) else None, bool(lfs)))
     return out
+
+
+def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str | None, policy: Policy,
+              settings: Settings) -> RepoListing:
+    """One GET of ``/api/models/{repo}/revision/{rev}?blobs=true``: the commit and every file's address.
+
+    This is ``HfApi.model_info(..., files_metadata=True)``'s request, made with the session the files then
+    come over, because importing ``huggingface_hub.hf_api`` costs more than a small repo's whole transfer
+    (``python -m bench.open_world``). The Hub's answers map to errors as huggingface_hub maps them.
+
+    Raises:
+        UnknownModelError: no such repo (404 ``RepoNotFound``).
+        RepoAccessError: 401 (private, gated or missing, and no valid token) or 403 (gated).
+        DownloadError: no such revision, the hub unreachable, or another error after retries.
+    """
+    from .transfer import request_json
+
+    rev = quote(revision or "main", safe="")
+    url = f"{endpoint.rstrip('/')}/api/models/{repo_id}/revision/{rev}?blobs=true"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        data = request_json(url, session=_session(), policy=policy, settings=settings, headers=headers)
+    except DownloadError as e:  # as huggingface_hub's hf_raise_for_status tells them apart
+        if e.code == "GatedRepo" or e.status == 403:
+            raise RepoAccessError(repo_id, endpoint, "gated") from None
+        if e.status == 401:  # private, gated or missing: the Hub does not say which without a valid token
+            raise RepoAccessError(repo_id, endpoint, "token") from None
+        if e.status == 404 and e.code == "RevisionNotFound":
+            raise DownloadError(f"{repo_id} has no revision {revision!r} at {endpoint}", url=url,
+                                status=404) from None
+        if e.status == 404:
+            raise UnknownModelError(f"hf:{repo_id}", where=f"in the registry or at {endpoint}") from None
+        if e.status is None:
+            raise DownloadError(f"{e}; set HF_ENDPOINT to a reachable hub or mirror, or HUB_OFFLINE=1 to use the "
+                                "cache alone", url=e.url) from None
+        raise
+    if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
+        raise DownloadError(f"{endpoint} answered the listing of {repo_id} with no commit: not a Hugging Face hub?",
+                            url=url)
+    siblings = [s for s in data.get("siblings") or [] if isinstance(s, dict)]
+    last = data.get("lastModified")
+    return RepoListing(repo_id, data["sha"], last if isinstance(last, str) else None,
+                       [s["rfilename"] for s in siblings if isinstance(s.get("rfilename"), str)], _files(siblings))
 
 
 def repo_folder(repo_id: str) -> Path:

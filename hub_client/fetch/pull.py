@@ -89,9 +89,8 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
     found = locate(name, revision=revision)
     if found.reason:
         log.info(found.reason)
-    listed = (found.pending.files, found.pending.sha) if found.pending else None
     paths = pull_record(found.record, fmt=fmt, revision=revision, to=Path(to) if to is not None else None,
-                        allow_http=allow_http, progress=progress, listed=listed)
+                        allow_http=allow_http, progress=progress, listed=found.listed)
     keep_pulled(found, paths)
     return paths
 

@@ -23,7 +23,6 @@ from registry.store.origin import Origin
 from registry.store.resolve import Resolution, parse_spec
 
 from .cache import safe_component
-from .hf import hub_errors
 from .policy import Policy
 
 if TYPE_CHECKING:  # the transfer engine (requests) loads only when something is fetched
@@ -52,6 +51,11 @@ class Located:
     record: ModelRecord
     reason: str | None = None
     pending: _Repo | None = None
+
+    @property
+    def listed(self) -> tuple[list[RepoFile], str] | None:
+        """The repo's files and commit as the hub listed them, for the pull (which then lists nothing again)."""
+        return (self.pending.files, self.pending.sha) if self.pending else None
 
 
 @dataclass(frozen=True)
@@ -173,19 +177,19 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
 
 
 def _repo_info(repo_id: str, revision: str | None) -> _Repo:
-    from huggingface_hub import HfApi
+    from huggingface_hub import get_token
 
-    from .hf_files import listing
+    from .hf_files import list_repo
+    from .transfer import Settings
 
     endpoint = config.hf_endpoint()
-    Policy.from_env().check(f"{endpoint}/{repo_id}")
-    with hub_errors(repo_id, endpoint, revision):
-        info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision, files_metadata=True)
-    sha = str(info.sha)
+    policy = Policy.from_env()
+    policy.check(f"{endpoint}/{repo_id}")
+    found = list_repo(repo_id, revision, endpoint=endpoint, token=get_token(), policy=policy,
+                      settings=Settings.from_env())
+    sha = found.sha
     refs = [DEFAULT_REF] if revision is None else [] if sha.startswith(revision.lower()) else [revision]
-    last = info.last_modified.isoformat() if isinstance(info.last_modified, dt.datetime) else None
-    return _Repo(repo_id, sha, endpoint, refs, [s.rfilename for s in info.siblings or []], last,
-                 listing(info.siblings))
+    return _Repo(repo_id, sha, endpoint, refs, found.names, found.last_modified, found.files)
 
 
 def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:

@@ -311,6 +311,50 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
 
 
+#: The largest JSON answer read (a repo listing of many thousand files stays far below).
+MAX_JSON_BYTES = 64 << 20
+
+
+def request_json(url: str, *, session: requests.Session, policy: Policy, settings: Settings,
+                 headers: dict[str, str] | None = None) -> Any:
+    """GET a JSON document with the transfer's rules: every redirect checked, credentials to the first host
+    only, time-outs, 5xx and 429 retried with backoff, an unreachable host failing at once.
+
+    Raises:
+        DownloadError: an answer other than 200 (with ``status`` and the server's ``X-Error-Code`` as ``code``),
+            a body that is not JSON or is too large, or no answer after retries.
+    """
+    sent = {**(headers or {}), "Accept": "application/json", "User-Agent": "hub-client"}
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            resp, _ = _open(session, url, sent, policy, settings.timeout)
+            with resp:
+                if resp.status_code in _RETRY_STATUS and attempt <= settings.retries:
+                    wait = _retry_after(resp.headers.get("Retry-After"))
+                    settings.sleep(min(MAX_RETRY_AFTER, wait) if wait is not None else
+                                   min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
+                    continue
+                if resp.status_code != 200:
+                    raise DownloadError(f"{url} answered HTTP {resp.status_code} {resp.reason}", url=url,
+                                        status=resp.status_code, code=resp.headers.get("X-Error-Code"))
+                body = resp.raw.read(MAX_JSON_BYTES + 1, decode_content=True)
+        except _NETWORK_ERRORS as e:
+            why = unreachable(e)
+            if why is not None or attempt > settings.retries:
+                host = urlsplit(url).hostname or url
+                raise DownloadError(f"cannot reach {host}: {why or e} ({url})", url=url) from None
+            settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
+            continue
+        if len(body) > MAX_JSON_BYTES:
+            raise DownloadError(f"{url} answered with more than {MAX_JSON_BYTES} bytes of JSON", url=url)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise DownloadError(f"{url} did not answer JSON", url=url) from None
+
+
 def _total(resp: requests.Response) -> int | None:
     cr = resp.headers.get("Content-Range")
     if resp.status_code == 206 and cr and "/" in cr:

@@ -12,6 +12,7 @@ from helpers import HF_CARD, ROOT, payload, unique
 
 from hub_client import pull
 from hub_client.fetch.remote import resolve
+from registry.config import hf_cache_dir
 from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
 
 
@@ -151,14 +152,26 @@ def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_en
 
     sha = hf_env.repos[repo_id].sha
     for name, data in files.items():  # where huggingface_hub (and so transformers) looks, offline
-        assert try_to_load_from_cache(repo_id, name) == str(
+        cache_dir = hf_cache_dir()  # huggingface_hub reads HF_HOME once, at its import
+        assert try_to_load_from_cache(repo_id, name, cache_dir=cache_dir) == str(
             next(p for p in paths if p.name == name)), name
-        assert open(hf_hub_download(repo_id, name, revision=sha, local_files_only=True), "rb").read() == data
+        with open(hf_hub_download(repo_id, name, revision=sha, local_files_only=True, cache_dir=cache_dir), "rb") as f:
+            assert f.read() == data
     monkeypatch.setenv("HUB_OFFLINE", "1")
     rec = resolve(f"hf:{repo_id}").record
     assert rec.uid == repo_id and rec.revision == hf_env.repos[repo_id].sha and rec.architecture == "convnextv2"
     assert rec.license == "Apache-2.0" and rec.task == "image-classification"  # from the README, parsed
     assert [p.name for p in pull(f"hf:{repo_id}")] == [p.name for p in paths]
+
+
+def test_the_cli_pull_asks_as_little(hf_env):
+    repo_id, files = new_repo(hf_env)
+    start = len(hf_env.log)
+    proc = hub("pull", f"hf:{repo_id}", "-q")
+    assert proc.returncode == 0, proc.stderr
+    asked = hf_env.log[start:]
+    assert [p for _, p in asked if "/api/" in p] == [f"/api/models/{repo_id}/revision/main"], asked
+    assert len(asked) == 1 + len(files), asked
 
 
 def test_pull_revision_option_pins_an_unindexed_repo_like_an_at_pin(hf_env, monkeypatch):
