@@ -94,9 +94,7 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     ``files`` and ``sha`` are the listing the caller already has (``remote.locate`` asks for it), which spares
     the API call; without them the repo is listed at ``revision`` first.
     """
-    from huggingface_hub import get_token
-
-    from .hf_files import fetch_file, list_repo, write_ref
+    from .hf_files import fetch_file, hf_token, list_repo, write_ref
     from .transfer import Settings
 
     repo = record.uid
@@ -108,7 +106,7 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     if config.offline():
         with hub_errors(repo, endpoint, revision):
             return _offline_files(record, revision, fmt)
-    token, settings = get_token(), Settings.from_env()
+    token, settings = hf_token(), Settings.from_env()
     if files is None or sha is None:
         found = list_repo(repo, revision, endpoint=endpoint, token=token, policy=policy, settings=settings)
         files, sha = found.files, found.sha

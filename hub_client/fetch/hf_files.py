@@ -150,6 +150,33 @@ def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str,
     return "git blob id", file_digest(path, "git-blob")
 
 
+def hf_token() -> str | None:
+    """The token huggingface_hub would send, without importing it when there plainly is none.
+
+    ``HF_OIDC_RESOURCE``, a login file or Google Colab mean huggingface_hub's own ``get_token`` decides (OIDC
+    exchange, OAuth refresh, the Colab vault); otherwise the answer is ``HF_TOKEN`` (or the older
+    ``HUGGING_FACE_HUB_TOKEN``) or nothing, as ``get_token`` would give, at a fraction of its import.
+    """
+    env = os.environ
+    home = env.get("HF_HOME") or os.path.join(env.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    login = Path(os.path.expandvars(env.get("HF_TOKEN_PATH") or os.path.join(home, "token"))).expanduser()
+    if env.get("HF_OIDC_RESOURCE") or login.exists() or _in_colab():
+        from huggingface_hub import get_token
+
+        return get_token()
+    token = (env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or "").replace("\r", "").replace("\n", "")
+    return token.strip() or None
+
+
+def _in_colab() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 _local = threading.local()
 
 

@@ -155,14 +155,12 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
     Returns:
         The stored card file.
     """
-    from huggingface_hub import get_token
-
-    from .hf_files import fetch_file
+    from .hf_files import fetch_file, hf_token
     from .transfer import Settings
 
     repo = _repo_info(repo_id, revision)
     fetched: dict[str, Path] = {}
-    policy, settings, token = Policy.from_env(), Settings.from_env(), get_token()
+    policy, settings, token = Policy.from_env(), Settings.from_env(), hf_token()
     by_name = {f.path: f for f in repo.files}
     for name in ("README.md", "config.json"):
         if name in by_name:
@@ -177,15 +175,13 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
 
 
 def _repo_info(repo_id: str, revision: str | None) -> _Repo:
-    from huggingface_hub import get_token
-
-    from .hf_files import list_repo
+    from .hf_files import hf_token, list_repo
     from .transfer import Settings
 
     endpoint = config.hf_endpoint()
     policy = Policy.from_env()
     policy.check(f"{endpoint}/{repo_id}")
-    found = list_repo(repo_id, revision, endpoint=endpoint, token=get_token(), policy=policy,
+    found = list_repo(repo_id, revision, endpoint=endpoint, token=hf_token(), policy=policy,
                       settings=Settings.from_env())
     sha = found.sha
     refs = [DEFAULT_REF] if revision is None else [] if sha.startswith(revision.lower()) else [revision]

@@ -85,3 +85,27 @@ def test_repo_missing_on_the_hub(hf_env, cards):
     index(cards)
     with pytest.raises(UnknownModelError):
         pull(name)
+
+
+def test_hf_token_is_what_huggingface_hub_would_send(monkeypatch, tmp_path):
+    """The fast path answers only where the answer is plain (HF_TOKEN or nothing); a login file, OIDC or Colab
+    are huggingface_hub's to read."""
+    import huggingface_hub
+
+    from hub_client.fetch.hf_files import hf_token
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(var, raising=False)
+    assert hf_token() is None
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", " hf_old\n")
+    assert hf_token() == "hf_old"
+    monkeypatch.setenv("HF_TOKEN", "hf_env")
+    assert hf_token() == "hf_env"
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "asked huggingface_hub")
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "token").write_text("hf_login")
+    assert hf_token() == "asked huggingface_hub"  # a login exists: OAuth refresh and precedence are its rules
+    (tmp_path / "hf" / "token").unlink()
+    monkeypatch.setenv("HF_OIDC_RESOURCE", "models/acme/x")
+    assert hf_token() == "asked huggingface_hub"
