@@ -156,6 +156,15 @@ def max_download_bytes() -> int:
     return int(_number("HUB_MAX_BYTES", 64 << 30, minimum=1, integer=True))
 
 
+def connections() -> int:
+    """``HUB_CONNECTIONS``: the most connections one file is fetched over (default 16, as ``aria2c -x16``); 1
+    keeps every download to a single stream. Connections are added only while they make the download faster."""
+    value = int(_number("HUB_CONNECTIONS", 16, minimum=1, integer=True))
+    if value > 64:
+        raise UsageError(f"HUB_CONNECTIONS={value} is above 64: servers take more as an attack; use 64 or fewer")
+    return value
+
+
 def retries() -> int:
     """``HUB_RETRIES``: further attempts after a failed one, per URL (default 5)."""
     return int(_number("HUB_RETRIES", 5, minimum=0, integer=True))

@@ -27,7 +27,8 @@ from registry.errors import DownloadError, IntegrityError, RepoAccessError, Unkn
 from .cache import is_trusted, mark_verified
 from .digests import file_digest
 from .policy import Policy
-from .transfer import Partial, ProgressSink, Settings, fetch
+from .segments import download
+from .transfer import Partial, ProgressSink, Settings
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,8 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         part = Partial(blob.with_name(f".hub-{f.etag}.part"))
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            out = fetch(url, part, session=_session(), policy=policy, settings=settings, progress=progress,
-                        name=f.path, headers=headers)
+            out = download(url, part, session=_session(), policy=policy, settings=settings, progress=progress,
+                           name=f.path, headers=headers, size=f.size)
         except DownloadError as e:  # the Hub's answers, told apart as huggingface_hub does (X-Error-Code first)
             if e.code == "GatedRepo" or e.status == 403:
                 raise RepoAccessError(repo_id, endpoint, "gated") from None

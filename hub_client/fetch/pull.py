@@ -276,10 +276,11 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
     size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
     """
+    from .segments import download
     from .transfer import Settings, fetch
 
-    outcome = fetch(url, part, session=session, policy=policy, settings=Settings.from_env(),
-                    progress=progress(asset.filename) if progress else None, name=asset.filename)
+    outcome = download(url, part, session=session, policy=policy, settings=Settings.from_env(),
+                       progress=progress(asset.filename) if progress else None, name=asset.filename)
     try:
         check_digest(outcome.digest, asset, outcome.url)
     except IntegrityError:

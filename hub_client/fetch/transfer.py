@@ -76,6 +76,38 @@ class Outcome:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Handover:
+    """Where a single stream stopped when it handed the rest of the file to parallel connections."""
+
+    url: str
+    final_url: str
+    validator: str
+    total: int
+    #: Bytes written (and hashed by ``hasher``) from the first byte on.
+    pos: int
+    hasher: Any
+    received: int
+
+
+@dataclass(frozen=True)
+class HandoverRule:
+    """When a fresh single stream hands over: after ``after`` bytes, if it ran slower than ``below`` bytes/s, the
+    file has at least ``min_total`` bytes and the server does ranges (``Accept-Ranges: bytes`` or a 206) with a
+    strong validator. ``then`` takes the rest from there."""
+
+    after: int
+    below: float
+    min_total: int
+    then: Callable[[Handover], Outcome]
+
+
+class _HandingOver(Exception):
+    def __init__(self, state: Handover) -> None:
+        super().__init__("handing over to parallel connections")
+        self.state = state
+
+
 class _Retry(Exception):
     def __init__(self, why: str, wait: float | None = None) -> None:
         super().__init__(why)
@@ -136,7 +168,8 @@ class Partial:
         os.replace(tmp, self.meta_path)
 
     def discard(self) -> None:
-        for p in (self.path, self.meta_path):
+        """Forget the partial file and what is known of it (a parallel download's ranges too)."""
+        for p in (self.path, self.meta_path, self.path.with_name(self.path.name + ".seg.json")):
             p.unlink(missing_ok=True)
 
 
@@ -200,11 +233,13 @@ class _State:
 
 
 def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy, settings: Settings,
-          progress: ProgressSink | None = None, name: str = "", headers: dict[str, str] | None = None) -> Outcome:
+          progress: ProgressSink | None = None, name: str = "", headers: dict[str, str] | None = None,
+          handover: HandoverRule | None = None) -> Outcome:
     """Download ``url`` into ``part.path`` and return its sha256; the caller verifies and moves it.
 
     ``headers`` go with the request (an ``Authorization`` only to ``url``'s own host, never after a redirect to
-    another)."""
+    another). ``handover`` lets a fresh stream that turns out slow give the rest of the file to parallel
+    connections (``segments.download`` sets it)."""
     sink = progress or NoProgress()
     part.path.parent.mkdir(parents=True, exist_ok=True)
     offset, validator = part.resumable(url)
@@ -217,13 +252,18 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
                 state.hasher.update(block)
     attempt = 0  # failed attempts in a row without a byte of progress
     total_attempts = 0
+    handed: Handover | None = None
     with PartFile(part.path, direct=settings.direct) as out:
         while True:
             attempt += 1
             total_attempts += 1
             received = state.received
             try:
-                _attempt(url, part, out, state, session, policy, settings, sink, name, headers or {})
+                _attempt(url, part, out, state, session, policy, settings, sink, name, headers or {},
+                         handover if total_attempts == 1 and offset == 0 else None)
+                break
+            except _HandingOver as h:
+                handed = h.state
                 break
             except _Retry as r:
                 if state.received > received:
@@ -234,14 +274,17 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
                 delay = r.wait if r.wait is not None else min(
                     MAX_BACKOFF, settings.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.25))
                 settings.sleep(delay)
-        if settings.fsync:
+        if settings.fsync and handed is None:
             out.sync()
+    if handed is not None and handover is not None:
+        return handover.then(handed)
     sink.finish()
     return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, total_attempts)
 
 
 def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: requests.Session, policy: Policy,
-             settings: Settings, sink: ProgressSink, name: str, extra: dict[str, str]) -> None:
+             settings: Settings, sink: ProgressSink, name: str, extra: dict[str, str],
+             handover: HandoverRule | None = None) -> None:
     headers = {**extra, "Accept-Encoding": "identity", "User-Agent": "hub-client"}
     if st.offset and st.validator:
         headers["Range"] = f"bytes={st.offset}-"
@@ -290,9 +333,22 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         pipe = Pipeline(st.hasher, out, st.offset)
         # Never read past what may be stored: the cap, and one byte beyond the announced size (to notice more).
         cap = min(settings.max_bytes, total) if total is not None else settings.max_bytes
+        ranged = status == 206 or resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+        if not (handover and ranged and total is not None and total >= handover.min_total and st.validator
+                and not st.validator.startswith("W/") and resp.headers.get("ETag") == st.validator):
+            handover = None  # no parallel without ranges, a size, and a strong ETag to keep every piece the same
+        started = time.monotonic()
         try:
             while n := pipe.read_from(reader, cap + 1 - st.offset):
                 st.advance(pipe.pos)
+                if handover is not None and st.offset >= handover.after:
+                    rate = st.offset / max(time.monotonic() - started, 1e-6)
+                    if rate < handover.below and total is not None and st.validator:
+                        pipe.close()
+                        sink.advance(n)
+                        raise _HandingOver(Handover(url, st.final_url, st.validator, total, st.offset, st.hasher,
+                                                    st.received))
+                    handover = None  # fast enough alone
                 if st.offset > cap:
                     pipe.close()
                     part.discard()

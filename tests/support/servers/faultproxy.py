@@ -32,7 +32,11 @@ class Faults:
     flip_at: int | None = None
     ignore_range: bool = False
     fake_length: int | None = None  # announce this Content-Length, whatever is sent
-    rate: float | None = None  # bytes per second
+    rate: float | None = None  # bytes per second, per response
+    #: The cut, flip and ignore_range faults spare this many requests first (a download's probe, say).
+    after_requests: int = 0
+    #: More requests than this in flight at once are answered 503 with Retry-After: 0 (a server's connection cap).
+    max_concurrent: int | None = None
 
 
 class FaultProxy(LoopbackServer):
@@ -44,6 +48,9 @@ class FaultProxy(LoopbackServer):
         self.lock = threading.Lock()
         self.body_bytes = 0
         self.requests: list[tuple[str, str, str | None]] = []
+        self.in_flight = 0
+        self.peak = 0  # the most requests in flight at once
+        self.refused = 0
         super().__init__()
 
     def reset(self) -> None:
@@ -51,6 +58,8 @@ class FaultProxy(LoopbackServer):
             self.faults = Faults()
             self.body_bytes = 0
             self.requests.clear()
+            self.refused = 0
+            self.peak = 0
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -68,10 +77,26 @@ class FaultProxy(LoopbackServer):
                 self._forward()
 
             def _forward(self) -> None:
+                with proxy.lock:
+                    proxy.in_flight += 1
+                    proxy.peak = max(proxy.peak, proxy.in_flight)
+                try:
+                    self._forward_counted()
+                finally:
+                    with proxy.lock:
+                        proxy.in_flight -= 1
+
+            def _forward_counted(self) -> None:
                 f = proxy.faults
                 with proxy.lock:
                     proxy.requests.append((self.command, self.path, self.headers.get("Range")))
                     scripted = f.statuses.pop(0) if f.statuses else None
+                    if scripted is None and f.max_concurrent is not None and proxy.in_flight > f.max_concurrent:
+                        scripted = (503, {"Retry-After": "0"})
+                        proxy.refused += 1
+                    spared = len(proxy.requests) <= f.after_requests
+                if spared:  # this request is served as it is
+                    f = Faults(rate=f.rate)
                 if scripted is not None:
                     status, headers = scripted
                     self.send_response(status)

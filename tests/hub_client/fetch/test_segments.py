@@ -1,0 +1,160 @@
+"""Parallel ranged downloads over a link that caps each connection (the fault proxy's per-response rate in front
+of nginx): more connections while they help, every piece verified in the one sha256, resumable across kill -9,
+and each fault the issue names."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import ROOT, index, payload, publish, unique
+
+from hub_client import pull
+from hub_client.fetch import cache
+from hub_client.fetch.segments import PIECE
+from registry.errors import IntegrityError
+
+pytestmark = pytest.mark.usefixtures("net")
+MiB = 1 << 20
+SIZE = 40 * MiB
+RATE = 16 * MiB  # per connection: one stream needs 2.5 s, sixteen well under one
+
+
+def _ranges(proxy) -> list[tuple[int, int]]:
+    out = []
+    for _, _, rng in proxy.requests:
+        if rng:
+            a, _, b = rng.removeprefix("bytes=").partition("-")
+            out.append((int(a), int(b) + 1 if b else SIZE))
+    return out
+
+
+def _leftovers() -> list[str]:
+    folder = cache.root() / "incomplete"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture
+def capped(nginx, proxy, cards):
+    pub = publish(nginx.root, cards, unique("capped"), payload(SIZE, seed=60), base=proxy.url)
+    index(cards)
+    proxy.faults.rate = RATE
+    return pub
+
+
+def test_a_capped_link_is_fetched_over_several_connections_and_verified(capped, proxy):
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    assert proxy.requests[0][2] is None  # it starts as one plain stream...
+    ranges = _ranges(proxy)
+    assert len(ranges) >= 3 and proxy.peak >= 4  # ...and the slow link got more connections
+    assert all(a % PIECE == 0 or a >= PIECE for a, _ in ranges)
+    covered = sorted(ranges)
+    assert covered[0][0] >= PIECE and covered[-1][1] == SIZE  # the first stream's piece was not asked again
+    assert proxy.body_bytes <= SIZE + 4 * MiB  # about every byte once
+    assert not any(name.endswith((".part", ".seg.json")) for name in _leftovers())
+
+
+def test_the_connection_cap_is_kept(capped, proxy, monkeypatch):
+    monkeypatch.setenv("HUB_CONNECTIONS", "3")
+    [path] = pull(capped.name)
+    # three workers; the proxy may still be writing into the first stream's socket after the client closed it
+    assert path.read_bytes() == capped.data and proxy.peak <= 3 + 1
+
+
+def test_a_fast_link_stays_one_stream(nginx, cards):
+    pub = publish(nginx.root, cards, unique("fast"), payload(SIZE, seed=61), base=nginx.url)
+    index(cards)
+    [path] = pull(pub.name)
+    assert path.read_bytes() == pub.data
+    assert [r[:2] + (r[3],) for r in nginx.requests_for(pub.uri)] == [("GET", 200, "-")]
+
+
+def test_one_connection_cut_mid_piece_continues_from_the_cut(capped, proxy):
+    proxy.faults.after_requests = 1  # spare the first stream
+    proxy.faults.cut_after = 3 * MiB + 12345
+    proxy.faults.cut_times = 1
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    assert any(a % MiB for a, _ in _ranges(proxy))  # a piece asked again from where its cut left it
+
+
+def test_a_server_answering_a_range_with_200_gets_one_stream(capped, proxy):
+    proxy.faults.after_requests = 1
+    proxy.faults.ignore_range = True
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    assert proxy.requests[-1][2] is None  # the whole file again, by one stream, after the parallel attempt
+
+
+def test_a_server_limiting_connections_is_backed_off_from(capped, proxy):
+    proxy.faults.max_concurrent = 3
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    assert proxy.refused >= 1  # it tried more, was told 503, and finished with fewer
+
+
+def test_a_flipped_byte_in_one_piece_fails_the_whole_file_and_nothing_is_kept(capped, proxy):
+    """The one sha256 catches it, but cannot say which piece: the partial file and its ranges are deleted, and
+    the next pull fetches everything again (from the next mirror first, when there is one)."""
+    proxy.faults.after_requests = 1
+    proxy.faults.flip_at = 1000  # in every ranged piece
+    with pytest.raises(IntegrityError) as e:
+        pull(capped.name)
+    assert e.value.actual != capped.digest and "nothing was cached" in str(e.value)
+    assert _leftovers() == [] or all(n.endswith(".lock") for n in _leftovers())
+    proxy.reset()
+    proxy.faults.rate = RATE
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+
+
+@pytest.mark.slow
+def test_kill_9_keeps_every_finished_piece(capped, proxy):
+    proxy.faults.rate = 4 * MiB  # slow enough that the kill lands mid-way
+    proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "pull", capped.name, "-q"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while len(_ranges(proxy)) < 4 and time.monotonic() < deadline:  # parallel by now
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = [n for n in _leftovers() if n.endswith(".seg.json")]
+    assert len(state) == 1, _leftovers()
+    first_run = proxy.body_bytes
+    assert first_run < SIZE  # killed mid-way
+    proxy.faults.rate = RATE
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    resent = proxy.body_bytes - SIZE
+    assert resent <= 4 * MiB * 16, f"{resent / MiB:.1f} MiB sent twice"
+    assert not any(n.endswith((".part", ".seg.json")) for n in _leftovers())
+
+
+def test_a_hugging_face_file_on_a_capped_cdn_comes_in_parallel_into_the_hf_cache(hf_env, nginx, proxy):
+    """The Hub redirects a big LFS file to its CDN; the pieces come from there, the token stays with the Hub,
+    and the file lands where huggingface_hub looks."""
+    import hashlib
+
+    from servers.hfserver import Remote
+
+    from registry.config import hf_cache_dir
+
+    data = payload(SIZE, seed=62)
+    digest = hashlib.sha256(data).hexdigest()
+    (nginx.root / "cdn").mkdir(exist_ok=True)
+    (nginx.root / "cdn" / digest).write_bytes(data)
+    proxy.faults.rate = RATE
+    repo_id = f"acme/{unique('big')}".replace("_", "-")
+    hf_env.add(repo_id, {"config.json": b'{"model_type": "convnextv2"}', "model.safetensors": Remote(SIZE, digest)})
+    hf_env.cdn[f"{repo_id}/model.safetensors"] = f"{proxy.url}/cdn/{digest}"
+    paths = {p.name: p for p in pull(f"hf:{repo_id}")}
+    assert paths["model.safetensors"].read_bytes() == data
+    assert str(paths["model.safetensors"]).startswith(str(hf_cache_dir()))
+    assert os.path.realpath(paths["model.safetensors"]).endswith(f"/blobs/{digest}")
+    assert len(_ranges(proxy)) >= 3 and proxy.peak >= 4
