@@ -28,6 +28,14 @@ def make_file(path: Path, size: int) -> str:
     return h.hexdigest()
 
 
+def settle() -> None:
+    """Flush dirty pages left by the previous run, so no tool pays for another's writeback."""
+    import time
+
+    os.sync()
+    time.sleep(0.2)
+
+
 def report(text: str, data: Any, json_path: Path | None) -> int:
     """Print a benchmark's table and, when asked, write its figures as JSON (what ``python -m bench`` reads)."""
     print(text)

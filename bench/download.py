@@ -38,19 +38,13 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 from servers.hfserver import HfServer  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import publish_both_ways  # noqa: E402
+from bench.common import publish_both_ways, settle  # noqa: E402
 
 PY = sys.executable
 
 
-def _settle() -> None:
-    """Flush dirty pages left by the previous run, so no tool pays for another's writeback."""
-    os.sync()
-    time.sleep(0.2)
-
-
 def _timed(cmd: list[str], env: dict[str, str]) -> float:
-    _settle()
+    settle()
     start = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.perf_counter() - start
@@ -159,7 +153,7 @@ def _in_process(env: dict[str, str], home: Path, direct: bool = True) -> float:
     try:
         from hub_client import pull
 
-        _settle()
+        settle()
         start = time.perf_counter()
         pull("bench_model")
         return time.perf_counter() - start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +19,16 @@ def pull(
     to: Annotated[Path | None, typer.Option(help="Also copy the verified files into this folder.")] = None,
     allow_http: Annotated[bool, typer.Option(help="Accept plain http to allowed hosts (not only loopback).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, only the paths.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say how each file comes: connections, "
+                                          "speed, resumed bytes.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Download every asset of a model, verify each against its card, and cache it; print the local paths."""
+    if verbose:
+        import logging
+
+        logging.basicConfig(format="%(relativeCreated)7.0f ms  %(message)s", stream=sys.stderr)
+        logging.getLogger("hub").setLevel(logging.INFO)
     from hub_client.fetch.pull import pull_record
     from hub_client.fetch.remote import keep_pulled, locate
 

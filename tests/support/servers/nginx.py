@@ -37,9 +37,13 @@ def self_signed(workdir: Path) -> tuple[Path, Path]:
 
 
 class Nginx:
-    def __init__(self, root: Path, workdir: Path) -> None:
+    """``limit_rate``: bytes per second per connection under ``/capped/`` (the same files as at the root), as a
+    distant CDN gives one TCP stream."""
+
+    def __init__(self, root: Path, workdir: Path, *, limit_rate: int | None = None) -> None:
         self.root = root
         self.workdir = workdir
+        self.limit_rate = limit_rate
         self.port = free_port()
         self.tls_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -67,6 +71,8 @@ class Nginx:
             location = /redirect/elsewhere { return 302 https://evil.example/file.ckpt; }
             location /redirect/local/ { rewrite ^/redirect/local/(.*)$ /$1 redirect; }
         """
+        if self.limit_rate:
+            locations += f"location /capped/ {{ alias {self.root}/; limit_rate {int(self.limit_rate)}; }}"
         conf = f"""
         {user}
         worker_processes 2;
