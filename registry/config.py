@@ -157,11 +157,12 @@ def max_download_bytes() -> int:
 
 
 def connections() -> int:
-    """``HUB_CONNECTIONS``: the most connections one file is fetched over (default 16, as ``aria2c -x16``); 1
-    keeps every download to a single stream. Connections are added only while they make the download faster."""
-    value = int(_number("HUB_CONNECTIONS", 16, minimum=1, integer=True))
-    if value > 64:
-        raise UsageError(f"HUB_CONNECTIONS={value} is above 64: servers take more as an attack; use 64 or fewer")
+    """``HUB_CONNECTIONS``: the most connections one file is fetched over (default 32; aria2c allows 16 per server,
+    huggingface_hub's hf_transfer used 100); 1 keeps every download to a single stream. Connections are added
+    only while they make the download faster, so a link that one stream fills never gets a second."""
+    value = int(_number("HUB_CONNECTIONS", 32, minimum=1, integer=True))
+    if value > 128:
+        raise UsageError(f"HUB_CONNECTIONS={value} is above 128: servers take more as an attack; use 128 or fewer")
     return value
 
 

@@ -268,7 +268,7 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
 
     for _ in range(run.target):
         spawn()
-    growing, last_rate, last_bytes, last_time = True, 0.0, run.received, time.monotonic()
+    growing, last_rate, last_bytes, last_time, misses = True, 0.0, run.received, time.monotonic(), 0
     while any(t.is_alive() for t in workers):
         time.sleep(INTERVAL)
         now = time.monotonic()
@@ -279,6 +279,7 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
             more = growing and run.todo and run.target < connections and run.error is None and run.abandon is None
         if more and busy >= run.target:
             if last_rate == 0.0 or rate >= last_rate * GROWTH:
+                misses = 0
                 add = min(run.target, connections - run.target)
                 with run.lock:
                     run.target += add
@@ -287,7 +288,7 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
                 log.info("%s: %d connections (%.0f MB/s with %d)", name or url, run.target, rate / 1e6,
                          run.target - add)
                 last_rate = rate
-            else:
+            elif (misses := misses + 1) >= 2:  # one slow look may be noise; two are not
                 growing = False  # more connections did not make it faster: stay at this many
                 log.info("%s: staying at %d connections (%.0f MB/s, %.0f MB/s before the last added)", name or url,
                          run.target, rate / 1e6, last_rate / 1e6)
