@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("download", "resume", "lint_corpus", "registry_index", "startup", "open_world", "load", "infer")
+BENCHES = ("download", "parallel", "resume", "lint_corpus", "registry_index", "startup", "open_world", "load",
+           "infer")
 
 
 def _args(name: str, quick: bool) -> list[str]:
     if not quick:
         return []
-    return {"lint_corpus": ["--repeat", "1"], "registry_index": ["--repeat", "1"],
+    return {"lint_corpus": ["--repeat", "1"], "registry_index": ["--repeat", "1"], "parallel": ["--quick"],
             "infer": ["--quick", "--batches", "1", "8"]}.get(name, ["--quick"])
 
 
@@ -65,6 +66,21 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
             if tool in med:
                 out.append(_row(f"verified download {tool.split('() ')[1]}, time", med[tool], "s", "curl -o",
                                 med["curl -o"]))
+    elif name == "parallel":
+        mb = doc["size_mb"] * (1 << 20) / 1e6
+        speed = {k: mb / statistics.median(v) for k, v in doc["seconds"].items()}
+        rate = f"{doc['size_mb']} MiB at {doc['rate_mb_per_connection']:g} MB/s per connection"
+        ours, hf_ours = speed["hub pull (card)"], speed["hub pull hf:ID"]
+        if "aria2c -x16 -s16" in speed:
+            out.append(_row(f"parallel download, {rate}, MB/s", ours, "MB/s", "aria2c -x16 -s16",
+                            speed["aria2c -x16 -s16"], better="higher", target=">= 1.0x"))
+        out.append(_row("  the same, one stream's speed", ours, "MB/s", "curl (first seconds)", doc["curl_mb_s"],
+                        better="higher", target=">= 10x"))
+        hft = next(k for k in speed if k.startswith("hf_transfer"))
+        out.append(_row("  hub pull hf:ID, MB/s", hf_ours, "MB/s", "hf_transfer (100 files)", speed[hft],
+                        better="higher", target=">= 1.0x"))
+        out.append(_row(f"  peak RSS of hub pull ({doc['size_mb']} MiB)", doc["hub_peak_rss_mib"], "MiB", "target",
+                        128.0, target="<= 128 MiB"))
     elif name == "resume":
         by = {r["tool"].split(" ")[0]: r for r in doc["rows"]}
         ours, theirs = by["hub"], by["hf_hub_download"]

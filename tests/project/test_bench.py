@@ -37,3 +37,18 @@ def test_rows_for_download_reads_medians():
     assert rows["curl -o"]["ratio"] == 2.0 and rows["curl -o"]["target"] == "<= 1.3x"
     assert rows["pooch.retrieve"]["ratio"] == 0.5
     assert "hf_hub_download" not in rows  # no runs, no row
+
+
+def test_rows_for_parallel_compares_speeds():
+    from bench.__main__ import rows_for
+
+    doc = {"size_mb": 1000, "rate_mb_per_connection": 20.0, "curl_mb_s": 20.0, "hub_peak_rss_mib": 60.0,
+           "seconds": {"hub pull (card)": [2.0, 2.5, 3.0], "hub pull hf:ID": [2.5],
+                       "hf_transfer.download (100 files, 10 MiB chunks)": [5.0], "aria2c -x16 -s16": [4.0]}}
+    rows = {r["anchor"]: r for r in rows_for("parallel", doc)}
+    mb = 1000 * (1 << 20) / 1e6
+    assert rows["aria2c -x16 -s16"]["ours"] == pytest.approx(mb / 2.5) and rows["aria2c -x16 -s16"][
+        "ratio"] == pytest.approx(4.0 / 2.5)
+    assert rows["curl (first seconds)"]["ratio"] == pytest.approx(mb / 2.5 / 20.0)
+    assert rows["hf_transfer (100 files)"]["ratio"] == pytest.approx(5.0 / 2.5)
+    assert rows["target"]["ours"] == 60.0 and rows["target"]["target"] == "<= 128 MiB"
