@@ -206,6 +206,7 @@ class _Run:
     changed: threading.Condition = field(init=False)
     target: int = 1
     active: int = 0
+    peak: int = 0
     received: int = 0
     unsaved: int = 0
     error: BaseException | None = None
@@ -261,6 +262,7 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
     def spawn() -> None:
         with run.lock:
             run.active += 1
+            run.peak = max(run.peak, run.active)
         t = threading.Thread(target=_worker, args=(run, url, part.path, policy, settings, headers, sink),
                              daemon=True)
         t.start()
@@ -315,7 +317,8 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
         raise DownloadError(f"{url}: {seg.total - hashed[0]} bytes could not be fetched", url=url)
     seg.discard()
     sink.finish()
-    return Outcome(hasher.hexdigest(), seg.total, run.final_url, kept, run.received, run.attempts)
+    log.info("%s: %.1f MB over at most %d connections", name or url, run.received / 1e6, run.peak)
+    return Outcome(hasher.hexdigest(), seg.total, run.final_url, kept, run.received, run.attempts, run.peak)
 
 
 def _hash_prefix(run: _Run, path: Path, hasher: Any, hashed: list[int]) -> None:

@@ -74,6 +74,8 @@ class Outcome:
     #: Bytes that came over the wire in this call (all attempts).
     received: int
     attempts: int
+    #: The most connections the file came over at once (1: a single stream).
+    connections: int = 1
 
 
 @dataclass(frozen=True)
