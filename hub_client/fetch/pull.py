@@ -236,18 +236,26 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
     part = Partial(cache.partial_path(key))
     attempts: list[str] = []
     integrity: IntegrityError | None = None
-    for url in urls:
+    # Each source in turn; while pieces may come from all of them at once (a parallel download), one that sent
+    # other bytes cannot be named, so after a mismatch every source is tried alone: the sha256 decides.
+    plan = [(url, urls[i + 1:]) for i, url in enumerate(urls)]
+    unreachable: set[str] = set()
+    while plan:
+        url, also = plan.pop(0)
         try:
             policy.check(url)
-            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress)
+            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress, also=also)
         except IntegrityError as e:
             part.discard()
             integrity = e
             attempts.append(f"{url}: {e}")
+            if also:
+                plan = [(u, []) for u in urls if u not in unreachable]
             continue
         except (DownloadError, UnsafeURLError) as e:
             if len(urls) == 1:
                 raise
+            unreachable.add(url)
             attempts.append(f"{url}: {e}")
             continue
         except OSError as e:  # after DownloadError, which is an OSError too
@@ -270,7 +278,7 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
 
 
 def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, policy: Policy,
-                    progress: ProgressFactory | None) -> Outcome:
+                    progress: ProgressFactory | None, also: list[str] | None = None) -> Outcome:
     """Fetch and verify; a resumed file that fails is fetched once more from its first byte.
 
     A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
@@ -280,7 +288,7 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     from .transfer import Settings, fetch
 
     outcome = download(url, part, session=session, policy=policy, settings=Settings.from_env(),
-                       progress=progress(asset.filename) if progress else None, name=asset.filename)
+                       progress=progress(asset.filename) if progress else None, name=asset.filename, also=also or ())
     try:
         check_digest(outcome.digest, asset, outcome.url)
     except IntegrityError:

@@ -27,21 +27,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from registry import config
-from registry.errors import DownloadError
+from registry.errors import DownloadError, HubError
 
+from .pieces import PIECE, Run, Source, gaps, hash_prefix, worker
 from .policy import Policy
 from .transfer import (
     _NETWORK_ERRORS,
-    _RETRY_STATUS,
-    MAX_BACKOFF,
     Handover,
     HandoverRule,
     NoProgress,
@@ -50,19 +47,11 @@ from .transfer import (
     ProgressSink,
     Settings,
     _open,
-    _Reader,
-    _retry_after,
     fetch,
 )
 
 log = logging.getLogger("hub")
 
-#: Bytes per piece: one ranged request. Big enough that a request's round trip is a small part of its time.
-PIECE = 8 << 20
-#: Bytes per read and write inside a piece; also how often a worker records its progress. Small blocks keep
-#: sixteen threads from queueing on the GIL and the kernel (``python -m bench.parallel``: 256 KiB used a quarter
-#: of the system time 1 MiB did, and went 1.3x faster).
-BLOCK = 256 << 10
 #: Files smaller than this never go parallel (the probe piece is most of them anyway).
 MIN_PARALLEL = 3 * PIECE
 #: A probe faster than this (bytes/s) means one stream fills the link: no more connections.
@@ -79,16 +68,18 @@ GROWTH = 1.15
 
 def download(url: str, part: Partial, *, session: requests.Session, policy: Policy, settings: Settings,
              progress: ProgressSink | None = None, name: str = "", headers: dict[str, str] | None = None,
-             size: int | None = None) -> Outcome:
+             size: int | None = None, also: Sequence[str] = ()) -> Outcome:
     """Fetch ``url`` into ``part`` by the fastest way the link allows; return its sha256 and size.
 
-    ``size``, when the caller knows it (a Hugging Face listing), keeps small files to one plain stream.
+    ``size``, when the caller knows it (a Hugging Face listing), keeps small files to one plain stream. ``also``
+    names other URLs of the same file (mirrors, the origin): a parallel download takes pieces from each that
+    agrees on the size, and the one sha256 decides whether they all served the same bytes.
     """
     connections = config.connections()
     seg = SegmentState(part.path)
     if connections > 1 and seg.load(url):
         return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
-                         name=name, headers=headers or {}, connections=connections)
+                         name=name, headers=headers or {}, connections=connections, also=also)
     rule = None
     if connections > 1 and (size is None or size >= MIN_PARALLEL):
         def then(h: Handover) -> Outcome:
@@ -96,7 +87,7 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
             seg.save()
             part.meta_path.unlink(missing_ok=True)  # from now on the ranges file says what is there
             return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
-                             name=name, headers=headers or {}, connections=connections, handed=h)
+                             name=name, headers=headers or {}, connections=connections, handed=h, also=also)
 
         rule = HandoverRule(after=HANDOVER_AFTER, below=FAST_STREAM, min_total=MIN_PARALLEL, then=then)
     return fetch(url, part, session=session, policy=policy, settings=settings, progress=progress, name=name,
@@ -138,111 +129,9 @@ class SegmentState:
         return sum(b - a for a, b in self.done)
 
 
-def _merge(ranges: list[list[int]], a: int, b: int) -> None:
-    """Add [a, b) to a sorted list of disjoint ranges, joining neighbours."""
-    ranges.append([a, b])
-    ranges.sort()
-    out: list[list[int]] = []
-    for r in ranges:
-        if out and r[0] <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], r[1])
-        else:
-            out.append(list(r))
-    ranges[:] = out
-
-
-def _gaps(done: list[list[int]], total: int) -> list[list[int]]:
-    """What is missing from [0, total), in pieces of at most ``PIECE`` bytes, lowest first."""
-    out, pos = [], 0
-    for a, b in [*done, [total, total]]:
-        while pos < a:
-            out.append([pos, min(a, pos + PIECE)])
-            pos = out[-1][1]
-        pos = max(pos, b)
-    return out
-
-
-def _write_piece(resp: requests.Response, path: Path, start: int, end: int, sink: ProgressSink,
-                 record: Callable[[int, int], None] | None = None, stop: Callable[[], bool] | None = None) -> int:
-    """Copy the body into ``path`` at ``start`` up to ``end``; return the bytes written. ``record`` is told of
-    every block written (for the resume state), ``stop`` ends the copy early."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    buf = bytearray(BLOCK)
-    view = memoryview(buf)
-    pos = start
-    reader = _Reader(resp.raw)
-    try:
-        while pos < end and not (stop and stop()):
-            want = min(BLOCK, end - pos)
-            n = 0
-            while n < want:
-                got = reader.readinto(view[n:want])
-                if not got:
-                    break
-                n += got
-            if not n:
-                break
-            written = 0
-            while written < n:
-                written += os.pwrite(fd, view[written:n], pos + written)
-            if record is not None:
-                record(pos, pos + n)
-            pos += n
-            sink.advance(n)
-            if n < want:
-                break
-    finally:
-        os.close(fd)
-    return pos - start
-
-
-@dataclass
-class _Run:
-    """What the workers, the hasher and the controller share, under one lock."""
-
-    seg: SegmentState
-    todo: list[list[int]]
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    changed: threading.Condition = field(init=False)
-    target: int = 1
-    active: int = 0
-    peak: int = 0
-    received: int = 0
-    unsaved: int = 0
-    error: BaseException | None = None
-    abandon: str | None = None  # why the parallel attempt ends (the caller then uses one stream)
-    attempts: int = 0
-    final_url: str = ""
-
-    def __post_init__(self) -> None:
-        self.changed = threading.Condition(self.lock)
-
-    def take(self) -> list[int] | None:
-        with self.lock:
-            if self.error is not None or self.abandon is not None or self.active > self.target or not self.todo:
-                return None
-            return self.todo.pop(0)
-
-    def give_back(self, piece: list[int]) -> None:
-        with self.lock:
-            if piece[0] < piece[1]:
-                self.todo.insert(0, piece)
-                self.todo.sort()
-
-    def record(self, a: int, b: int) -> None:
-        with self.changed:
-            _merge(self.seg.done, a, b)
-            self.received += b - a
-            self.unsaved += b - a
-            if self.unsaved >= BLOCK * max(2, self.active):
-                self.unsaved = 0
-                self.seg.save()
-            self.changed.notify_all()
-
-
 def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.Session, policy: Policy,
               settings: Settings, progress: ProgressSink | None, name: str, headers: dict[str, str],
-              connections: int, handed: Handover | None = None) -> Outcome:
+              connections: int, handed: Handover | None = None, also: Sequence[str] = ()) -> Outcome:
     """The missing pieces over up to ``connections`` connections, hashed as the prefix completes. ``handed`` is
     the single stream that came first (its hasher has hashed its bytes); without it, a resumed run, the bytes
     already there are hashed anew, once."""
@@ -250,12 +139,17 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
     kept = 0 if handed else seg.covered()
     if handed is None:
         sink.start(name, seg.total, kept)
-    run = _Run(seg, _gaps(seg.done, seg.total), target=min(START, connections),
-               final_url=handed.final_url if handed else url)
+    assert seg.validator is not None
+    first = Source(handed.final_url if handed else url, seg.validator, primary=True)
+    sources = [first, *(src for other in also if (src := _agreeing(session, other, seg.total, policy, settings,
+                                                                    headers)) is not None)]
+    if len(sources) > 1:
+        log.info("%s: pieces from %d sources", name or url, len(sources))
+    run = Run(seg.done, seg.total, gaps(seg.done, seg.total), sources, seg.save, target=min(START, connections))
     run.received = handed.received if handed else 0
     hashed = [handed.pos if handed else 0]
     hasher = handed.hasher if handed else hashlib.sha256()
-    hash_thread = threading.Thread(target=_hash_prefix, args=(run, part.path, hasher, hashed), daemon=True)
+    hash_thread = threading.Thread(target=hash_prefix, args=(run, part.path, hasher, hashed), daemon=True)
     hash_thread.start()
     workers: list[threading.Thread] = []
 
@@ -263,7 +157,7 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
         with run.lock:
             run.active += 1
             run.peak = max(run.peak, run.active)
-        t = threading.Thread(target=_worker, args=(run, url, part.path, policy, settings, headers, sink),
+        t = threading.Thread(target=worker, args=(run, len(workers), part.path, policy, settings, headers, sink),
                              daemon=True)
         t.start()
         workers.append(t)
@@ -318,109 +212,26 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
     seg.discard()
     sink.finish()
     log.info("%s: %.1f MB over at most %d connections", name or url, run.received / 1e6, run.peak)
-    return Outcome(hasher.hexdigest(), seg.total, run.final_url, kept, run.received, run.attempts, run.peak)
+    return Outcome(hasher.hexdigest(), seg.total, first.url, kept, run.received, run.attempts, run.peak)
 
 
-def _hash_prefix(run: _Run, path: Path, hasher: Any, hashed: list[int]) -> None:
-    """Hash the file's contiguous prefix as the pieces complete, reading back what the workers wrote."""
-    buf = bytearray(PIECE)
-    view = memoryview(buf)
-    fd = -1
+
+
+def _agreeing(session: requests.Session, url: str, total: int, policy: Policy, settings: Settings,
+              headers: dict[str, str]) -> Source | None:
+    """Another URL as a source of pieces, when it serves ranges of a file of the same size with a strong ETag
+    (one byte asked: ``Range: bytes=0-0``); None, and a line in the log, when it does not."""
+    sent = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    sent.update({"Range": "bytes=0-0", "Accept-Encoding": "identity", "User-Agent": "hub-client"})
     try:
-        while True:
-            with run.changed:
-                while True:
-                    first = run.seg.done[0] if run.seg.done else None
-                    ready = first[1] if first and first[0] == 0 else 0
-                    if ready > hashed[0]:
-                        break
-                    finished = run.active == 0 and (not run.todo or run.error is not None or run.abandon)
-                    if hashed[0] >= run.seg.total or finished:
-                        return
-                    run.changed.wait(0.2)
-            if fd < 0:
-                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            while hashed[0] < ready:
-                n = os.preadv(fd, [view[: min(PIECE, ready - hashed[0])]], hashed[0])
-                if not n:
-                    raise DownloadError(f"{path} is shorter than the ranges written to it")
-                hasher.update(view[:n])
-                hashed[0] += n
-    except BaseException as e:
-        with run.lock:
-            run.error = run.error or e
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-_local = threading.local()
-
-
-def _worker(run: _Run, url: str, path: Path, policy: Policy, settings: Settings, headers: dict[str, str],
-            sink: ProgressSink) -> None:
-    """Take pieces and fetch them until none is left, the run ends, or there are more workers than wanted."""
-    session = requests.Session()
-    failures = 0
-    try:
-        while (piece := run.take()) is not None:
-            a, b = piece
-            with run.lock:
-                run.attempts += 1
-            hdrs = {**headers, "Range": f"bytes={a}-{b - 1}", "If-Range": run.seg.validator or "",
-                    "Accept-Encoding": "identity", "User-Agent": "hub-client"}
-            try:
-                resp, _ = _open(session, run.final_url, hdrs, policy, settings.timeout)
-            except _NETWORK_ERRORS:
-                run.give_back(piece)
-                failures += 1
-                if failures > settings.retries:
-                    raise DownloadError(f"giving up on {url} after {failures} failed connections", url=url) from None
-                settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
-                continue
-            with resp:
-                status = resp.status_code
-                if status in _RETRY_STATUS:  # too many connections, or busy: one fewer, and wait
-                    run.give_back(piece)
-                    wait = _retry_after(resp.headers.get("Retry-After"))
-                    with run.lock:
-                        run.target = max(1, run.target - 1)
-                    failures += 1
-                    if failures > settings.retries:
-                        raise DownloadError(f"{url} answered HTTP {status} {failures} times", url=url, status=status)
-                    settings.sleep(min(MAX_BACKOFF, wait if wait is not None else settings.backoff * 2 ** failures))
-                    continue
-                if status == 200 or (status == 206 and not resp.headers.get("Content-Range", "").startswith(
-                        f"bytes {a}-")):
-                    run.give_back(piece)
-                    with run.lock:  # ranges ignored, or the file changed (If-Range failed)
-                        run.abandon = f"HTTP {status} to a range request"
-                    return
-                if status != 206:
-                    run.give_back(piece)
-                    raise DownloadError(f"{url} answered HTTP {status} {resp.reason}", url=url, status=status,
-                                        code=resp.headers.get("X-Error-Code"))
-                try:
-                    got = _write_piece(resp, path, a, b, sink, record=run.record,
-                                       stop=lambda: run.error is not None or run.abandon is not None)
-                except _NETWORK_ERRORS:
-                    got = -1
-                if got < 0 or a + got < b:  # cut mid-piece: what arrived is recorded, the rest goes back
-                    done_to = a + max(got, 0)
-                    with run.lock:
-                        have = next((r[1] for r in run.seg.done if r[0] <= a < r[1]), a)
-                    run.give_back([max(done_to, have), b])
-                    failures += 1
-                    if failures > settings.retries:
-                        raise DownloadError(f"giving up on {url}: the connection broke {failures} times", url=url)
-                    settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
-                    continue
-                failures = 0
-    except BaseException as e:
-        with run.lock:
-            run.error = run.error or e
-    finally:
-        session.close()
-        with run.changed:
-            run.active -= 1
-            run.changed.notify_all()
+        resp, final = _open(session, url, sent, policy, settings.timeout)
+    except (*_NETWORK_ERRORS, HubError) as e:
+        log.info("not a source: %s (%s)", url, e)
+        return None
+    with resp:
+        etag = resp.headers.get("ETag", "")
+        answer = resp.headers.get("Content-Range", "")
+        if resp.status_code != 206 or answer != f"bytes 0-0/{total}" or not etag or etag.startswith("W/"):
+            log.info("not a source: %s (HTTP %d, %s, ETag %r)", url, resp.status_code, answer or "no range", etag)
+            return None
+    return Source(final, etag)

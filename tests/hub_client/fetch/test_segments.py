@@ -184,3 +184,44 @@ def test_verbose_pull_says_how_many_connections(capped):
     assert proc.returncode == 0, proc.stderr
     assert "connections" in proc.stderr and "MB over at most" in proc.stderr
     assert proc.stdout.strip().endswith(os.path.basename(capped.rel))  # stdout stays the paths
+
+
+@pytest.fixture
+def second(nginx):
+    from servers.faultproxy import FaultProxy
+
+    p = FaultProxy(nginx.url).start()
+    p.faults.rate = RATE
+    yield p
+    p.stop()
+
+
+def test_pieces_come_from_every_mirror_that_agrees(capped, proxy, second, monkeypatch):
+    monkeypatch.setenv("HUB_MIRRORS", second.url)  # the mirror first, then the card's own host
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    assert second.requests[0][2] is None  # the first stream, from the mirror
+    assert len(_ranges(second)) >= 2 and len(_ranges(proxy)) >= 2  # then pieces from both
+
+
+def test_a_mirror_serving_other_bytes_is_found_out_by_the_hash(capped, proxy, second, monkeypatch):
+    """Its pieces spoil the file; the sha256 says so but not whose they were, so each source is then tried alone,
+    and the one with the right bytes wins."""
+    monkeypatch.setenv("HUB_MIRRORS", second.url)
+    second.faults.flip_at = 4321  # every response of the mirror
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    assert proxy.requests[-1][2] is None or _ranges(proxy)  # the good source served the last, whole attempt
+    assert not any(n.endswith((".part", ".seg.json")) for n in _leftovers())
+
+
+def test_a_mirror_with_another_size_is_not_used(capped, proxy, second, monkeypatch, nginx):
+    truncated = nginx.root / "elsewhere" / capped.rel
+    truncated.parent.mkdir(parents=True, exist_ok=True)
+    truncated.write_bytes(capped.data[: SIZE - MiB])  # another size: not the same file
+    monkeypatch.setenv("HUB_MIRRORS", f"{second.url},{second.url}/elsewhere")
+    [path] = pull(capped.name)
+    assert path.read_bytes() == capped.data
+    asked = [r[2] for r in second.requests if "/elsewhere/" in r[1]]
+    assert asked == ["bytes=0-0"]  # asked once whether it agrees, never for a piece
+    assert len(_ranges(proxy)) >= 2  # the origin agreed, and served pieces
