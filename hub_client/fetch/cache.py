@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,7 @@ def store_blob(part: Path, digest: str) -> Path:
 def link(path: Path, blob: Path) -> Path:
     """Point ``path`` at ``blob`` with a relative symlink, replacing any old one atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
         tmp.symlink_to(os.path.relpath(blob, path.parent))

@@ -12,7 +12,6 @@ concurrent ``hf_hub_download`` of the same file waits rather than writing beside
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,7 +23,7 @@ from filelock import FileLock
 from registry.config import hf_cache_dir
 from registry.errors import DownloadError, IntegrityError, RepoAccessError, UnknownModelError, UsageError
 
-from .cache import is_trusted, mark_verified
+from .cache import is_trusted, link, mark_verified
 from .digests import file_digest
 from .policy import Policy
 from .segments import download
@@ -132,18 +131,6 @@ def _pointer(repo_id: str, sha: str, name: str) -> Path:
     return repo_folder(repo_id) / "snapshots" / sha / Path(*rel.parts)
 
 
-def _link(pointer: Path, blob: Path) -> None:
-    """``pointer`` → ``blob`` by a relative symlink as huggingface_hub makes it (a copy where links fail)."""
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        tmp.symlink_to(os.path.relpath(blob, pointer.parent))
-    except OSError:
-        shutil.copyfile(blob, tmp)
-    os.replace(tmp, pointer)
-
-
 def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str, str]:
     """(what, digest) of a file in the terms of its address: sha256 for LFS, git blob id otherwise."""
     if f.lfs:
@@ -213,7 +200,7 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
             what, got = _digest_of(blob, f)
             if got == f.etag:
                 mark_verified(blob, "hf", f.etag)
-                _link(pointer, blob)
+                link(pointer, blob)
                 return pointer
             blob.unlink()  # damaged: fetch it again
         blob.parent.mkdir(parents=True, exist_ok=True)
@@ -235,5 +222,5 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         os.replace(part.path, blob)
         part.discard()
     mark_verified(blob, "hf", f.etag)
-    _link(pointer, blob)
+    link(pointer, blob)
     return pointer
