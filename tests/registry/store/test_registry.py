@@ -419,9 +419,10 @@ def test_readers_never_see_half_an_index(corpus, tmp_path):
     reads = 0
     try:
         while proc.poll() is None:
-            con = sqlite3.connect(db, timeout=1)
+            con = sqlite3.connect(db, timeout=1, isolation_level=None)
             try:
-                with con:
+                with con:  # one read transaction: the three counts come from one snapshot
+                    con.execute("BEGIN")
                     cards = con.execute("SELECT count(*) FROM cards").fetchone()[0]
                     models = con.execute("SELECT count(*) FROM models").fetchone()[0]
                     ok = con.execute("SELECT count(*) FROM cards WHERE record IS NOT NULL").fetchone()[0]
