@@ -73,13 +73,16 @@ def remove_repo(repo_id: str) -> tuple[int, int]:
 
 
 def prune() -> tuple[list[Path], int]:
-    """Delete partial downloads (``*.incomplete``) that no huggingface_hub process is writing: their lock,
-    ``.locks/<repo folder>/<etag>.lock``, must be free."""
+    """Delete partial downloads that no process is writing: huggingface_hub's ``*.incomplete`` and ours
+    (``.hub-<etag>.part`` and what is kept beside it). Their lock, ``.locks/<repo folder>/<etag>.lock``, must be
+    free."""
     folder = hf_cache_dir()
     gone: list[Path] = []
     freed = 0
-    for part in sorted(folder.glob("*/blobs/*.incomplete")) if folder.is_dir() else []:
-        lock = folder / ".locks" / part.parent.parent.name / f"{part.name.removesuffix('.incomplete')}.lock"
+    found = [*folder.glob("*/blobs/*.incomplete"), *folder.glob("*/blobs/.hub-*.part*")] if folder.is_dir() else []
+    for part in sorted(found):
+        etag = part.name.removesuffix(".incomplete").removeprefix(".hub-").split(".", 1)[0]
+        lock = folder / ".locks" / part.parent.parent.name / f"{etag}.lock"
         try:
             with FileLock(lock, timeout=0) if lock.exists() else _nothing():
                 if part.exists():

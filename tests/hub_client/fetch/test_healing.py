@@ -126,10 +126,14 @@ def test_cache_commands_cover_hf_repos(hf_env):
     said = hub("cache", "verify")
     assert "hub verify NAME --repair" in said.stderr
 
-    partial = Path(os.path.realpath(weights)).parent / ("f" * 64 + ".incomplete")
+    partial = Path(os.path.realpath(weights)).parent / ("f" * 64 + ".incomplete")  # huggingface_hub's
     partial.write_bytes(b"x" * 2000)
+    ours = partial.with_name(".hub-" + "e" * 64 + ".part")  # and ours, with its resume state
+    ours.write_bytes(b"y" * 1000)
+    ours.with_name(ours.name + ".json").write_text("{}")
     pruned = hub("cache", "prune")
-    assert pruned.returncode == 0 and "freed 2.0 kB" in pruned.stdout and not partial.exists()
+    assert pruned.returncode == 0 and "freed 3.0 kB" in pruned.stdout, pruned.stdout
+    assert not partial.exists() and not ours.exists() and not ours.with_name(ours.name + ".json").exists()
 
     removed = hub("cache", "rm", f"hf:{repo_id}")
     total = sum(len(v) for v in files.values())
