@@ -45,6 +45,8 @@ HOSTILE_ENV: list[dict[str, str]] = [
     {"HUB_TIMEOUT": "-1"},
     {"HUB_RETRIES": "many"},
     {"HUB_MAX_BYTES": "0"},
+    {"HUB_CONNECTIONS": "0"},
+    {"HUB_CONNECTIONS": "100000"},
     {"HUB_MIRRORS": ":::,,"},
     {"HF_ENDPOINT": "not a url"},
     {"HUB_CATALOG_URL": "file:///etc/passwd"},
