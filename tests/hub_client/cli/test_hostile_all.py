@@ -104,6 +104,12 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
     monkeypatch.setenv("HUB_RETRIES", "0")
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    try:  # `hub serve` checks its arguments, then would serve forever: here it returns at once instead
+        import uvicorn
+
+        monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    except ImportError:
+        pass
     return work
 
 

@@ -25,7 +25,7 @@ def need_module(name: str) -> None:
     if importlib.util.find_spec(name) is None:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed; .ci/run installs every extra")
-        pytest.skip(f"{name} is not installed (pip install -e '.[test,mindspore,torch]')")
+        pytest.skip(f"{name} is not installed (pip install -e '.[test,mindspore,torch,serve]')")
 
 
 def closed_port() -> int:
