@@ -12,13 +12,15 @@ import typer
 def serve(
     storage: Annotated[Path | None, typer.Option(
         help="The mirror's folder; Hugging Face repos are read from STORAGE/hf, in huggingface_hub's cache layout "
-        "(fill it with: HF_HUB_CACHE=STORAGE/hf hub pull hf:org/name). Default: HUB_HOME/serve.")] = None,
+        "(fill it with: HF_HUB_CACHE=STORAGE/hf hub pull hf:org/name), MindSpore Hub assets from STORAGE as a "
+        "HUB_HOME (HUB_HOME=STORAGE hub pull NAME). Default: HUB_HOME/serve.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
     public: Annotated[bool, typer.Option(help="Listen beyond loopback with no team token (HUB_SERVE_TOKENS).")
                       ] = False,
 ) -> None:
-    """Serve the stored Hugging Face repos with the Hub's download API (HF_ENDPOINT=http://HOST:PORT)."""
+    """Serve the stored Hugging Face repos with the Hub's download API (HF_ENDPOINT=http://HOST:PORT) and the
+    stored MindSpore Hub assets under their upstream paths (HUB_MIRRORS=http://HOST:PORT)."""
     import importlib.util
 
     from registry import config
@@ -37,10 +39,12 @@ def serve(
     import uvicorn
 
     from hub_client.serve import HfStore, create_app
+    from hub_client.serve.assets import AssetStore
 
     typer.echo(f"serving {folder} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}); "
                f"clients: HF_ENDPOINT=http://{host}:{port}", err=True)
-    uvicorn.run(create_app(HfStore(folder), tokens=tokens), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(HfStore(folder), tokens=tokens, assets=AssetStore(root)), host=host, port=port,
+                log_level="warning",
                 h11_max_incomplete_event_size=16384)
 
 

@@ -45,14 +45,15 @@ def root() -> Path:
     return config.hub_home()
 
 
-def model_dir(record: ModelRecord) -> Path:
+def model_dir(record: ModelRecord, home: Path | None = None) -> Path:
+    """``models/<dialect>/<uid>`` under ``home`` (default: this process's ``HUB_HOME``)."""
     uid = record.uid or record.name
     parts = [safe_component(p) for p in uid.split("/") if p.strip()]
-    return root() / "models" / safe_component(record.dialect.value) / Path(*parts)
+    return (home or root()) / "models" / safe_component(record.dialect.value) / Path(*parts)
 
 
-def asset_path(record: ModelRecord, asset: AssetRecord) -> Path:
-    return model_dir(record) / safe_component(asset.filename)
+def asset_path(record: ModelRecord, asset: AssetRecord, home: Path | None = None) -> Path:
+    return model_dir(record, home) / safe_component(asset.filename)
 
 
 def is_cached(record: ModelRecord, asset: AssetRecord) -> bool:

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from registry.errors import UsageError
 
+from .assets import AssetStore
 from .store import HfStore, NotFound, StoredFile, check_path, check_repo
 
 #: The longest request line and header set accepted; anything longer is refused before routing.
@@ -71,8 +72,9 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
 
-def create_app(store: HfStore, *, tokens: Iterable[str] = ()) -> Starlette:
-    """The ASGI app serving ``store``; with ``tokens``, only requests bearing one of them are answered."""
+def create_app(store: HfStore, *, tokens: Iterable[str] = (), assets: AssetStore | None = None) -> Starlette:
+    """The ASGI app serving ``store`` (and ``assets``, MindSpore Hub files under their upstream paths); with
+    ``tokens``, only requests bearing one of them are answered."""
     allowed = [t.encode() for t in tokens if t]
 
     def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -132,7 +134,17 @@ def create_app(store: HfStore, *, tokens: Iterable[str] = ()) -> Starlette:
             headers.update({"X-Linked-Etag": f'"{f.etag}"', "X-Linked-Size": str(f.size)})
         return _Blob(f.blob, headers=headers, media_type="application/octet-stream")
 
+    async def asset(request: Request) -> Response:
+        if assets is None:
+            raise NotFound("EntryNotFound", "this mirror holds no MindSpore Hub assets")
+        digest = request.path_params.get("digest")
+        f = assets.blob(digest) if digest is not None else assets.at(request.url.path)
+        return _Blob(f.blob, headers={"ETag": f'"{f.etag}"'}, media_type="application/octet-stream")
+
     routes = [
+        Route("/blobs/sha256/{digest}", guarded(asset), methods=["GET", "HEAD"]),
+        Route("/toolkits/{rest:path}", guarded(asset), methods=["GET", "HEAD"]),
+        Route("/models/{rest:path}", guarded(asset), methods=["GET", "HEAD"]),
         Route("/api/models/{org}/{name}", guarded(model_info), methods=["GET"]),
         Route("/api/models/{org}/{name}/revision/{rev:path}", guarded(model_info), methods=["GET"]),
         Route("/api/models/{org}/{name}/tree/{rev}", guarded(tree), methods=["GET"]),

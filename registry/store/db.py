@@ -412,6 +412,19 @@ class Registry:
 
     # resolving names ----------------------------------------------------------------------------
 
+    def assets_at(self, url_path: str) -> builtins.list[tuple[ModelRecord, int]]:
+        """The cards whose asset URL has exactly this path (``/toolkits/…``), with the asset's index: what a
+        mirror serves for that path, whichever host the card names."""
+        self._auto()
+        escaped = url_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._query("""
+            SELECT c.record, a.idx, a.url FROM assets a JOIN cards c ON c.id = a.model_id
+            WHERE a.url LIKE ? ESCAPE '\\' AND c.record IS NOT NULL ORDER BY c.id""", ["%" + escaped])
+        from urllib.parse import urlsplit
+
+        return [(ModelRecord.model_validate_json(r["record"]), int(r["idx"])) for r in rows
+                if urlsplit(r["url"]).path == url_path]
+
     def resolve(self, spec: str, *, mindspore_version: Any = DETECT) -> Resolution:
         """The card ``spec`` names: a name, ``name@version``, a MindSpore Hub uid, or ``hf:org/name``.
 

@@ -33,15 +33,16 @@ def _free_port() -> int:
 
 
 class Mirror:
-    def __init__(self, root: Path, tokens: tuple[str, ...] = ()) -> None:
+    def __init__(self, root: Path, tokens: tuple[str, ...] = (), assets: Path | None = None) -> None:
         import uvicorn
 
         from hub_client.serve import HfStore, create_app
+        from hub_client.serve.assets import AssetStore
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(HfStore(root), tokens=tokens), host="127.0.0.1", port=self.port,
-                                log_level="error")
+        app = create_app(HfStore(root), tokens=tokens, assets=AssetStore(assets) if assets else None)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -73,7 +74,7 @@ def stored(hf_env, tmp_path, monkeypatch):
 
 @pytest.fixture
 def mirror(stored):
-    m = Mirror(stored[2])
+    m = Mirror(stored[2], assets=stored[2].parent)
     yield m
     m.stop()
 
@@ -163,7 +164,8 @@ def test_hostile_paths_never_leave_the_storage(stored, mirror, path):
     repo_id = stored[0]
     for route in (f"/{repo_id}/resolve/main/{path}", f"/api/models/{repo_id}/tree/main/{path}",
                   f"/{repo_id}/resolve/{path}/config.json", f"/api/models/{path}/revision/main",
-                  f"/{path}/{repo_id}/resolve/main/config.json"):
+                  f"/{path}/{repo_id}/resolve/main/config.json", f"/toolkits/{path}", f"/blobs/sha256/{path}",
+                  f"/models/{path}"):
         r = requests.get(mirror.url + route, timeout=10)
         assert r.status_code in (200, 400, 404, 405, 414), (route, r.status_code)
         assert SECRET not in r.content and b"root:" not in r.content, route
@@ -192,3 +194,37 @@ def test_the_command_serves(stored):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.usefixtures("net")
+def test_mindspore_assets_under_their_upstream_paths(nginx, cards, tmp_path, monkeypatch):
+    """The mirror is filled by pulling into its folder as a HUB_HOME; a node with HUB_MIRRORS=<mirror> then gets
+    the asset from it under the path the card's own host uses, and the blob by its digest."""
+    import hashlib
+
+    from helpers import index, publish
+
+    data = payload(200_000, seed=71)
+    pub = publish(nginx.root, cards, unique("msmirror"), data, base="https://download-mindspore.osinfra.cn")
+    store = tmp_path / "storage"
+    for var, value in (("HUB_HOME", store), ("HUB_REGISTRY", store / "registry.db"), ("HUB_MIRRORS", nginx.url)):
+        monkeypatch.setenv(var, str(value))
+    index(cards)
+    pull(pub.name)  # the team fills its mirror (here from nginx, standing in for the upstream host)
+    m = Mirror(store / "hf", assets=store)
+    try:
+        node = tmp_path / "node"
+        for var, value in (("HUB_HOME", node), ("HUB_REGISTRY", node / "registry.db"), ("HUB_MIRRORS", m.url)):
+            monkeypatch.setenv(var, str(value))
+        index(cards)
+        before = len(nginx.requests_for(pub.uri))
+        [path] = pull(pub.name)
+        assert path.read_bytes() == data and len(nginx.requests_for(pub.uri)) == before  # from the mirror only
+        digest = hashlib.sha256(data).hexdigest()
+        blob = requests.get(f"{m.url}/blobs/sha256/{digest}", timeout=10)
+        assert blob.status_code == 200 and blob.content == data and blob.headers["ETag"] == f'"{digest}"'
+        assert requests.get(f"{m.url}/toolkits/mindcv/not/stored.ckpt", timeout=10).status_code == 404
+        assert requests.get(f"{m.url}/blobs/sha256/{'0' * 64}", timeout=10).status_code == 404
+        assert requests.get(f"{m.url}/blobs/sha256/..%2F..%2Fsecret", timeout=10).status_code == 404
+    finally:
+        m.stop()

@@ -1,0 +1,50 @@
+"""What a mirror holds of MindSpore Hub assets: a ``HUB_HOME`` (blobs, models, registry), served under the paths
+the upstream hosts use, so that ``HUB_MIRRORS=<serve URL>`` works for ``hub pull``.
+
+A request for ``/toolkits/…`` is looked up in the mirror's registry: the card whose asset URL has that path
+names the cached file, whichever host the card points at. ``/blobs/sha256/<hex>`` serves a verified blob by its
+digest. Only verified files are ever in the cache, and only files inside the mirror's folder are served.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from hub_client.fetch.cache import asset_path
+from registry.store.db import Registry
+
+from .store import NotFound, StoredFile, check_path
+
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class AssetStore:
+    """The MindSpore Hub side of a mirror: ``home`` as a ``HUB_HOME`` (``HUB_HOME=DIR hub pull NAME`` fills it)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home.resolve()
+
+    def blob(self, digest: str) -> StoredFile:
+        if not _HEX.match(digest):
+            raise NotFound("EntryNotFound", f"{digest} is not a sha256")
+        path = self.home / "blobs" / "sha256" / digest
+        if not path.is_file():
+            raise NotFound("EntryNotFound", f"no blob {digest}")
+        return StoredFile(f"blobs/sha256/{digest}", path, digest, path.stat().st_size)
+
+    def at(self, url_path: str) -> StoredFile:
+        """The cached file of the asset whose URL has ``url_path`` (``/toolkits/mindcv/…``)."""
+        check_path(url_path.lstrip("/"))
+        db = self.home / "registry.db"
+        if not db.is_file():
+            raise NotFound("EntryNotFound", f"{url_path} is not stored here")
+        with Registry(db, auto_sync=False) as reg:
+            found = reg.assets_at(url_path)
+        for record, idx in found:
+            link = asset_path(record, record.assets[idx], self.home)
+            blob = Path(os.path.realpath(link))
+            if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
+                return StoredFile(url_path.lstrip("/"), blob, blob.name, blob.stat().st_size)
+        raise NotFound("EntryNotFound", f"{url_path} is not stored here")
