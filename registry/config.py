@@ -207,3 +207,20 @@ def direct_io() -> bool:
     on a disk slower than the network, or to keep a fresh download in the page cache for an immediate load.
     """
     return _flag("HUB_DIRECT_IO", default=True)
+
+
+def serve_tokens() -> list[str]:
+    """``HUB_SERVE_TOKENS``: the team's bearer tokens ``hub serve`` accepts (comma-separated); none: no token is
+    asked, and the server listens on loopback only unless told ``--public``."""
+    return [t for t in _list("HUB_SERVE_TOKENS") if t]
+
+
+def serve_upstream_token() -> str | None:
+    """``HUB_SERVE_UPSTREAM_TOKEN``: the token ``hub serve`` sends upstream (else ``HF_TOKEN`` or a login), never
+    passed on to clients."""
+    return os.environ.get("HUB_SERVE_UPSTREAM_TOKEN", "").strip() or None
+
+
+def serve_ttl() -> float:
+    """``HUB_SERVE_TTL``: seconds ``hub serve`` trusts a branch or tag after upstream confirmed it (default 300)."""
+    return _number("HUB_SERVE_TTL", 300.0, minimum=0.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,17 +9,23 @@ import typer
 
 
 def serve(
-    storage: Annotated[Path | None, typer.Option(
-        help="The mirror's folder; Hugging Face repos are read from STORAGE/hf, in huggingface_hub's cache layout "
-        "(fill it with: HF_HUB_CACHE=STORAGE/hf hub pull hf:org/name), MindSpore Hub assets from STORAGE as a "
-        "HUB_HOME (HUB_HOME=STORAGE hub pull NAME). Default: HUB_HOME/serve.")] = None,
+    storage: Annotated[str | None, typer.Option(
+        help="Where the mirror keeps what it serves: a folder (Hugging Face repos in STORAGE/hf in huggingface_hub's "
+        "cache layout, MindSpore Hub assets in STORAGE as a HUB_HOME), or s3://bucket/prefix (endpoint and "
+        "credentials from the AWS_* variables). Default: HUB_HOME/serve.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    upstream_hf: Annotated[str | None, typer.Option(
+        "--upstream-hf", help="The Hugging Face hub a miss is fetched from (default: HF_ENDPOINT, else "
+        "https://huggingface.co); its token is HUB_SERVE_UPSTREAM_TOKEN or HF_TOKEN, and stays on the server.")
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="Serve only what is stored; never ask upstream.")] = False,
     public: Annotated[bool, typer.Option(help="Listen beyond loopback with no team token (HUB_SERVE_TOKENS).")
                       ] = False,
 ) -> None:
-    """Serve the stored Hugging Face repos with the Hub's download API (HF_ENDPOINT=http://HOST:PORT) and the
-    stored MindSpore Hub assets under their upstream paths (HUB_MIRRORS=http://HOST:PORT)."""
+    """Serve Hugging Face repos with the Hub's download API (HF_ENDPOINT=http://HOST:PORT), fetching what is
+    missing from upstream once, and the stored MindSpore Hub assets under their upstream paths
+    (HUB_MIRRORS=http://HOST:PORT)."""
     import importlib.util
 
     from registry import config
@@ -29,22 +34,38 @@ def serve(
 
     if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("uvicorn") is None:
         raise UsageError(f"hub serve needs starlette and uvicorn: {install_hint('serve')}")
-    tokens = [t.strip() for t in os.environ.get("HUB_SERVE_TOKENS", "").split(",") if t.strip()]
+    tokens = config.serve_tokens()
     if host not in ("127.0.0.1", "::1", "localhost") and not tokens and not public:
         raise UsageError(f"listening on {host} with no team token would serve anyone who can reach it: set "
                          "HUB_SERVE_TOKENS=token1,token2 (clients send HF_TOKEN), or pass --public")
-    root = (storage or config.hub_home() / "serve").expanduser()
-    folder = root / "hf"
-    folder.mkdir(parents=True, exist_ok=True)
+    upstream = (upstream_hf or config.hf_endpoint()).rstrip("/")
+    if not upstream.startswith(("https://", "http://")):
+        raise UsageError(f"--upstream-hf {upstream!r} is not an http(s) URL")
+    from hub_client.serve.assets import AssetStore
+    from hub_client.serve.store import LocalStorage, Storage
+
+    store: Storage
+    assets = None
+    if storage and storage.startswith("s3://"):
+        if importlib.util.find_spec("boto3") is None:
+            raise UsageError(f"a mirror on S3 needs boto3: {install_hint('s3')}")
+        from hub_client.serve.s3 import S3Storage
+
+        store = S3Storage(storage, config.hub_home() / "serve-scratch")
+        where = storage
+    else:
+        root = (Path(storage) if storage else config.hub_home() / "serve").expanduser()
+        (root / "hf").mkdir(parents=True, exist_ok=True)
+        store, assets, where = LocalStorage(root / "hf"), AssetStore(root), str(root)
     import uvicorn
 
-    from hub_client.serve import HfStore, create_app
-    from hub_client.serve.assets import AssetStore
+    from hub_client.serve import Mirror, create_app, upstream_token
 
-    typer.echo(f"serving {folder} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}); "
-               f"clients: HF_ENDPOINT=http://{host}:{port}", err=True)
-    uvicorn.run(create_app(HfStore(folder), tokens=tokens, assets=AssetStore(root)), host=host, port=port,
-                log_level="warning",
+    mirror = Mirror(store, upstream=upstream, token=upstream_token(), ttl=config.serve_ttl(), offline=offline)
+    typer.echo(f"serving {where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}; "
+               f"{'offline' if offline else 'upstream ' + upstream}); clients: HF_ENDPOINT=http://{host}:{port}",
+               err=True)
+    uvicorn.run(create_app(mirror, tokens=tokens, assets=assets), host=host, port=port, log_level="warning",
                 h11_max_incomplete_event_size=16384)
 
 

@@ -51,6 +51,8 @@ class RepoListing:
     #: Every file's name, and those that come with a content address (all, from a current hub).
     names: list[str]
     files: list[RepoFile]
+    #: The Hub keeps the repo private or gated: its files need a token with access.
+    gated: bool = False
 
 
 def _files(siblings: list[dict[str, Any]]) -> list[RepoFile]:
@@ -104,7 +106,8 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
     siblings = [s for s in data.get("siblings") or [] if isinstance(s, dict)]
     last = data.get("lastModified")
     return RepoListing(repo_id, data["sha"], last if isinstance(last, str) else None,
-                       [s["rfilename"] for s in siblings if isinstance(s.get("rfilename"), str)], _files(siblings))
+                       [s["rfilename"] for s in siblings if isinstance(s.get("rfilename"), str)], _files(siblings),
+                       bool(data.get("private")) or bool(data.get("gated")))
 
 
 def repo_folder(repo_id: str) -> Path:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {"create_app": "hub_client.serve.app", "HfStore": "hub_client.serve.store"}
-__all__ = ["HfStore", "create_app"]
+_EXPORTS = {"create_app": "hub_client.serve.app", "LocalStorage": "hub_client.serve.store",
+            "Mirror": "hub_client.serve.mirror", "upstream_token": "hub_client.serve.mirror",
+            "S3Storage": "hub_client.serve.s3"}
+__all__ = ["LocalStorage", "Mirror", "S3Storage", "create_app", "upstream_token"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +21,6 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from .app import create_app
-    from .store import HfStore
+    from .mirror import Mirror, upstream_token
+    from .s3 import S3Storage
+    from .store import LocalStorage

@@ -1,12 +1,16 @@
-"""The mirror's HTTP face: the Hugging Face Hub's download API over an :class:`~hub_client.serve.store.HfStore`.
+"""The mirror's HTTP face: the Hugging Face Hub's download API over a :class:`~hub_client.serve.mirror.Mirror`.
 
 Unmodified huggingface_hub, transformers and ``hub pull hf:`` work against it with ``HF_ENDPOINT=<its URL>``:
 
 - ``GET /api/models/{org}/{name}[/revision/{rev}]`` (``?blobs=true`` adds sizes, blob ids and LFS facts);
-- ``GET /api/models/{org}/{name}/tree/{rev}[/{path}]`` (``?recursive=true``);
+- ``GET /api/models/{org}/{name}/tree/{rev}[/{path}]`` (``?recursive=true``), in pages of ``page_size`` entries
+  linked by ``Link: <…>; rel="next"`` as the Hub pages them;
 - ``HEAD``/``GET /{org}/{name}/resolve/{rev}/{path}``: ``X-Repo-Commit``, the content address as ``ETag`` (and
   ``X-Linked-Etag``/``X-Linked-Size`` for LFS files), ``Range`` and ``If-Range``. No Xet headers are sent, so
   clients use plain HTTP.
+
+A file the mirror lacks is streamed while it arrives from upstream (``flight.py``); a stored one is sent with
+``sendfile``. An answer that may be out of date, because upstream is down, carries ``X-Hub-Stale``.
 
 Errors carry the Hub's ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``), which
 huggingface_hub turns into its own exceptions. With team tokens set, every route wants ``Authorization:
@@ -17,21 +21,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Iterable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from registry.errors import UsageError
 
 from .assets import AssetStore
-from .store import HfStore, NotFound, StoredFile, check_path, check_repo
+from .flight import Flight
+from .mirror import Mirror, Resolved
+from .store import LocalBlob, RangeReader, ServeError, StoredFile, check_path, check_repo
 
 #: The longest request line and header set accepted; anything longer is refused before routing.
 MAX_TARGET = 4096
+#: Tree entries per page, as the Hub pages them.
+PAGE_SIZE = 1000
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class _Blob(FileResponse):
@@ -61,19 +73,85 @@ def _entry(f: StoredFile) -> dict[str, Any]:
     return out
 
 
-def _error(status: int, code: str | None, message: str) -> JSONResponse:
+def _error(status: int, code: str | None, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     # A header carries printable ASCII only: what came from the request is escaped, and kept short.
     shown = "".join(c if 32 <= ord(c) < 127 else c.encode("unicode_escape").decode("ascii") for c in message)[:300]
-    headers = {"X-Error-Code": code, "X-Error-Message": shown} if code else {"X-Error-Message": shown}
-    return JSONResponse({"error": shown}, status_code=status, headers=headers)
+    sent = {**(headers or {}), "X-Error-Message": shown}
+    if code:
+        sent["X-Error-Code"] = code
+    return JSONResponse({"error": shown}, status_code=status, headers=sent)
 
 
 def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
 
-def create_app(store: HfStore, *, tokens: Iterable[str] = (), assets: AssetStore | None = None) -> Starlette:
-    """The ASGI app serving ``store`` (and ``assets``, MindSpore Hub files under their upstream paths); with
+def _byte_range(request: Request, size: int, etag: str) -> tuple[int, int] | None:
+    """The one range asked (``start``, ``end`` exclusive), or None for the whole file (no ``Range``, several
+    ranges, or an ``If-Range`` that no longer matches).
+
+    Raises:
+        ServeError: 416, a range that starts past the end.
+    """
+    match = _RANGE.match(request.headers.get("range", "").replace(" ", ""))
+    if_range = request.headers.get("if-range")
+    if not match or (if_range is not None and if_range.strip() != f'"{etag}"'):
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last N bytes
+        start, end = max(0, size - int(last)), size
+    else:
+        start, end = int(first), min(size, int(last) + 1) if last else size
+    if start >= size or start >= end:
+        raise ServeError(None, f"range not satisfiable: the file has {size} bytes", 416)
+    return start, end
+
+
+def _rev_and_path(request: Request, at: int) -> tuple[str, str]:
+    """The revision and file path as the client encoded them: the revision is one segment of the raw path, so a
+    branch with a slash arrives as ``refs%2Fpr%2F1`` (as huggingface_hub sends it) and is told from the path."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.decode("latin-1").split("?", 1)[0].split("/")
+    if len(parts) <= at:
+        raise ServeError("RevisionNotFound", "no revision in the request", 404)
+    return unquote(parts[at]), "/".join(unquote(p) for p in parts[at + 1:])
+
+
+def _headers(resolved: Resolved, f: StoredFile) -> dict[str, str]:
+    headers = {"X-Repo-Commit": resolved.snapshot.sha, "ETag": f'"{f.etag}"', "Accept-Ranges": "bytes"}
+    if f.lfs:
+        headers.update({"X-Linked-Etag": f'"{f.etag}"', "X-Linked-Size": str(f.size)})
+    if resolved.stale:
+        headers["X-Hub-Stale"] = resolved.stale
+    return headers
+
+
+def _streamed(request: Request, source: RangeReader | Flight, f: StoredFile, headers: dict[str, str]) -> Response:
+    """A file that is not a local blob (an object in a bucket, or a flight) with ``Range`` done here."""
+    try:
+        rng = _byte_range(request, f.size, f.etag)
+    except ServeError:
+        if isinstance(source, Flight):
+            source.detach()
+        raise
+    start, end = rng or (0, f.size)
+    sent = {**headers, "Content-Length": str(end - start)}
+    if rng:
+        sent["Content-Range"] = f"bytes {start}-{end - 1}/{f.size}"
+    body: AsyncIterator[bytes]
+    if isinstance(source, Flight):
+        body = source.chunks(start, end)
+    else:
+        body = iterate_in_threadpool(source.read(start, end))
+    return StreamingResponse(body, status_code=206 if rng else 200, headers=sent,
+                             media_type="application/octet-stream")
+
+
+def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | None = None,
+               page_size: int = PAGE_SIZE) -> Starlette:
+    """The ASGI app serving ``mirror`` (and ``assets``, MindSpore Hub files under their upstream paths); with
     ``tokens``, only requests bearing one of them are answered."""
     allowed = [t.encode() for t in tokens if t]
 
@@ -81,65 +159,86 @@ def create_app(store: HfStore, *, tokens: Iterable[str] = (), assets: AssetStore
         async def run(request: Request) -> Response:
             if len(request.url.path) + len(request.url.query) > MAX_TARGET:
                 return _error(414, None, "request target too long")
+            request.state.authed = False
             if allowed:
                 given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
                 if not any(hmac.compare_digest(given, t) for t in allowed):
                     return _error(401, None, "a valid team token is needed: Authorization: Bearer <token>")
+                request.state.authed = True
             try:
                 return await handler(request)
-            except NotFound as e:
-                return _error(404, e.code, str(e))
+            except ServeError as e:
+                return _error(e.status, e.code, str(e),
+                              {"Content-Range": "bytes */*"} if e.status == 416 else None)
             except UsageError as e:
                 return _error(400, None, str(e))
 
         return run
 
-    async def model_info(request: Request) -> Response:
+    async def resolved(request: Request, rev: str | None) -> Resolved:
         p = request.path_params
         repo = check_repo(p["org"], p["name"])
-        sha = store.commit(repo, p.get("rev"))
-        blobs = _flag(request, "blobs")
-        return JSONResponse({"id": repo, "modelId": repo, "sha": sha, "private": False, "gated": False,
-                             "lastModified": store.last_modified(repo, sha),
-                             "siblings": [_sibling(f, blobs) for f in store.files(repo, sha)]})
+        return await run_in_threadpool(mirror.resolve, repo, rev, authed=request.state.authed)
+
+    async def model_info(request: Request) -> Response:
+        r = await resolved(request, request.path_params.get("rev"))
+        snap, blobs = r.snapshot, _flag(request, "blobs")
+        return JSONResponse({"id": snap.repo, "modelId": snap.repo, "sha": snap.sha, "private": False,
+                             "gated": "auto" if snap.gated else False, "lastModified": snap.last_modified,
+                             "siblings": [_sibling(f, blobs) for f in snap.files]},
+                            headers={"X-Hub-Stale": r.stale} if r.stale else None)
 
     async def tree(request: Request) -> Response:
-        p = request.path_params
-        repo = check_repo(p["org"], p["name"])
-        sha = store.commit(repo, p["rev"])
-        prefix = check_path(p["path"].strip("/")).as_posix() if p.get("path", "").strip("/") else ""
+        rev, raw = _rev_and_path(request, 6)
+        r = await resolved(request, rev)
+        snap = r.snapshot
+        raw = raw.strip("/")
+        prefix = check_path(raw).as_posix() if raw else ""
         recursive = _flag(request, "recursive")
         entries: list[dict[str, Any]] = []
         folders: set[str] = set()
-        for f in store.files(repo, sha):
+        for f in snap.files:
             if prefix and not f.path.startswith(prefix + "/"):
                 continue
             rest = f.path[len(prefix) + 1:] if prefix else f.path
             if recursive or "/" not in rest:
                 entries.append(_entry(f))
-            else:
-                folders.add(f"{prefix}/{rest.split('/', 1)[0]}" if prefix else rest.split("/", 1)[0])
+            if "/" in rest:  # every folder on the way is an entry too, as the Hub lists them
+                parts = rest.split("/")[:-1]
+                depth = len(parts) if recursive else 1
+                folders.update("/".join(([prefix] if prefix else []) + parts[:i + 1]) for i in range(depth))
         if prefix and not entries and not folders:
-            raise NotFound("EntryNotFound", f"{prefix} does not exist on {sha}")
-        entries += [{"type": "directory", "path": d, "oid": ""} for d in sorted(folders)]
-        return JSONResponse(entries)
+            raise ServeError("EntryNotFound", f"{prefix} does not exist on {snap.sha}", 404)
+        listed = sorted([{"type": "directory", "path": d, "oid": ""} for d in folders] + entries,
+                        key=lambda e: e["path"])
+        cursor = request.query_params.get("cursor", "0")
+        start = int(cursor) if cursor.isdigit() and len(cursor) < 10 else 0
+        page = listed[start:start + page_size]
+        headers = {"X-Hub-Stale": r.stale} if r.stale else {}
+        if start + page_size < len(listed):
+            nxt = request.url.include_query_params(cursor=str(start + page_size))
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return JSONResponse(page, headers=headers)
 
     async def resolve(request: Request) -> Response:
-        p = request.path_params
-        repo = check_repo(p["org"], p["name"])
-        sha = store.commit(repo, p["rev"])
-        f = store.file(repo, sha, p["path"])
-        headers = {"X-Repo-Commit": sha, "ETag": f'"{f.etag}"'}
-        if f.lfs:
-            headers.update({"X-Linked-Etag": f'"{f.etag}"', "X-Linked-Size": str(f.size)})
-        return _Blob(f.blob, headers=headers, media_type="application/octet-stream")
+        rev, path = _rev_and_path(request, 4)
+        r = await resolved(request, rev)
+        f = r.snapshot.file(path)
+        headers = _headers(r, f)
+        if request.method == "HEAD":  # the listing answers it: no transfer starts for a HEAD
+            return Response(status_code=200, headers={**headers, "Content-Length": str(f.size)},
+                            media_type="application/octet-stream")
+        source = await run_in_threadpool(mirror.open, r.snapshot, f)
+        if isinstance(source, LocalBlob):
+            return _Blob(source.path, headers=headers, media_type="application/octet-stream")
+        return _streamed(request, source, f, headers)
 
     async def asset(request: Request) -> Response:
         if assets is None:
-            raise NotFound("EntryNotFound", "this mirror holds no MindSpore Hub assets")
+            raise ServeError("EntryNotFound", "this mirror holds no MindSpore Hub assets", 404)
         digest = request.path_params.get("digest")
         f = assets.blob(digest) if digest is not None else assets.at(request.url.path)
-        return _Blob(f.blob, headers={"ETag": f'"{f.etag}"'}, media_type="application/octet-stream")
+        return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
 
     routes = [
         Route("/blobs/sha256/{digest}", guarded(asset), methods=["GET", "HEAD"]),

@@ -15,7 +15,7 @@ from pathlib import Path
 from hub_client.fetch.cache import asset_path
 from registry.store.db import Registry
 
-from .store import NotFound, StoredFile, check_path
+from .store import LocalBlob, NotFound, check_path
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -26,15 +26,15 @@ class AssetStore:
     def __init__(self, home: Path) -> None:
         self.home = home.resolve()
 
-    def blob(self, digest: str) -> StoredFile:
+    def blob(self, digest: str) -> LocalBlob:
         if not _HEX.match(digest):
             raise NotFound("EntryNotFound", f"{digest} is not a sha256")
         path = self.home / "blobs" / "sha256" / digest
         if not path.is_file():
             raise NotFound("EntryNotFound", f"no blob {digest}")
-        return StoredFile(f"blobs/sha256/{digest}", path, digest, path.stat().st_size)
+        return LocalBlob(path, path.stat().st_size)
 
-    def at(self, url_path: str) -> StoredFile:
+    def at(self, url_path: str) -> LocalBlob:
         """The cached file of the asset whose URL has ``url_path`` (``/toolkits/mindcv/…``)."""
         check_path(url_path.lstrip("/"))
         db = self.home / "registry.db"
@@ -46,5 +46,5 @@ class AssetStore:
             link = asset_path(record, record.assets[idx], self.home)
             blob = Path(os.path.realpath(link))
             if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
-                return StoredFile(url_path.lstrip("/"), blob, blob.name, blob.stat().st_size)
+                return LocalBlob(blob, blob.stat().st_size)
         raise NotFound("EntryNotFound", f"{url_path} is not stored here")

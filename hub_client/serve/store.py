@@ -1,19 +1,30 @@
-"""What a mirror holds: Hugging Face repos in huggingface_hub's own cache layout, read safely.
+"""What a mirror holds of Hugging Face repos, and the checks every name from a request passes first.
 
-The layout is the one ``hub pull hf:…`` (and huggingface_hub, and transformers) writes, so a mirror is filled by
-pulling into its folder (``HF_HUB_CACHE=<storage>/hf hub pull hf:org/name``) and a node's cache can be served as
-it is. Every name from a request is checked before it touches the file system: repo ids and revisions against
-patterns, file paths for ``..``, absolute parts and control characters, and every resolved path must stay inside
-the storage folder.
+A mirror keeps three kinds of things per repo, whatever the storage (a folder here, a bucket in ``s3.py``):
+
+- **refs**: a branch or tag and the commit it named when it was last asked upstream, with that time, so a
+  ref can be trusted for a while (its TTL) and kept when upstream is down;
+- **snapshots**: a commit's file list with every file's size and content address (an LFS file's sha256, a
+  small file's git blob id), and whether upstream gates the repo; immutable;
+- **blobs**: the files, by content address; immutable, and only ever stored whole and verified.
+
+:class:`LocalStorage` keeps them in huggingface_hub's own cache layout, so a mirror's folder can be filled by
+pulling into it (``HF_HUB_CACHE=<storage>/hf hub pull hf:org/name``), and a node's cache can be served as it
+is. Every name from a request is checked before it touches a file system or a bucket: repo ids and revisions
+against patterns, file paths for ``..``, absolute parts and control characters, and every resolved path must
+stay inside the storage folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from registry.errors import UsageError
 
@@ -23,20 +34,33 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class NotFound(LookupError):
-    """What the Hub calls the error (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``) and the message."""
+class ServeError(Exception):
+    """An answer other than the file: the HTTP status, what the Hub calls the error (``X-Error-Code``, which
+    huggingface_hub turns into its own exceptions) and the message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    status = 500
+
+    def __init__(self, code: str | None, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        if status is not None:
+            self.status = status
+
+
+class NotFound(ServeError, LookupError):
+    """404: ``RepoNotFound``, ``RevisionNotFound`` or ``EntryNotFound``."""
+
+    status = 404
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True)
 class StoredFile:
-    """One file of a repo at a commit: its path in the repo, its blob and content address."""
+    """One file of a repo at a commit: its path in the repo, size and content address."""
 
     path: str
-    blob: Path
     etag: str
     size: int
 
@@ -46,10 +70,96 @@ class StoredFile:
         return bool(_SHA256.match(self.etag))
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A repo at one commit, as upstream listed it (or as a pulled snapshot folder shows it)."""
+
+    repo: str
+    sha: str
+    last_modified: str
+    files: tuple[StoredFile, ...]
+    #: Upstream gates the repo or keeps it private: only an authenticated client is served.
+    gated: bool = False
+    by_path: dict[str, StoredFile] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_path.update((f.path, f) for f in self.files)
+
+    def file(self, path: str) -> StoredFile:
+        found = self.by_path.get(check_path(path).as_posix())
+        if found is None:
+            raise NotFound("EntryNotFound", f"{path} does not exist on {self.sha}")
+        return found
+
+    def to_json(self) -> str:
+        return json.dumps({"repo": self.repo, "sha": self.sha, "last_modified": self.last_modified,
+                           "gated": self.gated, "files": [asdict(f) for f in self.files]})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Snapshot:
+        d = json.loads(text)
+        return cls(d["repo"], d["sha"], d["last_modified"], tuple(StoredFile(**f) for f in d["files"]),
+                   bool(d.get("gated")))
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A branch or tag as stored: the commit it named, and when upstream said so (seconds since the epoch)."""
+
+    sha: str
+    at: float
+
+
+@dataclass(frozen=True)
+class LocalBlob:
+    """A stored file on this machine's disk, sent with ``sendfile`` by the app."""
+
+    path: Path
+    size: int
+
+
+class RangeReader(Protocol):
+    """A stored file elsewhere (an object in a bucket), read range by range."""
+
+    size: int
+
+    def read(self, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive), in blocks."""
+        ...
+
+
+class Storage(Protocol):
+    """Where a mirror keeps refs, snapshots and blobs: :class:`LocalStorage` or ``s3.S3Storage``."""
+
+    def ref(self, repo: str, rev: str) -> Ref | None: ...
+    def set_ref(self, repo: str, rev: str, sha: str) -> None: ...
+    def snapshot(self, repo: str, sha: str) -> Snapshot | None: ...
+    def set_snapshot(self, snap: Snapshot) -> None: ...
+    def blob(self, repo: str, etag: str) -> LocalBlob | RangeReader | None: ...
+    def put_blob(self, snap: Snapshot, f: StoredFile, verified: Path) -> None:
+        """Store ``verified`` (a whole file whose digest is ``f.etag``) so that no half of it is ever visible;
+        the file is moved or removed."""
+        ...
+    def scratch(self, repo: str) -> Path:
+        """A folder for files on their way in (on the same file system as the blobs where that matters)."""
+        ...
+    def repos(self) -> list[str]: ...
+
+
 def check_repo(org: str, name: str) -> str:
     if not (_PART.match(org) and _PART.match(name)) or ".." in org or ".." in name:
         raise UsageError(f"{org}/{name!s} is not a repo id")
     return f"{org}/{name}"
+
+
+def check_rev(rev: str) -> str:
+    if not _REV.match(rev) or ".." in rev or "//" in rev or rev.endswith("/"):
+        raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}")
+    return rev
+
+
+def is_commit(rev: str) -> bool:
+    return bool(_SHA.match(rev))
 
 
 def check_path(path: str) -> PurePosixPath:
@@ -61,59 +171,98 @@ def check_path(path: str) -> PurePosixPath:
     return rel
 
 
-class HfStore:
-    """Repos in huggingface_hub's cache layout under ``root``: refs, snapshots, blobs."""
+def repo_folder_name(repo: str) -> str:
+    return f"models--{repo.replace('/', '--')}"
+
+
+def _stamp(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="seconds").replace("+00:00", ".000Z")
+
+
+class LocalStorage:
+    """Repos in huggingface_hub's cache layout under ``root`` (refs, snapshots, blobs); the upstream listing of
+    each commit beside them as ``.hub-snapshots/<sha>.json``, which huggingface_hub ignores."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def _repo_dir(self, repo_id: str) -> Path:
-        folder = self.root / f"models--{repo_id.replace('/', '--')}"
-        if not folder.is_dir():
-            raise NotFound("RepoNotFound", f"Repository {repo_id} not found")
-        return folder
+    def _folder(self, repo: str) -> Path:
+        return self.root / repo_folder_name(repo)
 
-    def commit(self, repo_id: str, revision: str | None) -> str:
-        """The commit ``revision`` (a branch, tag or commit; default ``main``) names in the stored repo."""
-        rev = revision or "main"
-        if not _REV.match(rev) or ".." in rev:
-            raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}")
-        folder = self._repo_dir(repo_id)
-        if _SHA.match(rev) and (folder / "snapshots" / rev).is_dir():
-            return rev
-        ref = folder / "refs" / rev
-        if ref.is_file() and self._inside(ref):
-            sha = ref.read_text().strip()
-            if _SHA.match(sha) and (folder / "snapshots" / sha).is_dir():
-                return sha
-        raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}")
+    def ref(self, repo: str, rev: str) -> Ref | None:
+        path = self._folder(repo) / "refs" / Path(*PurePosixPath(check_rev(rev)).parts)
+        try:
+            sha = path.read_text().strip()
+            at = path.stat().st_mtime
+        except (OSError, UnicodeError):
+            return None
+        return Ref(sha, at) if _SHA.match(sha) and self._inside(path) else None
 
-    def files(self, repo_id: str, sha: str) -> list[StoredFile]:
-        """Every complete file of the snapshot (a link whose blob is missing is left out), sorted by path."""
-        snap = self._repo_dir(repo_id) / "snapshots" / sha
-        out = []
+    def set_ref(self, repo: str, rev: str, sha: str) -> None:
+        path = self._folder(repo) / "refs" / Path(*PurePosixPath(check_rev(rev)).parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(sha)
+        os.replace(tmp, path)  # the mtime says when upstream last confirmed it
+
+    def snapshot(self, repo: str, sha: str) -> Snapshot | None:
+        folder = self._folder(repo)
+        try:
+            return Snapshot.from_json((folder / ".hub-snapshots" / f"{sha}.json").read_text())
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        snap = folder / "snapshots" / sha
+        if not snap.is_dir():
+            return None
+        files = []  # a snapshot pulled into the folder: its complete files are the listing
         for path in sorted(snap.rglob("*")):
             if path.is_dir() or not path.exists():
                 continue
             blob = Path(os.path.realpath(path))
-            if not self._inside(blob):
-                continue
-            out.append(StoredFile(path.relative_to(snap).as_posix(), blob, blob.name, blob.stat().st_size))
-        return out
+            if self._inside(blob):
+                files.append(StoredFile(path.relative_to(snap).as_posix(), blob.name, blob.stat().st_size))
+        return Snapshot(repo, sha, _stamp(snap.stat().st_mtime), tuple(files))
 
-    def file(self, repo_id: str, sha: str, path: str) -> StoredFile:
-        rel = check_path(path)
-        snap = self._repo_dir(repo_id) / "snapshots" / sha
-        target = snap / Path(*rel.parts)
-        blob = Path(os.path.realpath(target))
-        if not target.exists() or not blob.is_file() or not self._inside(blob):
-            raise NotFound("EntryNotFound", f"{path} does not exist on {sha}")
-        return StoredFile(rel.as_posix(), blob, blob.name, blob.stat().st_size)
+    def set_snapshot(self, snap: Snapshot) -> None:
+        path = self._folder(snap.repo) / ".hub-snapshots" / f"{snap.sha}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(snap.to_json())
+        os.replace(tmp, path)
+        (self._folder(snap.repo) / "snapshots" / snap.sha).mkdir(parents=True, exist_ok=True)  # as HF's scan wants
 
-    def last_modified(self, repo_id: str, sha: str) -> str:
-        snap = self._repo_dir(repo_id) / "snapshots" / sha
-        stamp = dt.datetime.fromtimestamp(snap.stat().st_mtime, dt.UTC)
-        return stamp.isoformat(timespec="seconds").replace("+00:00", ".000Z")
+    def blob(self, repo: str, etag: str) -> LocalBlob | None:
+        path = self._folder(repo) / "blobs" / etag
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return None
+        if not path.is_file() or not self._inside(path):
+            return None
+        try:
+            os.utime(path)  # a read counts as a use for the size cap's eviction (least recently used first)
+        except OSError:
+            pass  # a blob someone else owns: served all the same
+        return LocalBlob(path, size)
+
+    def put_blob(self, snap: Snapshot, f: StoredFile, verified: Path) -> None:
+        from hub_client.fetch.cache import link
+
+        blob = self._folder(snap.repo) / "blobs" / f.etag
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(verified, blob)
+        link(self._folder(snap.repo) / "snapshots" / snap.sha / Path(*check_path(f.path).parts), blob)
+
+    def scratch(self, repo: str) -> Path:
+        folder = self._folder(repo) / "blobs"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def repos(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name[len("models--"):].replace("--", "/", 1) for p in self.root.glob("models--*--*")
+                      if p.is_dir())
 
     def _inside(self, path: Path) -> bool:
         try:

@@ -36,12 +36,12 @@ class Mirror:
     def __init__(self, root: Path, tokens: tuple[str, ...] = (), assets: Path | None = None) -> None:
         import uvicorn
 
-        from hub_client.serve import HfStore, create_app
+        from hub_client.serve import LocalStorage, Mirror, create_app
         from hub_client.serve.assets import AssetStore
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(HfStore(root), tokens=tokens, assets=AssetStore(assets) if assets else None)
+        app = create_app(Mirror(LocalStorage(root)), tokens=tokens, assets=AssetStore(assets) if assets else None)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -88,8 +88,11 @@ def test_unmodified_huggingface_hub_downloads_from_the_mirror(stored, mirror, tm
     assert info.sha == sha and {s.rfilename for s in info.siblings} == set(files)
     lfs = {s.rfilename: s.lfs for s in info.siblings}
     assert lfs["model.safetensors"].sha256 == __import__("hashlib").sha256(files["model.safetensors"]).hexdigest()
-    tree = {e.path for e in api.list_repo_tree(repo_id, recursive=True)}
-    assert tree == set(files)
+    from huggingface_hub.hf_api import RepoFile, RepoFolder
+
+    tree = list(api.list_repo_tree(repo_id, recursive=True))
+    assert {e.path for e in tree if isinstance(e, RepoFile)} == set(files)
+    assert {e.path for e in tree if isinstance(e, RepoFolder)} == {"sub"}  # folders too, as the Hub lists them
     top = {e.path for e in api.list_repo_tree(repo_id)}
     assert top == {"README.md", "config.json", "model.safetensors", "sub"}
     got = hf_hub_download(repo_id, "model.safetensors", endpoint=mirror.url, cache_dir=tmp_path / "client",

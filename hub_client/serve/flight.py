@@ -1,0 +1,195 @@
+"""One upstream transfer of a file the mirror lacks, streamed to every client that asks while it arrives.
+
+The first request for a missing blob starts a :class:`Flight`; later requests for the same blob join it, so
+16 clients asking for one cold file make one upstream transfer. The bytes go to a scratch file as they come
+and are hashed in the same pass; each client reads that file up to what has been written.
+
+- **The last byte waits for the verdict.** A client is sent every byte but the file's last until the digest
+  matches the file's content address; then the last byte goes out and the file is stored. When the digest
+  does not match, nothing is stored and every client's connection is cut short of its ``Content-Length``, so
+  no client can take the bytes for the file.
+- **A cut upstream connection is resumed** with ``Range``/``If-Range``; a server that answers with the whole
+  file again has the bytes already written skipped, so what clients read never changes under them.
+- The scratch file is read through a descriptor opened when the flight starts, so it can be renamed into the
+  store (or removed after an upload) while clients still read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from hub_client.fetch.policy import Policy
+from hub_client.fetch.transfer import _NETWORK_ERRORS, Settings, _open
+from registry.errors import DownloadError, IntegrityError
+
+from .store import StoredFile
+
+log = logging.getLogger("hub.serve")
+
+#: Bytes per read from upstream and per send to a client.
+BLOCK = 1 << 20
+#: Seconds a client waits between two looks at a flight that has nothing new for it.
+POLL = 0.002
+
+
+class FlightFailed(Exception):
+    """The transfer failed (upstream error, or a digest that is not the file's address): nothing was stored."""
+
+
+class Flight:
+    """A file on its way in: ``written`` bytes of ``size`` are in ``scratch``; ``verified`` once its digest is
+    its address; ``error`` when it failed."""
+
+    def __init__(self, scratch: Path, f: StoredFile) -> None:
+        self.scratch = scratch
+        self.file = f
+        self.size = f.size
+        self.written = 0
+        self.verified = False
+        self.error: str | None = None
+        self.finished = threading.Event()
+        fd = os.open(scratch, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
+        self._fd = fd
+        self._readers = 0
+        self._retired = False
+        self._lock = threading.Lock()
+
+    # The transfer side (one thread).
+
+    def append(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.pwrite(self._fd, view, self.written)
+            view = view[n:]
+            self.written += n  # only after the bytes are in the file: readers never see a hole
+
+    def fail(self, why: str) -> None:
+        self.error = why
+        self.finished.set()
+
+    # The client side (the event loop).
+
+    def attach(self) -> None:
+        with self._lock:
+            self._readers += 1
+
+    def detach(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            self._close_if_unused()
+
+    def retire(self) -> None:
+        """No new reader will come (the blob is stored, or the flight failed): close once the last one leaves."""
+        with self._lock:
+            self._retired = True
+            self._close_if_unused()
+
+    def _close_if_unused(self) -> None:
+        if self._retired and self._readers == 0 and self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    async def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive) as they arrive; the file's last byte only once verified. The
+        caller attached to the flight (``Mirror.open`` does); this detaches when done.
+
+        Raises:
+            FlightFailed: the transfer failed; the response is cut short.
+        """
+        pos = start
+        try:
+            while pos < end:
+                if self.error is not None:
+                    raise FlightFailed(self.error)
+                limit = min(end, self.written if self.verified else min(self.written, self.size - 1))
+                if limit <= pos:
+                    await asyncio.sleep(POLL)
+                    continue
+                data = await asyncio.to_thread(os.pread, self._fd, min(limit - pos, BLOCK), pos)
+                if not data:
+                    raise FlightFailed("the scratch file is shorter than written")
+                pos += len(data)
+                yield data
+        finally:
+            self.detach()
+
+
+def transfer(flight: Flight, url: str, *, session: requests.Session, policy: Policy, settings: Settings,
+             headers: dict[str, str], store: Callable[[Path], None]) -> None:
+    """Fetch ``url`` into ``flight``, verify it against the file's address, and hand it to ``store``.
+
+    Runs on its own thread; every outcome is recorded on the flight (``verified``, or ``error``)."""
+    f = flight.file
+    sha256 = hashlib.sha256()
+    git = None if f.lfs else hashlib.sha1(b"blob %d\0" % f.size, usedforsecurity=False)
+    try:
+        _receive(flight, url, session, policy, settings, headers, (sha256, git))
+        got = sha256.hexdigest() if f.lfs else git.hexdigest() if git else ""
+        if flight.written != f.size:
+            raise IntegrityError(url=url, expected=f"{f.size} bytes", actual=f"{flight.written} bytes",
+                                 what="size")
+        if got != f.etag:
+            raise IntegrityError(url=url, expected=f.etag, actual=got, what="sha256" if f.lfs else "git blob id")
+    except Exception as e:  # noqa: BLE001 - every failure ends the flight and reaches its clients
+        log.warning("%s: not stored: %s", url, e)
+        flight.scratch.unlink(missing_ok=True)
+        flight.fail(str(e))
+        return
+    flight.verified = True
+    try:
+        store(flight.scratch)
+    except Exception as e:  # noqa: BLE001 - the clients have whole verified bytes; the next asker fetches again
+        log.warning("%s: verified but could not be stored: %s", url, e)
+        flight.scratch.unlink(missing_ok=True)
+    flight.finished.set()
+
+
+def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy, settings: Settings,
+             headers: dict[str, str], hashers: tuple[Any, Any]) -> None:
+    validator: str | None = None
+    failures = 0
+    while True:
+        before = flight.written
+        sent = {**headers, "Accept-Encoding": "identity", "User-Agent": "hub-serve"}
+        if flight.written:
+            sent["Range"] = f"bytes={flight.written}-"
+            if validator:
+                sent["If-Range"] = validator
+        try:
+            resp, _ = _open(session, url, sent, policy, settings.timeout)
+            with resp:
+                if resp.status_code not in (200, 206):
+                    raise DownloadError(f"upstream answered HTTP {resp.status_code} {resp.reason}", url=url,
+                                        status=resp.status_code, code=resp.headers.get("X-Error-Code"))
+                etag = resp.headers.get("ETag", "")
+                validator = validator or (etag if etag and not etag.startswith("W/") else None)
+                skip = flight.written if resp.status_code == 200 else 0  # the whole file again: what we have
+                for block in resp.raw.stream(BLOCK, decode_content=False):
+                    if skip:
+                        cut = min(skip, len(block))
+                        block, skip = block[cut:], skip - cut
+                    if not block:
+                        continue
+                    if flight.written + len(block) > flight.size:
+                        raise DownloadError(f"upstream sent more than the {flight.size} bytes listed", url=url)
+                    for h in hashers:
+                        if h is not None:
+                            h.update(block)
+                    flight.append(block)
+                if flight.written >= flight.size:
+                    return
+                raise ConnectionError(f"connection closed after {flight.written} of {flight.size} bytes")
+        except _NETWORK_ERRORS as e:
+            failures = 1 if flight.written > before else failures + 1  # progress: a flaky link, not a dead one
+            if failures > settings.retries:
+                raise DownloadError(f"upstream failed {failures} times in a row: {e}", url=url) from None
+            settings.sleep(min(5.0, settings.backoff * 2 ** (failures - 1)))

@@ -1,0 +1,197 @@
+"""The mirror's rules: what is served from storage, what is asked of upstream, and what happens when upstream
+is down.
+
+- **Refs** (a branch or tag to a commit) are trusted for ``ttl`` seconds after upstream last confirmed them;
+  then upstream is asked again. A commit id never needs asking: snapshots and blobs never expire.
+- **A miss** is listed or fetched from upstream once (:mod:`.flight`), verified, then stored.
+- **Upstream down or failing** (unreachable, 5xx): what is stored keeps being served, refs past their TTL
+  included; the answer says so in ``X-Hub-Stale``. ``offline`` never asks upstream at all.
+- **Gated or private upstream repos** are served only to a client that authenticated to the mirror with a
+  team token, whether the files are stored or not. The upstream token stays on the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from hub_client.fetch.hf_files import _session, list_repo
+from hub_client.fetch.policy import Policy
+from hub_client.fetch.transfer import Settings
+from registry import config
+from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UsageError
+
+from .flight import Flight, transfer
+from .store import (
+    LocalBlob,
+    NotFound,
+    RangeReader,
+    ServeError,
+    Snapshot,
+    Storage,
+    StoredFile,
+    check_path,
+    check_rev,
+    is_commit,
+)
+
+log = logging.getLogger("hub.serve")
+
+#: Seconds a ref is trusted after upstream confirmed it (huggingface_hub's own cache trusts it until asked).
+DEFAULT_TTL = 300.0
+
+
+@dataclass(frozen=True)
+class Resolved:
+    snapshot: Snapshot
+    #: Why the answer may be out of date (upstream unreachable and the ref past its TTL), or None.
+    stale: str | None = None
+
+
+class Mirror:
+    """Storage plus an upstream Hugging Face hub (``upstream=None``, or ``offline``: storage alone)."""
+
+    def __init__(self, storage: Storage, *, upstream: str | None = None, token: str | None = None,
+                 ttl: float = DEFAULT_TTL, offline: bool = False, settings: Settings | None = None) -> None:
+        self.storage = storage
+        self.upstream = upstream.rstrip("/") if upstream else None
+        self.token = token
+        self.ttl = ttl
+        self.offline = offline or upstream is None
+        self.settings = settings or Settings.from_env()
+        policy = Policy.from_env()
+        host = urlsplit(self.upstream).hostname if self.upstream else None
+        if host:  # the operator named it: it may be a private address (a hub on the LAN)
+            policy = Policy((*policy.hosts, host), policy.allow_http, (*policy.trusted, host))
+        self.policy = policy
+        self._flights: dict[tuple[str, str], Flight] = {}
+        self._lock = threading.Lock()
+
+    # Refs and snapshots.
+
+    def resolve(self, repo: str, revision: str | None, *, authed: bool) -> Resolved:
+        """The snapshot ``revision`` (default ``main``) names, from storage or upstream.
+
+        Raises:
+            NotFound: no such repo, revision (upstream says so, or offline and not stored).
+            ServeError: 401/403 for a gated repo and a client without a team token, or upstream's refusal;
+                502 when upstream cannot be asked and nothing is stored.
+        """
+        rev = check_rev(revision or "main")
+        if is_commit(rev):
+            snap = self.storage.snapshot(repo, rev) or self._list(repo, rev)
+            return Resolved(self._gate(snap, authed))
+        ref = self.storage.ref(repo, rev)
+        stored = self.storage.snapshot(repo, ref.sha) if ref else None
+        if ref and stored and (self.offline or time.time() - ref.at < self.ttl):
+            return Resolved(self._gate(stored, authed))
+        if self.offline:
+            known = repo in self.storage.repos()
+            raise NotFound("RevisionNotFound" if known else "RepoNotFound",
+                           f"Invalid rev id: {rev}" if known else f"Repository {repo} not found on this mirror")
+        try:
+            return Resolved(self._gate(self._list(repo, rev), authed))
+        except ServeError as e:
+            if e.status < 500 or ref is None or stored is None:
+                raise
+            when = dt.datetime.fromtimestamp(ref.at, dt.UTC).isoformat(timespec="seconds")
+            log.warning("%s@%s: upstream failing (%s); serving the ref stored at %s", repo, rev, e, when)
+            return Resolved(self._gate(stored, authed), f"upstream unreachable; {rev} as stored at {when}")
+
+    def _list(self, repo: str, rev: str) -> Snapshot:
+        if self.offline or self.upstream is None:
+            raise NotFound("RevisionNotFound", f"{repo}@{rev} is not stored on this mirror, which is offline")
+        try:
+            listing = list_repo(repo, rev, endpoint=self.upstream, token=self.token, policy=self.policy,
+                                settings=self.settings)
+        except UnknownModelError:
+            raise NotFound("RepoNotFound", f"Repository {repo} not found") from None
+        except RepoAccessError as e:
+            raise ServeError("GatedRepo" if e.reason == "gated" else "RepoNotFound",
+                             f"upstream refuses {repo} to this mirror's token ({e.reason})",
+                             403 if e.reason == "gated" else 401) from None
+        except DownloadError as e:
+            if e.status == 404:
+                raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}") from None
+            raise ServeError(None, f"upstream {self.upstream} failed: {e}", 502) from None
+        files = tuple(StoredFile(f.path, f.etag, f.size) for f in listing.files
+                      if f.size is not None and _sound(f.path, f.etag, f.size))
+        stamp = listing.last_modified or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        snap = Snapshot(repo, listing.sha, stamp, files, gated=listing.gated)
+        self.storage.set_snapshot(snap)
+        if not is_commit(rev):
+            self.storage.set_ref(repo, rev, listing.sha)
+        return snap
+
+    def _gate(self, snap: Snapshot, authed: bool) -> Snapshot:
+        if snap.gated and not authed:
+            raise ServeError("GatedRepo", f"{snap.repo} is gated or private upstream: this mirror serves it only "
+                             "with a team token (HF_TOKEN=<team token>)", 401)
+        return snap
+
+    # Files.
+
+    def open(self, snap: Snapshot, f: StoredFile) -> LocalBlob | RangeReader | Flight:
+        """The stored file, or the flight bringing it (joined, or started); a flight comes attached, and the
+        caller detaches it when done reading.
+
+        Raises:
+            NotFound: not stored, and offline.
+        """
+        blob = self.storage.blob(snap.repo, f.etag)
+        if blob is not None:
+            return blob
+        if self.offline or self.upstream is None:
+            raise NotFound("EntryNotFound", f"{f.path} is not stored on this mirror, which is offline")
+        key = (snap.repo, f.etag)
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                blob = self.storage.blob(snap.repo, f.etag)  # a flight may have landed since the first look
+                if blob is not None:
+                    return blob
+                scratch = self.storage.scratch(snap.repo) / f".hub-serve-{f.etag}.{uuid.uuid4().hex[:8]}.incoming"
+                flight = self._flights[key] = Flight(scratch, f)
+                threading.Thread(target=self._fly, args=(flight, snap, key), daemon=True,
+                                 name=f"hub-serve-{f.etag[:12]}").start()
+            flight.attach()
+        return flight
+
+    def _fly(self, flight: Flight, snap: Snapshot, key: tuple[str, str]) -> None:
+        f = flight.file
+        url = f"{self.upstream}/{snap.repo}/resolve/{snap.sha}/{quote(f.path)}"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            transfer(flight, url, session=_session(), policy=self.policy, settings=self.settings, headers=headers,
+                     store=lambda path: self.storage.put_blob(snap, f, path))
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.retire()
+
+    def upstream_transfers(self) -> int:
+        """Files on their way in now."""
+        with self._lock:
+            return len(self._flights)
+
+
+def _sound(path: str, etag: str, size: int) -> bool:
+    """A listed file the mirror can keep: a path inside the repo, a content address for a name, a size."""
+    try:
+        check_path(path)
+    except UsageError:
+        return False
+    return size >= 0 and bool(re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", etag))
+
+
+def upstream_token() -> str | None:
+    """``HUB_SERVE_UPSTREAM_TOKEN``, else the token huggingface_hub would send (``HF_TOKEN``, a login)."""
+    from hub_client.fetch.hf_files import hf_token
+
+    return config.serve_upstream_token() or hf_token()

@@ -1,0 +1,161 @@
+"""A mirror's storage in an S3-compatible bucket (MinIO, Ceph RGW, SeaweedFS, Huawei OBS, AWS), through boto3.
+
+``s3://bucket/prefix`` holds, per repo, what ``LocalStorage`` keeps in a folder::
+
+    <prefix>/hf/models--org--name/refs/<rev>              {"sha": ..., "at": <seconds>}
+    <prefix>/hf/models--org--name/snapshots/<sha>.json    the commit's file list (immutable)
+    <prefix>/hf/models--org--name/blobs/<etag>            a file, by content address (immutable)
+
+A blob is uploaded only after it was verified, and an S3 object (a single PUT, or a multipart upload) is
+visible only once it is complete, so no reader ever sees half a blob. Nothing else is kept on the server:
+replicas over one bucket are stateless and agree, and a load balancer may spread clients over them.
+
+boto3 is set to compute and check checksums only when an operation requires them: its newer default adds
+CRC headers that several third-party S3 servers reject. Endpoint, region and credentials come from the
+standard ``AWS_*`` variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ...), as every AWS tool reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from registry.errors import UsageError
+
+from .store import Ref, Snapshot, StoredFile, check_rev, repo_folder_name
+
+#: Bytes per ranged read of an object, and per part of an upload.
+BLOCK = 8 << 20
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` as (bucket, prefix ending in ``/`` or empty).
+
+    Raises:
+        UsageError: not an ``s3://`` URL with a bucket name.
+    """
+    if not url.startswith("s3://"):
+        raise UsageError(f"{url!r} is not an S3 location: write s3://bucket/prefix")
+    bucket, _, prefix = url[5:].partition("/")
+    if not bucket or any(c in bucket for c in " \\"):
+        raise UsageError(f"{url!r} names no bucket: write s3://bucket/prefix")
+    prefix = prefix.strip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+def client() -> Any:
+    """A boto3 S3 client configured from the ``AWS_*`` variables, checksums only where required."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(request_checksum_calculation="when_required", response_checksum_validation="when_required",
+                    retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64)
+    return boto3.session.Session().client("s3", config=config)
+
+
+def _missing(e: Exception) -> bool:
+    code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound")
+
+
+class S3Object:
+    """One blob in the bucket, read range by range."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, size: int) -> None:
+        self.s3, self.bucket, self.key, self.size = s3, bucket, key, size
+
+    def read(self, start: int, end: int) -> Iterator[bytes]:
+        if end <= start:
+            return
+        resp = self.s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end - 1}")
+        body = resp["Body"]
+        try:
+            yield from body.iter_chunks(1 << 20)
+        finally:
+            body.close()
+
+
+class S3Storage:
+    """Refs, snapshots and blobs under ``s3://bucket/prefix``; files on their way in wait in ``scratch``."""
+
+    def __init__(self, url: str, scratch: Path, *, s3: Any = None) -> None:
+        self.bucket, self.prefix = parse_url(url)
+        self.s3 = s3 or client()
+        self._scratch = scratch
+
+    def _key(self, repo: str, *parts: str) -> str:
+        return f"{self.prefix}hf/{repo_folder_name(repo)}/" + "/".join(parts)
+
+    def _get(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as e:
+            if _missing(e):
+                return None
+            raise
+
+    def _put(self, key: str, body: str) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(), ContentType="application/json")
+
+    def ref(self, repo: str, rev: str) -> Ref | None:
+        data = self._get(self._key(repo, "refs", PurePosixPath(check_rev(rev)).as_posix()))
+        try:
+            d = json.loads(data) if data else None
+            return Ref(str(d["sha"]), float(d["at"])) if d else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def set_ref(self, repo: str, rev: str, sha: str) -> None:
+        self._put(self._key(repo, "refs", check_rev(rev)), json.dumps({"sha": sha, "at": time.time()}))
+
+    def snapshot(self, repo: str, sha: str) -> Snapshot | None:
+        data = self._get(self._key(repo, "snapshots", f"{sha}.json"))
+        try:
+            return Snapshot.from_json(data) if data else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def set_snapshot(self, snap: Snapshot) -> None:
+        self._put(self._key(snap.repo, "snapshots", f"{snap.sha}.json"), snap.to_json())
+
+    def blob(self, repo: str, etag: str) -> S3Object | None:
+        from botocore.exceptions import ClientError
+
+        key = self._key(repo, "blobs", etag)
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            if _missing(e):
+                return None
+            raise
+        return S3Object(self.s3, self.bucket, key, int(head["ContentLength"]))
+
+    def put_blob(self, snap: Snapshot, f: StoredFile, verified: Path) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        try:
+            self.s3.upload_file(str(verified), self.bucket, self._key(snap.repo, "blobs", f.etag),
+                                ExtraArgs={"ContentType": "application/octet-stream"},
+                                Config=TransferConfig(multipart_chunksize=BLOCK, max_concurrency=8))
+        finally:
+            verified.unlink(missing_ok=True)
+
+    def scratch(self, repo: str) -> Path:
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        return self._scratch
+
+    def repos(self) -> list[str]:
+        out = []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"{self.prefix}hf/",
+                                                                  Delimiter="/")
+        for page in pages:
+            for cp in page.get("CommonPrefixes", []):
+                name = cp["Prefix"][len(self.prefix) + 3:].strip("/")
+                if name.startswith("models--") and "--" in name[8:]:
+                    out.append(name[8:].replace("--", "/", 1))
+        return sorted(out)
