@@ -178,7 +178,8 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     async def resolved(request: Request, rev: str | None) -> Resolved:
         p = request.path_params
         repo = check_repo(p["org"], p["name"])
-        return await run_in_threadpool(mirror.resolve, repo, rev, authed=request.state.authed)
+        hot = mirror.cached(repo, rev, authed=request.state.authed)
+        return hot or await run_in_threadpool(mirror.resolve, repo, rev, authed=request.state.authed)
 
     async def model_info(request: Request) -> Response:
         r = await resolved(request, request.path_params.get("rev"))

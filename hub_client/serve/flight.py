@@ -5,7 +5,8 @@ The first request for a missing blob starts a :class:`Flight`; later requests fo
 and are hashed in the same pass; each client reads that file up to what has been written.
 
 - **The last byte waits for the verdict.** A client is sent every byte but the file's last until the digest
-  matches the file's content address; then the last byte goes out and the file is stored. When the digest
+  matches the file's content address and the file is stored; then the last byte goes out, so a client that
+  has the whole file can count on the mirror (and every replica over its bucket) having it. When the digest
   does not match, nothing is stored and every client's connection is cut short of its ``Content-Length``, so
   no client can take the bytes for the file.
 - **A cut upstream connection is resumed** with ``Range``/``If-Range``; a server that answers with the whole
@@ -144,12 +145,12 @@ def transfer(flight: Flight, url: str, *, session: requests.Session, policy: Pol
         flight.scratch.unlink(missing_ok=True)
         flight.fail(str(e))
         return
-    flight.verified = True
     try:
-        store(flight.scratch)
-    except Exception as e:  # noqa: BLE001 - the clients have whole verified bytes; the next asker fetches again
+        store(flight.scratch)  # before the last byte goes out: a client that has the file finds it stored
+    except Exception as e:  # noqa: BLE001 - the clients get whole verified bytes; the next asker fetches again
         log.warning("%s: verified but could not be stored: %s", url, e)
         flight.scratch.unlink(missing_ok=True)
+    flight.verified = True
     flight.finished.set()
 
 

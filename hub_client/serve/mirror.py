@@ -32,6 +32,7 @@ from .store import (
     LocalBlob,
     NotFound,
     RangeReader,
+    Ref,
     ServeError,
     Snapshot,
     Storage,
@@ -43,6 +44,8 @@ from .store import (
 
 log = logging.getLogger("hub.serve")
 
+#: Snapshots kept in memory (each a file list); past this many the memo starts again.
+MEMO = 4096
 #: Seconds a ref is trusted after upstream confirmed it (huggingface_hub's own cache trusts it until asked).
 DEFAULT_TTL = 300.0
 
@@ -72,6 +75,34 @@ class Mirror:
         self.policy = policy
         self._flights: dict[tuple[str, str], Flight] = {}
         self._lock = threading.Lock()
+        #: What storage said (or was told) lately, so a hot repo is answered without touching it: snapshots
+        #: are immutable; a ref is as good here as in storage until its TTL runs out.
+        self._snapshots: dict[tuple[str, str], Snapshot] = {}
+        self._refs: dict[tuple[str, str], Ref] = {}
+
+    def _remember(self, snap: Snapshot) -> Snapshot:
+        if len(self._snapshots) >= MEMO:
+            self._snapshots.clear()
+        self._snapshots[(snap.repo, snap.sha)] = snap
+        return snap
+
+    def _snapshot(self, repo: str, sha: str) -> Snapshot | None:
+        snap = self._snapshots.get((repo, sha))
+        if snap is None and (snap := self.storage.snapshot(repo, sha)) is not None:
+            self._remember(snap)
+        return snap
+
+    def cached(self, repo: str, revision: str | None, *, authed: bool) -> Resolved | None:
+        """What :meth:`resolve` answers, when memory alone can say it (no storage or upstream call, so it may run
+        on the event loop); None otherwise."""
+        rev = revision or "main"
+        if is_commit(rev):
+            snap = self._snapshots.get((repo, rev))
+        else:
+            ref = self._refs.get((repo, rev))
+            fresh = ref is not None and (self.offline or time.time() - ref.at < self.ttl)
+            snap = self._snapshots.get((repo, ref.sha)) if ref is not None and fresh else None
+        return Resolved(self._gate(snap, authed)) if snap is not None else None
 
     # Refs and snapshots.
 
@@ -85,11 +116,12 @@ class Mirror:
         """
         rev = check_rev(revision or "main")
         if is_commit(rev):
-            snap = self.storage.snapshot(repo, rev) or self._list(repo, rev)
+            snap = self._snapshot(repo, rev) or self._list(repo, rev)
             return Resolved(self._gate(snap, authed))
         ref = self.storage.ref(repo, rev)
-        stored = self.storage.snapshot(repo, ref.sha) if ref else None
+        stored = self._snapshot(repo, ref.sha) if ref else None
         if ref and stored and (self.offline or time.time() - ref.at < self.ttl):
+            self._refs[(repo, rev)] = ref
             return Resolved(self._gate(stored, authed))
         if self.offline:
             known = repo in self.storage.repos()
@@ -123,10 +155,11 @@ class Mirror:
         files = tuple(StoredFile(f.path, f.etag, f.size) for f in listing.files
                       if f.size is not None and _sound(f.path, f.etag, f.size))
         stamp = listing.last_modified or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        snap = Snapshot(repo, listing.sha, stamp, files, gated=listing.gated)
+        snap = self._remember(Snapshot(repo, listing.sha, stamp, files, gated=listing.gated))
         self.storage.set_snapshot(snap)
         if not is_commit(rev):
             self.storage.set_ref(repo, rev, listing.sha)
+            self._refs[(repo, rev)] = Ref(listing.sha, time.time())
         return snap
 
     def _gate(self, snap: Snapshot, authed: bool) -> Snapshot:
