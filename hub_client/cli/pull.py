@@ -72,6 +72,46 @@ def verify(
     raise typer.Exit(0 if all(r["status"] in ("ok", "repaired") for r in results) else 1)
 
 
+def prefetch(
+    names: Annotated[list[str], typer.Argument(help="Models to bring into the mirror: registry names, MindSpore Hub "
+                                               "uids, or hf:org/name.")],
+    mirror: Annotated[str | None, typer.Option(help="The hub serve address (default: the first of HUB_MIRRORS, else "
+                                               "HF_ENDPOINT).")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hugging Face revision (branch, tag or commit).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fill a team mirror (hub serve) before a job: every file of each model is asked of it once, so it fetches
+    what it lacks from upstream, and checked against its card; nothing is written here."""
+    from hub_client.fetch.prefetch import mirror_url, prefetch_assets, prefetch_hf
+    from hub_client.fetch.remote import resolve
+    from registry.errors import InvalidCardError
+
+    where = mirror_url(mirror)
+    done = []
+    for name in names:
+        if name.startswith("hf:"):
+            repo, _, rev = name[3:].partition("@")
+            done.append(prefetch_hf(repo, revision or rev or None, where))
+            continue
+        record = resolve(name).record
+        hf = [a for a in record.assets if a.repo_id]
+        if hf:
+            done.append(prefetch_hf(hf[0].repo_id or "", revision or hf[0].revision, where))
+            continue
+        missing = [a.filename for a in record.assets if not (a.url and a.sha256 and a.sha256_kind != "none")]
+        if missing:
+            raise InvalidCardError(record.name, record.card_path or "", [
+                f"it gives no URL or usable sha256 for {', '.join(missing)}, so the mirror's copy cannot be checked"])
+        done.append(prefetch_assets(record.name, [(a.url or "", a.sha256 or "", a.sha256_kind == "prefix")
+                                                  for a in record.assets], where))
+    if json_:
+        emit_json([{"name": d.name, "files": d.files, "bytes": d.bytes, "mirror": where} for d in done])
+    else:
+        for d in done:
+            typer.echo(f"{d.name}: {d.files} file(s), {d.bytes / 1e6:.1f} MB on {where}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(pull)
     app.command()(verify)
+    app.command()(prefetch)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +49,7 @@ def serve(
 
     store: Storage
     assets = None
+    env: dict[str, str | None] = {}
     if storage and storage.startswith("s3://"):
         if importlib.util.find_spec("boto3") is None:
             raise UsageError(f"a mirror on S3 needs boto3: {install_hint('s3')}")
@@ -54,9 +58,12 @@ def serve(
         store = S3Storage(storage, config.hub_home() / "serve-scratch")
         where = storage
     else:
-        root = (Path(storage) if storage else config.hub_home() / "serve").expanduser()
+        root = (Path(storage) if storage else config.hub_home() / "serve").expanduser().resolve()
         (root / "hf").mkdir(parents=True, exist_ok=True)
-        store, assets, where = LocalStorage(root / "hf"), AssetStore(root), str(root)
+        # The folder is this process's HUB_HOME, where MindSpore Hub assets it lacks are pulled to; and it fetches
+        # from the cards' own hosts, never from mirrors (HUB_MIRRORS may well name this very server).
+        env = {"HUB_HOME": str(root), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
+        store, assets, where = LocalStorage(root / "hf"), AssetStore(root, pull_through=not offline), str(root)
     import uvicorn
 
     from hub_client.serve import Mirror, create_app, upstream_token
@@ -65,8 +72,22 @@ def serve(
     typer.echo(f"serving {where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}; "
                f"{'offline' if offline else 'upstream ' + upstream}); clients: HF_ENDPOINT=http://{host}:{port}",
                err=True)
-    uvicorn.run(create_app(mirror, tokens=tokens, assets=assets), host=host, port=port, log_level="warning",
-                h11_max_incomplete_event_size=16384)
+    with _environ(env):
+        uvicorn.run(create_app(mirror, tokens=tokens, assets=assets), host=host, port=port, log_level="warning",
+                    h11_max_incomplete_event_size=16384)
+
+
+@contextlib.contextmanager
+def _environ(changes: dict[str, str | None]) -> Iterator[None]:
+    """The process's settings changed while the server runs (None: unset), and put back after."""
+    before = {k: os.environ.get(k) for k in changes}
+    for key, value in changes.items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
 def register(app: typer.Typer) -> None:

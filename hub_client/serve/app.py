@@ -179,7 +179,9 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         p = request.path_params
         repo = check_repo(p["org"], p["name"])
         hot = mirror.cached(repo, rev, authed=request.state.authed)
-        return hot or await run_in_threadpool(mirror.resolve, repo, rev, authed=request.state.authed)
+        if hot is not None:
+            return hot
+        return await run_in_threadpool(mirror.resolve, repo, rev, authed=request.state.authed)
 
     async def model_info(request: Request) -> Response:
         r = await resolved(request, request.path_params.get("rev"))
@@ -238,7 +240,7 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         if assets is None:
             raise ServeError("EntryNotFound", "this mirror holds no MindSpore Hub assets", 404)
         digest = request.path_params.get("digest")
-        f = assets.blob(digest) if digest is not None else assets.at(request.url.path)
+        f = assets.blob(digest) if digest is not None else await run_in_threadpool(assets.at, request.url.path)
         return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
 
     routes = [

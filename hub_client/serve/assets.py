@@ -4,6 +4,11 @@ the upstream hosts use, so that ``HUB_MIRRORS=<serve URL>`` works for ``hub pull
 A request for ``/toolkits/…`` is looked up in the mirror's registry: the card whose asset URL has that path
 names the cached file, whichever host the card points at. ``/blobs/sha256/<hex>`` serves a verified blob by its
 digest. Only verified files are ever in the cache, and only files inside the mirror's folder are served.
+
+With ``pull_through``, an asset the mirror lacks is fetched from the card's own host by ``hub pull``'s own
+machinery (verified, resumable, one transfer per asset under its lock, so concurrent askers wait for the one
+download), then served. The mirror's folder must then be this process's ``HUB_HOME`` (``hub serve`` sees to
+it). Unlike a Hugging Face file, such an asset is sent once it is whole, not while it arrives.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 class AssetStore:
     """The MindSpore Hub side of a mirror: ``home`` as a ``HUB_HOME`` (``HUB_HOME=DIR hub pull NAME`` fills it)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, pull_through: bool = False) -> None:
         self.home = home.resolve()
+        self.pull_through = pull_through
 
     def blob(self, digest: str) -> LocalBlob:
         if not _HEX.match(digest):
@@ -37,7 +43,11 @@ class AssetStore:
     def at(self, url_path: str) -> LocalBlob:
         """The cached file of the asset whose URL has ``url_path`` (``/toolkits/mindcv/…``)."""
         check_path(url_path.lstrip("/"))
+        from registry import config
+
         db = self.home / "registry.db"
+        if not db.is_file():
+            db = config.registry_path()
         if not db.is_file():
             raise NotFound("EntryNotFound", f"{url_path} is not stored here")
         with Registry(db, auto_sync=False) as reg:
@@ -47,4 +57,12 @@ class AssetStore:
             blob = Path(os.path.realpath(link))
             if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
                 return LocalBlob(blob, blob.stat().st_size)
+        if self.pull_through and found and config.hub_home().resolve() == self.home:
+            from hub_client.fetch.policy import Policy
+            from hub_client.fetch.pull import pull_asset
+
+            record, idx = found[0]
+            path = Path(os.path.realpath(pull_asset(record, record.assets[idx], policy=Policy.from_env())))
+            if path.is_file() and path.parent == self.home / "blobs" / "sha256":
+                return LocalBlob(path, path.stat().st_size)
         raise NotFound("EntryNotFound", f"{url_path} is not stored here")
