@@ -23,6 +23,9 @@ def serve(
         "https://huggingface.co); its token is HUB_SERVE_UPSTREAM_TOKEN or HF_TOKEN, and stays on the server.")
     ] = None,
     offline: Annotated[bool, typer.Option(help="Serve only what is stored; never ask upstream.")] = False,
+    max_size: Annotated[str | None, typer.Option(
+        help="The most a storage folder keeps of Hugging Face files (500GB, 2TiB); past it, the least recently "
+        "used go. On S3, use the bucket's lifecycle rules.")] = None,
     public: Annotated[bool, typer.Option(help="Listen beyond loopback with no team token (HUB_SERVE_TOKENS).")
                       ] = False,
 ) -> None:
@@ -63,7 +66,9 @@ def serve(
         # The folder is this process's HUB_HOME, where MindSpore Hub assets it lacks are pulled to; and it fetches
         # from the cards' own hosts, never from mirrors (HUB_MIRRORS may well name this very server).
         env = {"HUB_HOME": str(root), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
-        store, assets, where = LocalStorage(root / "hf"), AssetStore(root, pull_through=not offline), str(root)
+        cap = parse_size(max_size) if max_size else None
+        store, assets, where = (LocalStorage(root / "hf", max_bytes=cap), AssetStore(root, pull_through=not offline),
+                                str(root))
     import uvicorn
 
     from hub_client.serve import Mirror, create_app, upstream_token
@@ -75,6 +80,27 @@ def serve(
     with _environ(env):
         uvicorn.run(create_app(mirror, tokens=tokens, assets=assets), host=host, port=port, log_level="warning",
                     h11_max_incomplete_event_size=16384)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20,
+          "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``500GB``, ``2TiB``, ``1e9``: bytes.
+
+    Raises:
+        UsageError: not a size.
+    """
+    import re
+
+    from registry.errors import UsageError
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = m[2].upper() if m else ""
+    if not m or unit not in _UNITS or float(m[1]) * _UNITS[unit] >= 2**63:
+        raise UsageError(f"--max-size {text!r} is not a size: write it as 500GB, 2TiB or a number of bytes")
+    return int(float(m[1]) * _UNITS[unit])
 
 
 @contextlib.contextmanager

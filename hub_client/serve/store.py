@@ -183,8 +183,10 @@ class LocalStorage:
     """Repos in huggingface_hub's cache layout under ``root`` (refs, snapshots, blobs); the upstream listing of
     each commit beside them as ``.hub-snapshots/<sha>.json``, which huggingface_hub ignores."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, max_bytes: int | None = None) -> None:
         self.root = root.resolve()
+        #: The most bytes of blobs kept; past it, the least recently used go (a read counts as a use).
+        self.max_bytes = max_bytes
 
     def _folder(self, repo: str) -> Path:
         return self.root / repo_folder_name(repo)
@@ -252,6 +254,33 @@ class LocalStorage:
         blob.parent.mkdir(parents=True, exist_ok=True)
         os.replace(verified, blob)
         link(self._folder(snap.repo) / "snapshots" / snap.sha / Path(*check_path(f.path).parts), blob)
+        if self.max_bytes is not None:
+            self.evict(self.max_bytes, keep=blob)
+
+    def evict(self, max_bytes: int, *, keep: Path | None = None) -> list[Path]:
+        """Remove the least recently used blobs until the rest fit in ``max_bytes``; what was removed.
+
+        A snapshot's link to a removed blob dangles, which huggingface_hub and this mirror read as "not stored":
+        the file is fetched again when next asked. ``keep`` (the blob just stored) is never removed.
+        """
+        blobs = []
+        for folder in self.root.glob("models--*--*/blobs"):
+            with os.scandir(folder) as entries:
+                for e in entries:
+                    if e.is_file(follow_symlinks=False) and not e.name.startswith("."):
+                        st = e.stat(follow_symlinks=False)
+                        blobs.append((st.st_mtime, st.st_size, Path(e.path)))
+        total = sum(size for _, size, _ in blobs)
+        removed = []
+        for _, size, path in sorted(blobs):
+            if total <= max_bytes:
+                break
+            if keep is not None and path == keep:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            removed.append(path)
+        return removed
 
     def scratch(self, repo: str) -> Path:
         folder = self._folder(repo) / "blobs"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,31 @@ def test_ranges_while_the_file_arrives_and_from_storage(serve, repo, upstream):
     assert stale.status_code == 200 and stale.content == data
     beyond = requests.get(url, headers={"Range": f"bytes={len(data)}-"}, timeout=10)
     assert beyond.status_code == 416
+
+
+def test_a_size_cap_evicts_the_least_recently_used(hf_server, upstream, tmp_path, net):
+    from hub_client.serve import LocalStorage, Mirror, create_app
+
+    repo_id = f"acme/{unique('lru')}".replace("_", "-")
+    files = {f"w{i}.safetensors": payload(MB, seed=90 + i) for i in range(3)}
+    hf_server.add(repo_id, files)
+    storage = LocalStorage(tmp_path / "hf", max_bytes=int(2.5 * MB))
+    server = AsgiServer(create_app(Mirror(storage, upstream=upstream.url))).start()
+    try:
+        def get(name: str) -> bytes:
+            return requests.get(f"{server.url}/{repo_id}/resolve/main/{name}", timeout=30).content
+
+        assert get("w0.safetensors") == files["w0.safetensors"]
+        time.sleep(0.02)
+        assert get("w1.safetensors") == files["w1.safetensors"]
+        time.sleep(0.02)
+        assert get("w0.safetensors") == files["w0.safetensors"]  # w0 used again: w1 is now the least recent
+        time.sleep(0.02)
+        assert get("w2.safetensors") == files["w2.safetensors"]
+        kept = {p.name for p in (tmp_path / "hf").rglob("blobs/*")}
+        digest = {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}
+        assert kept == {digest["w0.safetensors"], digest["w2.safetensors"]}
+        assert get("w1.safetensors") == files["w1.safetensors"]  # evicted: fetched again when asked
+        assert _resolve_hits(hf_server, repo_id, "w1.safetensors") == 2
+    finally:
+        server.stop()
