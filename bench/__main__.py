@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("download", "parallel", "resume", "lint_corpus", "registry_index", "startup", "open_world", "load",
-           "infer")
+BENCHES = ("download", "parallel", "resume", "lint_corpus", "registry_index", "startup", "open_world", "serve",
+           "load", "infer")
 
 
 def _args(name: str, quick: bool) -> list[str]:
@@ -113,6 +113,17 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                      "target", 3.0, target="<= 3"),
                 _row(f"hub update, {doc['update']['cards']} cards (download + index)", doc["update"]["median_s"],
                      "s", "target", 4.0, target="<= 4 s")]
+    elif name == "serve":
+        med = {k: statistics.median(v) for k, v in doc["cached_seconds"].items()}
+        cold = {k: statistics.median(v) for k, v in doc["cold_seconds"].items()}
+        out += [_row(f"hf_hub_download of a cached {doc['size_mb']} MiB file via hub serve", med["hub serve (cached)"],
+                     "s", "the same from nginx", med["nginx (the upstream's CDN)"], target="<= 1.25x"),
+                _row(f"16 cold clients, {doc['cold_mb']} MiB, upstream capped", cold["16 clients"], "s", "1 client",
+                     cold["1 client"], target="<= 1.2x"),
+                _row("  upstream transfers for 16 cold clients", float(max(doc["upstream_transfers_16"])), "",
+                     "target", 1.0, target="1")]
+        for what, figures in doc["latency"].items():
+            out.append(_row(f"{what}, 64 clients, p99", figures["p99_ms"], "ms", "target", 20.0, target="<= 20 ms"))
     elif name == "load":
         for r in doc:
             if r["figure"].startswith("load"):
