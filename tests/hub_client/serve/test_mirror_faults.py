@@ -9,12 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from helpers import HF_CARD, ROOT, payload, unique
+from helpers import HF_CARD, payload, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -23,7 +22,7 @@ need_module("uvicorn")
 import requests  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from servers.asgi import free_port  # noqa: E402
+from servers.asgi import free_port, hub_serve  # noqa: E402
 from servers.faultproxy import FaultProxy  # noqa: E402
 
 MB = 1 << 20
@@ -128,20 +127,7 @@ sys.addaudithook(_audit)  # audit hooks cannot be removed; this one records only
 
 
 def _start_serve(port: int, storage: str, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "serve", "--port", str(port), "--storage",
-                             storage, *extra], cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/models/x/y", timeout=2)
-            return proc
-        except requests.ConnectionError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "hub serve exited") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("hub serve did not start")
+    return hub_serve(port, storage, env, *extra)
 
 
 @pytest.mark.slow

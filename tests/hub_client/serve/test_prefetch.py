@@ -7,7 +7,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from helpers.tools import need_module
 need_module("starlette")
 need_module("uvicorn")
 
-import requests  # noqa: E402
-from servers.asgi import free_port  # noqa: E402
+from servers.asgi import free_port, hub_serve  # noqa: E402
 
 MB = 1 << 20
 
@@ -34,21 +32,8 @@ def served(tmp_path):
 
     def start(storage: Path, env: dict[str, str], *extra: str) -> str:
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "serve", "--port", str(port),
-                                 "--storage", str(storage), *extra], cwd=ROOT, env={**os.environ, **env},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{url}/api/models/x/y", timeout=2)
-                return url
-            except requests.ConnectionError:
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "hub serve exited") from None
-                time.sleep(0.1)
-        raise RuntimeError("hub serve did not start")
+        procs.append(hub_serve(port, str(storage), env, *extra))
+        return f"http://127.0.0.1:{port}"
 
     yield start
     for p in procs:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Self
+
+import requests
 
 
 def free_port() -> int:
@@ -35,3 +41,22 @@ class AsgiServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def hub_serve(port: int, storage: str, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
+    """``hub serve`` as its own process on ``port``, returned once it answers; its stderr is kept for errors."""
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "serve", "--port", str(port), "--storage",
+                             storage, *extra], cwd=root, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/api/models/x/y", timeout=2)
+            return proc
+        except requests.ConnectionError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "hub serve exited") from None
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("hub serve did not start within 30 s")
