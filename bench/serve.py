@@ -127,6 +127,7 @@ def run(rounds: int, size_mb: int = 1024, cold_mb: int = 128, cold_rate_mb: floa
                 cached[label].append(_download(endpoint, work / "client", env))
         latency = {}
         if shutil.which("ab"):
+            settle()  # the downloads' writeback done, so the latency is the server's
             n = 2000 if rounds == 1 else 6000
             latency = {"GET /api/models/{repo}": _p99(f"{url}/api/models/{REPO}", False, n),
                        "HEAD /{repo}/resolve/main/{file}": _p99(f"{url}/{REPO}/resolve/main/model.safetensors", True,
