@@ -243,7 +243,11 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         f = assets.blob(digest) if digest is not None else await run_in_threadpool(assets.at, request.url.path)
         return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
 
-    routes = [
+    from .site import handlers
+
+    routes = [Route(path, guarded(handler), methods=["GET"]) for path, handler in
+              handlers(mirror, assets, resolved).items()]
+    routes += [
         Route("/blobs/sha256/{digest}", guarded(asset), methods=["GET", "HEAD"]),
         Route("/toolkits/{rest:path}", guarded(asset), methods=["GET", "HEAD"]),
         Route("/models/{rest:path}", guarded(asset), methods=["GET", "HEAD"]),

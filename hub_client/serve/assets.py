@@ -32,6 +32,13 @@ class AssetStore:
         self.home = home.resolve()
         self.pull_through = pull_through
 
+    def registry_db(self) -> Path:
+        """The mirror's own registry (``registry.db`` in its folder), else the configured one."""
+        from registry import config
+
+        own = self.home / "registry.db"
+        return own if own.is_file() else config.registry_path()
+
     def blob(self, digest: str) -> LocalBlob:
         if not _HEX.match(digest):
             raise NotFound("EntryNotFound", f"{digest} is not a sha256")
@@ -45,9 +52,7 @@ class AssetStore:
         check_path(url_path.lstrip("/"))
         from registry import config
 
-        db = self.home / "registry.db"
-        if not db.is_file():
-            db = config.registry_path()
+        db = self.registry_db()
         if not db.is_file():
             raise NotFound("EntryNotFound", f"{url_path} is not stored here")
         with Registry(db, auto_sync=False) as reg:
