@@ -67,8 +67,9 @@ def serve(
         # from the cards' own hosts, never from mirrors (HUB_MIRRORS may well name this very server).
         env = {"HUB_HOME": str(root), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
         cap = parse_size(max_size) if max_size else None
-        store, assets, where = (LocalStorage(root / "hf", max_bytes=cap), AssetStore(root, pull_through=not offline),
-                                str(root))
+        local = LocalStorage(root / "hf", max_bytes=cap)
+        local.sweep()  # what a killed server was fetching is fetched again when asked
+        store, assets, where = local, AssetStore(root, pull_through=not offline), str(root)
     import uvicorn
 
     from hub_client.serve import Mirror, create_app, upstream_token

@@ -287,6 +287,21 @@ class LocalStorage:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def sweep(self, older_than: float = 3600.0) -> list[Path]:
+        """Remove scratch files a killed server left (``.hub-serve-*.incoming`` untouched for ``older_than``
+        seconds: a live transfer writes to its file all the time); what was removed."""
+        import time
+
+        removed = []
+        for path in self.root.glob("models--*--*/blobs/.hub-serve-*.incoming"):
+            try:
+                if time.time() - path.stat().st_mtime > older_than:
+                    path.unlink()
+                    removed.append(path)
+            except OSError:
+                continue
+        return removed
+
     def repos(self) -> list[str]:
         if not self.root.is_dir():
             return []

@@ -5,6 +5,7 @@ down, offline, gated repos, pages of a tree, and revisions with a slash."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -283,3 +284,15 @@ def test_a_size_cap_evicts_the_least_recently_used(hf_server, upstream, tmp_path
         assert _resolve_hits(hf_server, repo_id, "w1.safetensors") == 2
     finally:
         server.stop()
+
+
+def test_scratch_left_by_a_killed_server_is_swept(tmp_path):
+    from hub_client.serve import LocalStorage
+
+    storage = LocalStorage(tmp_path / "hf")
+    folder = storage.scratch("acme/m")
+    old, live = folder / ".hub-serve-aa.1.incoming", folder / ".hub-serve-bb.2.incoming"
+    for p in (old, live):
+        p.write_bytes(b"partial")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert storage.sweep() == [old] and live.exists() and not old.exists()
