@@ -118,6 +118,8 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
         cold = {k: statistics.median(v) for k, v in doc["cold_seconds"].items()}
         out += [_row(f"hf_hub_download of a cached {doc['size_mb']} MiB file via hub serve", med["hub serve (cached)"],
                      "s", "the same from nginx", med["nginx (the upstream's CDN)"], target="<= 1.25x"),
+                *([_row("  the same, against olah", med["hub serve (cached)"], "s", "olah (cached)",
+                        med["olah (cached)"], target="< 1.0x")] if "olah (cached)" in med else []),
                 _row(f"16 cold clients, {doc['cold_mb']} MiB, upstream capped", cold["16 clients"], "s", "1 client",
                      cold["1 client"], target="<= 1.2x"),
                 _row("  upstream transfers for 16 cold clients", float(max(doc["upstream_transfers_16"])), "",
