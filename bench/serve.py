@@ -129,6 +129,8 @@ def _curls(url: str, n: int) -> float:
 
 
 def _p99(url: str, head: bool, n: int) -> dict[str, float]:
+    warm = ["ab", "-q", "-k", "-c", "64", "-n", "1000", *(["-i"] if head else []), url]
+    subprocess.run(warm, capture_output=True, check=True)  # a first burst, not measured: the server warms up
     out = subprocess.run(["ab", "-q", "-k", "-c", "64", "-n", str(n), *(["-i"] if head else []), url],
                          capture_output=True, text=True, check=True).stdout
     pct = {int(m[0]): float(m[1]) for m in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M)}
