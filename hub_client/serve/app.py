@@ -243,7 +243,7 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         f = assets.blob(digest) if digest is not None else await run_in_threadpool(assets.at, request.url.path)
         return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
 
-    from .site import handlers
+    from .web import handlers
 
     routes = [Route(path, guarded(handler), methods=["GET"]) for path, handler in
               handlers(mirror, assets, resolved).items()]
