@@ -61,7 +61,7 @@ def index(query: str, repos: Sequence[str], cards: Sequence[Listing]) -> str:
 def _lint(result: CardResult | None) -> str:
     if result is None:
         return "<p>No card to check.</p>"
-    status = (f'<p class={"bad" if result.errors else "ok"} id=lint>hub lint: {result.errors} error(s), '
+    status = (f'<p class={"bad" if result.errors else "ok"} id=lint>card check (as lint): {result.errors} error(s), '
               f"{result.warnings} warning(s)</p>")
     items = "".join(f"<li>line {d.line}: {escape(d.rule)}: {escape(d.message)}</li>" for d in result.diagnostics)
     return status + (f"<ul>{items}</ul>" if items else "")

@@ -90,7 +90,7 @@ def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, monkey
         assert "82.1" in browser.find_element(By.ID, "metrics").text
         files = browser.find_element(By.ID, "files").text
         assert hashlib.sha256(weights).hexdigest() in files and "300.0 kB" in files
-        assert "hub lint: 0 error(s)" in browser.find_element(By.ID, "lint").text
+        assert "card check (as lint): 0 error(s)" in browser.find_element(By.ID, "lint").text
         assert f"HF_ENDPOINT={server.url} hub pull hf:{repo_id}" in browser.find_element(By.ID, "use").text
 
         browser.get(f"{server.url}/")
