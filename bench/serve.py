@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from servers.asgi import free_port  # noqa: E402
+from servers.asgi import free_port, hub_serve  # noqa: E402
 from servers.hfserver import HfServer, Remote  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
@@ -49,19 +49,7 @@ REPO = "bench/served"
 
 def _serve(storage: Path, upstream: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([PY, "-m", "hub_client.cli", "serve", "--port", str(port), "--storage", str(storage),
-                             "--upstream-hf", upstream], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/models/x/y", timeout=2)
-            return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("hub serve did not start")
+    return hub_serve(port, str(storage), env, "--upstream-hf", upstream), f"http://127.0.0.1:{port}"
 
 
 def _olah_cli() -> str | None:
