@@ -5,7 +5,9 @@ is down.
   then upstream is asked again. A commit id never needs asking: snapshots and blobs never expire.
 - **A miss** is listed or fetched from upstream once (:mod:`.flight`), verified, then stored.
 - **Upstream down or failing** (unreachable, 5xx): what is stored keeps being served, refs past their TTL
-  included; the answer says so in ``X-Hub-Stale``. ``offline`` never asks upstream at all.
+  included; the answer says so in ``X-Hub-Stale``. After a failure upstream is left alone for ``DOWN_PAUSE``
+  seconds, so requests during an outage are not each held up by time-outs and retries. ``offline`` never asks
+  upstream at all.
 - **Gated or private upstream repos** are served only to a client that authenticated to the mirror with a
   team token, whether the files are stored or not. The upstream token stays on the server.
 """
@@ -44,6 +46,8 @@ from .store import (
 
 log = logging.getLogger("hub.serve")
 
+#: Seconds upstream counts as down after it failed, so a request during an outage does not wait on it again.
+DOWN_PAUSE = 30.0
 #: Snapshots kept in memory (each a file list); past this many the memo starts again.
 MEMO = 4096
 #: Seconds a ref is trusted after upstream confirmed it (huggingface_hub's own cache trusts it until asked).
@@ -79,6 +83,8 @@ class Mirror:
         #: are immutable; a ref is as good here as in storage until its TTL runs out.
         self._snapshots: dict[tuple[str, str], Snapshot] = {}
         self._refs: dict[tuple[str, str], Ref] = {}
+        #: Until when (monotonic) upstream counts as down after a failure: stored refs are served at once.
+        self._down_until = 0.0
 
     def _remember(self, snap: Snapshot) -> Snapshot:
         if len(self._snapshots) >= MEMO:
@@ -127,14 +133,22 @@ class Mirror:
             known = repo in self.storage.repos()
             raise NotFound("RevisionNotFound" if known else "RepoNotFound",
                            f"Invalid rev id: {rev}" if known else f"Repository {repo} not found on this mirror")
+        if ref and stored and time.monotonic() < self._down_until:  # failed a moment ago: do not wait on it again
+            return self._stale(stored, ref, rev, authed)
         try:
             return Resolved(self._gate(self._list(repo, rev), authed))
         except ServeError as e:
-            if e.status < 500 or ref is None or stored is None:
+            if e.status < 500:
                 raise
-            when = dt.datetime.fromtimestamp(ref.at, dt.UTC).isoformat(timespec="seconds")
-            log.warning("%s@%s: upstream failing (%s); serving the ref stored at %s", repo, rev, e, when)
-            return Resolved(self._gate(stored, authed), f"upstream unreachable; {rev} as stored at {when}")
+            self._down_until = time.monotonic() + DOWN_PAUSE
+            if ref is None or stored is None:
+                raise
+            log.warning("%s@%s: upstream failing (%s); serving the ref as stored", repo, rev, e)
+            return self._stale(stored, ref, rev, authed)
+
+    def _stale(self, stored: Snapshot, ref: Ref, rev: str, authed: bool) -> Resolved:
+        when = dt.datetime.fromtimestamp(ref.at, dt.UTC).isoformat(timespec="seconds")
+        return Resolved(self._gate(stored, authed), f"upstream unreachable; {rev} as stored at {when}")
 
     def _list(self, repo: str, rev: str) -> Snapshot:
         if self.offline or self.upstream is None:

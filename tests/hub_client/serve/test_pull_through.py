@@ -296,3 +296,17 @@ def test_scratch_left_by_a_killed_server_is_swept(tmp_path):
         p.write_bytes(b"partial")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     assert storage.sweep() == [old] and live.exists() and not old.exists()
+
+
+def test_during_an_outage_upstream_is_not_asked_on_every_request(serve, repo, upstream, tmp_path):
+    repo_id, files = repo
+    m = serve(ttl=0)  # every ref is past its TTL: each request would ask upstream
+    assert _download(m.url, repo_id, "config.json", tmp_path / "c1") == files["config.json"]
+    upstream.faults.statuses = [(503, {"Retry-After": "0"})] * 20
+    first = requests.head(f"{m.url}/{repo_id}/resolve/main/config.json", timeout=30)
+    asked = 20 - len(upstream.faults.statuses)
+    assert first.status_code == 200 and "upstream unreachable" in first.headers["X-Hub-Stale"] and asked >= 1
+    for _ in range(5):
+        again = requests.head(f"{m.url}/{repo_id}/resolve/main/config.json", timeout=30)
+        assert again.status_code == 200 and "X-Hub-Stale" in again.headers
+    assert 20 - len(upstream.faults.statuses) == asked  # the pause after the failure: nobody waited on it again
