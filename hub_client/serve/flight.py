@@ -9,8 +9,9 @@ and are hashed in the same pass; each client reads that file up to what has been
   has the whole file can count on the mirror (and every replica over its bucket) having it. When the digest
   does not match, nothing is stored and every client's connection is cut short of its ``Content-Length``, so
   no client can take the bytes for the file.
-- **A cut upstream connection is resumed** with ``Range``/``If-Range``; a server that answers with the whole
-  file again has the bytes already written skipped, so what clients read never changes under them.
+- **A cut upstream connection is resumed** with ``Range``/``If-Range``, and a 429 or 5xx is retried, with
+  backoff; a server that answers with the whole file again has the bytes already written skipped, so what
+  clients read never changes under them.
 - The scratch file is read through a descriptor opened when the flight starts, so it can be renamed into the
   store (or removed after an upload) while clients still read it.
 """
@@ -29,7 +30,7 @@ from typing import Any
 import requests
 
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import _NETWORK_ERRORS, Settings, _open
+from hub_client.fetch.transfer import _NETWORK_ERRORS, _RETRY_STATUS, Settings, _open
 from registry.errors import DownloadError, IntegrityError
 
 from .store import StoredFile
@@ -168,6 +169,11 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
         try:
             resp, _ = _open(session, url, sent, policy, settings.timeout)
             with resp:
+                if resp.status_code in _RETRY_STATUS:  # 429, 5xx: upstream busy or failing for a moment
+                    raise ConnectionError(f"upstream answered HTTP {resp.status_code}")
+                if resp.status_code == 206 and not resp.headers.get("Content-Range", "").startswith(
+                        f"bytes {flight.written}-"):
+                    raise ConnectionError("upstream answered another range than asked for")
                 if resp.status_code not in (200, 206):
                     raise DownloadError(f"upstream answered HTTP {resp.status_code} {resp.reason}", url=url,
                                         status=resp.status_code, code=resp.headers.get("X-Error-Code"))

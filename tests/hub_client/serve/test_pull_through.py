@@ -310,3 +310,14 @@ def test_during_an_outage_upstream_is_not_asked_on_every_request(serve, repo, up
         again = requests.head(f"{m.url}/{repo_id}/resolve/main/config.json", timeout=30)
         assert again.status_code == 200 and "X-Hub-Stale" in again.headers
     assert 20 - len(upstream.faults.statuses) == asked  # the pause after the failure: nobody waited on it again
+
+
+def test_an_upstream_503_or_cut_mid_file_is_retried_within_the_one_transfer(serve, repo, upstream):
+    repo_id, files = repo
+    m = serve()
+    sha = requests.get(f"{m.url}/api/models/{repo_id}", timeout=10).json()["sha"]
+    upstream.faults.statuses = [(503, {"Retry-After": "0"})]
+    upstream.faults.cut_after = MB  # then the connection is cut a megabyte in, once
+    got = requests.get(f"{m.url}/{repo_id}/resolve/{sha}/model.safetensors", timeout=30)
+    assert got.status_code == 200 and got.content == files["model.safetensors"]
+    assert not upstream.faults.statuses
