@@ -48,18 +48,23 @@ def serve(
     if not upstream.startswith(("https://", "http://")):
         raise UsageError(f"--upstream-hf {upstream!r} is not an http(s) URL")
     from hub_client.serve.assets import AssetStore
+    from hub_client.serve.s3 import BucketAssets
     from hub_client.serve.store import LocalStorage, Storage
 
     store: Storage
-    assets = None
+    assets: AssetStore | BucketAssets
     env: dict[str, str | None] = {}
     if storage and storage.startswith("s3://"):
         if importlib.util.find_spec("boto3") is None:
             raise UsageError(f"a mirror on S3 needs boto3: {install_hint('s3')}")
         from hub_client.serve.s3 import S3Storage
 
-        store = S3Storage(storage, config.hub_home() / "serve-scratch")
-        where = storage
+        scratch = (config.hub_home() / "serve-scratch").resolve()
+        bucket = S3Storage(storage, scratch)
+        # MindSpore Hub assets it lacks are pulled into a scratch HUB_HOME, then uploaded to the bucket.
+        env = {"HUB_HOME": str(scratch / "assets"), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
+        store, where = bucket, storage
+        assets = BucketAssets(bucket, AssetStore(scratch / "assets", pull_through=not offline))
     else:
         root = (Path(storage) if storage else config.hub_home() / "serve").expanduser().resolve()
         (root / "hf").mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from registry.errors import UsageError
 from .assets import AssetStore
 from .flight import Flight
 from .mirror import Mirror, Resolved
+from .s3 import BucketAssets, S3Object
 from .store import LocalBlob, RangeReader, ServeError, StoredFile, check_path, check_repo
 
 #: The longest request line and header set accepted; anything longer is refused before routing.
@@ -149,7 +150,7 @@ def _streamed(request: Request, source: RangeReader | Flight, f: StoredFile, hea
                              media_type="application/octet-stream")
 
 
-def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | None = None,
+def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | BucketAssets | None = None,
                page_size: int = PAGE_SIZE) -> Starlette:
     """The ASGI app serving ``mirror`` (and ``assets``, MindSpore Hub files under their upstream paths); with
     ``tokens``, only requests bearing one of them are answered."""
@@ -240,8 +241,15 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         if assets is None:
             raise ServeError("EntryNotFound", "this mirror holds no MindSpore Hub assets", 404)
         digest = request.path_params.get("digest")
-        f = assets.blob(digest) if digest is not None else await run_in_threadpool(assets.at, request.url.path)
-        return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
+        f: LocalBlob | S3Object
+        if digest is not None:
+            f = await run_in_threadpool(assets.blob, digest)
+        else:
+            f = await run_in_threadpool(assets.at, request.url.path)
+        if isinstance(f, LocalBlob):
+            return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
+        name = f.key.rsplit("/", 1)[-1]  # an object in a bucket, named by its digest
+        return _streamed(request, f, StoredFile(name, name, f.size), {"ETag": f'"{name}"', "Accept-Ranges": "bytes"})
 
     from .web import handlers
 

@@ -61,6 +61,22 @@ def _missing(e: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound")
 
 
+def get_small(s3: Any, bucket: str, key: str) -> bytes | None:
+    """A small object's bytes (a ref, a listing, an index entry); None when there is none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as e:
+        if _missing(e):
+            return None
+        raise
+
+
+def put_small(s3: Any, bucket: str, key: str, body: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
+
+
 class S3Object:
     """One blob in the bucket, read range by range."""
 
@@ -90,17 +106,10 @@ class S3Storage:
         return f"{self.prefix}hf/{repo_folder_name(repo)}/" + "/".join(parts)
 
     def _get(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-        except ClientError as e:
-            if _missing(e):
-                return None
-            raise
+        return get_small(self.s3, self.bucket, key)
 
     def _put(self, key: str, body: str) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(), ContentType="application/json")
+        put_small(self.s3, self.bucket, key, body)
 
     def ref(self, repo: str, rev: str) -> Ref | None:
         data = self._get(self._key(repo, "refs", PurePosixPath(check_rev(rev)).as_posix()))
@@ -159,3 +168,60 @@ class S3Storage:
                 if name.startswith("models--") and "--" in name[8:]:
                     out.append(name[8:].replace("--", "/", 1))
         return sorted(out)
+
+
+class BucketAssets:
+    """MindSpore Hub assets in the bucket, beside the Hugging Face repos::
+
+        <prefix>/ms/blobs/sha256/<hex>       a verified asset, by digest (immutable)
+        <prefix>/ms/paths/<upstream path>    {"sha256": ...}: which blob the path of an asset's URL is
+
+    A path not in the bucket is pulled through ``local`` (an ``AssetStore`` on a scratch ``HUB_HOME``: the card's
+    host, ``hub pull``'s verification), then uploaded, blob first, so the path never names a missing blob; the
+    scratch copy is then removed.
+    """
+
+    def __init__(self, storage: S3Storage, local: Any) -> None:
+        self.s3, self.bucket, self.prefix = storage.s3, storage.bucket, storage.prefix
+        self.local = local
+
+    def registry_db(self) -> Path:
+        return Path(self.local.registry_db())
+
+    def _blob_key(self, digest: str) -> str:
+        return f"{self.prefix}ms/blobs/sha256/{digest}"
+
+    def blob(self, digest: str) -> S3Object:
+        from botocore.exceptions import ClientError
+
+        from .store import NotFound
+
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise NotFound("EntryNotFound", f"{digest} is not a sha256")
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=self._blob_key(digest))
+        except ClientError as e:
+            if _missing(e):
+                raise NotFound("EntryNotFound", f"no blob {digest}") from None
+            raise
+        return S3Object(self.s3, self.bucket, self._blob_key(digest), int(head["ContentLength"]))
+
+    def at(self, url_path: str) -> S3Object:
+        """The blob the asset whose URL has ``url_path`` is, pulled through when the bucket lacks it."""
+        from .store import NotFound, check_path
+
+        rel = check_path(url_path.lstrip("/")).as_posix()
+        key = f"{self.prefix}ms/paths/{rel}"
+        known = get_small(self.s3, self.bucket, key)
+        if known:
+            try:
+                return self.blob(str(json.loads(known)["sha256"]))
+            except (ValueError, KeyError, TypeError, NotFound):
+                pass  # a damaged index entry, or its blob gone: fetch it again
+        got = self.local.at(url_path)  # NotFound when no card names the path, or pulling through is off
+        digest = got.path.name
+        self.s3.upload_file(str(got.path), self.bucket, self._blob_key(digest),
+                            ExtraArgs={"ContentType": "application/octet-stream"})
+        put_small(self.s3, self.bucket, key, json.dumps({"sha256": digest}))
+        got.path.unlink(missing_ok=True)
+        return self.blob(digest)

@@ -18,6 +18,7 @@ from . import pages
 from .assets import AssetStore
 from .flight import Flight
 from .mirror import Mirror, Resolved
+from .s3 import BucketAssets
 from .store import LocalBlob, NotFound, RangeReader, StoredFile
 
 #: The most of a README read to render it.
@@ -42,7 +43,7 @@ def _html(text: str) -> HTMLResponse:
     return HTMLResponse(text, headers={"Content-Security-Policy": pages.CSP, "X-Content-Type-Options": "nosniff"})
 
 
-def handlers(mirror: Mirror, assets: AssetStore | None,
+def handlers(mirror: Mirror, assets: AssetStore | BucketAssets | None,
              resolved: Callable[[Request, str | None], Awaitable[Resolved]]) -> dict[str, Handler]:
     """``/``, ``/m/{org}/{name}`` and ``/c/{name}`` for the app to route (and guard)."""
 

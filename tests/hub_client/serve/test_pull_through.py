@@ -321,3 +321,49 @@ def test_an_upstream_503_or_cut_mid_file_is_retried_within_the_one_transfer(serv
     got = requests.get(f"{m.url}/{repo_id}/resolve/{sha}/model.safetensors", timeout=30)
     assert got.status_code == 200 and got.content == files["model.safetensors"]
     assert not upstream.faults.statuses
+
+
+def test_mindspore_assets_on_a_bucket_mirror(moto_s3, nginx, tmp_path, monkeypatch, net):
+    """A mirror on S3 pulls a MindSpore Hub asset through once, into the bucket by digest with its path indexed;
+    a second replica over the bucket serves it offline, ranges too, and a node pulls it from there alone."""
+    from helpers import index, publish
+
+    from hub_client import pull
+    from hub_client.serve import Mirror, S3Storage, create_app
+    from hub_client.serve.assets import AssetStore
+    from hub_client.serve.s3 import BucketAssets
+
+    data = payload(MB, seed=95)
+    pub = publish(nginx.root, tmp_path / "cards", unique("bucketms"), data, base=nginx.url, prefix=True)
+    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
+    scratch = tmp_path / "scratch-home"
+    monkeypatch.setenv("HUB_HOME", str(scratch))
+    index(tmp_path / "cards")
+    bucket = unique("msbucket").replace("_", "-").lower()
+    moto_s3.client().create_bucket(Bucket=bucket)
+
+    def replica(pull_through: bool) -> AsgiServer:
+        storage = S3Storage(f"s3://{bucket}/team", tmp_path / "scratch", s3=moto_s3.client())
+        assets = BucketAssets(storage, AssetStore(scratch, pull_through=pull_through))
+        return AsgiServer(create_app(Mirror(storage), assets=assets)).start()
+
+    first, second = replica(True), replica(False)
+    try:
+        got = requests.get(first.url + pub.uri, timeout=30)
+        assert got.status_code == 200 and got.content == data
+        fetched = len(nginx.requests_for(pub.uri))
+        keys = {o["Key"] for o in moto_s3.client().list_objects_v2(Bucket=bucket)["Contents"]}
+        assert keys == {f"team/ms/blobs/sha256/{pub.digest}", f"team/ms/paths/{pub.rel}"}
+        assert not (scratch / "blobs" / "sha256" / pub.digest).exists()  # the scratch copy is gone
+        part = requests.get(second.url + pub.uri, headers={"Range": "bytes=10-19"}, timeout=30)
+        assert part.status_code == 206 and part.content == data[10:20]
+        by_digest = requests.get(f"{second.url}/blobs/sha256/{pub.digest}", timeout=30)
+        assert by_digest.content == data and by_digest.headers["ETag"] == f'"{pub.digest}"'
+        assert requests.get(f"{second.url}/toolkits/mindcv/nothing/here.ckpt", timeout=30).status_code == 404
+        monkeypatch.setenv("HUB_HOME", str(tmp_path / "node"))
+        monkeypatch.setenv("HUB_MIRRORS", second.url)
+        [path] = pull(pub.name)
+        assert path.read_bytes() == data and len(nginx.requests_for(pub.uri)) == fetched  # from the bucket alone
+    finally:
+        first.stop()
+        second.stop()
