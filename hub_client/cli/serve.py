@@ -113,13 +113,19 @@ def parse_size(text: str) -> int:
 def _environ(changes: dict[str, str | None]) -> Iterator[None]:
     """The process's settings changed while the server runs (None: unset), and put back after."""
     before = {k: os.environ.get(k) for k in changes}
-    for key, value in changes.items():
-        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    _apply(changes)
     try:
         yield
     finally:
-        for key, value in before.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        _apply(before)
+
+
+def _apply(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def register(app: typer.Typer) -> None:

@@ -131,11 +131,11 @@ def transfer(flight: Flight, url: str, *, session: requests.Session, policy: Pol
 
     Runs on its own thread; every outcome is recorded on the flight (``verified``, or ``error``)."""
     f = flight.file
-    sha256 = hashlib.sha256()
-    git = None if f.lfs else hashlib.sha1(b"blob %d\0" % f.size, usedforsecurity=False)
+    # One digest, the one the file is addressed by: sha256 for an LFS file, the git blob id for a small one.
+    hasher = hashlib.sha256() if f.lfs else hashlib.sha1(b"blob %d\0" % f.size, usedforsecurity=False)
     try:
-        _receive(flight, url, session, policy, settings, headers, (sha256, git))
-        got = sha256.hexdigest() if f.lfs else git.hexdigest() if git else ""
+        _receive(flight, url, session, policy, settings, headers, hasher)
+        got = hasher.hexdigest()
         if flight.written != f.size:
             raise IntegrityError(url=url, expected=f"{f.size} bytes", actual=f"{flight.written} bytes",
                                  what="size")
@@ -156,7 +156,7 @@ def transfer(flight: Flight, url: str, *, session: requests.Session, policy: Pol
 
 
 def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy, settings: Settings,
-             headers: dict[str, str], hashers: tuple[Any, Any]) -> None:
+             headers: dict[str, str], hasher: Any) -> None:
     validator: str | None = None
     failures = 0
     while True:
@@ -188,9 +188,7 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
                         continue
                     if flight.written + len(block) > flight.size:
                         raise DownloadError(f"upstream sent more than the {flight.size} bytes listed", url=url)
-                    for h in hashers:
-                        if h is not None:
-                            h.update(block)
+                    hasher.update(block)
                     flight.append(block)
                 if flight.written >= flight.size:
                     return
