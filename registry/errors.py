@@ -310,3 +310,22 @@ class CheckpointError(HubError, ValueError):
 def _some(items: list[str], n: int = 5) -> str:
     shown = ", ".join(items[:n])
     return shown + (f" (and {len(items) - n} more)" if len(items) > n else "")
+
+
+class ConversionError(HubError, ValueError):
+    """A checkpoint the target ecosystem cannot hold as it is: another architecture, or numerics the target's
+    network cannot express (it would load, and give other logits)."""
+
+    def __init__(self, source: str | Path, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"cannot convert {self.source}: {problem}")
+
+
+class PublishError(HubError, RuntimeError):
+    """An upload that did not complete; what was uploaded before it stays, and a retry finishes it."""
+
+    def __init__(self, target: str, problem: str) -> None:
+        self.target = target
+        self.problem = problem
+        super().__init__(f"publishing to {target} did not complete: {problem}")

@@ -134,7 +134,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec 
     if version == 1 and not float(cfg.get("layer_scale_init_value", 1e-6)) > 0:
         raise ValueError("config.json sets layer_scale_init_value <= 0 (no layer scale): not a layout this loader "
                          "builds")
-    found = _variant_by_shape(version, depths, dims) or variant_name(name)
+    found = variant_by_shape(version, depths, dims) or variant_name(name)
     return ConvNeXtSpec(
         name=found or name or model_type, version=version, depths=depths, dims=dims, num_classes=num_classes,
         in_channels=int(cfg.get("num_channels", 3)), patch_size=int(cfg.get("patch_size", 4)),
@@ -142,7 +142,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec 
         origin="huggingface", labels=labels)
 
 
-def _variant_by_shape(version: int, depths: tuple[int, ...], dims: tuple[int, ...]) -> str | None:
+def variant_by_shape(version: int, depths: tuple[int, ...], dims: tuple[int, ...]) -> str | None:
     prefix = "convnextv2_" if version == 2 else "convnext_"
     return next((n for n, v in VARIANTS.items() if n.startswith(prefix) and v == (depths, dims)), None)
 
@@ -224,3 +224,28 @@ def _from_weights(path: Path, name: str) -> ConvNeXtSpec | None:
         log.info("cannot read the architecture off %s: %s", path, e)
         return None  # the caller's NoLoaderError names the file
     return spec_from_shapes(shapes, name=name) if shapes is not None else None
+
+
+def mindcv_shapes(spec: ConvNeXtSpec) -> dict[str, tuple[int, ...]]:
+    """name → shape of every parameter of ``spec``'s network in MindCV's layout, in MindCV's order, worked out
+    without a framework: what a checkpoint is checked against before it is converted."""
+    d, p = spec.dims, spec.patch_size
+    out: dict[str, tuple[int, ...]] = {"feature.0.0.weight": (d[0], spec.in_channels, p, p),
+                                       "feature.0.0.bias": (d[0],), "feature.0.1.gamma": (d[0],),
+                                       "feature.0.1.beta": (d[0],)}
+    for i, depth in enumerate(spec.depths):
+        if i:
+            out |= {f"feature.{2 * i}.0.gamma": (d[i - 1],), f"feature.{2 * i}.0.beta": (d[i - 1],),
+                    f"feature.{2 * i}.1.weight": (d[i], d[i - 1], 2, 2), f"feature.{2 * i}.1.bias": (d[i],)}
+        for b in range(depth):
+            pre = f"feature.{2 * i + 1}.{b}."
+            if spec.version == 1:
+                out[pre + "gamma_"] = (d[i],)
+            out |= {pre + "dwconv.weight": (d[i], 1, 7, 7), pre + "dwconv.bias": (d[i],),
+                    pre + "norm.gamma": (d[i],), pre + "norm.beta": (d[i],),
+                    pre + "pwconv1.weight": (4 * d[i], d[i]), pre + "pwconv1.bias": (4 * d[i],)}
+            if spec.version == 2:
+                out |= {pre + "grn.gamma": (1, 1, 1, 4 * d[i]), pre + "grn.beta": (1, 1, 1, 4 * d[i])}
+            out |= {pre + "pwconv2.weight": (d[i], 4 * d[i]), pre + "pwconv2.bias": (d[i],)}
+    return out | {"norm.gamma": (d[-1],), "norm.beta": (d[-1],), "classifier.weight": (spec.num_classes, d[-1]),
+                  "classifier.bias": (spec.num_classes,)}

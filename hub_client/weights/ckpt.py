@@ -254,3 +254,57 @@ def _whole(dims: tuple[int, ...], ttype: str, length: int) -> bool:
         return True  # let _array raise the clear error
     itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
     return length >= int(np.prod(dims)) * itemsize
+
+
+#: numpy dtypes → MindSpore's tensor_type names, for writing.
+_TYPE_NAMES: dict[Any, str] = {np.dtype(v): k for k, v in DTYPES.items() if v != "bfloat16"}
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        if value:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def _field_header(number: int, length: int) -> bytes:
+    """The key and length of a length-delimited protobuf field."""
+    return _encode_varint(number << 3 | 2) + _encode_varint(length)
+
+
+def write(path: str | Path, tensors: dict[str, NDArray[Any]]) -> int:
+    """Write ``tensors`` as a MindSpore checkpoint, one record per tensor and the CRC-32 trailer, as
+    ``mindspore.save_checkpoint(..., crc_check=True)`` writes them; returns the bytes written.
+
+    The framing is written here (tag, dims, tensor_type, then the tensor's bytes straight from the array), so a
+    tensor is never copied into a protobuf message first. Callers write to a temporary name and rename.
+    """
+    path = Path(path)
+    crc = written = 0
+    with open(path, "wb") as f:
+        for tag, array in tensors.items():
+            arr = np.asarray(array)
+            if not arr.flags.c_contiguous:
+                arr = np.ascontiguousarray(arr)  # (which would make a 0-d array 1-d: hence only when needed)
+            ttype = _TYPE_NAMES.get(arr.dtype)
+            if ttype is None:
+                raise CheckpointError(path, f"{tag}: dtype {arr.dtype} has no MindSpore tensor type")
+            dims = b"".join(_encode_varint(1 << 3 | 0) + _encode_varint(int(d)) for d in arr.shape)
+            name = ttype.encode()
+            head = dims + _field_header(2, len(name)) + name + _field_header(3, arr.nbytes)
+            tensor_len = len(head) + arr.nbytes
+            tag_bytes = tag.encode("utf-8")
+            value_head = _field_header(1, len(tag_bytes)) + tag_bytes + _field_header(2, tensor_len)
+            value_len = len(value_head) + tensor_len
+            record_head = _field_header(1, value_len) + value_head + head
+            body = arr.reshape(-1).view(np.uint8).data if arr.size else memoryview(b"")
+            crc = binascii.crc32(body, binascii.crc32(record_head, crc))
+            f.write(record_head)
+            f.write(body)
+            written += len(record_head) + arr.nbytes
+        f.write(_TRAILER + crc.to_bytes(10, "big"))
+    return written + _TRAILER_LEN

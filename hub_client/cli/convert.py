@@ -1,0 +1,71 @@
+"""``hub convert``: a ConvNeXt from one ecosystem written out for the other."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._output import JsonOpt, emit_json
+
+
+class Target(enum.StrEnum):
+    hf = "hf"
+    mindspore = "mindspore"
+
+
+def require_convert() -> None:
+    """numpy and safetensors, the two libraries a conversion writes with, or a message naming the extra."""
+    import importlib.util
+
+    from registry.about import install_hint
+    from registry.errors import UsageError
+
+    missing = [m for m in ("numpy", "safetensors", "google.protobuf") if importlib.util.find_spec(m.split(".")[0])
+               is None]
+    if missing:
+        raise UsageError(f"converting needs {', '.join(missing)}: {install_hint('convert')}")
+
+
+def convert(
+    source: Annotated[str, typer.Argument(
+        help="A registry name (pulled and verified first), a MindCV .ckpt file, or a Hugging Face repo folder.")],
+    out: Annotated[Path, typer.Argument(help="The folder (--to hf) or .ckpt file (--to mindspore) to write.")],
+    to: Annotated[Target, typer.Option("--to", help="hf: a repo folder transformers loads; mindspore: a .ckpt "
+                                       "with MindCV's parameter names.")],
+    image_size: Annotated[int | None, typer.Option(
+        min=1, help="The input size the converted model will run at (default: its preprocessing's crop); a size "
+        "where MindSpore's 'same' padding pads is refused for --to hf.")] = None,
+    name: Annotated[str | None, typer.Option(help="The repo name its README uses (default: the folder's name).")
+                    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT, once the new one is complete.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Convert a ConvNeXt v1/v2 between MindSpore (MindCV) and Hugging Face (transformers), with the same logits.
+
+    Nothing is written under OUT until every file is complete; numerics the target cannot express are an error.
+    """
+    require_convert()
+    from hub_client.convert import open_source, to_hf, to_mindspore
+
+    src = open_source(source)
+    if to is Target.hf:
+        done = to_hf(src, out, name=name, image_size=image_size, overwrite=overwrite)
+    else:
+        done = to_mindspore(src, out, overwrite=overwrite)
+    if as_json:
+        emit_json({"source": src.label, "to": to.value, "out": str(done.out), "bytes": done.size,
+                   "files": [str(p) for p in done.files], "architecture": src.spec.name,
+                   "numerics": {"gelu": src.spec.gelu, "head_eps": src.spec.head_eps}, "notes": done.notes})
+        return
+    typer.echo(f"{src.label} ({src.spec.name}, {src.spec.gelu} GELU) -> {done.out} ({done.size / 1e6:.1f} MB)")
+    for path in done.files:
+        typer.echo(f"  {path}")
+    for note in done.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("convert")(convert)

@@ -1,0 +1,130 @@
+"""What ``hub convert`` reads: a registry name, a MindCV ``.ckpt`` file or a Hugging Face repo folder, opened
+into one :class:`Source` (the network, the numerics its weights were trained with, the weights in MindCV
+naming, checked strictly against that network, and the card when there is one).
+
+Everything is read without a framework: ``.ckpt`` by the protobuf reader, safetensors by its numpy reader.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from numpy.typing import NDArray
+
+from hub_client.models.labels import default_labels
+from hub_client.models.preprocess import Preprocess, load_hf_preprocessor, mindcv_imagenet
+from hub_client.models.spec import (
+    ConvNeXtSpec,
+    mindcv_shapes,
+    spec_from_hf_config,
+    spec_from_shapes,
+    variant_by_shape,
+)
+from hub_client.weights.state import check_fit, pick_weights, read_shapes, read_state, split_training_state
+from registry.errors import CheckpointError, ConversionError, HubError, NoLoaderError
+from registry.record import ModelRecord
+
+log = logging.getLogger("hub")
+
+
+@dataclass
+class Source:
+    """A checkpoint ready to be written out: ``state`` is in MindCV naming and fits ``spec`` exactly."""
+
+    label: str
+    spec: ConvNeXtSpec
+    weights: Path
+    state: dict[str, NDArray[Any]]
+    preprocess: Preprocess
+    record: ModelRecord | None = None
+    #: Training state MindSpore saved beside the weights (optimizer moments, step counters), left out.
+    set_aside: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.spec.labels or default_labels(self.spec.num_classes)
+
+
+def open_source(source: str | Path, *, progress: Any = None) -> Source:
+    """Open what ``source`` names: an existing folder (a Hugging Face repo), an existing ``.ckpt`` file, or
+    else a registry name (pulled and verified first).
+
+    Raises:
+        ConversionError: not a ConvNeXt, or a file that does not say its numerics.
+        CheckpointError: the weights are unreadable or do not fit the network (each key named).
+        and every error of ``hub_client.pull`` for a registry name.
+    """
+    path = Path(source)
+    if path.is_dir():
+        src = _hf_folder(path)
+    elif path.is_file():
+        src = _weights_file(path)
+    else:
+        src = _registry_name(str(source), progress)
+    state, set_aside = split_training_state(read_state(src.weights))
+    check_fit(src.weights, state, mindcv_shapes(src.spec))
+    return replace(src, state=state, set_aside=set_aside)
+
+
+def _hf_folder(folder: Path) -> Source:
+    cfg_path = folder / "config.json"
+    if not cfg_path.is_file():
+        raise ConversionError(folder, "a folder is read as a Hugging Face repo, and it has no config.json")
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        spec = spec_from_hf_config(cfg, name=folder.name) if isinstance(cfg, dict) else None
+    except ValueError as e:
+        raise ConversionError(cfg_path, str(e)) from None
+    if spec is None:
+        raise ConversionError(cfg_path, f"model_type {cfg.get('model_type') if isinstance(cfg, dict) else None!r} "
+                              "is not a ConvNeXt (convnext or convnextv2)")
+    weights = pick_weights(sorted(p for p in folder.iterdir() if p.is_file()))
+    if weights is None:
+        raise ConversionError(folder, "no weights file (model.safetensors, *.ckpt or pytorch_model.bin)")
+    pre_path = folder / "preprocessor_config.json"
+    preprocess = load_hf_preprocessor(pre_path) if pre_path.is_file() else Preprocess()
+    return Source(str(folder), spec, weights, {}, preprocess, _card(folder / "README.md"))
+
+
+def _card(path: Path) -> ModelRecord | None:
+    if not path.is_file():
+        return None
+    from registry.card.analyze import load_card
+
+    try:
+        return load_card(path)
+    except HubError as e:  # the card is a courtesy here: the weights and config say what is converted
+        log.info("the repo's README is not a card this reads (%s); converting without its metadata", e)
+        return None
+
+
+def _weights_file(path: Path) -> Source:
+    if not path.name.lower().endswith(".ckpt"):
+        raise ConversionError(path, "a single file is read as a MindCV checkpoint (.ckpt); for a Hugging Face "
+                              "repo give its folder, whose config.json says the numerics of its weights")
+    shapes = read_shapes(path) or {}
+    spec = spec_from_shapes(shapes, name=path.stem)
+    if spec is None:
+        names = ", ".join(list(shapes)[:4]) or "none"
+        raise ConversionError(path, f"not a ConvNeXt in MindCV's layout (its first tensors: {names}); hub converts "
+                              "ConvNeXt v1 and v2 checkpoints")
+    spec = replace(spec, name=variant_by_shape(spec.version, spec.depths, spec.dims) or spec.name)
+    preprocess = mindcv_imagenet() if spec.num_classes == 1000 else Preprocess()
+    return Source(str(path), spec, path, {}, preprocess)
+
+
+def _registry_name(name: str, progress: Any) -> Source:
+    from hub_client.fetch.pull import resolve
+    from hub_client.models.loader import model_info
+
+    try:
+        info = model_info(name, progress=progress)
+    except NoLoaderError as e:
+        raise ConversionError(name, f"{e}") from None
+    if info.weights is None:  # model_info raises first; kept for the type checker
+        raise CheckpointError(name, "no weights were pulled")
+    return Source(name, info.spec, info.weights, {}, info.preprocess, resolve(name))
