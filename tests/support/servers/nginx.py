@@ -40,7 +40,9 @@ class Nginx:
     """``limit_rate``: bytes per second per connection under ``/capped/`` (the same files as at the root), as a
     distant CDN gives one TCP stream."""
 
-    def __init__(self, root: Path, workdir: Path, *, limit_rate: int | None = None) -> None:
+    def __init__(self, root: Path, workdir: Path, *, limit_rate: int | None = None,
+                 proxies: dict[str, str] | None = None) -> None:
+        self.proxies = dict(proxies or {})  #: URL prefix → upstream server, e.g. {"/s3/": "http://127.0.0.1:9000"}
         self.root = root
         self.workdir = workdir
         self.limit_rate = limit_rate
@@ -71,6 +73,10 @@ class Nginx:
             location = /redirect/elsewhere { return 302 https://evil.example/file.ckpt; }
             location /redirect/local/ { rewrite ^/redirect/local/(.*)$ /$1 redirect; }
         """
+        for prefix, upstream in self.proxies.items():
+            host = upstream.split("://", 1)[1].rstrip("/")
+            locations += (f"location {prefix} {{ proxy_pass {upstream.rstrip('/')}/; proxy_set_header Host {host}; "
+                          "proxy_buffering off; }")
         if self.limit_rate:
             locations += f"location /capped/ {{ alias {self.root}/; limit_rate {int(self.limit_rate)}; }}"
         conf = f"""

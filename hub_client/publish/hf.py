@@ -1,0 +1,104 @@
+"""A Hugging Face repo folder published to any HF endpoint (the Hub, or a ``hub serve`` mirror that takes
+uploads) through huggingface_hub's own upload API: ``create_repo``, then one ``create_commit``.
+
+huggingface_hub skips files whose content the endpoint already has, and a commit with nothing left in it, so
+publishing the same folder twice uploads nothing. Off the Hub, uploads go over the LFS protocol: an endpoint
+other than huggingface.co is not a Xet store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from registry import config
+from registry.errors import InvalidCardError, PublishError, UsageError
+
+from .mshub import CardOptions, Published
+from .package import Package, check_name
+
+
+@contextlib.contextmanager
+def _lfs_uploads(endpoint: str) -> Iterator[None]:
+    """huggingface_hub uploads through Xet whenever hf_xet is installed; an endpoint that is not the Hub takes
+    the LFS protocol only, so Xet is turned off for the call (its own switch, read at call time)."""
+    from huggingface_hub import constants
+
+    hub = (urlsplit(endpoint).hostname or "").endswith("huggingface.co")
+    before = constants.HF_HUB_DISABLE_XET
+    constants.HF_HUB_DISABLE_XET = before or not hub
+    try:
+        yield
+    finally:
+        constants.HF_HUB_DISABLE_XET = before
+
+
+def _readme(pkg: Package, repo_id: str, opts: CardOptions) -> bytes | None:
+    """The folder's own README when it has one (checked as lint --strict checks it); else one written here."""
+    from registry.card.analyze import analyze_file
+    from registry.card.diagnostics import Severity
+
+    readme = pkg.path / "README.md"
+    if readme.is_file():
+        failing = [d for d in analyze_file(readme).diagnostics if d.severity in (Severity.ERROR, Severity.WARNING)]
+        if failing:
+            raise InvalidCardError(repo_id, str(readme), [f"{d.rule}: {d.message}" for d in failing],
+                                   [d.as_dict() for d in failing])
+        return None
+    from huggingface_hub import ModelCard, ModelCardData
+
+    data = ModelCardData(license=opts.license.lower(), library_name="transformers",
+                         pipeline_tag="image-classification", tags=["image-classification"],
+                         datasets=[opts.dataset] if opts.dataset else None)
+    body = f"# {repo_id}\n\n{opts.summary or pkg.architecture}\n"
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")).encode()
+
+
+def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool = False,
+               endpoint: str | None = None, token: str | None = None) -> Published:
+    """Publish an HF repo folder as ``repo_id`` at ``endpoint`` (default ``HF_ENDPOINT``).
+
+    Raises:
+        UsageError: a ``.ckpt`` (it is published with a MindSpore Hub card, to a folder or a bucket).
+        InvalidCardError: the folder's README fails a lint rule.
+        PublishError: the endpoint refused or failed; a retry uploads only what is missing.
+    """
+    if pkg.kind != "hf":
+        raise UsageError(f"{pkg.path.name} is a MindSpore checkpoint, published with a MindSpore Hub card to a folder "
+                         "or a bucket; for a Hugging Face repo, convert it to a repo folder first")
+    check_name(pkg, repo_id)
+    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    endpoint = (endpoint or config.hf_endpoint()).rstrip("/")
+    api = HfApi(endpoint=endpoint, token=token)
+    ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(pkg.path / f)) for f in pkg.files]
+    readme = _readme(pkg, repo_id, opts)
+    if readme is not None:
+        ops.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=readme))
+    try:
+        with _lfs_uploads(endpoint):
+            api.create_repo(repo_id, exist_ok=True, private=private)
+            before = _head(api, repo_id)
+            info = api.create_commit(repo_id, ops, commit_message=f"Publish {pkg.architecture}")
+    except HfHubHTTPError as e:
+        status = e.response.status_code if e.response is not None else None
+        raise PublishError(f"{endpoint} ({repo_id})", f"HTTP {status}: {e}") from None
+    except OSError as e:
+        raise PublishError(f"{endpoint} ({repo_id})", str(e)) from None
+    weights = next((op for op in ops if op.path_in_repo.endswith((".safetensors", ".bin", ".ckpt"))), ops[0])
+    changed = info.oid != before
+    return Published(repo_id, endpoint, weights.upload_info.sha256.hex(),
+                     f"{endpoint}/{repo_id}/resolve/{info.oid}/{weights.path_in_repo}", f"{endpoint}/{repo_id}",
+                     sum(op.upload_info.size for op in ops) if changed else 0,
+                     [op.path_in_repo for op in ops] if changed else [])
+
+
+def _head(api: object, repo_id: str) -> str | None:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        return str(api.model_info(repo_id).sha)  # type: ignore[attr-defined]
+    except HfHubHTTPError:
+        return None
