@@ -215,6 +215,12 @@ def serve_tokens() -> list[str]:
     return [t for t in _list("HUB_SERVE_TOKENS") if t]
 
 
+def serve_write_tokens() -> list[str]:
+    """``HUB_SERVE_WRITE_TOKENS``: bearer tokens that may upload team repos to ``hub serve`` (they read too); none:
+    the mirror takes no uploads."""
+    return [t for t in _list("HUB_SERVE_WRITE_TOKENS") if t]
+
+
 def serve_upstream_token() -> str | None:
     """``HUB_SERVE_UPSTREAM_TOKEN``: the token ``hub serve`` sends upstream (else ``HF_TOKEN`` or a login), never
     passed on to clients."""

@@ -40,7 +40,7 @@ def serve(
 
     if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("uvicorn") is None:
         raise UsageError(f"hub serve needs starlette and uvicorn: {install_hint('serve')}")
-    tokens = config.serve_tokens()
+    tokens, write_tokens = config.serve_tokens(), config.serve_write_tokens()
     if host not in ("127.0.0.1", "::1", "localhost") and not tokens and not public:
         raise UsageError(f"listening on {host} with no team token would serve anyone who can reach it: set "
                          "HUB_SERVE_TOKENS=token1,token2 (clients send HF_TOKEN), or pass --public")
@@ -80,11 +80,13 @@ def serve(
     from hub_client.serve import Mirror, create_app, upstream_token
 
     mirror = Mirror(store, upstream=upstream, token=upstream_token(), ttl=config.serve_ttl(), offline=offline)
-    typer.echo(f"serving {where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}; "
+    typer.echo(f"serving {where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}"
+               f"{', uploads with write tokens' if write_tokens else ''}; "
                f"{'offline' if offline else 'upstream ' + upstream}); clients: HF_ENDPOINT=http://{host}:{port}",
                err=True)
     with _environ(env):
-        uvicorn.run(create_app(mirror, tokens=tokens, assets=assets), host=host, port=port, log_level="warning",
+        uvicorn.run(create_app(mirror, tokens=tokens, assets=assets, write_tokens=write_tokens), host=host, port=port,
+                    log_level="warning",
                     h11_max_incomplete_event_size=16384)
 
 

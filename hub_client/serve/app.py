@@ -151,21 +151,28 @@ def _streamed(request: Request, source: RangeReader | Flight, f: StoredFile, hea
 
 
 def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | BucketAssets | None = None,
-               page_size: int = PAGE_SIZE) -> Starlette:
+               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = ()) -> Starlette:
     """The ASGI app serving ``mirror`` (and ``assets``, MindSpore Hub files under their upstream paths); with
-    ``tokens``, only requests bearing one of them are answered."""
-    allowed = [t.encode() for t in tokens if t]
+    ``tokens``, only requests bearing one of them (or a write token) are answered; with ``write_tokens``, team
+    repos can be uploaded (``uploads.py``) by requests bearing one of those."""
+    from .uploads import Uploads
+    from .writes import routes as write_routes
 
-    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    writers = [t.encode() for t in write_tokens if t]
+    readers = [t.encode() for t in tokens if t]
+    uploads = Uploads(mirror, [t.decode() for t in writers]) if writers else None
+
+    def guarded(handler: Callable[[Request], Awaitable[Response]], *, token: bool = True
+                ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             if len(request.url.path) + len(request.url.query) > MAX_TARGET:
                 return _error(414, None, "request target too long")
-            request.state.authed = False
-            if allowed:
-                given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-                if not any(hmac.compare_digest(given, t) for t in allowed):
-                    return _error(401, None, "a valid team token is needed: Authorization: Bearer <token>")
-                request.state.authed = True
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+            request.state.writer = bool(given) and any(hmac.compare_digest(given, t) for t in writers)
+            request.state.authed = request.state.writer or (bool(given) and any(
+                hmac.compare_digest(given, t) for t in readers))
+            if token and readers and not request.state.authed:
+                return _error(401, None, "a valid team token is needed: Authorization: Bearer <token>")
             try:
                 return await handler(request)
             except ServeError as e:
@@ -187,8 +194,10 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     async def model_info(request: Request) -> Response:
         r = await resolved(request, request.path_params.get("rev"))
         snap, blobs = r.snapshot, _flag(request, "blobs")
-        return JSONResponse({"id": snap.repo, "modelId": snap.repo, "sha": snap.sha, "private": False,
-                             "gated": "auto" if snap.gated else False, "lastModified": snap.last_modified,
+        private = snap.team and snap.gated  # a team repo created private; upstream's gating is "gated"
+        return JSONResponse({"id": snap.repo, "modelId": snap.repo, "sha": snap.sha, "private": private,
+                             "gated": "auto" if snap.gated and not private else False,
+                             "lastModified": snap.last_modified,
                              "siblings": [_sibling(f, blobs) for f in snap.files]},
                             headers={"X-Hub-Stale": r.stale} if r.stale else None)
 
@@ -264,5 +273,6 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         Route("/api/models/{org}/{name}/tree/{rev}", guarded(tree), methods=["GET"]),
         Route("/api/models/{org}/{name}/tree/{rev}/{path:path}", guarded(tree), methods=["GET"]),
         Route("/{org}/{name}/resolve/{rev}/{path:path}", guarded(resolve), methods=["GET", "HEAD"]),
+        *write_routes(uploads, guarded),
     ]
     return Starlette(routes=routes)

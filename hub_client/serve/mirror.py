@@ -8,6 +8,8 @@ is down.
   included; the answer says so in ``X-Hub-Stale``. After a failure upstream is left alone for ``DOWN_PAUSE``
   seconds, so requests during an outage are not each held up by time-outs and retries. ``offline`` never asks
   upstream at all.
+- **Team repos** (uploaded to this mirror, ``uploads.py``) are never asked of upstream: their refs in storage
+  are the truth, read afresh on each request so replicas over one bucket agree at once.
 - **Gated or private upstream repos** are served only to a client that authenticated to the mirror with a
   team token, whether the files are stored or not. The upstream token stays on the server.
 """
@@ -106,8 +108,11 @@ class Mirror:
             snap = self._snapshots.get((repo, rev))
         else:
             ref = self._refs.get((repo, rev))
-            fresh = ref is not None and (self.offline or time.time() - ref.at < self.ttl)
-            snap = self._snapshots.get((repo, ref.sha)) if ref is not None and fresh else None
+            snap = self._snapshots.get((repo, ref.sha)) if ref is not None else None
+            # A team ref is read from storage each time: another replica may have committed since.
+            if snap is not None and ref is not None and (
+                    snap.team or not (self.offline or time.time() - ref.at < self.ttl)):
+                snap = None
         return Resolved(self._gate(snap, authed)) if snap is not None else None
 
     # Refs and snapshots.
@@ -126,7 +131,7 @@ class Mirror:
             return Resolved(self._gate(snap, authed))
         ref = self.storage.ref(repo, rev)
         stored = self._snapshot(repo, ref.sha) if ref else None
-        if ref and stored and (self.offline or time.time() - ref.at < self.ttl):
+        if ref and stored and (stored.team or self.offline or time.time() - ref.at < self.ttl):
             self._refs[(repo, rev)] = ref
             return Resolved(self._gate(stored, authed))
         if self.offline:
@@ -145,6 +150,13 @@ class Mirror:
                 raise
             log.warning("%s@%s: upstream failing (%s); serving the ref as stored", repo, rev, e)
             return self._stale(stored, ref, rev, authed)
+
+    def record(self, snap: Snapshot, rev: str) -> None:
+        """A commit made here (an upload): stored, then remembered, so the next request sees it."""
+        self.storage.set_snapshot(snap)
+        self.storage.set_ref(snap.repo, rev, snap.sha)
+        self._remember(snap)
+        self._refs[(snap.repo, rev)] = Ref(snap.sha, time.time())
 
     def _stale(self, stored: Snapshot, ref: Ref, rev: str, authed: bool) -> Resolved:
         when = dt.datetime.fromtimestamp(ref.at, dt.UTC).isoformat(timespec="seconds")

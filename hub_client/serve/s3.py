@@ -145,10 +145,13 @@ class S3Storage:
         return S3Object(self.s3, self.bucket, key, int(head["ContentLength"]))
 
     def put_blob(self, snap: Snapshot, f: StoredFile, verified: Path) -> None:
+        self.add_blob(snap.repo, f.etag, verified)
+
+    def add_blob(self, repo: str, etag: str, verified: Path) -> None:
         from boto3.s3.transfer import TransferConfig
 
         try:
-            self.s3.upload_file(str(verified), self.bucket, self._key(snap.repo, "blobs", f.etag),
+            self.s3.upload_file(str(verified), self.bucket, self._key(repo, "blobs", etag),
                                 ExtraArgs={"ContentType": "application/octet-stream"},
                                 Config=TransferConfig(multipart_chunksize=BLOCK, max_concurrency=8))
         finally:

@@ -80,6 +80,8 @@ class Snapshot:
     files: tuple[StoredFile, ...]
     #: Upstream gates the repo or keeps it private: only an authenticated client is served.
     gated: bool = False
+    #: A team repo, written by uploads to this mirror: its refs are the truth here, never asked of upstream.
+    team: bool = False
     by_path: dict[str, StoredFile] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -93,13 +95,13 @@ class Snapshot:
 
     def to_json(self) -> str:
         return json.dumps({"repo": self.repo, "sha": self.sha, "last_modified": self.last_modified,
-                           "gated": self.gated, "files": [asdict(f) for f in self.files]})
+                           "gated": self.gated, "team": self.team, "files": [asdict(f) for f in self.files]})
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Snapshot:
         d = json.loads(text)
         return cls(d["repo"], d["sha"], d["last_modified"], tuple(StoredFile(**f) for f in d["files"]),
-                   bool(d.get("gated")))
+                   bool(d.get("gated")), bool(d.get("team")))
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,17 @@ class Storage(Protocol):
         """Store ``verified`` (a whole file whose digest is ``f.etag``) so that no half of it is ever visible;
         the file is moved or removed."""
         ...
+    def add_blob(self, repo: str, etag: str, verified: Path) -> None:
+        """Store an uploaded file of a team repo (before any commit names it); never evicted."""
+        ...
     def scratch(self, repo: str) -> Path:
         """A folder for files on their way in (on the same file system as the blobs where that matters)."""
         ...
     def repos(self) -> list[str]: ...
+
+
+#: In a repo folder: the repo is a team repo (uploaded here), whose blobs the size cap never removes.
+TEAM_MARK = ".hub-team"
 
 
 def check_repo(org: str, name: str) -> str:
@@ -226,12 +235,18 @@ class LocalStorage:
         return Snapshot(repo, sha, _stamp(snap.stat().st_mtime), tuple(files))
 
     def set_snapshot(self, snap: Snapshot) -> None:
-        path = self._folder(snap.repo) / ".hub-snapshots" / f"{snap.sha}.json"
+        from hub_client.fetch.cache import link
+
+        folder = self._folder(snap.repo)
+        path = folder / ".hub-snapshots" / f"{snap.sha}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(snap.to_json())
         os.replace(tmp, path)
-        (self._folder(snap.repo) / "snapshots" / snap.sha).mkdir(parents=True, exist_ok=True)  # as HF's scan wants
+        (folder / "snapshots" / snap.sha).mkdir(parents=True, exist_ok=True)  # as HF's scan wants
+        for f in snap.files:  # the files already stored (a team commit's, or ones an earlier commit shares)
+            if (folder / "blobs" / f.etag).is_file():
+                link(folder / "snapshots" / snap.sha / Path(*check_path(f.path).parts), folder / "blobs" / f.etag)
 
     def blob(self, repo: str, etag: str) -> LocalBlob | None:
         path = self._folder(repo) / "blobs" / etag
@@ -246,6 +261,12 @@ class LocalStorage:
         except OSError:
             pass  # a blob someone else owns: served all the same
         return LocalBlob(path, size)
+
+    def add_blob(self, repo: str, etag: str, verified: Path) -> None:
+        folder = self._folder(repo)
+        (folder / "blobs").mkdir(parents=True, exist_ok=True)
+        (folder / TEAM_MARK).touch()
+        os.replace(verified, folder / "blobs" / etag)
 
     def put_blob(self, snap: Snapshot, f: StoredFile, verified: Path) -> None:
         from hub_client.fetch.cache import link
@@ -265,6 +286,8 @@ class LocalStorage:
         """
         blobs = []
         for folder in self.root.glob("models--*--*/blobs"):
+            if (folder.parent / TEAM_MARK).exists():  # a team repo's files exist nowhere else
+                continue
             with os.scandir(folder) as entries:
                 for e in entries:
                     if e.is_file(follow_symlinks=False) and not e.name.startswith("."):

@@ -52,3 +52,15 @@ def test_rows_for_parallel_compares_speeds():
     assert rows["curl (first seconds)"]["ratio"] == pytest.approx(mb / 2.5 / 20.0)
     assert rows["hf_transfer (100 files)"]["ratio"] == pytest.approx(5.0 / 2.5)
     assert rows["target"]["ours"] == 60.0 and rows["target"]["target"] == "<= 128 MiB"
+
+
+def test_rows_for_convert_compares_with_moving_the_bytes_once():
+    from bench.__main__ import rows_for
+
+    doc = {"tiny_mb": 114.0, "big_mb": 1400.0, "rounds": 3, "publish_read_ratio": [1.0, 1.01, 1.0],
+           "seconds": {"to hf": [0.4, 0.5, 0.6], "to mindspore": [0.3], "read+write once": [0.25],
+                       "publish": [3.0], "publish again": [1.0], "sha256+copy once": [2.0]}}
+    rows = rows_for("convert", doc)
+    assert rows[0]["ratio"] == pytest.approx(2.0) and rows[0]["target"] == "<= 2x"
+    assert rows[1]["ratio"] == pytest.approx(1.2)
+    assert rows[3]["ours"] == 1.0 and rows[3]["target"] == "1.0 (one read)"
