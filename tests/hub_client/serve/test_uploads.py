@@ -48,8 +48,9 @@ def converted(tmp_path, seed=4):
 
 
 def test_publish_to_the_mirror_then_pull_and_load_with_the_same_logits(tmp_path, mirror, monkeypatch):
-    import hub_client
     from mindcv.models.convnext import convnextv2_atto
+
+    import hub_client
 
     pkg = converted(tmp_path)
     repo = f"team/{unique('convnextv2-atto').replace('_', '-')}"
