@@ -19,9 +19,9 @@ import numpy as np
 from hub_client.models.spec import ConvNeXtSpec
 from hub_client.weights.naming import mindcv_to_hf
 from registry.errors import ConversionError
-from registry.record import benchmark_key, metric_key
 
 from .output import Converted, staged_dir
+from .readme import hf_readme
 from .source import Source
 
 _ACT = {"tanh": "gelu_pytorch_tanh", "erf": "gelu"}
@@ -82,36 +82,18 @@ def preprocessor_config(src: Source) -> dict[str, Any]:
 
 
 def readme(src: Source, name: str) -> str:
-    """A model card with ``model-index`` from the source card's evaluation, written by huggingface_hub."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
+    """A model card with ``model-index`` from the source card's evaluation."""
     record = src.record
-    datasets = list(record.datasets) if record else []
-    results = []
-    for metric in record.metrics if record else []:
-        if not isinstance(metric.value, (int, float)):
-            continue
-        key = metric_key(metric.name)
-        dataset = metric.dataset or (datasets[0] if datasets else "unknown")
-        results.append(EvalResult(
-            task_type="image-classification", dataset_type=benchmark_key(dataset), dataset_name=dataset,
-            metric_type="accuracy" if key == "top1" else key, metric_name=metric.name, metric_value=metric.value))
-    license_id = (record.license if record and record.license else "other").lower()
-    variant = "convnextv2" if src.spec.version == 2 else "convnext"
-    data = ModelCardData(
-        license=license_id, library_name="transformers", pipeline_tag="image-classification",
-        tags=["image-classification", variant, "hub-convert"],
-        datasets=[benchmark_key(d) for d in datasets] or None, model_name=name if results else None,
-        eval_results=results or None)
+    metrics = [(m.name, float(m.value), m.dataset) for m in (record.metrics if record else [])
+               if isinstance(m.value, (int, float))]
     origin = f"the {'MindSpore Hub' if src.spec.origin == 'mindcv' else 'Hugging Face'} checkpoint {src.label}"
-    body = (f"# {name}\n\n{record.summary + chr(10) * 2 if record and record.summary else ''}"
-            f"ConvNeXt{' V2' if src.spec.version == 2 else ''} ({src.spec.name}) converted by hub (hub-registry) from "
-            f"{origin}, with the numerics it was trained with: `hidden_act={_ACT[src.spec.gelu]}`, "
-            f"`layer_norm_eps={src.spec.head_eps:g}`.\n\n"
-            "```python\nfrom transformers import AutoImageProcessor, AutoModelForImageClassification\n\n"
-            f'model = AutoModelForImageClassification.from_pretrained("{name}")\n'
-            f'processor = AutoImageProcessor.from_pretrained("{name}")\n```\n')
-    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+    intro = (f"{record.summary + chr(10) * 2 if record and record.summary else ''}"
+             f"ConvNeXt{' V2' if src.spec.version == 2 else ''} ({src.spec.name}) converted by hub (hub-registry) from "
+             f"{origin}, with the numerics it was trained with: `hidden_act={_ACT[src.spec.gelu]}`, "
+             f"`layer_norm_eps={src.spec.head_eps:g}`.")
+    return hf_readme(name, license_id=record.license if record else None,
+                     datasets=record.datasets if record else (), metrics=metrics,
+                     tags=["convnextv2" if src.spec.version == 2 else "convnext", "hub-convert"], intro=intro)
 
 
 def to_hf(src: Source, out: str | Path, *, name: str | None = None, image_size: int | None = None,

@@ -46,13 +46,17 @@ def _readme(pkg: Package, repo_id: str, opts: CardOptions) -> bytes | None:
             raise InvalidCardError(repo_id, str(readme), [f"{d.rule}: {d.message}" for d in failing],
                                    [d.as_dict() for d in failing])
         return None
-    from huggingface_hub import ModelCard, ModelCardData
+    from hub_client.convert.readme import hf_readme
+    from registry.card import mshub_evaluation
 
-    data = ModelCardData(license=opts.license.lower(), library_name="transformers",
-                         pipeline_tag="image-classification", tags=["image-classification"],
-                         datasets=[opts.dataset] if opts.dataset else None)
-    body = f"# {repo_id}\n\n{opts.summary or pkg.architecture}\n"
-    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")).encode()
+    found = mshub_evaluation.parse(opts.evaluation) if opts.evaluation else None
+    if found is not None and (found.unparsed or not found.ok):
+        raise UsageError(f"evaluation {opts.evaluation!r} does not read as metrics: write 'top1acc81.28 | "
+                         "top5acc95.61'")
+    metrics = [(k, v, None) for k, v in found.metrics.items()] if found else []
+    return hf_readme(repo_id, license_id=opts.license, datasets=[opts.dataset] if opts.dataset else [],
+                     metrics=metrics, tags=["convnextv2" if pkg.spec.version == 2 else "convnext"],
+                     intro=opts.summary or pkg.architecture).encode()
 
 
 def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool = False,
@@ -85,14 +89,24 @@ def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool =
     except HfHubHTTPError as e:
         status = e.response.status_code if e.response is not None else None
         raise PublishError(f"{endpoint} ({repo_id})", f"HTTP {status}: {e}") from None
-    except OSError as e:
-        raise PublishError(f"{endpoint} ({repo_id})", str(e)) from None
+    except Exception as e:
+        if not _transport(e):
+            raise
+        raise PublishError(f"{endpoint} ({repo_id})", f"{type(e).__name__}: {e}; publishing again uploads only "
+                           "what is missing") from None
     weights = next((op for op in ops if op.path_in_repo.endswith((".safetensors", ".bin", ".ckpt"))), ops[0])
     changed = info.oid != before
     return Published(repo_id, endpoint, weights.upload_info.sha256.hex(),
                      f"{endpoint}/{repo_id}/resolve/{info.oid}/{weights.path_in_repo}", f"{endpoint}/{repo_id}",
                      sum(op.upload_info.size for op in ops) if changed else 0,
                      [op.path_in_repo for op in ops] if changed else [])
+
+
+def _transport(e: Exception) -> bool:
+    """A network failure under huggingface_hub (its HTTP client's errors, or the OS's), not a bug of ours."""
+    module = type(e).__module__.split(".")[0]
+    return isinstance(e, OSError) or module in ("httpx", "httpx2", "httpcore", "requests", "urllib3",
+                                                "huggingface_hub")
 
 
 def _head(api: object, repo_id: str) -> str | None:

@@ -134,3 +134,22 @@ def test_signed_urls_sizes_digests_and_parents_are_enforced(mirror):
     bad = requests.post(commit_url, data="\n".join(json.dumps(x) for x in (header, traversal)), headers=auth,
                         timeout=10)
     assert bad.status_code == 400
+
+
+def test_a_folder_without_readme_gets_one_with_model_index_and_a_dead_endpoint_is_a_publish_error(
+        tmp_path, mirror):
+    from registry.card.analyze import analyze_file
+
+    converted(tmp_path)
+    (tmp_path / "repo" / "README.md").unlink()
+    pkg = inspect(tmp_path / "repo")
+    repo = f"team/{unique('noreadme').replace('_', '-')}"
+    publish_hf(pkg, repo, CardOptions(dataset="imagenet-1k", evaluation="top1acc81.28"),
+               endpoint=mirror, token=WRITE)
+    got = requests.get(f"{mirror}/{repo}/resolve/main/README.md", headers={"Authorization": f"Bearer {READ}"},
+                       timeout=10)
+    (tmp_path / "README.md").write_bytes(got.content)
+    result = analyze_file(tmp_path / "README.md")
+    assert result.diagnostics == [] and result.record.top1() == (81.28, "accuracy")
+    with pytest.raises(PublishError, match="publishing again"):
+        publish_hf(pkg, "team/nowhere", CardOptions(), endpoint=f"http://127.0.0.1:{free_port()}", token=WRITE)
