@@ -134,14 +134,14 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
     elif name == "convert":
         med = {k: statistics.median(v) for k, v in doc["seconds"].items()}
         for figure, key in (("convert --to hf", "to hf"), ("convert --to mindspore", "to mindspore")):
-            out.append(_row(f"{figure}, {doc['tiny_mb']:.0f} MB, time", med[key], "s", "read+write once",
+            out.append(_row(f"{figure}, {doc['tiny_mb']:.0f} MB, time", med[key], "s", "dd (read+write once)",
                             med["read+write once"], target="<= 2x"))
-        out.append(_row(f"publish {doc['big_mb']:.0f} MB to a folder, time", med["publish"], "s", "sha256+copy once",
-                        med["sha256+copy once"]))
+        out.append(_row(f"publish {doc['big_mb']:.0f} MB to a folder, time", med["publish"], "s",
+                        "sha256sum + dd conv=fsync", med["sha256+copy once"]))
         out.append(_row("  publish, bytes read / file size", statistics.median(doc["publish_read_ratio"]), "x",
                         target="1.0 (one read)"))
-        out.append(_row("  publish again (nothing to upload), time", med["publish again"], "s", "sha256+copy once",
-                        med["sha256+copy once"]))
+        out.append(_row("  publish again (nothing to upload), time", med["publish again"], "s",
+                        "sha256sum + dd conv=fsync", med["sha256+copy once"]))
     elif name == "infer":
         for r in doc:
             kind = "bf16" if "bf16" in r["backend"] else "fp32"
