@@ -134,7 +134,7 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
     elif name == "convert":
         med = {k: statistics.median(v) for k, v in doc["seconds"].items()}
         for figure, key in (("convert --to hf", "to hf"), ("convert --to mindspore", "to mindspore")):
-            out.append(_row(f"{figure}, {doc['tiny_mb']:.0f} MB, time", med[key], "s", "dd (read+write once)",
+            out.append(_row(f"{figure}, {doc['tiny_mb']:.0f} MB, time", med[key], "s", "dd conv=fsync (read+write once)",
                             med["read+write once"], target="<= 2x"))
         out.append(_row(f"publish {doc['big_mb']:.0f} MB to a folder, time", med["publish"], "s",
                         "sha256sum + dd conv=fsync", med["sha256+copy once"]))

@@ -3,8 +3,9 @@
     python -m bench.convert [--rounds 3] [--quick] [--json out.json]
 
 - convert: a ConvNeXt-tiny checkpoint in MindCV layout (random weights, the real file's 110 MB), converted
-  ``--to hf`` (safetensors, config, preprocessor, README) and back ``--to mindspore``, in this process; the
-  anchor is ``dd bs=16M``, which reads the same file and writes its bytes to a new file once. Target: at most 2x.
+  ``--to hf`` (safetensors, config, preprocessor, README) and back ``--to mindspore``, in this process, each
+  output flushed to disk before it is renamed into place; the anchor is ``dd bs=16M conv=fsync``, which reads the
+  same file and writes its bytes to a new file once, flushed. Target: at most 2x.
 - publish: a ConvNeXt-xlarge checkpoint (1.4 GB; ConvNeXt-tiny with ``--quick``) published to a folder: the
   bytes read from the file, counted by the kernel (``rchar`` of ``/proc/self/io``), over its size (target: one
   read, 1.0), and its time against ``sha256sum`` plus ``dd conv=fsync`` (hashing it, and copying it to disk, as
@@ -76,7 +77,7 @@ def run(rounds: int, quick: bool = False) -> dict[str, Any]:
                                                                              work / f"back{r}.ckpt"))):
                 settle()
                 t = time.perf_counter()
-                _copy_once(src, work / "copy.ckpt")
+                _copy_once(src, work / "copy.ckpt", sync=True)
                 times["read+write once"].append(time.perf_counter() - t)
                 (work / "copy.ckpt").unlink()
                 settle()
@@ -111,7 +112,7 @@ def table(data: dict[str, Any]) -> str:
     floor = med["read+write once"]
     rows = [
         f"convert {data['tiny_mb']:.0f} MB (median of {data['rounds']}):",
-        f"  dd (read+write once)   {floor:7.3f} s",
+        f"  dd conv=fsync          {floor:7.3f} s",
         f"  hub convert --to hf    {med['to hf']:7.3f} s  {med['to hf'] / floor:5.2f}x  (target <= 2x)",
         f"  hub convert --to ms    {med['to mindspore']:7.3f} s  {med['to mindspore'] / floor:5.2f}x  (target <= 2x)",
         f"publish {data['big_mb']:.0f} MB to a folder:",
@@ -125,7 +126,7 @@ def table(data: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     quick = "--quick" in (argv if argv is not None else sys.argv[1:])
-    return main_with_rounds(argv, __doc__ or "", lambda n: run(n, quick), table, rounds=3, quick=1)
+    return main_with_rounds(argv, __doc__ or "", lambda n: run(n, quick), table, rounds=5, quick=1)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,16 @@ def check_target(out: Path, *, overwrite: bool) -> None:
         raise UsageError(f"{out} already exists; choose a new name, or overwrite it")
 
 
+def _flush(path: Path) -> None:
+    """Put ``path``'s bytes on the disk before it is renamed into place: after a crash, a name is either absent or
+    whole, never an empty or short file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def staged_dir(out: Path, *, overwrite: bool) -> Iterator[Path]:
     """A fresh folder beside ``out`` to write into; on success it becomes ``out`` (the old one removed after)."""
@@ -38,6 +48,8 @@ def staged_dir(out: Path, *, overwrite: bool) -> Iterator[Path]:
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".hub-convert", dir=out.parent))
     try:
         yield stage
+        for path in stage.iterdir():
+            _flush(path)
         old = None
         if out.exists():
             old = out.with_name(stage.name + ".old")
@@ -60,6 +72,7 @@ def staged_file(out: Path, *, overwrite: bool) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        _flush(tmp)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
