@@ -70,7 +70,12 @@ def open_source(source: str | Path, *, progress: Any = None) -> Source:
     return replace(src, state=state, set_aside=set_aside)
 
 
-def _hf_folder(folder: Path) -> Source:
+def repo_spec(folder: Path) -> ConvNeXtSpec:
+    """The ConvNeXt a Hugging Face repo folder's ``config.json`` describes.
+
+    Raises:
+        ConversionError: no ``config.json``, an unreadable one, or another model type.
+    """
     cfg_path = folder / "config.json"
     if not cfg_path.is_file():
         raise ConversionError(folder, "a folder is read as a Hugging Face repo, and it has no config.json")
@@ -82,6 +87,26 @@ def _hf_folder(folder: Path) -> Source:
     if spec is None:
         raise ConversionError(cfg_path, f"model_type {cfg.get('model_type') if isinstance(cfg, dict) else None!r} "
                               "is not a ConvNeXt (convnext or convnextv2)")
+    return spec
+
+
+def checkpoint_spec(path: Path) -> ConvNeXtSpec:
+    """The ConvNeXt a MindCV ``.ckpt`` holds, read off its record headers (no tensor byte is read).
+
+    Raises:
+        ConversionError: not a ConvNeXt in MindCV's layout (its first tensor names are given).
+    """
+    shapes = read_shapes(path) or {}
+    spec = spec_from_shapes(shapes, name=path.stem)
+    if spec is None:
+        names = ", ".join(list(shapes)[:4]) or "none"
+        raise ConversionError(path, f"not a ConvNeXt in MindCV's layout (its first tensors: {names}); hub converts "
+                              "ConvNeXt v1 and v2 checkpoints")
+    return replace(spec, name=variant_by_shape(spec.version, spec.depths, spec.dims) or spec.name)
+
+
+def _hf_folder(folder: Path) -> Source:
+    spec = repo_spec(folder)
     weights = pick_weights(sorted(p for p in folder.iterdir() if p.is_file()))
     if weights is None:
         raise ConversionError(folder, "no weights file (model.safetensors, *.ckpt or pytorch_model.bin)")
@@ -106,13 +131,7 @@ def _weights_file(path: Path) -> Source:
     if not path.name.lower().endswith(".ckpt"):
         raise ConversionError(path, "a single file is read as a MindCV checkpoint (.ckpt); for a Hugging Face "
                               "repo give its folder, whose config.json says the numerics of its weights")
-    shapes = read_shapes(path) or {}
-    spec = spec_from_shapes(shapes, name=path.stem)
-    if spec is None:
-        names = ", ".join(list(shapes)[:4]) or "none"
-        raise ConversionError(path, f"not a ConvNeXt in MindCV's layout (its first tensors: {names}); hub converts "
-                              "ConvNeXt v1 and v2 checkpoints")
-    spec = replace(spec, name=variant_by_shape(spec.version, spec.depths, spec.dims) or spec.name)
+    spec = checkpoint_spec(path)
     preprocess = mindcv_imagenet() if spec.num_classes == 1000 else Preprocess()
     return Source(str(path), spec, path, {}, preprocess)
 

@@ -7,14 +7,13 @@ read of the file is the pass that hashes and uploads it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hub_client.models.spec import ConvNeXtSpec, spec_from_hf_config, spec_from_shapes, variant_by_shape, variant_name
-from hub_client.weights.state import read_shapes
-from registry.errors import ConversionError, UsageError
+from hub_client.convert.source import checkpoint_spec, repo_spec
+from hub_client.models.spec import ConvNeXtSpec, variant_by_shape, variant_name
+from registry.errors import UsageError
 
 Kind = Literal["ckpt", "hf"]
 
@@ -44,16 +43,9 @@ def inspect(path: str | Path) -> Package:
     """
     path = Path(path)
     if path.is_dir():
-        cfg_path = path / "config.json"
-        if not cfg_path.is_file():
+        if not (path / "config.json").is_file():
             raise UsageError(f"{path} has no config.json: publish a Hugging Face repo folder or a .ckpt file")
-        try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-            spec = spec_from_hf_config(cfg, name=path.name) if isinstance(cfg, dict) else None
-        except ValueError as e:
-            raise ConversionError(cfg_path, str(e)) from None
-        if spec is None:
-            raise ConversionError(cfg_path, "not a ConvNeXt (model_type convnext or convnextv2)")
+        spec = repo_spec(path)
         files = sorted(str(p.relative_to(path)) for p in path.rglob("*")
                        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
         return Package(path, "hf", spec, sum((path / f).stat().st_size for f in files), files)
@@ -61,12 +53,7 @@ def inspect(path: str | Path) -> Package:
         raise UsageError(f"{path} does not exist: give a .ckpt file or a Hugging Face repo folder")
     if not path.name.lower().endswith(".ckpt"):
         raise UsageError(f"{path.name} is not a .ckpt: a MindSpore Hub card publishes a MindSpore checkpoint")
-    shapes = read_shapes(path) or {}
-    found = spec_from_shapes(shapes, name=path.stem)
-    if found is None:
-        names = ", ".join(list(shapes)[:4]) or "none"
-        raise ConversionError(path, f"not a ConvNeXt in MindCV's layout (its first tensors: {names})")
-    return Package(path, "ckpt", found, path.stat().st_size, [path.name])
+    return Package(path, "ckpt", checkpoint_spec(path), path.stat().st_size, [path.name])
 
 
 def check_name(pkg: Package, name: str) -> None:
