@@ -28,8 +28,12 @@ NameArg = Annotated[str, typer.Argument(
     help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).", autocompletion=complete_name)]
 DeviceOpt = Annotated[str, typer.Option("--device", "-d",
                                         help="cpu, cuda[:N] (torch); CPU, GPU, Ascend (MindSpore).")]
-BackendOpt = Annotated[str, typer.Option("--backend", "-b",
-                                         help="auto (fastest installed for the device), torch or mindspore.")]
+BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto (fastest installed for the device), "
+                                         "openvino (CPU), torch or mindspore.")]
+PrecisionOpt = Annotated[str, typer.Option(
+    "--precision", help="auto (bf16 where the hardware has it, once a check on the model shows the answers "
+    "unchanged), fp32 (exact), or bf16.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which engine and precision run it.")]
 
 
 def console(err: bool = False) -> Any:

@@ -11,7 +11,17 @@ from typing import Annotated, Any
 
 import typer
 
-from ._output import BackendOpt, DeviceOpt, JsonOpt, NameArg, bars_wanted, console, emit_json
+from ._output import (
+    BackendOpt,
+    DeviceOpt,
+    JsonOpt,
+    NameArg,
+    PrecisionOpt,
+    VerboseOpt,
+    bars_wanted,
+    console,
+    emit_json,
+)
 
 
 def _quiet_frameworks() -> None:
@@ -23,7 +33,7 @@ def _quiet_frameworks() -> None:
     os.environ.setdefault("GLOG_v", "3")
 
 
-def _load(name: str, device: str, backend: str, quiet: bool) -> Any:
+def _load(name: str, device: str, backend: str, precision: str, quiet: bool, verbose: bool = False) -> Any:
     from hub_client.models.loader import load_model
 
     _quiet_frameworks()
@@ -31,8 +41,22 @@ def _load(name: str, device: str, backend: str, quiet: bool) -> Any:
         from .progress import RichBars
 
         with RichBars() as progress:
-            return load_model(name, device=device, backend=backend, progress=progress)
-    return load_model(name, device=device, backend=backend)
+            model = load_model(name, device=device, backend=backend, precision=precision, progress=progress)
+    else:
+        model = load_model(name, device=device, backend=backend, precision=precision)
+    if verbose:
+        typer.echo(engine_line(model.hub_info), err=True)
+    return model
+
+
+def engine_line(info: Any) -> str:
+    """What runs the model, and the check that let a reduced precision run."""
+    check = info.check
+    found = (f"; precision check: max relative logit error {check.max_rel_error:.2g} (tolerance "
+             f"{check.tolerance:g}), top-1 agreement {check.top1_agreement:.0%} on {check.decisive} of {check.probe} "
+             f"probe images{'' if check.passed else ', failed: running fp32'}") if check else ""
+    return f"engine: {info.spec.engine} on {info.device}, {info.spec.precision}{found}"
+
 
 
 def predict(
@@ -41,18 +65,20 @@ def predict(
     topk: Annotated[int, typer.Option("--topk", "-k", min=1, help="How many labels per image.")] = 5,
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    verbose: VerboseOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Classify images with a model: its top labels and their probabilities, per image."""
     _quiet_frameworks()
     from hub_client.inference.prediction import predict as run
 
-    model = _load(name, device, backend, quiet=json_)
+    model = _load(name, device, backend, precision, quiet=json_, verbose=verbose)
     results = run(model, [str(p) for p in images], topk=topk)
     info = model.hub_info
     if json_:
         emit_json({"model": info.name, "backend": info.backend, "device": info.device,
-                    "results": [r.as_dict() for r in results]})
+                    "precision": info.spec.precision, "results": [r.as_dict() for r in results]})
         return
     from rich.markup import escape
     from rich.table import Table
@@ -74,6 +100,8 @@ def eval_(
         "--dataset", help="sklearn-digits, or an ImageFolder tree root/<class>/<image>.")],
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    verbose: VerboseOpt = False,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Images per forward pass.")] = 32,
     limit: Annotated[int | None, typer.Option(min=1, help="Evaluate on this many images, spread over the dataset.")
                      ] = None,
@@ -86,7 +114,7 @@ def eval_(
     _quiet_frameworks()
     from hub_client.inference.evaluation import evaluate
 
-    model = _load(name, device, backend, quiet=json_)
+    model = _load(name, device, backend, precision, quiet=json_, verbose=verbose)
     result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance)
     if json_:
         emit_json(result.as_dict())
@@ -94,7 +122,7 @@ def eval_(
         claim = (f"card claims {result.claim_top1:.2f}% ({result.claim_source}); tolerance ±{result.tolerance:.2f}"
                  if result.claim_top1 is not None else "the card claims no top-1")
         typer.echo(f"{result.model} on {result.dataset}: {result.images} images, {result.backend} on "
-                   f"{result.device}, {result.seconds:.1f} s\n"
+                   f"{result.device} ({model.hub_info.spec.precision}), {result.seconds:.1f} s\n"
                    f"  top-1 {result.top1:.2f}%  top-{result.k} {result.top5:.2f}%\n"
                    f"  {claim}\n"
                    f"  verdict: {result.verdict}")

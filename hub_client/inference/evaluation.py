@@ -40,6 +40,8 @@ class EvalResult:
     device: str
     seconds: float
     matched_by: str
+    #: The precision the engine ran at (``fp32``, or ``bf16`` after its check).
+    precision: str = "fp32"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,4 +113,5 @@ def evaluate(model: Any, dataset: str | Path, *, batch_size: int = 32, limit: in
     return EvalResult(model=info.name, dataset=label, images=n, top1=top1, top5=top5, k=k,
                       claim_top1=claim[0] if claim else None, claim_source=claim[1] if claim else None,
                       tolerance=tol, verdict=verdict, backend=info.backend, device=info.device,
+                      precision=info.spec.precision,
                       seconds=time.perf_counter() - start, matched_by=how)

@@ -22,9 +22,11 @@ from registry.errors import BackendUnavailableError, UsageError
 from .devices import Device, parse_device
 from .spec import ConvNeXtSpec
 
-BACKENDS = ("auto", "mindspore", "torch")
-_MODULES = {"mindspore": "hub_client.models.ms_backend", "torch": "hub_client.models.torch_backend"}
-_EXTRAS = {"mindspore": ("MindSpore", "mindspore"), "torch": ("PyTorch", "torch")}
+BACKENDS = ("auto", "mindspore", "torch", "openvino")
+_MODULES = {"mindspore": "hub_client.models.ms_backend", "torch": "hub_client.models.torch_backend",
+            "openvino": "hub_client.models.ov_backend"}
+_EXTRAS = {"mindspore": ("MindSpore", "mindspore"), "torch": ("PyTorch", "torch"),
+           "openvino": ("OpenVINO", "torch,openvino")}
 _HEAD = ("classifier.",)
 
 
@@ -61,22 +63,31 @@ def _installed(*modules: str) -> bool:
 
 
 def pick_backend(backend: str, device: str) -> str:
-    """``auto``: Ascend → MindSpore; CUDA and CPU → PyTorch when installed (its CPU kernels run ConvNeXt
-    faster than MindSpore's: ``python -m bench.infer``), else MindSpore. An explicit backend must be installed."""
+    """``auto``: Ascend → MindSpore; a CPU → OpenVINO when installed (with PyTorch, which it converts from),
+    else PyTorch; CUDA → PyTorch; MindSpore where nothing else is installed (its CPU kernels run ConvNeXt slowest:
+    ``python -m bench.infer``). An explicit backend must be installed."""
     b = backend.strip().lower()
     if b not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     have_torch, have_ms = _installed("torch", "transformers"), _installed("mindspore")
+    have_ov = have_torch and _installed("openvino")
     if b == "torch" and not have_torch:
         raise BackendUnavailableError("PyTorch", "torch", "torch and transformers are needed")
     if b == "mindspore" and not have_ms:
         raise BackendUnavailableError("MindSpore", "mindspore")
+    if b == "openvino" and not have_ov:
+        raise BackendUnavailableError("OpenVINO", "torch,openvino", "openvino, torch and transformers are needed")
+    kind = parse_device(device).kind
+    if b == "openvino" and kind != "cpu":
+        raise UsageError(f"the OpenVINO backend runs on the CPU here, not {device!r}: use backend='torch'")
     if b != "auto":
         return b
-    if parse_device(device).kind == "ascend":
+    if kind == "ascend":
         if not have_ms:
             raise BackendUnavailableError("MindSpore", "mindspore", "Ascend needs MindSpore")
         return "mindspore"
+    if have_ov and kind == "cpu":
+        return "openvino"
     if have_torch:
         return "torch"
     if have_ms:

@@ -44,6 +44,8 @@ class ModelInfo:
     device: str = ""
     ignored_keys: list[str] = field(default_factory=list)
     head_reinitialised: bool = False
+    #: The precision check that let a reduced precision run (``engine.Check``); None when it runs in fp32 unchecked.
+    check: Any = None
 
 
 def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory | None = None) -> ModelInfo:
@@ -88,7 +90,8 @@ def _name_the_damage(error: CheckpointError, name: str) -> None:
 
 
 def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_classes: int | None = None,
-               backend: str = "auto", seed: int | None = None, progress: ProgressFactory | None = None) -> Any:
+               backend: str = "auto", precision: str = "auto", seed: int | None = None,
+               progress: ProgressFactory | None = None) -> Any:
     """The network ``name`` names, with its card's weights, in inference mode on ``device``.
 
     Args:
@@ -98,15 +101,20 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         num_classes: another number of classes than the checkpoint's builds a fresh classifier (with a warning),
             for fine-tuning.
         backend: ``mindspore`` returns a ``mindspore.nn.Cell``, ``torch`` a transformers
-            ``ConvNext(V2)ForImageClassification``; ``auto`` picks the fastest installed for the device.
+            ``ConvNext(V2)ForImageClassification``, ``openvino`` an ``OpenVinoNet`` (numpy in, logits out);
+            ``auto`` picks the fastest installed for the device (OpenVINO on a CPU, PyTorch on CUDA, MindSpore on
+            Ascend).
+        precision: ``auto`` runs bf16 where the hardware computes it natively, once a check on the model showed
+            it keeps the answers (``hub_info.check``); ``fp32`` forces exact; ``bf16`` asks for it (still checked).
         seed: makes a fresh initialisation repeatable.
         progress: a factory of per-transfer progress sinks.
 
     Returns:
-        The network, carrying ``hub_info`` (:class:`ModelInfo`): labels, preprocessing, numerics, files.
+        The network, carrying ``hub_info`` (:class:`ModelInfo`): labels, preprocessing, numerics, files; the engine
+        and precision it runs at are ``hub_info.spec.engine`` and ``hub_info.spec.precision``.
 
     Raises:
-        UsageError: a bad ``num_classes``, backend or device name.
+        UsageError: a bad ``num_classes``, backend, precision or device name.
         BackendUnavailableError: the backend's framework is not installed.
         DeviceUnavailableError: the device is not here (``available`` lists those that are).
         CheckpointError: the weights file is unreadable or does not fit the network (each key named).
@@ -114,13 +122,34 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         NoLoaderError: the card describes no network this loader builds.
         and every error of ``hub_client.pull``.
     """
+    from . import accelerate
+    from .engine import check_precision
+
     if num_classes is not None and num_classes < 1:
         raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
+    precision = check_precision(precision)
     chosen = pick_backend(backend, device)
+    if chosen == "openvino" and (not pretrained or num_classes is not None):
+        if backend.strip().lower() == "openvino":
+            raise UsageError("OpenVINO runs trained weights as they are; for a fresh or re-headed network (to "
+                             "fine-tune) use backend='torch'")
+        chosen = pick_backend("torch", device)
+    if chosen == "mindspore" and precision == "bf16":
+        raise UsageError("precision='bf16' runs on the torch or openvino backend; MindSpore runs fp32 here")
+    check, run = None, "fp32"
     try:
         info = model_info(name, pretrained=pretrained, progress=progress)
-        net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
-                                                           device=device, num_classes=num_classes, seed=seed)
+        size = info.preprocess.crop
+        if chosen == "openvino" and info.weights is not None:
+            net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size)
+            ignored: list[str] = []
+            reinit, used_device = False, "CPU"
+        else:
+            net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
+                                                               device=device, num_classes=num_classes, seed=seed)
+            if chosen == "torch" and not reinit:
+                net, check, run = accelerate.torch_precision(net, info.spec, info.weights, precision, used_device,
+                                                             size)
     except CheckpointError as e:
         _name_the_damage(e, name)
         raise
@@ -130,6 +159,11 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
     if reinit and num_classes is not None:
         info.spec = info.spec.with_classes(num_classes)
         info.labels = default_labels(num_classes)
+    info.spec = accelerate.with_engine(info.spec, chosen, run)
     info.backend, info.device, info.ignored_keys, info.head_reinitialised = chosen, used_device, ignored, reinit
+    info.check = check
+    log.info("%s runs on %s (%s) in %s%s", info.name, chosen, used_device, run,
+             f"; precision check: max relative logit error {check.max_rel_error:.2g}, top-1 agreement "
+             f"{check.top1_agreement:.0%}" if check else "")
     net.hub_info = info
     return net

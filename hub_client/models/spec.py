@@ -69,6 +69,9 @@ class ConvNeXtSpec:
     head_eps: float = 1e-6
     origin: Origin = "mindcv"
     labels: tuple[str, ...] | None = field(default=None, compare=False)
+    #: What runs it, once loaded: the engine (``torch``, ``openvino``, ``mindspore``) and its precision.
+    engine: str = field(default="", compare=False)
+    precision: str = field(default="fp32", compare=False)
 
     def with_classes(self, num_classes: int) -> ConvNeXtSpec:
         return replace(self, num_classes=num_classes, labels=None)

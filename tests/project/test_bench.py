@@ -64,3 +64,18 @@ def test_rows_for_convert_compares_with_moving_the_bytes_once():
     assert rows[0]["ratio"] == pytest.approx(2.0) and rows[0]["target"] == "<= 2x"
     assert rows[1]["ratio"] == pytest.approx(1.2)
     assert rows[3]["ours"] == 1.0 and rows[3]["target"] == "1.0 (one read)"
+
+
+def test_rows_for_infer_compares_auto_with_openvino_defaults():
+    from bench.__main__ import rows_for
+
+    doc = [{"figure": "load convnext_tiny, auto's engine", "backend": "auto (openvino bf16)", "cold_s": 9.0,
+            "warm_s": 0.5},
+           {"figure": "convnext_tiny 224, batch 1", "backend": "OpenVINO default", "img_s": 50.0, "gflops": 445.0,
+            "peak_gflops": 165.0, "of_peak": 2.7},
+           {"figure": "convnext_tiny 224, batch 1", "backend": "auto (openvino bf16)", "img_s": 55.0,
+            "gflops": 489.5, "peak_gflops": 165.0, "of_peak": 3.0}]
+    rows = rows_for("infer", doc)
+    assert rows[0]["ours"] == 0.5 and rows[0]["target"] == "<= 3 s"
+    versus = [r for r in rows if r["anchor"] == "OpenVINO default"]
+    assert len(versus) == 1 and versus[0]["ratio"] == pytest.approx(1.1) and versus[0]["target"] == ">= 1.0x"

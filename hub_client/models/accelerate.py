@@ -1,0 +1,93 @@
+"""The engine step of ``load_model``: after the weights are loaded strictly, run them on the fastest engine and
+numerics that keep the answers (``engine.py`` says which and how that is checked).
+
+- ``openvino``: a cached IR is compiled directly (no PyTorch network is built, so a warm load is quick); else
+  the PyTorch network is built, converted, compiled, checked and kept.
+- ``torch``: bf16 weights in channels_last on a CPU with native bf16 or on CUDA, after the check; inputs are cast
+  on the way in and logits back to float32 on the way out, so callers pass float32 as before.
+- ``mindspore``: fp32, as MindCV runs it.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import engine
+from .backend import build_and_load, get_backend
+from .devices import parse_device
+from .spec import ConvNeXtSpec
+
+log = logging.getLogger("hub")
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def wanted(precision: str, device: str) -> str:
+    """The precision to try: ``bf16`` where it is fast (native bf16 CPU, CUDA) unless fp32 is asked."""
+    p = engine.check_precision(precision)
+    if p != "auto":
+        return p
+    return "bf16" if parse_device(device).kind == "cuda" or engine.native_bf16() else "fp32"
+
+
+def load_openvino(spec: ConvNeXtSpec, weights: Path, precision: str, size: int
+                  ) -> tuple[Any, engine.Check | None, str]:
+    """(compiled network, the precision check or None, the precision it runs at) for ``weights`` on OpenVINO."""
+    from . import ov_backend
+
+    want = wanted(precision, "cpu")
+    key = engine.weights_key(weights, repr(spec), "openvino", ov_backend.version(), _version("torch"),
+                             _version("transformers"))
+    check_key = f"{key}:{want}"
+    ir = ov_backend.ir_path(key)
+    found = engine.cached_check(check_key) if want != "fp32" else None
+    if ir.is_file() and (want == "fp32" or found is not None):
+        run = want if found is None or found.passed else "fp32"
+        return ov_backend.compile_ir(ir, run), found, run
+    torch_net, _, _, _ = build_and_load(get_backend("torch"), spec, weights, device="cpu")
+    ir = ov_backend.convert(torch_net, spec.in_channels, size, key)
+    net = ov_backend.compile_ir(ir, want)
+    if want == "fp32":
+        return net, None, "fp32"
+    from . import torch_backend
+
+    probe = engine.probe_batch(spec.in_channels, size)
+    check = engine.checked(check_key, "openvino", want, lambda: torch_backend.logits(torch_net, probe),
+                           lambda: net(probe))
+    if not check.passed:
+        return ov_backend.compile_ir(ir, "fp32"), check, "fp32"
+    return net, check, want
+
+
+def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precision: str, device: str, size: int
+                    ) -> tuple[Any, engine.Check | None, str]:
+    """``net`` (fp32, on its device) in the precision that keeps the answers: (network, check, precision)."""
+    want = wanted(precision, device)
+    if want == "fp32" or weights is None:
+        return net, None, "fp32"
+    from . import torch_backend
+
+    kind = parse_device(device).kind
+    key = engine.weights_key(weights, repr(spec), "torch", kind, _version("torch"), _version("transformers"), want)
+    found = engine.cached_check(key)
+    if found is not None:
+        return (torch_backend.to_bf16(net), found, want) if found.passed else (net, found, "fp32")
+    reduced = torch_backend.to_bf16(copy.deepcopy(net))
+    probe = engine.probe_batch(spec.in_channels, size)
+    check = engine.checked(key, "torch", want, lambda: torch_backend.logits(net, probe),
+                           lambda: torch_backend.logits(reduced, probe))
+    return (reduced, check, want) if check.passed else (net, check, "fp32")
+
+
+def with_engine(spec: ConvNeXtSpec, engine_name: str, precision: str) -> ConvNeXtSpec:
+    return replace(spec, engine=engine_name, precision=precision)

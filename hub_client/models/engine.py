@@ -1,0 +1,141 @@
+"""Which engine and numerics run a loaded network, and the check that earns a reduced precision its place.
+
+``auto`` takes the fastest engine installed for the device (``pick_backend``), then the fastest numerics that keep
+the answers: bf16 where the CPU computes it natively (AVX512-BF16 or AMX) or on CUDA, fp32 elsewhere. A reduced
+precision is kept only after a check on the model itself: its logits on a fixed probe batch against the same
+network in fp32, as the largest error relative to the largest fp32 logit, and top-1 agreement on the probe
+images whose fp32 answer is decisive (a margin over the runner-up wider than the tolerance; where fp32 itself is
+within the tolerance, a flip says nothing of the numerics). A failed check falls back to fp32, and says so.
+The result is kept per weights file and engine (``HUB_HOME/engines/checks.json``), so a check runs once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from registry import config
+from registry.errors import UsageError
+
+log = logging.getLogger("hub")
+
+PRECISIONS = ("auto", "fp32", "bf16")
+#: Largest error relative to the largest fp32 logit that a reduced precision may make on the probe batch.
+TOLERANCE = 0.03
+PROBE_IMAGES = 8
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the precision check measured, kept in ``hub_info`` (and cached)."""
+
+    engine: str
+    precision: str
+    max_rel_error: float
+    top1_agreement: float
+    decisive: int
+    probe: int
+    tolerance: float = TOLERANCE
+
+    @property
+    def passed(self) -> bool:
+        return self.max_rel_error <= self.tolerance and self.top1_agreement == 1.0
+
+
+def check_precision(precision: str) -> str:
+    p = precision.strip().lower()
+    if p not in PRECISIONS:
+        raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return p
+
+
+def native_bf16() -> bool:
+    """True when this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster than fp32."""
+    if platform.system() != "Linux":
+        return False
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")),
+                     "")
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
+def probe_batch(channels: int, size: int) -> NDArray[Any]:
+    """The fixed probe: smooth random images (blurred noise, normalised as a preprocess leaves them)."""
+    rng = np.random.default_rng(20261130)
+    x = rng.standard_normal((PROBE_IMAGES, channels, size, size)).astype(np.float32)
+    for axis in (2, 3):  # a box blur makes shapes a network answers to, not pixel noise
+        x = (x + np.roll(x, 1, axis) + np.roll(x, -1, axis)) / 3
+    return np.ascontiguousarray(x / x.std())
+
+
+def compare(reference: NDArray[Any], candidate: NDArray[Any], engine: str, precision: str) -> Check:
+    ref, got = reference.astype(np.float64), candidate.astype(np.float64)
+    rel = float(np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-12))
+    top2 = np.sort(ref, axis=1)[:, -2:]
+    decisive = (top2[:, 1] - top2[:, 0]) > TOLERANCE * np.abs(ref).max()
+    agree = ref.argmax(1) == got.argmax(1)
+    share = float(agree[decisive].mean()) if decisive.any() else 1.0
+    return Check(engine, precision, rel, share, int(decisive.sum()), len(ref), TOLERANCE)
+
+
+def weights_key(path: Path | None, *parts: str) -> str:
+    """A key for cached checks and compiled engines: the weights file as it is now, and what built from it."""
+    ident = "none"
+    if path is not None:
+        st = path.stat()
+        ident = f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    return hashlib.sha256("\0".join((ident, *parts)).encode()).hexdigest()[:32]
+
+
+def _checks_file() -> Path:
+    return config.hub_home() / "engines" / "checks.json"
+
+
+def cached_check(key: str) -> Check | None:
+    try:
+        found = json.loads(_checks_file().read_text()).get(key)
+        return Check(**found) if isinstance(found, dict) else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def remember_check(key: str, check: Check) -> None:
+    path = _checks_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            known = json.loads(path.read_text())
+        except (OSError, ValueError):
+            known = {}
+        known[key] = asdict(check)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=1))
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only HUB_HOME: the check runs again next time, nothing else changes
+        log.info("could not keep the precision check in %s: %s", path, e)
+
+
+def checked(key: str, engine: str, precision: str, reference: Callable[[], NDArray[Any]],
+            candidate: Callable[[], NDArray[Any]]) -> Check:
+    """The check for ``precision`` on ``engine``: from the cache, or measured now (and kept)."""
+    found = cached_check(key)
+    if found is not None:
+        return found
+    check = compare(reference(), candidate(), engine, precision)
+    remember_check(key, check)
+    if not check.passed:
+        log.warning("%s %s changes the answers (max relative logit error %.3g, top-1 agreement %.0f%% on the "
+                    "probe): running fp32", engine, precision, check.max_rel_error, 100 * check.top1_agreement)
+    return check

@@ -1,0 +1,111 @@
+"""OpenVINO on the CPU (the ``openvino`` extra): the transformers network, converted once with
+``openvino.convert_model``, kept as IR under ``HUB_HOME/engines/openvino/<key>/`` and compiled with OpenVINO's
+model cache, so a later load reads and compiles without building the PyTorch network at all.
+
+The batch stays dynamic, so one compiled model serves ``predict`` and ``eval`` at any batch; the image size is the
+one the preprocessing makes, fixed, because the conversion traces MindSpore's ``same`` padding at that size (any
+other size is refused by OpenVINO rather than run with the wrong padding). The
+precision is OpenVINO's ``INFERENCE_PRECISION_HINT``: ``bf16`` (what its CPU plugin picks by itself on a CPU with
+native bf16) only after ``engine.checked`` agreed, else ``f32``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from registry import config
+
+
+class OpenVinoNet:
+    """A compiled OpenVINO model with the interface ``predict`` and ``eval`` need: a (N, C, H, W) float32 batch
+    in, logits (N, classes) float32 out. ``hub_info`` is set by ``load_model``."""
+
+    def __init__(self, compiled: Any, precision: str, ir: Path) -> None:
+        self.compiled = compiled
+        self.precision = precision
+        self.ir = ir
+        self.hub_info: Any = None
+        self._request = compiled.create_infer_request()
+
+    def __call__(self, batch: NDArray[Any]) -> NDArray[Any]:
+        out = self._request.infer([np.ascontiguousarray(batch, dtype=np.float32)])
+        return np.array(next(iter(out.values())), dtype=np.float32, copy=True)
+
+    def __repr__(self) -> str:
+        return f"OpenVinoNet({self.ir.parent.name}, precision={self.precision})"
+
+
+def available() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("openvino")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def ir_path(key: str) -> Path:
+    return config.hub_home() / "engines" / "openvino" / key / "model.xml"
+
+
+def convert(model: Any, channels: int, size: int, key: str) -> Path:
+    """Convert a transformers ConvNeXt to IR (dynamic batch, ``size`` x ``size`` images), saved atomically under
+    ``ir_path(key)``."""
+    import os
+    import shutil
+    import tempfile
+    import warnings
+
+    import openvino as ov
+    import torch
+
+    target = ir_path(key)
+    example = torch.zeros((1, channels, size, size), dtype=torch.float32)
+
+    class _Logits(torch.nn.Module):  # the tensor out, not transformers' output object
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+            logits: torch.Tensor = self.inner(pixel_values=pixel_values).logits
+            return logits
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's business
+        converted = ov.convert_model(_Logits(model).eval(), example_input=example,
+                                     input=[ov.PartialShape([-1, channels, size, size])])
+    target.parent.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=target.parent.parent))
+    try:
+        ov.save_model(converted, str(stage / target.name), compress_to_fp16=False)
+        if target.parent.exists():
+            shutil.rmtree(target.parent)
+        os.replace(stage, target.parent)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return target
+
+
+def compile_ir(ir: Path, precision: str) -> OpenVinoNet:
+    """Compile ``ir`` for the CPU at ``precision`` (``bf16`` or ``fp32``), with OpenVINO's model cache."""
+    import openvino as ov
+
+    core = ov.Core()
+    cache = config.hub_home() / "engines" / "openvino" / "compiled"
+    cache.mkdir(parents=True, exist_ok=True)
+    hint = "bf16" if precision == "bf16" else "f32"
+    compiled = core.compile_model(str(ir), "CPU", {"INFERENCE_PRECISION_HINT": hint, "CACHE_DIR": str(cache)})
+    return OpenVinoNet(compiled, precision, ir)
+
+
+def logits(net: OpenVinoNet, batch: NDArray[Any]) -> NDArray[Any]:
+    return net(batch)

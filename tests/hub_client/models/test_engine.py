@@ -1,0 +1,107 @@
+"""The engine step of load_model: auto runs the fastest engine and numerics that keep the answers, after a check
+on the model that is kept per weights file; fp32 is exact; a failed check falls back to fp32 and says so."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+ms = pytest.importorskip("mindspore")
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from helpers.weights import serve  # noqa: E402
+
+import hub_client  # noqa: E402
+from hub_client.models import engine  # noqa: E402
+from hub_client.models import torch_backend as torchnet  # noqa: E402
+from registry import config  # noqa: E402
+from registry.errors import UsageError  # noqa: E402
+
+HAS_OV = importlib.util.find_spec("openvino") is not None
+BF16 = engine.native_bf16()
+
+
+@pytest.fixture
+def served(nginx, net, cards, tmp_path):
+    return serve(nginx, cards, tmp_path, "convnextv2_atto", seed=31)[0]
+
+
+def fp32_reference(name: str, x: np.ndarray) -> np.ndarray:
+    return hub_client.load_model(name, backend="mindspore")(ms.Tensor(x)).asnumpy()
+
+
+def test_compare_judges_only_decisive_images():
+    ref = np.array([[10.0, 0.0, 0.0], [5.0, 4.99, 0.0]])
+    got = np.array([[9.9, 0.1, 0.0], [4.98, 5.0, 0.0]])  # the second image flips, but fp32 was undecided there
+    check = engine.compare(ref, got, "torch", "bf16")
+    assert check.max_rel_error == pytest.approx(0.01) and check.decisive == 1 and check.top1_agreement == 1.0
+    assert check.passed
+    flipped = engine.compare(ref, np.array([[0.0, 10.0, 0.0], [5.0, 4.99, 0.0]]), "torch", "bf16")
+    assert flipped.top1_agreement == 0.0 and not flipped.passed
+
+
+def test_torch_runs_bf16_only_after_the_check_and_keeps_its_verdict(served, monkeypatch):
+    x = np.random.default_rng(5).standard_normal((2, 3, 224, 224)).astype(np.float32)
+    want = fp32_reference(served, x)
+    exact = hub_client.load_model(served, backend="torch", precision="fp32")
+    assert exact.hub_info.spec.precision == "fp32" and exact.hub_info.check is None
+    assert np.abs(torchnet.logits(exact, x) - want).max() <= 1e-4
+    net = hub_client.load_model(served, backend="torch")
+    info = net.hub_info
+    if not BF16:  # this CPU computes bf16 only by emulation: auto stays exact
+        assert info.spec.precision == "fp32" and info.check is None
+        return
+    assert (info.spec.engine, info.spec.precision) == ("torch", "bf16") and info.check.passed
+    with torch.no_grad():  # float32 in, float32 logits out, as before
+        out = net(pixel_values=torch.from_numpy(x)).logits
+    assert out.dtype == torch.float32
+    assert np.abs(out.numpy() - want).max() <= info.check.tolerance * np.abs(want).max()
+    kept = json.loads((config.hub_home() / "engines" / "checks.json").read_text())
+    assert [v["precision"] for v in kept.values()] == ["bf16"]
+
+    def no_second_check(*a, **k):
+        raise AssertionError("the kept verdict should have been used")
+
+    monkeypatch.setattr(engine, "compare", no_second_check)
+    assert hub_client.load_model(served, backend="torch").hub_info.spec.precision == "bf16"
+
+
+def test_a_failed_check_runs_fp32_and_says_why(served, monkeypatch, caplog):
+    monkeypatch.setattr(engine, "TOLERANCE", 1e-9)
+    net = hub_client.load_model(served, backend="torch", precision="bf16")
+    assert net.hub_info.spec.precision == "fp32" and not net.hub_info.check.passed
+    assert "changes the answers" in caplog.text
+    with pytest.raises(UsageError, match="precision"):
+        hub_client.load_model(served, precision="double")
+
+
+@pytest.mark.skipif(not HAS_OV, reason="the openvino extra is not installed")
+def test_auto_on_a_cpu_is_openvino_compiled_once_and_loaded_from_its_cache(served, monkeypatch):
+    from hub_client.models import accelerate
+
+    x = np.random.default_rng(6).standard_normal((3, 3, 224, 224)).astype(np.float32)
+    want = fp32_reference(served, x)
+    net = hub_client.load_model(served)
+    info = net.hub_info
+    assert (info.backend, info.spec.engine) == ("openvino", "openvino")
+    assert info.spec.precision == ("bf16" if BF16 else "fp32")
+    got = net(x)
+    limit = info.check.tolerance if info.check else 1e-5
+    assert np.abs(got - want).max() <= limit * np.abs(want).max()
+    exact = hub_client.load_model(served, precision="fp32")
+    assert np.abs(exact(x) - want).max() <= 1e-4
+
+    def no_build(*a, **k):
+        raise AssertionError("a cached engine is compiled from its IR, with no PyTorch network built")
+
+    monkeypatch.setattr(accelerate, "build_and_load", no_build)
+    again = hub_client.load_model(served)
+    assert again.hub_info.spec.precision == info.spec.precision
+    assert np.array_equal(again(x), got)
+    with pytest.raises(UsageError, match="fine-tune"):
+        hub_client.load_model(served, backend="openvino", num_classes=3)
+    assert hub_client.load_model(served, num_classes=3, seed=0).hub_info.backend == "torch"  # auto steps aside
