@@ -67,5 +67,29 @@ def convert(
         typer.echo(f"note: {note}", err=True)
 
 
+def export(
+    name: Annotated[str, typer.Argument(help="Model name, name@version, MindSpore Hub uid, or HF id (hf:org/name).")],
+    out: Annotated[Path, typer.Argument(help="The folder to write (model.onnx, or model.xml + model.bin, and "
+                                        "preprocessing.json).")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx (onnxruntime) or openvino (OpenVINO IR).")] = "onnx",
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT, once the new one is complete.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a model for deployment runtimes in fp32, checked by the runtime against PyTorch (at most 1e-4)."""
+    from hub_client.models.export import export as run
+    from hub_client.models.extras import require_runtime
+
+    require_runtime()
+    done = run(name, fmt, out, overwrite=overwrite)
+    if as_json:
+        emit_json({"model": name, "format": done.format, "out": str(done.out), "files": [str(p) for p in done.files],
+                   "max_abs_vs_torch": done.max_abs})
+        return
+    typer.echo(f"{name} -> {done.out} ({done.format}; logits within {done.max_abs:.1e} of PyTorch's on the probe)")
+    for path in done.files:
+        typer.echo(f"  {path}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("convert")(convert)
+    app.command("export")(export)

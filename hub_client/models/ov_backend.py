@@ -67,21 +67,14 @@ def convert(model: Any, channels: int, size: int, key: str) -> Path:
     import openvino as ov
     import torch
 
+    from .torch_backend import logits_module
+
     target = ir_path(key)
     example = torch.zeros((1, channels, size, size), dtype=torch.float32)
 
-    class _Logits(torch.nn.Module):  # the tensor out, not transformers' output object
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-            logits: torch.Tensor = self.inner(pixel_values=pixel_values).logits
-            return logits
-
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's business
-        converted = ov.convert_model(_Logits(model).eval(), example_input=example,
+        converted = ov.convert_model(logits_module(model), example_input=example,
                                      input=[ov.PartialShape([-1, channels, size, size])])
     target.parent.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=target.parent.parent))

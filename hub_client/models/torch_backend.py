@@ -125,6 +125,22 @@ def finish(model: nn.Module, device: str) -> nn.Module:
     return moved
 
 
+class _Logits(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.inner(pixel_values=pixel_values).logits
+        return out
+
+
+def logits_module(model: nn.Module) -> nn.Module:
+    """``model`` with the logits tensor as its one output (not transformers' output object), as exporters and
+    converters trace it."""
+    return _Logits(model).eval()
+
+
 def _to_params(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     param = next(module.parameters())
     cast = {k: v.to(param.dtype, memory_format=torch.channels_last) if torch.is_tensor(v) and v.is_floating_point()
