@@ -1,12 +1,14 @@
 """Which engine and numerics run a loaded network, and the check that earns a reduced precision its place.
 
 ``auto`` takes the fastest engine installed for the device (``pick_backend``), then the fastest numerics that keep
-the answers: bf16 where the CPU computes it natively (AVX512-BF16 or AMX) or on CUDA, fp32 elsewhere. A reduced
-precision is kept only after a check on the model itself: its logits on a fixed probe batch against the same
-network in fp32, as the largest error relative to the largest fp32 logit, and top-1 agreement on the probe
-images whose fp32 answer is decisive (a margin over the runner-up wider than the tolerance; where fp32 itself is
-within the tolerance, a flip says nothing of the numerics). A failed check falls back to fp32, and says so.
-The result is kept per weights file and engine (``HUB_HOME/engines/checks.json``), so a check runs once.
+the answers. bf16 is tried where the hardware has bf16 instructions (AVX512-BF16 or AMX on a CPU; CUDA), and kept
+only after a check on the model itself: its logits on a fixed probe batch against the same network in fp32, as
+the largest error relative to the largest fp32 logit, and top-1 agreement on the probe images whose fp32 answer
+is decisive (a margin over the runner-up wider than the tolerance; where fp32 itself is within the tolerance, a
+flip says nothing of the numerics). Both are timed on the probe too, and ``auto`` keeps bf16 only when it is also
+faster: a CPU with AVX512-BF16 but no AMX may run bf16 slower than fp32 (``python -m bench.infer``). A failed check
+falls back to fp32, and says so. The verdict is kept per weights file and engine
+(``HUB_HOME/engines/checks.json``), so the check runs once.
 """
 
 from __future__ import annotations
@@ -46,10 +48,17 @@ class Check:
     decisive: int
     probe: int
     tolerance: float = TOLERANCE
+    #: Seconds per probe batch in fp32 and in the reduced precision (best of a few runs).
+    fp32_s: float = 0.0
+    reduced_s: float = 0.0
 
     @property
     def passed(self) -> bool:
         return self.max_rel_error <= self.tolerance and self.top1_agreement == 1.0
+
+    @property
+    def faster(self) -> bool:
+        return 0 < self.reduced_s < self.fp32_s
 
 
 def check_precision(precision: str) -> str:
@@ -127,13 +136,33 @@ def remember_check(key: str, check: Check) -> None:
         log.info("could not keep the precision check in %s: %s", path, e)
 
 
+def best_time(run: Callable[[], object], rounds: int = 3) -> float:
+    """Seconds of the fastest of ``rounds`` runs, after one to warm up."""
+    import time
+
+    run()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def checked(key: str, engine: str, precision: str, reference: Callable[[], NDArray[Any]],
-            candidate: Callable[[], NDArray[Any]]) -> Check:
-    """The check for ``precision`` on ``engine``: from the cache, or measured now (and kept)."""
+            candidate: Callable[[], NDArray[Any]], exact: Callable[[], object] | None = None) -> Check:
+    """The check for ``precision`` on ``engine``: from the cache, or measured now (answers and speed; kept).
+
+    ``reference`` gives the fp32 logits the candidate is judged by; ``exact`` is what runs if the check says no
+    (the same engine in fp32, default ``reference``), timed against the candidate."""
     found = cached_check(key)
     if found is not None:
         return found
     check = compare(reference(), candidate(), engine, precision)
+    if check.passed:
+        from dataclasses import replace
+
+        check = replace(check, fp32_s=best_time(exact or reference), reduced_s=best_time(candidate))
     remember_check(key, check)
     if not check.passed:
         log.warning("%s %s changes the answers (max relative logit error %.3g, top-1 agreement %.0f%% on the "

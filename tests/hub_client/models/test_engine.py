@@ -50,12 +50,16 @@ def test_torch_runs_bf16_only_after_the_check_and_keeps_its_verdict(served, monk
     exact = hub_client.load_model(served, backend="torch", precision="fp32")
     assert exact.hub_info.spec.precision == "fp32" and exact.hub_info.check is None
     assert np.abs(torchnet.logits(exact, x) - want).max() <= 1e-4
-    net = hub_client.load_model(served, backend="torch")
-    info = net.hub_info
-    if not BF16:  # this CPU computes bf16 only by emulation: auto stays exact
-        assert info.spec.precision == "fp32" and info.check is None
+    auto = hub_client.load_model(served, backend="torch")
+    if not BF16:  # no bf16 instructions: auto stays exact and checks nothing
+        assert auto.hub_info.spec.precision == "fp32" and auto.hub_info.check is None
         return
-    assert (info.spec.engine, info.spec.precision) == ("torch", "bf16") and info.check.passed
+    check = auto.hub_info.check
+    assert check.passed and check.fp32_s > 0 and check.reduced_s > 0
+    assert auto.hub_info.spec.precision == ("bf16" if check.faster else "fp32")  # kept only if also faster
+    net = hub_client.load_model(served, backend="torch", precision="bf16")  # asked by name: kept once it passes
+    info = net.hub_info
+    assert (info.spec.engine, info.spec.precision) == ("torch", "bf16")
     with torch.no_grad():  # float32 in, float32 logits out, as before
         out = net(pixel_values=torch.from_numpy(x)).logits
     assert out.dtype == torch.float32
@@ -67,7 +71,7 @@ def test_torch_runs_bf16_only_after_the_check_and_keeps_its_verdict(served, monk
         raise AssertionError("the kept verdict should have been used")
 
     monkeypatch.setattr(engine, "compare", no_second_check)
-    assert hub_client.load_model(served, backend="torch").hub_info.spec.precision == "bf16"
+    assert hub_client.load_model(served, backend="torch", precision="bf16").hub_info.spec.precision == "bf16"
 
 
 def test_a_failed_check_runs_fp32_and_says_why(served, monkeypatch, caplog):
@@ -88,9 +92,12 @@ def test_auto_on_a_cpu_is_openvino_compiled_once_and_loaded_from_its_cache(serve
     net = hub_client.load_model(served)
     info = net.hub_info
     assert (info.backend, info.spec.engine) == ("openvino", "openvino")
-    assert info.spec.precision == ("bf16" if BF16 else "fp32")
+    if BF16:
+        assert info.check.passed and info.spec.precision == ("bf16" if info.check.faster else "fp32")
+    else:
+        assert info.spec.precision == "fp32" and info.check is None
     got = net(x)
-    limit = info.check.tolerance if info.check else 1e-5
+    limit = info.check.tolerance if info.spec.precision == "bf16" else 1e-5
     assert np.abs(got - want).max() <= limit * np.abs(want).max()
     exact = hub_client.load_model(served, precision="fp32")
     assert np.abs(exact(x) - want).max() <= 1e-4
