@@ -115,7 +115,13 @@ def eval_(
     from hub_client.inference.evaluation import evaluate
 
     model = _load(name, device, backend, precision, quiet=json_, verbose=verbose)
-    result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance)
+    if bars_wanted(json_):
+        from .progress import EvalBar
+
+        with EvalBar(f"eval {name}") as bar:
+            result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance, progress=bar)
+    else:
+        result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance)
     if json_:
         emit_json(result.as_dict())
     else:

@@ -52,3 +52,32 @@ class _Bar:
 
     def finish(self) -> None:
         pass
+
+
+class EvalBar:
+    """``evaluate``'s progress on a terminal: images done of all, images/s, and the running top-1."""
+
+    def __init__(self, name: str) -> None:
+        from rich.progress import MofNCompleteColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]:.1f} img/s"), TextColumn("top-1 {task.fields[top1]}"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+        self.task = self.progress.add_task(name, total=None, rate=0.0, top1="-")
+        self.start = 0.0
+
+    def __enter__(self) -> EvalBar:
+        import time
+
+        self.start = time.perf_counter()
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, done: int, total: int, top1: float) -> None:
+        import time
+
+        rate = done / max(time.perf_counter() - self.start, 1e-9)
+        self.progress.update(self.task, completed=done, total=total, rate=rate, top1=f"{top1:.2f}%")

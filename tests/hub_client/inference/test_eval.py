@@ -107,9 +107,12 @@ def test_image_folder_gives_the_same_accuracy_as_the_arrays(mirror, tmp_path):
         (root / str(t)).mkdir(parents=True, exist_ok=True)
         digit_image(img).save(root / str(t) / f"{i}.png")
     model = load_model("convnextv2_digits")
-    by_folder = evaluate(model, root)
-    by_arrays = evaluate(model, "sklearn-digits")
+    seen: list[tuple[int, int, float]] = []
+    by_folder = evaluate(model, root, progress=lambda *a: seen.append(a), batch_size=64)
+    by_arrays = evaluate(model, "sklearn-digits", workers=1)
     assert by_folder.images == by_arrays.images == 450
+    assert [d for d, _, _ in seen] == [64, 128, 192, 256, 320, 384, 448, 450] and seen[-1][1] == 450
+    assert seen[-1][2] == pytest.approx(by_folder.top1)  # the running top-1 ends at the result
     assert by_folder.matched_by == "class name"  # the labels are "0".."9"
     assert by_folder.top1 == by_arrays.top1
     some = evaluate(model, root, limit=50)
