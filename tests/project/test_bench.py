@@ -82,3 +82,11 @@ def test_rows_for_infer_compares_auto_with_openvino_defaults():
     assert rows[1]["ratio"] == pytest.approx(0.9) and rows[1]["target"] == ">= 0.85x"
     versus = [r for r in rows if r["anchor"] == "OpenVINO default"]
     assert len(versus) == 1 and versus[0]["ratio"] == pytest.approx(1.1) and versus[0]["target"] == ">= 1.0x"
+
+
+def test_the_gpu_script_says_plainly_when_there_is_no_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA machine: the script runs for real there")
+    proc = subprocess.run([sys.executable, "-m", "bench.gpu"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no CUDA device" in proc.stderr
