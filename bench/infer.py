@@ -177,12 +177,12 @@ def eval_pipeline(net: Any, backend: str, work: Path, quick: bool, batch: int = 
     net.hub_info = ModelInfo(name="convnext_tiny (random weights)", card=None, spec=spec_for_variant("convnext_tiny"),
                              labels=imagenet1k(), preprocess=pre, backend=backend, device="cpu")
     arrays = np.stack([pre.image(open_image(p)) for p in sorted(root.rglob("*.JPEG"))])
-    logits(net, arrays[:batch])  # warm
+    evaluate(net, root, batch_size=batch)  # warm: every batch shape the engine will see, and the page cache
+    result = evaluate(net, root, batch_size=batch)
     start = time.perf_counter()
     for i in range(0, len(arrays), batch):
         logits(net, arrays[i:i + batch])
     model_only = len(arrays) / (time.perf_counter() - start)
-    result = evaluate(net, root, batch_size=batch)
     return {"figure": f"hub eval, {count} JPEGs (~500x375), batch {batch}", "backend": backend,
             "model_only_img_s": model_only, "end_to_end_img_s": result.images / result.seconds}
 
