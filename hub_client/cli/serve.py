@@ -86,8 +86,7 @@ def serve(
                err=True)
     with _environ(env):
         uvicorn.run(create_app(mirror, tokens=tokens, assets=assets, write_tokens=write_tokens), host=host, port=port,
-                    log_level="warning",
-                    h11_max_incomplete_event_size=16384)
+                    log_level="warning", access_log=False, h11_max_incomplete_event_size=16384)
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20,

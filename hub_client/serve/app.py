@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -38,7 +39,7 @@ from .assets import AssetStore
 from .flight import Flight
 from .mirror import Mirror, Resolved
 from .s3 import BucketAssets, S3Object
-from .store import LocalBlob, RangeReader, ServeError, StoredFile, check_path, check_repo
+from .store import LocalBlob, RangeReader, ServeError, Snapshot, StoredFile, check_path, check_repo
 
 #: The longest request line and header set accepted; anything longer is refused before routing.
 MAX_TARGET = 4096
@@ -72,6 +73,15 @@ def _entry(f: StoredFile) -> dict[str, Any]:
     if f.lfs:
         out["lfs"] = {"oid": f.etag, "size": f.size, "pointerSize": 134}
     return out
+
+
+def model_info_body(snap: Snapshot, blobs: bool) -> bytes:
+    """``GET /api/models/{repo}``'s JSON, as the Hub writes it (and huggingface_hub's ``ModelInfo`` reads it)."""
+    private = snap.team and snap.gated  # a team repo created private; upstream's gating is "gated"
+    return json.dumps({"id": snap.repo, "modelId": snap.repo, "sha": snap.sha, "private": private,
+                       "gated": "auto" if snap.gated and not private else False, "lastModified": snap.last_modified,
+                       "siblings": [_sibling(f, blobs) for f in snap.files]}, separators=(",", ":"),
+                      ensure_ascii=False).encode()
 
 
 def _error(status: int, code: str | None, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -120,7 +130,7 @@ def _rev_and_path(request: Request, at: int) -> tuple[str, str]:
     return unquote(parts[at]), "/".join(unquote(p) for p in parts[at + 1:])
 
 
-def _headers(resolved: Resolved, f: StoredFile) -> dict[str, str]:
+def file_headers(resolved: Resolved, f: StoredFile) -> dict[str, str]:
     headers = {"X-Repo-Commit": resolved.snapshot.sha, "ETag": f'"{f.etag}"', "Accept-Ranges": "bytes"}
     if f.lfs:
         headers.update({"X-Linked-Etag": f'"{f.etag}"', "X-Linked-Size": str(f.size)})
@@ -151,7 +161,7 @@ def _streamed(request: Request, source: RangeReader | Flight, f: StoredFile, hea
 
 
 def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | BucketAssets | None = None,
-               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = ()) -> Starlette:
+               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = ()) -> Any:
     """The ASGI app serving ``mirror`` (and ``assets``, MindSpore Hub files under their upstream paths); with
     ``tokens``, only requests bearing one of them (or a write token) are answered; with ``write_tokens``, team
     repos can be uploaded (``uploads.py``) by requests bearing one of those."""
@@ -193,13 +203,8 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
 
     async def model_info(request: Request) -> Response:
         r = await resolved(request, request.path_params.get("rev"))
-        snap, blobs = r.snapshot, _flag(request, "blobs")
-        private = snap.team and snap.gated  # a team repo created private; upstream's gating is "gated"
-        return JSONResponse({"id": snap.repo, "modelId": snap.repo, "sha": snap.sha, "private": private,
-                             "gated": "auto" if snap.gated and not private else False,
-                             "lastModified": snap.last_modified,
-                             "siblings": [_sibling(f, blobs) for f in snap.files]},
-                            headers={"X-Hub-Stale": r.stale} if r.stale else None)
+        return Response(model_info_body(r.snapshot, _flag(request, "blobs")), media_type="application/json",
+                        headers={"X-Hub-Stale": r.stale} if r.stale else None)
 
     async def tree(request: Request) -> Response:
         rev, raw = _rev_and_path(request, 6)
@@ -237,7 +242,7 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         rev, path = _rev_and_path(request, 4)
         r = await resolved(request, rev)
         f = r.snapshot.file(path)
-        headers = _headers(r, f)
+        headers = file_headers(r, f)
         if request.method == "HEAD":  # the listing answers it: no transfer starts for a HEAD
             return Response(status_code=200, headers={**headers, "Content-Length": str(f.size)},
                             media_type="application/octet-stream")
@@ -275,4 +280,6 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         Route("/{org}/{name}/resolve/{rev}/{path:path}", guarded(resolve), methods=["GET", "HEAD"]),
         *write_routes(uploads, guarded),
     ]
-    return Starlette(routes=routes)
+    from .fastpath import FastPath
+
+    return FastPath(Starlette(routes=routes), mirror, readers + writers)
