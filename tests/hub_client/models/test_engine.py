@@ -114,3 +114,19 @@ def test_auto_on_a_cpu_is_openvino_compiled_once_and_loaded_from_its_cache(serve
     with pytest.warns(UserWarning, match="re-initialised"):
         fresh = hub_client.load_model(served, num_classes=3, seed=0)
     assert fresh.hub_info.backend == "torch"  # a network to fine-tune: auto steps aside for PyTorch
+
+
+def test_cli_verbose_says_which_engine_and_precision(served, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (120, 30, 200)).save(tmp_path / "x.png")
+    hub = Path(sys.executable).with_name("hub")
+    run = subprocess.run([str(hub), "predict", served, str(tmp_path / "x.png"), "-b", "torch", "--precision", "fp32",
+                          "--verbose", "--json"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "engine: torch on cpu, fp32" in run.stderr
+    assert json.loads(run.stdout)["precision"] == "fp32"
