@@ -19,9 +19,7 @@ Bearer <token>``; names from a request are validated before they reach the file 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -35,11 +33,13 @@ from starlette.routing import Route
 
 from registry.errors import UsageError
 
+from .answers import entry, file_headers, model_info_body
 from .assets import AssetStore
+from .fastpath import FastPath
 from .flight import Flight
 from .mirror import Mirror, Resolved
 from .s3 import BucketAssets, S3Object
-from .store import LocalBlob, RangeReader, ServeError, Snapshot, StoredFile, check_path, check_repo
+from .store import LocalBlob, RangeReader, ServeError, StoredFile, check_path, check_repo
 
 #: The longest request line and header set accepted; anything longer is refused before routing.
 MAX_TARGET = 4096
@@ -50,38 +50,6 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class _Blob(FileResponse):
     chunk_size = 1 << 20  # a 1 GiB file in 1,024 sends, not 16,384
-
-
-def _pointer_oid(f: StoredFile) -> str:
-    """The git blob id of the LFS pointer file the Hub lists as an LFS file's ``blobId``."""
-    text = f"version https://git-lfs.github.com/spec/v1\noid sha256:{f.etag}\nsize {f.size}\n".encode()
-    return hashlib.sha1(b"blob %d\0" % len(text) + text, usedforsecurity=False).hexdigest()
-
-
-def _sibling(f: StoredFile, blobs: bool) -> dict[str, Any]:
-    if not blobs:
-        return {"rfilename": f.path}
-    out: dict[str, Any] = {"rfilename": f.path, "size": f.size, "blobId": _pointer_oid(f) if f.lfs else f.etag}
-    if f.lfs:
-        out["lfs"] = {"sha256": f.etag, "size": f.size, "pointerSize": 134}
-    return out
-
-
-def _entry(f: StoredFile) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "file", "path": f.path, "size": f.size,
-                           "oid": _pointer_oid(f) if f.lfs else f.etag}
-    if f.lfs:
-        out["lfs"] = {"oid": f.etag, "size": f.size, "pointerSize": 134}
-    return out
-
-
-def model_info_body(snap: Snapshot, blobs: bool) -> bytes:
-    """``GET /api/models/{repo}``'s JSON, as the Hub writes it (and huggingface_hub's ``ModelInfo`` reads it)."""
-    private = snap.team and snap.gated  # a team repo created private; upstream's gating is "gated"
-    return json.dumps({"id": snap.repo, "modelId": snap.repo, "sha": snap.sha, "private": private,
-                       "gated": "auto" if snap.gated and not private else False, "lastModified": snap.last_modified,
-                       "siblings": [_sibling(f, blobs) for f in snap.files]}, separators=(",", ":"),
-                      ensure_ascii=False).encode()
 
 
 def _error(status: int, code: str | None, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -128,15 +96,6 @@ def _rev_and_path(request: Request, at: int) -> tuple[str, str]:
     if len(parts) <= at:
         raise ServeError("RevisionNotFound", "no revision in the request", 404)
     return unquote(parts[at]), "/".join(unquote(p) for p in parts[at + 1:])
-
-
-def file_headers(resolved: Resolved, f: StoredFile) -> dict[str, str]:
-    headers = {"X-Repo-Commit": resolved.snapshot.sha, "ETag": f'"{f.etag}"', "Accept-Ranges": "bytes"}
-    if f.lfs:
-        headers.update({"X-Linked-Etag": f'"{f.etag}"', "X-Linked-Size": str(f.size)})
-    if resolved.stale:
-        headers["X-Hub-Stale"] = resolved.stale
-    return headers
 
 
 def _streamed(request: Request, source: RangeReader | Flight, f: StoredFile, headers: dict[str, str]) -> Response:
@@ -220,7 +179,7 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
                 continue
             rest = f.path[len(prefix) + 1:] if prefix else f.path
             if recursive or "/" not in rest:
-                entries.append(_entry(f))
+                entries.append(entry(f))
             if "/" in rest:  # every folder on the way is an entry too, as the Hub lists them
                 parts = rest.split("/")[:-1]
                 depth = len(parts) if recursive else 1
@@ -280,6 +239,4 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         Route("/{org}/{name}/resolve/{rev}/{path:path}", guarded(resolve), methods=["GET", "HEAD"]),
         *write_routes(uploads, guarded),
     ]
-    from .fastpath import FastPath
-
     return FastPath(Starlette(routes=routes), mirror, readers + writers)

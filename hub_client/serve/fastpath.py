@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from registry.errors import UsageError
 
+from .answers import file_headers, model_info_body
 from .mirror import Mirror
 from .store import ServeError, Snapshot, check_path, check_repo
 
@@ -68,8 +69,6 @@ class FastPath:
         return None
 
     def _head(self, scope: Scope, parts: list[str]) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
-        from .app import file_headers
-
         authed = self._authed(scope)
         if authed is None:
             return None
@@ -96,8 +95,6 @@ class FastPath:
         return [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")], body
 
     def _body(self, snap: Snapshot, blobs: bool) -> bytes:
-        from .app import model_info_body
-
         key = (snap.repo, snap.sha, blobs)
         body = self._bodies.get(key)
         if body is None:
