@@ -10,7 +10,6 @@ difference over ``TOLERANCE`` is an error, not a file.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 from registry.errors import BackendUnavailableError, ConversionError, UsageError
 
 from . import engine
+from .torch_backend import quiet_tracing
 
 FORMATS = ("onnx", "openvino")
 #: Largest max-abs logit difference an fp32 export may show against PyTorch on the probe.
@@ -45,8 +45,7 @@ def _onnx(wrapped: Any, probe: Any, stage: Path) -> tuple[list[Path], Any]:
     import onnxruntime as ort
 
     path = stage / "model.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on shapes are not the user's business
+    with quiet_tracing():
         torch.onnx.export(wrapped, (probe,), str(path), dynamo=False, input_names=["pixel_values"],
                           output_names=["logits"], dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
                           opset_version=17)
@@ -61,8 +60,7 @@ def _openvino(wrapped: Any, probe: Any, stage: Path) -> tuple[list[Path], Any]:
         raise BackendUnavailableError("OpenVINO export", "openvino", "openvino is needed")
     import openvino as ov
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_tracing():
         model = ov.convert_model(wrapped, example_input=probe,
                                  input=[ov.PartialShape([-1, *probe.shape[1:]])])
     ov.save_model(model, str(stage / "model.xml"), compress_to_fp16=False)

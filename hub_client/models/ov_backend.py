@@ -62,18 +62,16 @@ def convert(model: Any, channels: int, size: int, key: str) -> Path:
     import os
     import shutil
     import tempfile
-    import warnings
 
     import openvino as ov
     import torch
 
-    from .torch_backend import logits_module
+    from .torch_backend import logits_module, quiet_tracing
 
     target = ir_path(key)
     example = torch.zeros((1, channels, size, size), dtype=torch.float32)
 
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on shapes and deprecations are not the user's business
+    with torch.no_grad(), quiet_tracing():
         converted = ov.convert_model(logits_module(model), example_input=example,
                                      input=[ov.PartialShape([-1, channels, size, size])])
     target.parent.parent.mkdir(parents=True, exist_ok=True)

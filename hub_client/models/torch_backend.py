@@ -9,7 +9,11 @@ downsample convolutions is a forward pre-hook that pads as MindSpore does (the r
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +137,22 @@ class _Logits(nn.Module):
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.inner(pixel_values=pixel_values).logits
         return out
+
+
+@contextlib.contextmanager
+def quiet_tracing() -> Iterator[None]:
+    """While a converter traces the network: torch's tracer notes and transformers' config notes (printed once
+    per process) are not the user's business."""
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(before)
 
 
 def logits_module(model: nn.Module) -> nn.Module:
