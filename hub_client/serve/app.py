@@ -229,6 +229,9 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     routes = [Route(path, guarded(handler), methods=["GET"]) for path, handler in
               handlers(mirror, assets, resolved).items()]
     routes += [
+        # A Hugging Face file first: an org named "models" or "toolkits" is a repo, not a MindSpore Hub path
+        # (those never have "resolve" as their third segment).
+        Route("/{org}/{name}/resolve/{rev}/{path:path}", guarded(resolve), methods=["GET", "HEAD"]),
         Route("/blobs/sha256/{digest}", guarded(asset), methods=["GET", "HEAD"]),
         Route("/toolkits/{rest:path}", guarded(asset), methods=["GET", "HEAD"]),
         Route("/models/{rest:path}", guarded(asset), methods=["GET", "HEAD"]),
@@ -236,7 +239,6 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         Route("/api/models/{org}/{name}/revision/{rev:path}", guarded(model_info), methods=["GET"]),
         Route("/api/models/{org}/{name}/tree/{rev}", guarded(tree), methods=["GET"]),
         Route("/api/models/{org}/{name}/tree/{rev}/{path:path}", guarded(tree), methods=["GET"]),
-        Route("/{org}/{name}/resolve/{rev}/{path:path}", guarded(resolve), methods=["GET", "HEAD"]),
         *write_routes(uploads, guarded),
     ]
     return FastPath(Starlette(routes=routes), mirror, readers + writers)

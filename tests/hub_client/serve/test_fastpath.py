@@ -55,3 +55,15 @@ def test_fast_answers_equal_the_apps_and_tokens_hold(tmp_path, hf_server, net):
     finally:
         fast.stop()
         slow.stop()
+
+
+def test_an_org_named_models_is_a_repo_not_a_mindspore_path(tmp_path, hf_server, net):
+    repo = f"models/{unique('m').replace('_', '-')}"
+    hf_server.add(repo, {"config.json": b'{"a": 1}'})
+    server = AsgiServer(create_app(Mirror(LocalStorage(tmp_path / "hf"), upstream=hf_server.url))).start()
+    try:
+        got = requests.get(f"{server.url}/{repo}/resolve/main/config.json", timeout=30)
+        assert got.status_code == 200 and got.content == b'{"a": 1}'
+        assert requests.get(f"{server.url}/models/r1.9/x.ckpt", timeout=30).status_code == 404  # still an asset path
+    finally:
+        server.stop()
