@@ -18,8 +18,9 @@ import json
 import logging
 import os
 import platform
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ def check_precision(precision: str) -> str:
 
 
 def native_bf16() -> bool:
-    """True when this CPU computes bf16 in hardware (AVX512-BF16 or AMX), where bf16 is faster than fp32."""
+    """True when this CPU has bf16 instructions (AVX512-BF16 or AMX): bf16 is worth trying there, and the check
+    times it, since without AMX it may well be slower than fp32."""
     if platform.system() != "Linux":
         return False
     try:
@@ -138,8 +140,6 @@ def remember_check(key: str, check: Check) -> None:
 
 def best_time(run: Callable[[], object], rounds: int = 3) -> float:
     """Seconds of the fastest of ``rounds`` runs, after one to warm up."""
-    import time
-
     run()
     best = float("inf")
     for _ in range(rounds):
@@ -160,8 +160,6 @@ def checked(key: str, engine: str, precision: str, reference: Callable[[], NDArr
         return found
     check = compare(reference(), candidate(), engine, precision)
     if check.passed:
-        from dataclasses import replace
-
         check = replace(check, fp32_s=best_time(exact or reference), reduced_s=best_time(candidate))
     remember_check(key, check)
     if not check.passed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from registry import config
@@ -17,6 +18,9 @@ from registry.errors import InvalidCardError, PublishError, UsageError
 
 from .mshub import CardOptions, Published
 from .package import Package, check_name
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 
 @contextlib.contextmanager
@@ -109,10 +113,10 @@ def _transport(e: Exception) -> bool:
                                                 "huggingface_hub")
 
 
-def _head(api: object, repo_id: str) -> str | None:
+def _head(api: HfApi, repo_id: str) -> str | None:
     from huggingface_hub.errors import HfHubHTTPError
 
     try:
-        return str(api.model_info(repo_id).sha)  # type: ignore[attr-defined]
+        return str(api.model_info(repo_id).sha)
     except HfHubHTTPError:
         return None
