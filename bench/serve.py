@@ -12,7 +12,8 @@ to its CDN. ``hub serve`` runs as its own process (uvicorn), on a storage folder
   its ``olah-cli``, else one is made under ``~/.cache/hub-bench`` with pip.
 - **Cold clients:** a fresh mirror each time, the upstream link capped (nginx ``limit_rate``, as a far hub is);
   one client alone, then 16 at once (curl, so the clients' own start-up is not what is measured). Upstream
-  transfers are counted at the upstream. Targets: one transfer, at most 1.2x one client's time.
+  transfers are counted at the upstream. Targets: one transfer, at most 1.2x one client's time. The same for a
+  MindSpore Hub asset (an 8-hex card, no size), its host nginx behind the fault proxy's rate cap.
 - **Latency:** ApacheBench (``ab``, Debian's apache2-utils) with 64 concurrent keep-alive clients on the repo
   API and on ``HEAD`` of the file. Target: p99 at most 20 ms. Left out when ``ab`` is missing.
 """
@@ -36,7 +37,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+from helpers import payload, publish  # noqa: E402
 from servers.asgi import free_port, hub_serve  # noqa: E402
+from servers.faultproxy import FaultProxy  # noqa: E402
 from servers.hfserver import HfServer, Remote  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
@@ -174,8 +177,20 @@ def run(rounds: int, size_mb: int = 1024, cold_mb: int = 128, cold_rate_mb: floa
         cold_digest = make_file(small, cold_mb * MiB)
         hf.add("bench/cold", {"model.safetensors": Remote(cold_mb * MiB, cold_digest)})
         hf.cdn["bench/cold/model.safetensors"] = f"{nginx.url}/capped/files/cold.bin"
-        cold: dict[str, list[float]] = {"1 client": [], "16 clients": []}
+        # The MindSpore Hub side: a card on a capped host (the fault proxy's rate, in front of nginx).
+        host = FaultProxy(nginx.url).start()
+        host.faults.rate = cold_rate_mb * 1e6
+        pub = publish(nginx.root, work / "cards", "bench_cold_ms", payload(cold_mb * MiB, seed=7), base=host.url,
+                      prefix=True)
+        from registry import Registry
+
+        with Registry(work / "registry.db", auto_sync=False) as reg:
+            reg.add_source(work / "cards")
+            reg.sync()
+        ms_env = {**env, "HUB_REGISTRY": str(work / "registry.db")}
+        cold: dict[str, list[float]] = {"1 client": [], "16 clients": [], "ms 1 client": [], "ms 16 clients": []}
         transfers: list[int] = []
+        ms_transfers: list[int] = []
         for r in range(rounds):
             for label, n in (("1 client", 1), ("16 clients", 16)):
                 storage = work / f"cold-{r}-{n}"
@@ -190,9 +205,23 @@ def run(rounds: int, size_mb: int = 1024, cold_mb: int = 128, cold_rate_mb: floa
                 if n == 16:
                     transfers.append(_transfers(hf) - before)
                 shutil.rmtree(storage, ignore_errors=True)
+            for label, n in (("ms 1 client", 1), ("ms 16 clients", 16)):
+                storage = work / f"cold-ms-{r}-{n}"
+                proc, url = _serve(storage, hf.url, ms_env)
+                before = sum(1 for m, path, _ in host.requests if m == "GET" and path == pub.uri)
+                try:
+                    settle()
+                    cold[label].append(_curls(url + pub.uri, n))
+                finally:
+                    _stop(proc)
+                if n == 16:
+                    ms_transfers.append(sum(1 for m, path, _ in host.requests if m == "GET" and path == pub.uri)
+                                        - before)
+                shutil.rmtree(storage, ignore_errors=True)
+        host.stop()
         return {"size_mb": size_mb, "rounds": rounds, "cached_seconds": cached, "cold_mb": cold_mb,
                 "cold_rate_mb_s": cold_rate_mb, "cold_seconds": cold, "upstream_transfers_16": transfers,
-                "latency": latency}
+                "ms_upstream_transfers_16": ms_transfers, "latency": latency}
     finally:
         hf.stop()
         nginx.stop()
@@ -213,6 +242,12 @@ def table(doc: dict[str, Any]) -> str:
            f"| {doc['cold_mb']} MiB cold, upstream capped at {doc['cold_rate_mb_s']:g} MB/s: 16 clients vs 1, s | "
            f"{many:.2f} | {one:.2f} (1 client) | {many / one:.2f}x | <= 1.2x |",
            f"| upstream transfers for 16 cold clients | {max(doc['upstream_transfers_16'])} | 1 | | 1 |"]
+    if "ms 1 client" in cold:
+        one, many = cold["ms 1 client"], cold["ms 16 clients"]
+        out += [f"| the same for a MindSpore Hub asset (8-hex card), s | {many:.2f} | {one:.2f} (1 client) | "
+                f"{many / one:.2f}x | <= 1.2x |",
+                f"| host transfers for 16 cold clients of the asset | {max(doc['ms_upstream_transfers_16'])} | 1 | "
+                "| 1 |"]
     for name, figures in doc["latency"].items():
         out.append(f"| {name}, 64 clients: p99 (p50) ms, {figures['requests_per_s']:.0f} req/s, "
                    f"{figures['failed']:.0f} failed | {figures['p99_ms']:.0f} ({figures['p50_ms']:.0f}) | 20 | "

@@ -74,7 +74,9 @@ def serve(
         cap = parse_size(max_size) if max_size else None
         local = LocalStorage(root / "hf", max_bytes=cap)
         local.sweep()  # what a killed server was fetching is fetched again when asked
-        store, assets, where = local, AssetStore(root, pull_through=not offline), str(root)
+        asset_store = AssetStore(root, pull_through=not offline)
+        asset_store.sweep()
+        store, assets, where = local, asset_store, str(root)
     import uvicorn
 
     from hub_client.serve import Mirror, create_app, upstream_token

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from registry.errors import UsageError
 
 from .answers import entry, file_headers, model_info_body
-from .assets import AssetStore
+from .assets import AssetStore, Remote
 from .fastpath import FastPath
 from .flight import Flight
 from .mirror import Mirror, Resolved
@@ -117,6 +117,19 @@ def _streamed(request: Request, source: RangeReader | Flight, f: StoredFile, hea
         body = iterate_in_threadpool(source.read(start, end))
     return StreamingResponse(body, status_code=206 if rng else 200, headers=sent,
                              media_type="application/octet-stream")
+
+
+async def _arriving(request: Request, flight: Flight) -> Response:
+    """A MindSpore Hub asset on its way in, streamed as it arrives once its size is known (a card may not give
+    it: upstream's first answer does). Its ``ETag`` is the card's sha256 when the card gives all of it."""
+    if not flight.sized.is_set():
+        await run_in_threadpool(flight.sized.wait)
+    if flight.size is None or flight.error is not None:
+        flight.detach()
+        raise ServeError(None, f"the asset's host failed: {flight.error}", 502)
+    etag = flight.etag or ""
+    headers = {"Accept-Ranges": "bytes", **({"ETag": f'"{etag}"'} if etag else {})}
+    return _streamed(request, flight, StoredFile(request.url.path, etag, flight.size), headers)
 
 
 def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | BucketAssets | None = None,
@@ -214,13 +227,19 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         if assets is None:
             raise ServeError("EntryNotFound", "this mirror holds no MindSpore Hub assets", 404)
         digest = request.path_params.get("digest")
-        f: LocalBlob | S3Object
+        f: LocalBlob | S3Object | Flight | Remote
         if digest is not None:
             f = await run_in_threadpool(assets.blob, digest)
-        else:
-            f = await run_in_threadpool(assets.at, request.url.path)
+        else:  # a HEAD starts no transfer: the card or upstream says what would come
+            f = await run_in_threadpool(assets.at, request.url.path, fetch=request.method != "HEAD")
         if isinstance(f, LocalBlob):
             return _Blob(f.path, headers={"ETag": f'"{f.path.name}"'}, media_type="application/octet-stream")
+        if isinstance(f, Remote):
+            headers = {"Content-Length": str(f.size), "Accept-Ranges": "bytes"}
+            return Response(status_code=200, headers={**headers, "ETag": f'"{f.etag}"'} if f.etag else headers,
+                            media_type="application/octet-stream")
+        if isinstance(f, Flight):
+            return await _arriving(request, f)
         name = f.key.rsplit("/", 1)[-1]  # an object in a bucket, named by its digest
         return _streamed(request, f, StoredFile(name, name, f.size), {"ETag": f'"{name}"', "Accept-Ranges": "bytes"})
 

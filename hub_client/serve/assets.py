@@ -5,24 +5,50 @@ A request for ``/toolkits/…`` is looked up in the mirror's registry: the card 
 names the cached file, whichever host the card points at. ``/blobs/sha256/<hex>`` serves a verified blob by its
 digest. Only verified files are ever in the cache, and only files inside the mirror's folder are served.
 
-With ``pull_through``, an asset the mirror lacks is fetched from the card's own host by ``hub pull``'s own
-machinery (verified, resumable, one transfer per asset under its lock, so concurrent askers wait for the one
-download), then served. The mirror's folder must then be this process's ``HUB_HOME`` (``hub serve`` sees to
-it). Unlike a Hugging Face file, such an asset is sent once it is whole, not while it arrives.
+With ``pull_through``, an asset the mirror lacks is fetched from the card's own host in a :class:`Flight`, as a
+Hugging Face file is: one upstream transfer however many clients ask, streamed to each of them while it
+arrives, hashed in the same pass and judged by the card's sha256 (a full digest, or the 8-hex prefix MindCV
+cards give) before its last byte goes out. It is then stored as ``hub pull`` stores it (the blob by its sha256,
+the model's link, the verified mark), under the asset's own lock, so a ``hub pull`` into the same folder waits
+for it rather than fetching it again. The mirror's folder must be this process's ``HUB_HOME`` (``hub serve``
+sees to it). A ``HEAD`` starts nothing: the card's size, or upstream's answer to a one-byte range, says it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from hub_client.fetch.cache import asset_path
+from filelock import FileLock, Timeout
+
+from hub_client.fetch import cache
+from registry.errors import HubError
+from registry.record import AssetRecord, ModelRecord
 from registry.store.db import Registry
 
-from .store import LocalBlob, NotFound, check_path
+from .flight import Flight, Judge, transfer
+from .store import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
+
+log = logging.getLogger("hub.serve")
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
+#: Called with the stored blob and its sha256 once an asset is verified and stored (a bucket mirror uploads it).
+OnStored = Callable[[Path, str], None]
+
+
+@dataclass(frozen=True)
+class Remote:
+    """An asset the mirror does not hold yet, as upstream has it (what a ``HEAD`` is answered with)."""
+
+    size: int
+    #: Its sha256 when the card gives all of it: what the file will be stored as.
+    etag: str | None
 
 
 class AssetStore:
@@ -31,6 +57,8 @@ class AssetStore:
     def __init__(self, home: Path, *, pull_through: bool = False) -> None:
         self.home = home.resolve()
         self.pull_through = pull_through
+        self._flights: dict[str, Flight] = {}
+        self._lock = threading.Lock()
 
     def registry_db(self) -> Path:
         """The mirror's own registry (``registry.db`` in its folder), else the configured one."""
@@ -47,8 +75,20 @@ class AssetStore:
             raise NotFound("EntryNotFound", f"no blob {digest}")
         return LocalBlob(path, path.stat().st_size)
 
-    def at(self, url_path: str) -> LocalBlob:
-        """The cached file of the asset whose URL has ``url_path`` (``/toolkits/mindcv/…``)."""
+    def sweep(self, older_than: float = 3600.0) -> list[Path]:
+        """Remove what a killed server was fetching (it is fetched again when asked)."""
+        return sweep_scratch((self.home / "incomplete").glob(".hub-serve-*.incoming"), older_than)
+
+    def at(self, url_path: str, *, fetch: bool = True, on_stored: OnStored | None = None
+           ) -> LocalBlob | Flight | Remote:
+        """The asset whose URL has ``url_path`` (``/toolkits/mindcv/…``): its cached file; else, pulling through,
+        the flight bringing it (joined or started, attached: the caller detaches it), or with ``fetch=False``
+        what upstream has, starting nothing.
+
+        Raises:
+            NotFound: no card names the path, or it is not stored and this mirror does not pull through.
+            ServeError: 502, upstream could not say what it has (``fetch=False``).
+        """
         check_path(url_path.lstrip("/"))
         from registry import config
 
@@ -58,16 +98,128 @@ class AssetStore:
         with Registry(db, auto_sync=False) as reg:
             found = reg.assets_at(url_path)
         for record, idx in found:
-            link = asset_path(record, record.assets[idx], self.home)
-            blob = Path(os.path.realpath(link))
-            if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
-                return LocalBlob(blob, blob.stat().st_size)
-        if self.pull_through and found and config.hub_home().resolve() == self.home:
-            from hub_client.fetch.policy import Policy
-            from hub_client.fetch.pull import pull_asset
+            stored = self._stored(record, record.assets[idx])
+            if stored is not None:
+                return stored
+        usable = [(r, i) for r, i in found if r.assets[i].url and r.assets[i].sha256 and
+                  r.assets[i].sha256_kind != "none"]
+        if not (self.pull_through and usable and config.hub_home().resolve() == self.home):
+            raise NotFound("EntryNotFound", f"{url_path} is not stored here")
+        record, idx = usable[0]
+        asset = record.assets[idx]
+        if not fetch:
+            return self._remote(asset)
+        return self._flight(record, asset, on_stored)
 
-            record, idx = found[0]
-            path = Path(os.path.realpath(pull_asset(record, record.assets[idx], policy=Policy.from_env())))
-            if path.is_file() and path.parent == self.home / "blobs" / "sha256":
-                return LocalBlob(path, path.stat().st_size)
-        raise NotFound("EntryNotFound", f"{url_path} is not stored here")
+    def _stored(self, record: ModelRecord, asset: AssetRecord) -> LocalBlob | None:
+        blob = Path(os.path.realpath(cache.asset_path(record, asset, self.home)))
+        if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
+            return LocalBlob(blob, blob.stat().st_size)
+        return None
+
+    def _remote(self, asset: AssetRecord) -> Remote:
+        etag = asset.sha256 if asset.sha256_kind == "full" else None
+        with self._lock:
+            flight = self._flights.get(cache.asset_key(asset.url or "", asset.sha256))
+        if flight is not None and flight.size is not None:
+            return Remote(flight.size, etag)
+        if asset.size is not None:
+            return Remote(asset.size, etag)
+        return Remote(_upstream_size(asset.url or ""), etag)
+
+    def _flight(self, record: ModelRecord, asset: AssetRecord, on_stored: OnStored | None
+                ) -> LocalBlob | Flight:
+        assert asset.url is not None
+        key = cache.asset_key(asset.url, asset.sha256)
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                lock = FileLock(cache.lock_path(key), thread_local=False)
+                if _took(lock):
+                    stored = self._stored(record, asset)  # it may have landed since the first look
+                    if stored is not None:
+                        lock.release()
+                        return stored
+                    scratch = self.home / "incomplete" / f".hub-serve-{key}.{uuid.uuid4().hex[:8]}.incoming"
+                    scratch.parent.mkdir(parents=True, exist_ok=True)
+                    flight = self._flights[key] = Flight(
+                        scratch, asset.size, etag=asset.sha256 if asset.sha256_kind == "full" else None)
+                    threading.Thread(target=self._fly, args=(flight, record, asset, key, lock, on_stored),
+                                     daemon=True, name=f"hub-serve-{key[:12]}").start()
+            if flight is not None:
+                flight.attach()
+                return flight
+        # Another process (a hub pull into this folder) holds the asset's lock: wait for its download.
+        return self._pulled(record, asset)
+
+    def _pulled(self, record: ModelRecord, asset: AssetRecord) -> LocalBlob:
+        from hub_client.fetch.policy import Policy
+        from hub_client.fetch.pull import pull_asset
+
+        path = Path(os.path.realpath(pull_asset(record, asset, policy=Policy.from_env())))
+        if path.is_file() and path.parent == self.home / "blobs" / "sha256":
+            return LocalBlob(path, path.stat().st_size)
+        raise NotFound("EntryNotFound", f"{asset.filename} is not stored here")
+
+    def _fly(self, flight: Flight, record: ModelRecord, asset: AssetRecord, key: str, lock: FileLock,
+             on_stored: OnStored | None) -> None:
+        import hashlib
+
+        from hub_client.fetch.hf_files import _session
+        from hub_client.fetch.policy import Policy
+        from hub_client.fetch.pull import check_digest
+        from hub_client.fetch.transfer import Settings
+
+        url = asset.url or ""
+
+        def store(scratch: Path, digest: str) -> None:
+            blob = cache.store_blob(scratch, digest)
+            cache.mark_verified(blob, "sha256", digest)
+            cache.link(cache.asset_path(record, asset, self.home), blob)
+            if on_stored is not None:
+                on_stored(blob, digest)
+
+        def check(digest: str) -> None:
+            check_digest(digest, asset, url)
+
+        try:
+            transfer(flight, url, session=_session(), policy=Policy.from_env(), settings=Settings.from_env(),
+                     headers={}, judge=Judge(hashlib.sha256(), check), store=store)
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            lock.release()
+            flight.retire()
+
+
+def _took(lock: FileLock) -> bool:
+    """Whether ``lock`` was free and is now held (by this process, whichever thread releases it)."""
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return False
+    return True
+
+
+def _upstream_size(url: str) -> int:
+    """The size of the file at ``url``, from its host's answer to a one-byte range (every hop policy-checked)."""
+    import requests
+
+    from hub_client.fetch.hf_files import _session
+    from hub_client.fetch.policy import Policy
+    from hub_client.fetch.transfer import Settings, _open
+
+    try:
+        resp, _ = _open(_session(), url, {"Range": "bytes=0-0", "Accept-Encoding": "identity"}, Policy.from_env(),
+                        Settings.from_env().timeout)
+    except (requests.RequestException, OSError, HubError) as e:
+        raise ServeError(None, f"the asset's host could not be asked its size: {e}", 502) from None
+    with resp:
+        total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+        length = resp.headers.get("Content-Length", "")
+        if resp.status_code == 206 and total.isdigit():
+            return int(total)
+        if resp.status_code == 200 and length.isdigit():
+            return int(length)
+    raise ServeError(None, f"the asset's host answered HTTP {resp.status_code} without a size", 502)
+

@@ -14,6 +14,9 @@ and are hashed in the same pass; each client reads that file up to what has been
   clients read never changes under them.
 - The scratch file is read through a descriptor opened when the flight starts, so it can be renamed into the
   store (or removed after an upload) while clients still read it.
+- **What the bytes must hash to** is the flight's :class:`Judge`: a Hugging Face file's content address
+  (:func:`by_address`), or a MindSpore Hub card's sha256, which may be a prefix (``assets.py``). A card may give
+  no size: the first upstream answer tells it, and clients wait for it (``sized``) before their headers go.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +51,49 @@ class FlightFailed(Exception):
     """The transfer failed (upstream error, or a digest that is not the file's address): nothing was stored."""
 
 
-class Flight:
-    """A file on its way in: ``written`` bytes of ``size`` are in ``scratch``; ``verified`` once its digest is
-    its address; ``error`` when it failed."""
+@dataclass(frozen=True)
+class Judge:
+    """How a flight's bytes are verified: ``hasher`` is fed every byte in the one pass, and ``check`` gets its
+    hex digest and raises :class:`~registry.errors.IntegrityError` unless it is what the file must be."""
 
-    def __init__(self, scratch: Path, f: StoredFile) -> None:
+    hasher: Any
+    check: Callable[[str], None]
+
+
+def by_address(f: StoredFile, url: str) -> Judge:
+    """A Hugging Face file's judge: the one digest it is addressed by (sha256 for an LFS file, else the git blob
+    id)."""
+    hasher = hashlib.sha256() if f.lfs else hashlib.sha1(b"blob %d\0" % f.size, usedforsecurity=False)
+
+    def check(got: str) -> None:
+        if got != f.etag:
+            raise IntegrityError(url=url, expected=f.etag, actual=got, what="sha256" if f.lfs else "git blob id")
+
+    return Judge(hasher, check)
+
+
+class Flight:
+    """A file on its way in: ``written`` bytes of ``size`` are in ``scratch``; ``verified`` once its digest
+    passed its judge (``digest`` is then the sha256 or blob id it hashed to); ``error`` when it failed.
+
+    ``size`` is None until upstream tells it when the file's listing (or card) did not; ``sized`` is set once it
+    is known or the flight failed. ``etag`` is what clients may be told the file is (its address), when known
+    before the bytes are."""
+
+    def __init__(self, scratch: Path, size: int | None, *, etag: str | None = None,
+                 file: StoredFile | None = None) -> None:
         self.scratch = scratch
-        self.file = f
-        self.size = f.size
+        self.file = file
+        self.size = size
+        self.etag = etag
         self.written = 0
         self.verified = False
+        self.digest: str | None = None
         self.error: str | None = None
         self.finished = threading.Event()
+        self.sized = threading.Event()
+        if size is not None:
+            self.sized.set()
         fd = os.open(scratch, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
         self._fd = fd
         self._readers = 0
@@ -77,6 +112,11 @@ class Flight:
     def fail(self, why: str) -> None:
         self.error = why
         self.finished.set()
+        self.sized.set()
+
+    def learn_size(self, size: int) -> None:
+        self.size = size
+        self.sized.set()
 
     # The client side (the event loop).
 
@@ -112,6 +152,8 @@ class Flight:
             while pos < end:
                 if self.error is not None:
                     raise FlightFailed(self.error)
+                if self.size is None:
+                    raise FlightFailed("read before its size was known")  # callers wait for ``sized``
                 limit = min(end, self.written if self.verified else min(self.written, self.size - 1))
                 if limit <= pos:
                     await asyncio.sleep(POLL)
@@ -126,31 +168,31 @@ class Flight:
 
 
 def transfer(flight: Flight, url: str, *, session: requests.Session, policy: Policy, settings: Settings,
-             headers: dict[str, str], store: Callable[[Path], None]) -> None:
-    """Fetch ``url`` into ``flight``, verify it against the file's address, and hand it to ``store``.
+             headers: dict[str, str], judge: Judge, store: Callable[[Path, str], None]) -> None:
+    """Fetch ``url`` into ``flight``, verify it with ``judge``, and hand it to ``store`` (the scratch file and
+    the digest it hashed to).
 
     Runs on its own thread; every outcome is recorded on the flight (``verified``, or ``error``)."""
-    f = flight.file
-    # One digest, the one the file is addressed by: sha256 for an LFS file, the git blob id for a small one.
-    hasher = hashlib.sha256() if f.lfs else hashlib.sha1(b"blob %d\0" % f.size, usedforsecurity=False)
     try:
-        _receive(flight, url, session, policy, settings, headers, hasher)
-        got = hasher.hexdigest()
-        if flight.written != f.size:
-            raise IntegrityError(url=url, expected=f"{f.size} bytes", actual=f"{flight.written} bytes",
+        _receive(flight, url, session, policy, settings, headers, judge.hasher)
+        if flight.size is None:  # upstream never said: what came before it closed is the file, if the hash agrees
+            flight.learn_size(flight.written)
+        if flight.written != flight.size:
+            raise IntegrityError(url=url, expected=f"{flight.size} bytes", actual=f"{flight.written} bytes",
                                  what="size")
-        if got != f.etag:
-            raise IntegrityError(url=url, expected=f.etag, actual=got, what="sha256" if f.lfs else "git blob id")
+        got = judge.hasher.hexdigest()
+        judge.check(got)
     except Exception as e:  # noqa: BLE001 - every failure ends the flight and reaches its clients
         log.warning("%s: not stored: %s", url, e)
         flight.scratch.unlink(missing_ok=True)
         flight.fail(str(e))
         return
     try:
-        store(flight.scratch)  # before the last byte goes out: a client that has the file finds it stored
+        store(flight.scratch, got)  # before the last byte goes out: a client that has the file finds it stored
     except Exception as e:  # noqa: BLE001 - the clients get whole verified bytes; the next asker fetches again
         log.warning("%s: verified but could not be stored: %s", url, e)
         flight.scratch.unlink(missing_ok=True)
+    flight.digest = got
     flight.verified = True
     flight.finished.set()
 
@@ -179,6 +221,8 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
                                         status=resp.status_code, code=resp.headers.get("X-Error-Code"))
                 etag = resp.headers.get("ETag", "")
                 validator = validator or (etag if etag and not etag.startswith("W/") else None)
+                if flight.size is None:
+                    _learn_size(flight, resp, url)
                 skip = flight.written if resp.status_code == 200 else 0  # the whole file again: what we have
                 for block in resp.raw.stream(BLOCK, decode_content=False):
                     if skip:
@@ -186,11 +230,11 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
                         block, skip = block[cut:], skip - cut
                     if not block:
                         continue
-                    if flight.written + len(block) > flight.size:
+                    if flight.size is not None and flight.written + len(block) > flight.size:
                         raise DownloadError(f"upstream sent more than the {flight.size} bytes listed", url=url)
                     hasher.update(block)
                     flight.append(block)
-                if flight.written >= flight.size:
+                if flight.size is None or flight.written >= flight.size:
                     return
                 raise ConnectionError(f"connection closed after {flight.written} of {flight.size} bytes")
         except _NETWORK_ERRORS as e:
@@ -198,3 +242,16 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
             if failures > settings.retries:
                 raise DownloadError(f"upstream failed {failures} times in a row: {e}", url=url) from None
             settings.sleep(min(5.0, settings.backoff * 2 ** (failures - 1)))
+
+
+def _learn_size(flight: Flight, resp: requests.Response, url: str) -> None:
+    """The whole file's size from upstream's answer (``Content-Range``'s total, else ``Content-Length`` of a
+    200); left unknown when it gives neither (chunked), and then the end of the stream ends the file."""
+    total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+    length = resp.headers.get("Content-Length", "") if resp.status_code == 200 else ""
+    for given in (total, length):
+        if given.isdigit():
+            if int(given) < flight.written:
+                raise DownloadError(f"upstream now says the file has {given} bytes, fewer than received", url=url)
+            flight.learn_size(int(given))
+            return

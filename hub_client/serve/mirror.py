@@ -31,7 +31,7 @@ from hub_client.fetch.transfer import Settings
 from registry import config
 from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UsageError
 
-from .flight import Flight, transfer
+from .flight import Flight, by_address, transfer
 from .store import (
     LocalBlob,
     NotFound,
@@ -216,7 +216,7 @@ class Mirror:
                 if blob is not None:
                     return blob
                 scratch = self.storage.scratch(snap.repo) / f".hub-serve-{f.etag}.{uuid.uuid4().hex[:8]}.incoming"
-                flight = self._flights[key] = Flight(scratch, f)
+                flight = self._flights[key] = Flight(scratch, f.size, etag=f.etag, file=f)
                 threading.Thread(target=self._fly, args=(flight, snap, key), daemon=True,
                                  name=f"hub-serve-{f.etag[:12]}").start()
             flight.attach()
@@ -224,11 +224,12 @@ class Mirror:
 
     def _fly(self, flight: Flight, snap: Snapshot, key: tuple[str, str]) -> None:
         f = flight.file
+        assert f is not None
         url = f"{self.upstream}/{snap.repo}/resolve/{snap.sha}/{quote(f.path)}"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             transfer(flight, url, session=_session(), policy=self.policy, settings=self.settings, headers=headers,
-                     store=lambda path: self.storage.put_blob(snap, f, path))
+                     judge=by_address(f, url), store=lambda path, _digest: self.storage.put_blob(snap, f, path))
         finally:
             with self._lock:
                 self._flights.pop(key, None)

@@ -21,11 +21,15 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import UsageError
 
 from .store import Ref, Snapshot, StoredFile, check_rev, repo_folder_name
+
+if TYPE_CHECKING:
+    from .assets import Remote
+    from .flight import Flight
 
 #: Bytes per ranged read of an object, and per part of an upload.
 BLOCK = 8 << 20
@@ -209,9 +213,10 @@ class BucketAssets:
             raise
         return S3Object(self.s3, self.bucket, self._blob_key(digest), int(head["ContentLength"]))
 
-    def at(self, url_path: str) -> S3Object:
-        """The blob the asset whose URL has ``url_path`` is, pulled through when the bucket lacks it."""
-        from .store import NotFound, check_path
+    def at(self, url_path: str, *, fetch: bool = True) -> S3Object | Flight | Remote:
+        """The blob the asset whose URL has ``url_path`` is; else, pulled through, the flight bringing it (which
+        uploads it before its last byte goes out), or with ``fetch=False`` what upstream has."""
+        from .store import LocalBlob, NotFound, check_path
 
         rel = check_path(url_path.lstrip("/")).as_posix()
         key = f"{self.prefix}ms/paths/{rel}"
@@ -221,10 +226,16 @@ class BucketAssets:
                 return self.blob(str(json.loads(known)["sha256"]))
             except (ValueError, KeyError, TypeError, NotFound):
                 pass  # a damaged index entry, or its blob gone: fetch it again
-        got = self.local.at(url_path)  # NotFound when no card names the path, or pulling through is off
-        digest = got.path.name
-        self.s3.upload_file(str(got.path), self.bucket, self._blob_key(digest),
-                            ExtraArgs={"ContentType": "application/octet-stream"})
-        put_small(self.s3, self.bucket, key, json.dumps({"sha256": digest}))
-        got.path.unlink(missing_ok=True)
-        return self.blob(digest)
+
+        def upload(blob: Path, digest: str) -> None:  # blob first, so the path never names a missing blob
+            self.s3.upload_file(str(blob), self.bucket, self._blob_key(digest),
+                                ExtraArgs={"ContentType": "application/octet-stream"})
+            put_small(self.s3, self.bucket, key, json.dumps({"sha256": digest}))
+            blob.unlink(missing_ok=True)
+
+        # NotFound when no card names the path, or pulling through is off.
+        got = self.local.at(url_path, fetch=fetch, on_stored=upload)
+        if isinstance(got, LocalBlob):  # in the scratch folder already (a pull there finished it)
+            upload(got.path, got.path.name)
+            return self.blob(got.path.name)
+        return got  # type: ignore[no-any-return]

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -311,19 +311,8 @@ class LocalStorage:
         return folder
 
     def sweep(self, older_than: float = 3600.0) -> list[Path]:
-        """Remove scratch files a killed server left (``.hub-serve-*.incoming`` untouched for ``older_than``
-        seconds: a live transfer writes to its file all the time); what was removed."""
-        import time
-
-        removed = []
-        for path in self.root.glob("models--*--*/blobs/.hub-serve-*.incoming"):
-            try:
-                if time.time() - path.stat().st_mtime > older_than:
-                    path.unlink()
-                    removed.append(path)
-            except OSError:
-                continue
-        return removed
+        """Remove scratch files a killed server left; what was removed."""
+        return sweep_scratch(self.root.glob("models--*--*/blobs/.hub-serve-*.incoming"), older_than)
 
     def repos(self) -> list[str]:
         if not self.root.is_dir():
@@ -337,3 +326,19 @@ class LocalStorage:
         except ValueError:
             return False
         return True
+
+
+def sweep_scratch(paths: Iterable[Path], older_than: float = 3600.0) -> list[Path]:
+    """Remove the scratch files among ``paths`` untouched for ``older_than`` seconds (a live transfer writes to
+    its file all the time, so these are what a killed server left); what was removed."""
+    import time
+
+    removed = []
+    for path in paths:
+        try:
+            if time.time() - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed

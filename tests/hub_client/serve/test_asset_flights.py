@@ -1,0 +1,149 @@
+"""MindSpore Hub assets pulled through ``hub serve`` as they arrive: one upstream transfer for 16 cold clients,
+bytes sent before the file is whole, the card's 8-hex sha256 judging the file before its last byte goes out, a
+cut resumed within the transfer, a HEAD that starts nothing, and a ``hub pull`` into the same folder waited for
+rather than fetched twice. The card's host is nginx behind the fault proxy; cards give no size, as real ones."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from helpers import index, payload, publish, unique
+from helpers.tools import need_module
+
+need_module("starlette")
+need_module("uvicorn")
+
+import requests  # noqa: E402
+from servers.asgi import AsgiServer  # noqa: E402
+from servers.faultproxy import FaultProxy  # noqa: E402
+
+MB = 1 << 20
+
+
+@pytest.fixture
+def host(nginx):
+    proxy = FaultProxy(nginx.url).start()  # the card's host, with faults on demand
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch, net):
+    """A mirror over ``tmp_path/mirror`` pulling through, as ``hub serve`` runs it (its folder is HUB_HOME)."""
+    from hub_client.serve import LocalStorage, Mirror, create_app
+    from hub_client.serve.assets import AssetStore
+
+    home = tmp_path / "mirror"
+    monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
+    monkeypatch.delenv("HUB_MIRRORS", raising=False)
+    server = AsgiServer(create_app(Mirror(LocalStorage(home / "hf")), assets=AssetStore(home, pull_through=True)))
+    server.home = home
+    yield server.start()
+    server.stop()
+
+
+def _card(nginx, host, tmp_path, size: int, seed: int):
+    data = payload(size, seed=seed)
+    pub = publish(nginx.root, tmp_path / "cards", unique("flight"), data, base=host.url, prefix=True)
+    index(tmp_path / "cards")
+    return pub
+
+
+def _upstream_gets(host, pub) -> list[str | None]:
+    return [rng for method, path, rng in host.requests if method == "GET" and path == pub.uri]
+
+
+def test_sixteen_cold_clients_one_transfer_streamed_before_it_is_whole(mirror, nginx, host, tmp_path):
+    pub = _card(nginx, host, tmp_path, 12 * MB, seed=201)
+    host.faults.rate = 24 * MB  # half a second upstream: clients must get bytes long before the end
+    blob = mirror.home / "blobs" / "sha256" / pub.digest
+
+    first = requests.get(mirror.url + pub.uri, stream=True, timeout=30)
+    assert first.status_code == 200 and int(first.headers["Content-Length"]) == len(pub.data)
+    head = next(first.iter_content(MB))
+    assert head == pub.data[:len(head)]
+    assert not blob.exists(), "the first bytes came before the file was whole and stored"
+
+    def one(_: int) -> bytes:
+        return requests.get(mirror.url + pub.uri, timeout=60).content
+
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(one, range(15)))
+    rest = head + b"".join(first.iter_content(MB))
+    assert all(g == pub.data for g in [*got, rest])
+    assert _upstream_gets(host, pub) == [None], "one upstream transfer, from the first byte"
+    assert blob.is_file() and hashlib.sha256(blob.read_bytes()).hexdigest() == pub.digest
+    assert not list((mirror.home / "incomplete").glob(".hub-serve-*"))
+    # Stored as hub pull stores it: a node pulling from the mirror's folder as its own home finds it verified.
+    from hub_client import pull
+
+    [path] = pull(pub.name)
+    assert Path(os.path.realpath(path)) == blob and len(_upstream_gets(host, pub)) == 1
+    again = requests.get(mirror.url + pub.uri, headers={"Range": "bytes=5-9"}, timeout=30)
+    assert again.status_code == 206 and again.content == pub.data[5:10]
+    assert again.headers["ETag"] == f'"{pub.digest}"'
+
+
+def test_a_flipped_byte_fails_every_client_and_stores_nothing(mirror, nginx, host, tmp_path):
+    pub = _card(nginx, host, tmp_path, 3 * MB, seed=202)
+    host.faults.flip_at = 2 * MB
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(mirror.url + pub.uri, timeout=30).content  # noqa: B018 - cut short of its Content-Length
+    assert not (mirror.home / "blobs" / "sha256").exists() or not list((mirror.home / "blobs" / "sha256").iterdir())
+    assert not list((mirror.home / "incomplete").glob(".hub-serve-*"))
+    host.faults.flip_at = None
+    assert requests.get(mirror.url + pub.uri, timeout=30).content == pub.data  # the next asker fetches anew
+
+
+def test_a_cut_is_resumed_within_the_one_transfer(mirror, nginx, host, tmp_path):
+    pub = _card(nginx, host, tmp_path, 3 * MB, seed=203)
+    host.faults.cut_after = MB
+    got = requests.get(mirror.url + pub.uri, timeout=30)
+    assert got.status_code == 200 and got.content == pub.data
+    ranges = _upstream_gets(host, pub)
+    assert ranges[0] is None and len(ranges) == 2 and ranges[1].startswith("bytes=") and ranges[1] != "bytes=0-"
+
+
+def test_a_head_starts_no_transfer(mirror, nginx, host, tmp_path):
+    pub = _card(nginx, host, tmp_path, 2 * MB, seed=204)
+    head = requests.head(mirror.url + pub.uri, timeout=30)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(pub.data)
+    assert "ETag" not in head.headers  # an 8-hex card: the full sha256 is not known before the bytes
+    assert _upstream_gets(host, pub) == ["bytes=0-0"], "only the size was asked"
+    assert not (mirror.home / "blobs").exists()
+    missing = requests.head(mirror.url + "/toolkits/mindcv/nobody/none.ckpt", timeout=30)
+    assert missing.status_code == 404
+
+
+def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, host, tmp_path):
+    """Another process holds the asset's lock (``hub pull`` into the mirror's folder): the mirror waits for it
+    and serves what it stored, asking the host nothing."""
+    from filelock import FileLock
+
+    from hub_client.fetch import cache
+    from hub_client.fetch.pull import resolve
+
+    pub = _card(nginx, host, tmp_path, MB, seed=205)
+    record = resolve(pub.name)
+    asset = record.assets[0]
+    lock = FileLock(cache.lock_path(cache.asset_key(asset.url, asset.sha256)), thread_local=False)
+    lock.acquire()
+    answer: list[requests.Response] = []
+    asking = threading.Thread(target=lambda: answer.append(requests.get(mirror.url + pub.uri, timeout=60)))
+    asking.start()
+    time.sleep(0.5)
+    assert not answer, "the mirror waits for the lock's holder"
+    part = tmp_path / "other.part"  # what the other process downloaded and verified
+    part.write_bytes(pub.data)
+    cache.link(cache.asset_path(record, asset), cache.store_blob(part, pub.digest))
+    lock.release()
+    asking.join(60)
+    assert answer and answer[0].status_code == 200 and answer[0].content == pub.data
+    assert _upstream_gets(host, pub) == []
