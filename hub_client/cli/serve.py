@@ -24,8 +24,8 @@ def serve(
     ] = None,
     offline: Annotated[bool, typer.Option(help="Serve only what is stored; never ask upstream.")] = False,
     max_size: Annotated[str | None, typer.Option(
-        help="The most a storage folder keeps of Hugging Face files (500GB, 2TiB); past it, the least recently "
-        "used go. On S3, use the bucket's lifecycle rules.")] = None,
+        help="The most a storage folder keeps of Hugging Face files and MindSpore Hub assets (500GB, 2TiB); past "
+        "it, the least recently used go. On S3, use the bucket's lifecycle rules.")] = None,
     public: Annotated[bool, typer.Option(help="Listen beyond loopback with no team token (HUB_SERVE_TOKENS).")
                       ] = False,
 ) -> None:
@@ -72,9 +72,9 @@ def serve(
         # from the cards' own hosts, never from mirrors (HUB_MIRRORS may well name this very server).
         env = {"HUB_HOME": str(root), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
         cap = parse_size(max_size) if max_size else None
-        local = LocalStorage(root / "hf", max_bytes=cap)
+        local = LocalStorage(root / "hf", max_bytes=cap, asset_blobs=root / "blobs" / "sha256")
         local.sweep()  # what a killed server was fetching is fetched again when asked
-        asset_store = AssetStore(root, pull_through=not offline)
+        asset_store = AssetStore(root, pull_through=not offline, after_store=local.added)
         asset_store.sweep()
         store, assets, where = local, asset_store, str(root)
     import uvicorn

@@ -54,9 +54,12 @@ class Remote:
 class AssetStore:
     """The MindSpore Hub side of a mirror: ``home`` as a ``HUB_HOME`` (``HUB_HOME=DIR hub pull NAME`` fills it)."""
 
-    def __init__(self, home: Path, *, pull_through: bool = False) -> None:
+    def __init__(self, home: Path, *, pull_through: bool = False,
+                 after_store: Callable[[Path], None] | None = None) -> None:
         self.home = home.resolve()
         self.pull_through = pull_through
+        #: Told of each blob pulled through and stored (the size cap's eviction, ``LocalStorage.added``).
+        self.after_store = after_store
         self._flights: dict[str, Flight] = {}
         self._lock = threading.Lock()
 
@@ -114,6 +117,10 @@ class AssetStore:
     def _stored(self, record: ModelRecord, asset: AssetRecord) -> LocalBlob | None:
         blob = Path(os.path.realpath(cache.asset_path(record, asset, self.home)))
         if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
+            try:
+                os.utime(blob)  # a read counts as a use for the size cap (least recently used first)
+            except OSError:
+                pass  # a blob someone else owns: served all the same
             return LocalBlob(blob, blob.stat().st_size)
         return None
 
@@ -178,6 +185,8 @@ class AssetStore:
             cache.link(cache.asset_path(record, asset, self.home), blob)
             if on_stored is not None:
                 on_stored(blob, digest)
+            elif self.after_store is not None:
+                self.after_store(blob)
 
         def check(digest: str) -> None:
             check_digest(digest, asset, url)

@@ -192,10 +192,12 @@ class LocalStorage:
     """Repos in huggingface_hub's cache layout under ``root`` (refs, snapshots, blobs); the upstream listing of
     each commit beside them as ``.hub-snapshots/<sha>.json``, which huggingface_hub ignores."""
 
-    def __init__(self, root: Path, *, max_bytes: int | None = None) -> None:
+    def __init__(self, root: Path, *, max_bytes: int | None = None, asset_blobs: Path | None = None) -> None:
         self.root = root.resolve()
         #: The most bytes of blobs kept; past it, the least recently used go (a read counts as a use).
         self.max_bytes = max_bytes
+        #: The mirror's MindSpore Hub assets (``assets.py``), counted in the cap and evicted with the rest.
+        self.asset_blobs = asset_blobs.resolve() if asset_blobs else None
 
     def _folder(self, repo: str) -> Path:
         return self.root / repo_folder_name(repo)
@@ -275,6 +277,10 @@ class LocalStorage:
         blob.parent.mkdir(parents=True, exist_ok=True)
         os.replace(verified, blob)
         link(self._folder(snap.repo) / "snapshots" / snap.sha / Path(*check_path(f.path).parts), blob)
+        self.added(blob)
+
+    def added(self, blob: Path) -> None:
+        """A blob was stored (a Hugging Face file, or an asset): past the cap, the least recently used go."""
         if self.max_bytes is not None:
             self.evict(self.max_bytes, keep=blob)
 
@@ -282,11 +288,13 @@ class LocalStorage:
         """Remove the least recently used blobs until the rest fit in ``max_bytes``; what was removed.
 
         A snapshot's link to a removed blob dangles, which huggingface_hub and this mirror read as "not stored":
-        the file is fetched again when next asked. ``keep`` (the blob just stored) is never removed.
+        the file is fetched again when next asked (an asset's link likewise). ``keep`` (the blob just stored) is
+        never removed.
         """
         blobs = []
-        for folder in self.root.glob("models--*--*/blobs"):
-            if (folder.parent / TEAM_MARK).exists():  # a team repo's files exist nowhere else
+        folders = [*self.root.glob("models--*--*/blobs"), *([self.asset_blobs] if self.asset_blobs else [])]
+        for folder in folders:
+            if not folder.is_dir() or (folder.parent / TEAM_MARK).exists():  # a team repo's files are only here
                 continue
             with os.scandir(folder) as entries:
                 for e in entries:

@@ -147,3 +147,41 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
     asking.join(60)
     assert answer and answer[0].status_code == 200 and answer[0].content == pub.data
     assert _upstream_gets(host, pub) == []
+
+
+def test_the_size_cap_counts_assets_with_hugging_face_files(nginx, host, hf_server, tmp_path, monkeypatch, net):
+    """One cap over both kinds: the least recently used goes, whichever kind it is, and comes back when asked."""
+    from hub_client.serve import LocalStorage, Mirror, create_app
+    from hub_client.serve.assets import AssetStore
+
+    home = tmp_path / "mirror"
+    monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
+    a = _card(nginx, host, tmp_path, MB, seed=206)
+    c = _card(nginx, host, tmp_path, MB, seed=207)
+    repo_id = f"acme/{unique('cap')}".replace("_", "-")
+    hf_file = payload(MB, seed=208)
+    hf_server.add(repo_id, {"w.safetensors": hf_file})
+    local = LocalStorage(home / "hf", max_bytes=int(2.5 * MB), asset_blobs=home / "blobs" / "sha256")
+    assets = AssetStore(home, pull_through=True, after_store=local.added)
+    server = AsgiServer(create_app(Mirror(local, upstream=hf_server.url), assets=assets)).start()
+    hf_url = f"{server.url}/{repo_id}/resolve/main/w.safetensors"
+    try:
+        assert requests.get(server.url + a.uri, timeout=30).content == a.data
+        time.sleep(0.02)
+        assert requests.get(hf_url, timeout=30).content == hf_file
+        time.sleep(0.02)
+        assert requests.get(server.url + a.uri, timeout=30).content == a.data  # a used again: w is the oldest
+        time.sleep(0.02)
+        assert requests.get(server.url + c.uri, timeout=30).content == c.data
+        kept = {p.name for p in home.rglob("blobs/*") if p.is_file()} | {
+            p.name for p in (home / "blobs" / "sha256").iterdir()}
+        assert kept == {a.digest, c.digest}
+        assert len(_upstream_gets(host, a)) == 1
+        assert requests.get(hf_url, timeout=30).content == hf_file  # evicted: fetched again when asked
+        assert (home / "blobs" / "sha256" / c.digest).is_file()
+        assert not (home / "blobs" / "sha256" / a.digest).exists()  # storing it evicted a, now the least recent
+        assert requests.get(server.url + a.uri, timeout=30).content == a.data  # and a comes back from its host
+        assert len(_upstream_gets(host, a)) == 2
+    finally:
+        server.stop()
