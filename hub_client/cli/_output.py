@@ -31,8 +31,8 @@ DeviceOpt = Annotated[str, typer.Option("--device", "-d",
 BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto (fastest installed for the device), "
                                          "openvino (CPU), torch or mindspore.")]
 PrecisionOpt = Annotated[str, typer.Option(
-    "--precision", help="auto (bf16 where the hardware has it, once a check on the model shows the answers "
-    "unchanged), fp32 (exact), or bf16.")]
+    "--precision", help="auto (bf16 where the hardware has it, fp16 on an older CUDA GPU, once a check on the "
+    "model shows the answers unchanged), fp32 (exact), bf16 or fp16.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which engine and precision run it.")]
 
 

@@ -3,8 +3,10 @@ numerics that keep the answers (``engine.py`` says which and how that is checked
 
 - ``openvino``: a cached IR is compiled directly (no PyTorch network is built, so a warm load is quick); else
   the PyTorch network is built, converted, compiled, checked and kept.
-- ``torch``: bf16 weights in channels_last on a CPU with native bf16 or on CUDA, after the check; inputs are cast
-  on the way in and logits back to float32 on the way out, so callers pass float32 as before.
+- ``torch``: bf16 weights in channels_last on a CPU with native bf16 or on a CUDA GPU with bf16 (fp16 on an older
+  GPU), after the check; inputs are cast on the way in and logits back to float32 on the way out, so callers pass
+  float32 as before. ``torch.compile`` is left to the caller: its first call compiles for far longer than a load
+  may take (``python -m bench.gpu`` measures what it gives).
 - ``mindspore``: fp32, as MindCV runs it.
 """
 
@@ -33,12 +35,17 @@ def _version(dist: str) -> str:
 
 
 def wanted(precision: str, device: str) -> str:
-    """The precision to try: ``bf16`` where the hardware has bf16 instructions (CPU flags, CUDA) unless fp32 is
-    asked; whether it is kept is the check's verdict (:func:`keep`)."""
+    """The precision to try, unless one is asked by name: ``bf16`` where the hardware has bf16 instructions (CPU
+    flags; a CUDA GPU since Ampere), ``fp16`` on an older CUDA GPU, else ``fp32``; whether it is kept is the
+    check's verdict (:func:`keep`)."""
     p = engine.check_precision(precision)
     if p != "auto":
         return p
-    return "bf16" if parse_device(device).kind == "cuda" or engine.native_bf16() else "fp32"
+    if parse_device(device).kind == "cuda":
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if engine.native_bf16() else "fp32"
 
 
 def keep(check: engine.Check, precision: str) -> bool:
@@ -86,8 +93,8 @@ def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precisio
     key = engine.weights_key(weights, repr(spec), "torch", kind, _version("torch"), _version("transformers"), want)
     found = engine.cached_check(key)
     if found is not None:
-        return (torch_backend.to_bf16(net), found, want) if keep(found, precision) else (net, found, "fp32")
-    reduced = torch_backend.to_bf16(copy.deepcopy(net))
+        return (torch_backend.to_reduced(net, want), found, want) if keep(found, precision) else (net, found, "fp32")
+    reduced = torch_backend.to_reduced(copy.deepcopy(net), want)
     probe = engine.probe_batch(spec.in_channels, size)
     check = engine.checked(key, "torch", want, lambda: torch_backend.logits(net, probe),
                            lambda: torch_backend.logits(reduced, probe))

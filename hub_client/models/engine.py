@@ -1,7 +1,8 @@
 """Which engine and numerics run a loaded network, and the check that earns a reduced precision its place.
 
 ``auto`` takes the fastest engine installed for the device (``pick_backend``), then the fastest numerics that keep
-the answers. bf16 is tried where the hardware has bf16 instructions (AVX512-BF16 or AMX on a CPU; CUDA), and kept
+the answers. bf16 is tried where the hardware has bf16 instructions (AVX512-BF16 or AMX on a CPU; a CUDA GPU that
+has it, else fp16 there; fp16 is only tried when asked for elsewhere), and kept
 only after a check on the model itself: its logits on a fixed probe batch against the same network in fp32, as
 the largest error relative to the largest fp32 logit, and top-1 agreement on the probe images whose fp32 answer
 is decisive (a margin over the runner-up wider than the tolerance; where fp32 itself is within the tolerance, a
@@ -32,7 +33,7 @@ from registry.errors import UsageError
 
 log = logging.getLogger("hub")
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Largest error relative to the largest fp32 logit that a reduced precision may make on the probe batch.
 TOLERANCE = 0.03
 PROBE_IMAGES = 8

@@ -134,8 +134,8 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
             raise UsageError("OpenVINO runs trained weights as they are; for a fresh or re-headed network (to "
                              "fine-tune) use backend='torch'")
         chosen = pick_backend("torch", device)
-    if chosen == "mindspore" and precision == "bf16":
-        raise UsageError("precision='bf16' runs on the torch or openvino backend; MindSpore runs fp32 here")
+    if chosen == "mindspore" and precision in ("bf16", "fp16"):
+        raise UsageError(f"precision={precision!r} runs on the torch or openvino backend; MindSpore runs fp32 here")
     check, run = None, "fp32"
     try:
         info = model_info(name, pretrained=pretrained, progress=progress)

@@ -87,13 +87,14 @@ def convert(model: Any, channels: int, size: int, key: str) -> Path:
 
 
 def compile_ir(ir: Path, precision: str) -> OpenVinoNet:
-    """Compile ``ir`` for the CPU at ``precision`` (``bf16`` or ``fp32``), with OpenVINO's model cache."""
+    """Compile ``ir`` for the CPU at ``precision`` (``bf16``, ``fp16`` or ``fp32``), with OpenVINO's model
+    cache."""
     import openvino as ov
 
     core = ov.Core()
     cache = config.hub_home() / "engines" / "openvino" / "compiled"
     cache.mkdir(parents=True, exist_ok=True)
-    hint = "bf16" if precision == "bf16" else "f32"
+    hint = {"bf16": "bf16", "fp16": "f16"}.get(precision, "f32")
     compiled = core.compile_model(str(ir), "CPU", {"INFERENCE_PRECISION_HINT": hint, "CACHE_DIR": str(cache)})
     return OpenVinoNet(compiled, precision, ir)
 

@@ -175,10 +175,15 @@ def _logits_float(module: nn.Module, args: Any, kwargs: Any, output: Any) -> Any
     return output
 
 
-def to_bf16(model: nn.Module) -> nn.Module:
-    """``model`` with bf16 weights in channels_last (the layout oneDNN and cuDNN run fastest); float32 inputs are
-    cast on the way in and the logits back to float32 on the way out, so a caller sees no difference but speed."""
-    model = model.to(dtype=torch.bfloat16).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+#: The reduced precisions a PyTorch network runs in.
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def to_reduced(model: nn.Module, precision: str) -> nn.Module:
+    """``model`` with ``precision`` (bf16 or fp16) weights in channels_last (the layout oneDNN and cuDNN run
+    fastest); float32 inputs are cast on the way in and the logits back to float32 on the way out, so a caller
+    sees no difference but speed."""
+    model = model.to(dtype=DTYPES[precision]).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     model.register_forward_pre_hook(_to_params, with_kwargs=True)
     model.register_forward_hook(_logits_float, with_kwargs=True)
     return model

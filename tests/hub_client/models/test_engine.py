@@ -130,3 +130,32 @@ def test_cli_verbose_says_which_engine_and_precision(served, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "engine: torch on cpu, fp32" in run.stderr
     assert json.loads(run.stdout)["precision"] == "fp32"
+
+
+@pytest.mark.parametrize("backend", ["torch", pytest.param("openvino", marks=pytest.mark.skipif(
+    not HAS_OV, reason="the openvino extra is not installed"))])
+def test_fp16_asked_by_name_runs_after_its_check(served, backend):
+    """fp16 (what an older CUDA GPU gets) runs on either engine once the check passes; float32 in and out."""
+    x = np.random.default_rng(7).standard_normal((2, 3, 224, 224)).astype(np.float32)
+    want = fp32_reference(served, x)
+    net = hub_client.load_model(served, backend=backend, precision="fp16")
+    info = net.hub_info
+    assert info.check.precision == "fp16" and info.check.passed, info.check
+    assert (info.spec.engine, info.spec.precision) == (backend, "fp16")
+    got = torchnet.logits(net, x) if backend == "torch" else net(x)
+    assert got.dtype == np.float32
+    assert np.abs(got - want).max() <= info.check.tolerance * np.abs(want).max()
+    kept = json.loads((config.hub_home() / "engines" / "checks.json").read_text())
+    assert [v["precision"] for v in kept.values()] == ["fp16"]
+
+
+def test_auto_on_cuda_tries_bf16_where_the_gpu_has_it_else_fp16(monkeypatch):
+    """The choice alone (no GPU here): Ampere and later have bf16; an older GPU gets fp16; fp32 asked is fp32."""
+    from hub_client.models import accelerate
+
+    for has_bf16, expected in ((True, "bf16"), (False, "fp16")):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda has=has_bf16: has)
+        assert accelerate.wanted("auto", "cuda:0") == expected
+        assert accelerate.wanted("fp32", "cuda") == "fp32"
+    monkeypatch.setattr(engine, "native_bf16", lambda: False)
+    assert accelerate.wanted("auto", "cpu") == "fp32" and accelerate.wanted("fp16", "cpu") == "fp16"
