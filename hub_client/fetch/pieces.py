@@ -108,7 +108,8 @@ class Run:
     """What the workers, the hasher and the controller share, under one lock.
 
     ``done`` is the sorted list of byte ranges written (the resume state ``save`` writes out), ``todo`` the
-    pieces still to fetch, lowest first.
+    pieces still to fetch, lowest first. At most ``target`` workers fetch at a time (``fetching`` do now); the
+    others wait, started, for their turn, so adding connections costs no thread start while the GIL is busy.
     """
 
     done: list[list[int]]
@@ -117,9 +118,14 @@ class Run:
     sources: list[Source]
     save: Callable[[], None]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Bytes were written (the hasher waits on it).
     changed: threading.Condition = field(init=False)
+    #: A worker may take a piece: one finished, or ``target`` grew (waiting workers wait on it).
+    turn: threading.Condition = field(init=False)
     target: int = 1
+    #: Worker threads alive (fetching or waiting for their turn).
     active: int = 0
+    fetching: int = 0
     peak: int = 0
     received: int = 0
     unsaved: int = 0
@@ -129,12 +135,31 @@ class Run:
 
     def __post_init__(self) -> None:
         self.changed = threading.Condition(self.lock)
+        self.turn = threading.Condition(self.lock)
 
     def take(self) -> list[int] | None:
-        with self.lock:
-            if self.error is not None or self.abandon is not None or self.active > self.target or not self.todo:
-                return None
-            return self.todo.pop(0)
+        """The next piece, once fewer than ``target`` workers are fetching (a server that refused a connection
+        lowered it: the others wait rather than ask again); None once the run has ended or no piece is left.
+        Each piece taken is handed back with :meth:`put_down`."""
+        with self.turn:
+            while True:
+                if self.error is not None or self.abandon is not None or not self.todo:
+                    return None
+                if self.fetching < self.target:
+                    self.fetching += 1
+                    self.peak = max(self.peak, self.fetching)
+                    return self.todo.pop(0)
+                self.turn.wait(0.2)
+
+    def grow(self, add: int) -> None:
+        with self.turn:
+            self.target += add
+            self.turn.notify(add)
+
+    def put_down(self) -> None:
+        with self.turn:
+            self.fetching -= 1
+            self.turn.notify()
 
     def give_back(self, piece: list[int]) -> None:
         with self.lock:
@@ -147,7 +172,7 @@ class Run:
             merge(self.done, a, b)
             self.received += b - a
             self.unsaved += b - a
-            if self.unsaved >= BLOCK * max(2, self.active):
+            if self.unsaved >= BLOCK * max(2, self.fetching):
                 self.unsaved = 0
                 self.save()
             self.changed.notify_all()
@@ -216,73 +241,12 @@ def worker(run: Run, slot: int, path: Path, policy: Policy, settings: Settings, 
     failures = 0
     try:
         while (piece := run.take()) is not None:
-            src = run.source(slot)
-            if src is None:
-                raise DownloadError("no source is left to fetch the file's pieces from")
-            a, b = piece
-            with run.lock:
-                run.attempts += 1
-            sent = headers if src.primary else {k: v for k, v in headers.items() if k.lower() != "authorization"}
-            hdrs = {**sent, "Range": f"bytes={a}-{b - 1}", "If-Range": src.validator, "Accept-Encoding": "identity",
-                    "User-Agent": "hub-client"}
             try:
-                resp, _ = _open(session, src.url, hdrs, policy, settings.timeout)
-            except _NETWORK_ERRORS as e:
-                run.give_back(piece)
-                if run.fault(src, type(e).__name__):
-                    continue
-                failures += 1
-                if failures > settings.retries:
-                    raise DownloadError(f"giving up on {src.url} after {failures} failed connections",
-                                        url=src.url) from None
-                settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
-                continue
-            with resp:
-                status = resp.status_code
-                if status in _RETRY_STATUS:  # too many connections, or busy: one fewer, and wait
-                    run.give_back(piece)
-                    wait = _retry_after(resp.headers.get("Retry-After"))
-                    with run.lock:
-                        run.target = max(1, run.target - 1)
-                    failures += 1
-                    if failures > settings.retries:
-                        raise DownloadError(f"{src.url} answered HTTP {status} {failures} times", url=src.url,
-                                            status=status)
-                    settings.sleep(min(MAX_BACKOFF, wait if wait is not None else settings.backoff * 2 ** failures))
-                    continue
-                if status == 200 or (status == 206 and not resp.headers.get("Content-Range", "").startswith(
-                        f"bytes {a}-")):
-                    run.give_back(piece)  # ranges ignored, or the file changed there (If-Range failed)
-                    if not run.fault(src, f"HTTP {status} to a range request", fatal=True):
-                        with run.lock:
-                            run.abandon = f"HTTP {status} to a range request"
-                        return
-                    continue
-                if status != 206:
-                    run.give_back(piece)
-                    if run.fault(src, f"HTTP {status}", fatal=True):
-                        continue
-                    raise DownloadError(f"{src.url} answered HTTP {status} {resp.reason}", url=src.url,
-                                        status=status, code=resp.headers.get("X-Error-Code"))
-                try:
-                    got = write_piece(resp, path, a, b, sink, record=run.record,
-                                      stop=lambda: run.error is not None or run.abandon is not None)
-                except _NETWORK_ERRORS:
-                    got = -1
-                if got < 0 or a + got < b:  # cut mid-piece: what arrived is recorded, the rest goes back
-                    done_to = a + max(got, 0)
-                    with run.lock:
-                        have = next((r[1] for r in run.done if r[0] <= a < r[1]), a)
-                    run.give_back([max(done_to, have), b])
-                    if run.fault(src, "connection cut"):
-                        continue
-                    failures += 1
-                    if failures > settings.retries:
-                        raise DownloadError(f"giving up on {src.url}: the connection broke {failures} times",
-                                            url=src.url)
-                    settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
-                    continue
-                failures = 0
+                failures = _fetch_piece(run, slot, piece, session, path, policy, settings, headers, sink, failures)
+            finally:
+                run.put_down()
+    except _Abandoned:
+        return
     except BaseException as e:
         with run.lock:
             run.error = run.error or e
@@ -291,3 +255,83 @@ def worker(run: Run, slot: int, path: Path, policy: Policy, settings: Settings, 
         with run.changed:
             run.active -= 1
             run.changed.notify_all()
+
+
+class _Abandoned(Exception):
+    """The server cannot serve this download in pieces (the run's ``abandon`` says why)."""
+
+
+def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Session, path: Path, policy: Policy,
+                 settings: Settings, headers: dict[str, str], sink: ProgressSink, failures: int) -> int:
+    """One piece from the source whose turn ``slot`` names; the worker's consecutive failures after it."""
+    src = run.source(slot)
+    if src is None:
+        raise DownloadError("no source is left to fetch the file's pieces from")
+    a, b = piece
+    with run.lock:
+        run.attempts += 1
+    sent = headers if src.primary else {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    hdrs = {**sent, "Range": f"bytes={a}-{b - 1}", "If-Range": src.validator, "Accept-Encoding": "identity",
+            "User-Agent": "hub-client"}
+    try:
+        resp, _ = _open(session, src.url, hdrs, policy, settings.timeout)
+    except _NETWORK_ERRORS as e:
+        run.give_back(piece)
+        if run.fault(src, type(e).__name__):
+            return failures
+        failures += 1
+        if failures > settings.retries:
+            raise DownloadError(f"giving up on {src.url} after {failures} failed connections",
+                                url=src.url) from None
+        settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
+        return failures
+    with resp:
+        status = resp.status_code
+        if status in _RETRY_STATUS:  # too many connections, or busy: one fewer, and wait
+            run.give_back(piece)
+            wait = _retry_after(resp.headers.get("Retry-After"))
+            with run.lock:
+                run.target = max(1, run.target - 1)
+                # With others fetching, it says "fewer connections" (as it is told, in ``target``), not that
+                # the source fails: only a refusal of a connection on its own counts towards giving up.
+                alone = run.fetching <= 1
+            failures += alone
+            if failures > settings.retries:
+                raise DownloadError(f"{src.url} answered HTTP {status} {failures} times", url=src.url,
+                                    status=status)
+            settings.sleep(min(MAX_BACKOFF, wait if wait is not None else settings.backoff * 2 ** failures))
+            return failures
+        if status == 200 or (status == 206 and not resp.headers.get("Content-Range", "").startswith(
+                f"bytes {a}-")):
+            run.give_back(piece)  # ranges ignored, or the file changed there (If-Range failed)
+            if not run.fault(src, f"HTTP {status} to a range request", fatal=True):
+                with run.turn:
+                    run.abandon = f"HTTP {status} to a range request"
+                    run.turn.notify_all()
+                raise _Abandoned
+            return failures
+        if status != 206:
+            run.give_back(piece)
+            if run.fault(src, f"HTTP {status}", fatal=True):
+                return failures
+            raise DownloadError(f"{src.url} answered HTTP {status} {resp.reason}", url=src.url,
+                                status=status, code=resp.headers.get("X-Error-Code"))
+        try:
+            got = write_piece(resp, path, a, b, sink, record=run.record,
+                              stop=lambda: run.error is not None or run.abandon is not None)
+        except _NETWORK_ERRORS:
+            got = -1
+        if got < 0 or a + got < b:  # cut mid-piece: what arrived is recorded, the rest goes back
+            done_to = a + max(got, 0)
+            with run.lock:
+                have = next((r[1] for r in run.done if r[0] <= a < r[1]), a)
+            run.give_back([max(done_to, have), b])
+            if run.fault(src, "connection cut"):
+                return failures
+            failures += 1
+            if failures > settings.retries:
+                raise DownloadError(f"giving up on {src.url}: the connection broke {failures} times",
+                                    url=src.url)
+            settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
+            return failures
+        return 0
