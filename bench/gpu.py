@@ -1,12 +1,13 @@
 """ConvNeXt-tiny on a CUDA GPU: the table ``bench.infer`` prints, for the CUDA path, in one command.
 
-    python -m bench.gpu [--batches 1 8 32 128] [--seconds 5] [--json out.json]
+    python -m bench.gpu [--batches 1 8 32 128] [--seconds 5] [--json out.json] [--device cpu --no-compile]
 
 Rows, each at 224x224 with random weights in MindCV's layout: PyTorch fp32; bf16 and fp16 weights in
 channels_last; ``torch.compile`` of the bf16 network (``max-autotune-no-cudagraphs``, compiled before timing);
 and ``auto``: what ``load_model(..., device="cuda")`` runs, through its own engine step (``accelerate.py``: the
 precision check against fp32 on the probe, and its timing). Every row also gives the largest logit error against
-fp32 relative to the largest logit. Without CUDA it says so and exits 2.
+fp32 relative to the largest logit. Without CUDA it says so and exits 2; ``--device cpu`` runs the same rows on
+the CPU (a rehearsal of the script, which the tests run with ``--no-compile``: compiling takes minutes there).
 """
 
 from __future__ import annotations
@@ -25,20 +26,24 @@ from bench.common import report
 GFLOP_PER_IMAGE = 8.9
 
 
-def _rate(run: Any, batch: int, seconds: float) -> float:
+def _rate(run: Any, batch: int, seconds: float, device: str) -> float:
     import torch
 
+    def sync() -> None:
+        if device == "cuda":
+            torch.cuda.synchronize()
+
     run()
-    torch.cuda.synchronize()
+    sync()
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         run()
         n += 1
-    torch.cuda.synchronize()
+    sync()
     return batch * n / (time.perf_counter() - start)
 
 
-def run(batches: list[int], seconds: float) -> list[dict[str, Any]]:
+def run(batches: list[int], seconds: float, device: str = "cuda", compile_: bool = True) -> list[dict[str, Any]]:
     import tempfile
 
     import torch
@@ -53,18 +58,19 @@ def run(batches: list[int], seconds: float) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     weights = work / "convnext_tiny.ckpt"
     ckpt.write(weights, {k: (rng.standard_normal(s) * 0.02).astype(np.float32) for k, s in mindcv_shapes(spec).items()})
-    fp32, *_ = build_and_load(get_backend("torch"), spec, weights, device="cuda")
+    fp32, *_ = build_and_load(get_backend("torch"), spec, weights, device=device)
     engines: dict[str, Any] = {"PyTorch fp32": fp32}
     for name, dtype in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
         engines[f"PyTorch {name}, channels_last"] = copy.deepcopy(fp32).to(dtype=dtype).to(
             memory_format=torch.channels_last)
-    compiled = torch.compile(engines["PyTorch bf16, channels_last"], mode="max-autotune-no-cudagraphs")
-    engines["torch.compile bf16"] = compiled
-    auto, check, precision = accelerate.torch_precision(copy.deepcopy(fp32), spec, weights, "auto", "cuda", 224)
+    if compile_:
+        compiled = torch.compile(engines["PyTorch bf16, channels_last"], mode="max-autotune-no-cudagraphs")
+        engines["torch.compile bf16"] = compiled
+    auto, check, precision = accelerate.torch_precision(copy.deepcopy(fp32), spec, weights, "auto", device, 224)
     engines[f"auto (torch {precision})"] = auto
     rows = []
     for batch in batches:
-        x = torch.from_numpy(rng.standard_normal((batch, 3, 224, 224)).astype(np.float32)).cuda()
+        x = torch.from_numpy(rng.standard_normal((batch, 3, 224, 224)).astype(np.float32)).to(device)
         with torch.inference_mode():
             ref = fp32(pixel_values=x).logits.float()
             for name, net in engines.items():
@@ -72,7 +78,7 @@ def run(batches: list[int], seconds: float) -> list[dict[str, Any]]:
                 xin = x.to(dtype).contiguous(memory_format=torch.channels_last) if dtype != torch.float32 else x
                 out = net(pixel_values=xin).logits.float()
                 err = float((out - ref).abs().max() / ref.abs().max())
-                ips = _rate(lambda net=net, xin=xin: net(pixel_values=xin), batch, seconds)
+                ips = _rate(lambda net=net, xin=xin: net(pixel_values=xin), batch, seconds, device)
                 rows.append({"figure": f"convnext_tiny 224, batch {batch}", "backend": name, "img_s": ips,
                              "tflops": ips * GFLOP_PER_IMAGE / 1000, "max_rel_error": err})
     rows.append({"figure": "auto's precision check", "backend": f"torch {precision}",
@@ -96,16 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 128])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    ap.add_argument("--no-compile", action="store_true", help="leave out the torch.compile row")
     args = ap.parse_args(argv)
     try:
         import torch
     except ImportError:
         print("bench.gpu needs PyTorch with CUDA: pip install torch (a CUDA wheel)", file=sys.stderr)
         return 2
-    if not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device here: run python -m bench.gpu on a machine with an NVIDIA GPU", file=sys.stderr)
         return 2
-    rows = run(args.batches, args.seconds)
+    rows = run(args.batches, args.seconds, args.device, not args.no_compile)
     return report(table(rows), rows, args.json)
 
 

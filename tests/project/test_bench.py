@@ -1,6 +1,7 @@
 """`python -m bench`: every benchmark in one run, one table, JSON beside it (a short slice runs here)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -90,3 +91,24 @@ def test_the_gpu_script_says_plainly_when_there_is_no_cuda():
         pytest.skip("a CUDA machine: the script runs for real there")
     proc = subprocess.run([sys.executable, "-m", "bench.gpu"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no CUDA device" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_gpu_script_rehearses_on_the_cpu(tmp_path):
+    """The CUDA script's rows, run on the CPU: every engine it times gives logits near fp32's, and auto's check
+    is reported, so the script is known to run before a GPU machine gets it."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run([sys.executable, "-m", "bench.gpu", "--device", "cpu", "--no-compile", "--batches", "2",
+                           "--seconds", "0.05", "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "HUB_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    timed = {r["backend"]: r for r in rows if "img_s" in r}
+    assert {"PyTorch fp32", "PyTorch bf16, channels_last", "PyTorch fp16, channels_last"} <= set(timed)
+    assert any(name.startswith("auto (torch ") for name in timed)
+    assert all(r["img_s"] > 0 for r in timed.values())
+    assert timed["PyTorch fp32"]["max_rel_error"] == 0.0
+    assert all(r["max_rel_error"] < 0.05 for r in timed.values())  # reduced precisions stay near fp32
+    assert rows[-1]["figure"] == "auto's precision check"
