@@ -123,7 +123,7 @@ def eval_(
     else:
         result = evaluate(model, dataset, batch_size=batch_size, limit=limit, tolerance=tolerance)
     if json_:
-        emit_json(result.as_dict())
+        emit_json({**result.as_dict(), "precision": model.hub_info.spec.precision})
     else:
         claim = (f"card claims {result.claim_top1:.2f}% ({result.claim_source}); tolerance ±{result.tolerance:.2f}"
                  if result.claim_top1 is not None else "the card claims no top-1")

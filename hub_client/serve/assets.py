@@ -16,7 +16,6 @@ sees to it). A ``HEAD`` starts nothing: the card's size, or upstream's answer to
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
@@ -34,8 +33,6 @@ from registry.store.db import Registry
 
 from .flight import Flight, Judge, transfer
 from .store import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
-
-log = logging.getLogger("hub.serve")
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 #: Called with the stored blob and its sha256 once an asset is verified and stored (a bucket mirror uploads it).

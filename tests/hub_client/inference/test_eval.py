@@ -79,6 +79,20 @@ def test_eval_reproduces_the_mindspore_card_after_a_pull(mirror, backend):
     assert [r[:2] for r in nginx.requests_for(uri)[before:]] == [("GET", 200)]  # really pulled, from the mirror
 
 
+def test_eval_reproduces_the_card_with_the_auto_choice(mirror):
+    """No --backend: the fastest engine installed for the CPU, in the precision its check allows, still gives
+    the card's top-1 (and the same answer as exact PyTorch)."""
+    import importlib.util
+
+    code, doc = eval_cli("convnextv2_digits")
+    assert code == 0, doc
+    assert doc["backend"] == ("openvino" if importlib.util.find_spec("openvino") else "torch")
+    assert doc["verdict"] == "reproduced" and doc["images"] == 450 and doc["precision"] in ("fp32", "bf16")
+    assert abs(doc["top1"] - card_claim()) <= doc["tolerance"]
+    _, exact = eval_cli("convnextv2_digits", "--backend", "torch", "--precision", "fp32")
+    assert abs(doc["top1"] - exact["top1"]) <= 100 / 450 + 1e-9  # at most one image answered otherwise
+
+
 @pytest.mark.parametrize("backend", ["torch", "mindspore"])
 def test_eval_reproduces_the_hf_card_after_a_pull(hf_repo, backend):
     code, doc = eval_cli(f"hf:{HF_REPO}", "--backend", backend)
