@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from helpers import HF_CARD, payload, unique
+from helpers import HF_CARD, index, payload, publish, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -163,6 +163,48 @@ def test_kill_9_mid_transfer_clients_resume_and_no_partial_blob(hf_server, tmp_p
         assert rest.status_code == 206
         assert hashlib.sha256(bytes(got) + rest.content).hexdigest() == digest
         assert blob.is_file() and hashlib.sha256(blob.read_bytes()).hexdigest() == digest
+    finally:
+        server.kill()
+        server.wait(10)
+        proxy.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("net")
+def test_kill_9_mid_asset_transfer_clients_resume_and_no_partial_blob(nginx, tmp_path, monkeypatch):
+    """The same for a MindSpore Hub asset (an 8-hex card, no size, so no ETag): the restarted server fetches it
+    again and answers the client's range once those bytes are in and the whole file has passed the card."""
+    proxy = FaultProxy(nginx.url).start()
+    proxy.faults.rate = 4e6
+    data = payload(8 * MB, seed=84)
+    pub = publish(nginx.root, tmp_path / "cards", unique("killms"), data, base=proxy.url, prefix=True)
+    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "indexer"))
+    index(tmp_path / "cards")
+    port, storage = free_port(), tmp_path / "mirror"
+    env = {"HUB_ALLOWED_HOSTS": "127.0.0.1", "HUB_REGISTRY": str(tmp_path / "registry.db")}
+    server = _start_serve(port, str(storage), env)
+    url = f"http://127.0.0.1:{port}{pub.uri}"
+    try:
+        resp = requests.get(url, stream=True, timeout=30)
+        assert "ETag" not in resp.headers
+        got = bytearray()
+        for block in resp.iter_content(64 * 1024):
+            got += block
+            if len(got) >= 2 * MB:
+                break
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+        with pytest.raises(requests.exceptions.RequestException):
+            for block in resp.iter_content(64 * 1024):
+                got += block
+        blob = storage / "blobs" / "sha256" / pub.digest
+        assert not blob.exists() and list((storage / "incomplete").glob(".hub-serve-*"))  # scratch, never a blob
+        server = _start_serve(port, str(storage), env)
+        rest = requests.get(url, headers={"Range": f"bytes={len(got)}-"}, timeout=60)
+        assert rest.status_code == 206
+        assert hashlib.sha256(bytes(got) + rest.content).hexdigest() == pub.digest
+        assert blob.is_file() and hashlib.sha256(blob.read_bytes()).hexdigest() == pub.digest
     finally:
         server.kill()
         server.wait(10)
