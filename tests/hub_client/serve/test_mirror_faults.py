@@ -130,6 +130,21 @@ def _start_serve(port: int, storage: str, env: dict[str, str], *extra: str) -> s
     return hub_serve(port, storage, env, *extra)
 
 
+def _read_then_kill(resp: requests.Response, server: subprocess.Popen[bytes]) -> bytearray:
+    """The first 2 MB of a streamed answer, then kill -9 of the server: the rest of the answer must fail."""
+    got = bytearray()
+    for block in resp.iter_content(64 * 1024):
+        got += block
+        if len(got) >= 2 * MB:
+            break
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(10)
+    with pytest.raises(requests.exceptions.RequestException):
+        for block in resp.iter_content(64 * 1024):
+            got += block
+    return got
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("net")
 def test_kill_9_mid_transfer_clients_resume_and_no_partial_blob(hf_server, tmp_path):
@@ -145,16 +160,7 @@ def test_kill_9_mid_transfer_clients_resume_and_no_partial_blob(hf_server, tmp_p
     try:
         resp = requests.get(url, stream=True, timeout=30)
         etag = resp.headers["ETag"]
-        got = bytearray()
-        for block in resp.iter_content(64 * 1024):
-            got += block
-            if len(got) >= 2 * MB:
-                break
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(10)
-        with pytest.raises(requests.exceptions.RequestException):
-            for block in resp.iter_content(64 * 1024):
-                got += block
+        got = _read_then_kill(resp, server)
         digest = hashlib.sha256(data).hexdigest()
         blob = storage / "hf" / f"models--{repo_id.replace('/', '--')}" / "blobs" / digest
         assert not blob.exists()  # what was on its way in is scratch, never a blob
@@ -188,16 +194,7 @@ def test_kill_9_mid_asset_transfer_clients_resume_and_no_partial_blob(nginx, tmp
     try:
         resp = requests.get(url, stream=True, timeout=30)
         assert "ETag" not in resp.headers
-        got = bytearray()
-        for block in resp.iter_content(64 * 1024):
-            got += block
-            if len(got) >= 2 * MB:
-                break
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(10)
-        with pytest.raises(requests.exceptions.RequestException):
-            for block in resp.iter_content(64 * 1024):
-                got += block
+        got = _read_then_kill(resp, server)
         blob = storage / "blobs" / "sha256" / pub.digest
         assert not blob.exists() and list((storage / "incomplete").glob(".hub-serve-*"))  # scratch, never a blob
         server = _start_serve(port, str(storage), env)
