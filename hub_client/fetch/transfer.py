@@ -324,7 +324,7 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
             st.restart(out)
             part.remember(url, None, None)
             raise _Retry("the server sent another range than asked for; restarting")
-        total = _total(resp)
+        total = announced_size(resp)
         if total is not None and total > settings.max_bytes:
             part.discard()
             raise SizeLimitError(url, total, settings.max_bytes, "announced size is over the limit")
@@ -413,10 +413,11 @@ def request_json(url: str, *, session: requests.Session, policy: Policy, setting
             raise DownloadError(f"{url} did not answer JSON", url=url) from None
 
 
-def _total(resp: requests.Response) -> int | None:
-    cr = resp.headers.get("Content-Range")
-    if resp.status_code == 206 and cr and "/" in cr:
-        tail = cr.rsplit("/", 1)[1]
+def announced_size(resp: requests.Response) -> int | None:
+    """The whole file's size as an answer states it: a 206's ``Content-Range`` total (its ``Content-Length`` is
+    only the range's), a 200's ``Content-Length``; None when it does not say (``bytes 0-9/*``, chunked)."""
+    if resp.status_code == 206:
+        tail = resp.headers.get("Content-Range", "").rpartition("/")[2]
         return int(tail) if tail.isdigit() else None
-    cl = resp.headers.get("Content-Length")
-    return int(cl) if cl and cl.isdigit() else None
+    length = resp.headers.get("Content-Length", "")
+    return int(length) if resp.status_code == 200 and length.isdigit() else None

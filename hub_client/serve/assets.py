@@ -213,7 +213,7 @@ def _upstream_size(url: str) -> int:
 
     from hub_client.fetch.hf_files import _session
     from hub_client.fetch.policy import Policy
-    from hub_client.fetch.transfer import Settings, _open
+    from hub_client.fetch.transfer import Settings, _open, announced_size
 
     try:
         resp, _ = _open(_session(), url, {"Range": "bytes=0-0", "Accept-Encoding": "identity"}, Policy.from_env(),
@@ -221,11 +221,8 @@ def _upstream_size(url: str) -> int:
     except (requests.RequestException, OSError, HubError) as e:
         raise ServeError(None, f"the asset's host could not be asked its size: {e}", 502) from None
     with resp:
-        total = resp.headers.get("Content-Range", "").rpartition("/")[2]
-        length = resp.headers.get("Content-Length", "")
-        if resp.status_code == 206 and total.isdigit():
-            return int(total)
-        if resp.status_code == 200 and length.isdigit():
-            return int(length)
+        size = announced_size(resp)
+    if size is not None:
+        return size
     raise ServeError(None, f"the asset's host answered HTTP {resp.status_code} without a size", 502)
 

@@ -34,7 +34,7 @@ from typing import Any
 import requests
 
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import _NETWORK_ERRORS, _RETRY_STATUS, Settings, _open
+from hub_client.fetch.transfer import _NETWORK_ERRORS, _RETRY_STATUS, Settings, _open, announced_size
 from registry.errors import DownloadError, IntegrityError
 
 from .store import StoredFile
@@ -245,13 +245,11 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
 
 
 def _learn_size(flight: Flight, resp: requests.Response, url: str) -> None:
-    """The whole file's size from upstream's answer (``Content-Range``'s total, else ``Content-Length`` of a
-    200); left unknown when it gives neither (chunked), and then the end of the stream ends the file."""
-    total = resp.headers.get("Content-Range", "").rpartition("/")[2]
-    length = resp.headers.get("Content-Length", "") if resp.status_code == 200 else ""
-    for given in (total, length):
-        if given.isdigit():
-            if int(given) < flight.written:
-                raise DownloadError(f"upstream now says the file has {given} bytes, fewer than received", url=url)
-            flight.learn_size(int(given))
-            return
+    """The whole file's size from upstream's answer; left unknown when it does not say (chunked), and then the
+    end of the stream ends the file."""
+    given = announced_size(resp)
+    if given is None:
+        return
+    if given < flight.written:
+        raise DownloadError(f"upstream now says the file has {given} bytes, fewer than received", url=url)
+    flight.learn_size(given)

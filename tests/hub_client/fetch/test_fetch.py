@@ -335,3 +335,20 @@ def test_malformed_link_is_refused_cleanly(cards, link):
     with pytest.raises(UnsafeURLError) as e:
         pull(name)
     assert "not a valid URL" in str(e.value)
+
+
+@pytest.mark.parametrize(("status", "headers", "size"), [
+    (200, {"Content-Length": "1000"}, 1000),
+    (206, {"Content-Range": "bytes 100-199/1000", "Content-Length": "100"}, 1000),
+    (206, {"Content-Range": "bytes 100-199/*", "Content-Length": "100"}, None),  # a range's length is not the size
+    (200, {}, None),  # chunked
+])
+def test_the_announced_size_is_the_whole_files(status, headers, size):
+    import requests
+
+    from hub_client.fetch.transfer import announced_size
+
+    resp = requests.Response()
+    resp.status_code = status
+    resp.headers.update(headers)
+    assert announced_size(resp) == size
