@@ -91,10 +91,13 @@ def _stat_key(path: Path) -> str:
 def mark_verified(path: Path, kind: str, digest: str) -> None:
     """Remember that the file behind ``path`` hashed to ``digest``, as it is now (its size and mtime)."""
     mark = _mark(kind, digest)
-    mark.parent.mkdir(parents=True, exist_ok=True)
     tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
-    tmp.write_text(_stat_key(Path(os.path.realpath(path))))
-    tmp.replace(mark)
+    try:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(_stat_key(Path(os.path.realpath(path))))
+        tmp.replace(mark)
+    except OSError:  # a read-only home (a shared model cache): the file is verified all the same, next time again
+        tmp.unlink(missing_ok=True) if tmp.parent.is_dir() and os.access(tmp.parent, os.W_OK) else None
 
 
 def is_trusted(path: Path, kind: str, digest: str) -> bool:

@@ -8,6 +8,7 @@ file's git blob id. A verified blob is remembered, so a cached pull hashes nothi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -111,7 +112,8 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
         found = list_repo(repo, revision, endpoint=endpoint, token=token, policy=policy, settings=settings)
         files, sha = found.files, found.sha
     by_name = {f.path: f for f in files}
-    names = _pick(list(by_name), fmt)
+    names = _complete_pick(repo, sha, list(by_name), fmt)
+    _remember_listing(repo, sha, list(by_name))
 
     def one(name: str) -> Path:
         return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
@@ -171,13 +173,65 @@ def hub_errors(repo: str, endpoint: str, revision: str | None = None) -> Iterato
                             "HUB_OFFLINE=1 to use the cache alone", url=endpoint) from None
 
 
+def _complete_pick(repo: str, sha: str, listed: list[str], fmt: str | None) -> list[str]:
+    """``_pick`` of a listing, refusing one that leaves a loader nothing: no file at all, or no weights."""
+    if not listed:
+        raise DownloadError(f"{repo}@{sha[:12]} lists no file at all: nothing to pull (the server's listing is "
+                            "empty; check the repo and revision)")
+    names = _pick(listed, fmt)
+    if (fmt or "").lower() != "config" and not any(weight_format(n) for n in names):
+        raise DownloadError(f"{repo}@{sha[:12]} lists no weights file ({', '.join(sorted(WEIGHT_FORMATS))}) among "
+                            f"its {len(listed)} file(s): nothing a loader can use; pass --format config to pull "
+                            "the configuration alone")
+    return names
+
+
+def _listing_file(repo: str, sha: str) -> Path:
+    """Where the names a pull's listing gave are kept (``HUB_HOME/listings/hf/<repo folder>/<commit>.json``), so
+    an offline pull knows what the snapshot must hold."""
+    return config.hub_home() / "listings" / "hf" / f"models--{repo.replace('/', '--')}" / f"{sha}.json"
+
+
+def _remember_listing(repo: str, sha: str, names: list[str]) -> None:
+    path = _listing_file(repo, sha)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(sorted(names)))
+        tmp.replace(path)
+    except OSError:  # a read-only home: an offline pull then judges by the snapshot alone
+        pass
+
+
+def _remembered_listing(repo: str, sha: str) -> list[str] | None:
+    try:
+        names = json.loads(_listing_file(repo, sha).read_text())
+    except (OSError, ValueError):
+        return None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else None
+
+
 def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None) -> list[Path]:
-    """The snapshot already in the HF cache, verified, with no network call at all."""
+    """The snapshot already in the HF cache, verified, with no network call at all. Every file the pull's
+    listing named must be there (a link whose blob was deleted is missing too), and some weights.
+
+    Raises:
+        OfflineError: the snapshot, or a file of it, is not in the cache.
+    """
     snap = snapshot(record, revision)
     if snap is None:
         raise OfflineError(f"{record.uid} (revision {revision or record.revision or 'main'})")
-    names = [p.relative_to(snap).as_posix() for p in sorted(snap.rglob("*")) if p.is_file()]
-    paths = [snap / n for n in _pick(names, fmt)]
+    present = [p.relative_to(snap).as_posix() for p in sorted(snap.rglob("*")) if p.is_file() or p.is_symlink()]
+    listed = _remembered_listing(record.uid or "", snap.name)
+    try:
+        names = _complete_pick(record.uid or "", snap.name, listed if listed is not None else present, fmt)
+    except DownloadError:
+        raise OfflineError(f"the weights of {record.uid}@{snap.name[:12]}") from None
+    missing = [n for n in names if not (snap / n).is_file()]
+    if missing:
+        raise OfflineError(f"{', '.join(missing)} of {record.uid}@{snap.name[:12]} (listed when it was pulled, "
+                           "now gone from the cache)")
+    paths = [snap / n for n in names]
     for p in paths:
         verify_hf_file(p)
     return paths

@@ -11,17 +11,26 @@ concurrent ``hf_hub_download`` of the same file waits rather than writing beside
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from filelock import FileLock
 
 from registry.config import hf_cache_dir
-from registry.errors import DownloadError, IntegrityError, RepoAccessError, UnknownModelError, UsageError
+from registry.errors import (
+    DownloadError,
+    HubError,
+    IntegrityError,
+    RepoAccessError,
+    UnknownModelError,
+    UsageError,
+)
 
 from .cache import is_trusted, link, mark_verified
 from .digests import file_digest
@@ -30,15 +39,34 @@ from .segments import download
 from .transfer import Partial, ProgressSink, Settings
 
 
+#: What a content address looks like: a sha256 (an LFS file), a git blob id (a small file).
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_GIT_BLOB = re.compile(r"[0-9a-f]{40}")
+#: An ETag that can name a blob file (huggingface_hub names blobs by it): no separator, nothing hidden.
+_BLOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
+#: Files whose addresses one listing asks for at once when the revision API left them out.
+_HEADS_AT_ONCE = 8
+
+
 @dataclass(frozen=True)
 class RepoFile:
     """One file of a repo at one commit, as the listing with ``files_metadata`` gives it."""
 
     path: str
     #: Its content address: the sha256 of an LFS file, the git blob id of a small one (huggingface_hub's ETag).
+    #: A server that is not the Hub may answer another ETag: then it only names the blob, and checks nothing.
     etag: str
     size: int | None
     lfs: bool
+
+    @property
+    def address(self) -> str | None:
+        """What the etag says the bytes hash to: ``sha256``, ``git blob id``, or None (not a content address)."""
+        if self.lfs and _SHA256.fullmatch(self.etag):
+            return "sha256"
+        if _GIT_BLOB.fullmatch(self.etag):
+            return "git blob id"
+        return "sha256" if _SHA256.fullmatch(self.etag) else None
 
 
 @dataclass(frozen=True)
@@ -48,14 +76,16 @@ class RepoListing:
     repo_id: str
     sha: str
     last_modified: str | None
-    #: Every file's name, and those that come with a content address (all, from a current hub).
+    #: Every file's name.
     names: list[str]
+    #: Every file with its address: from the listing, or from its ``/resolve/`` answer where the listing lacks it.
     files: list[RepoFile]
     #: The Hub keeps the repo private or gated: its files need a token with access.
     gated: bool = False
 
 
 def _files(siblings: list[dict[str, Any]]) -> list[RepoFile]:
+    """The siblings that come with a content address (``?blobs=true`` on the Hub)."""
     out = []
     for s in siblings:
         lfs = s.get("lfs") or None
@@ -66,18 +96,126 @@ def _files(siblings: list[dict[str, Any]]) -> list[RepoFile]:
     return out
 
 
+def _normalize_etag(value: str | None) -> str | None:
+    """An ETag header without its weak mark and quotes, as huggingface_hub names the blob."""
+    if not value:
+        return None
+    return value.strip().removeprefix("W/").strip('"') or None
+
+
+def file_metadata(url: str, name: str, *, headers: dict[str, str], policy: Policy, settings: Settings) -> RepoFile:
+    """A file's address and size from its ``/resolve/`` answer to a HEAD, as ``hf_hub_download`` learns them:
+    ``X-Linked-Etag`` and ``X-Linked-Size`` (an LFS file, whose answer may redirect to a CDN), else ``ETag`` and
+    ``Content-Length``.
+
+    Raises:
+        DownloadError: the server refused the file, or answered with no usable ETag (not a Hugging Face hub).
+    """
+    from .transfer import request_head
+
+    found = request_head(url, session=_session(), policy=policy, settings=settings, headers=headers)
+    linked = _normalize_etag(found.get("X-Linked-Etag"))
+    etag = linked or _normalize_etag(found.get("ETag"))
+    if etag is None or not _BLOB_NAME.fullmatch(etag):
+        raise DownloadError(f"{url} answered with no usable ETag ({etag!r}), so {name} cannot be named or checked: "
+                            "is the endpoint a Hugging Face hub?", url=url)
+    size_text = found.get("X-Linked-Size") if linked else found.get("Content-Length")
+    size = int(size_text) if size_text and size_text.isdigit() else None
+    return RepoFile(name, etag, size, bool(linked) or bool(_SHA256.fullmatch(etag)))
+
+
+def _complete(repo_id: str, sha: str, siblings: list[dict[str, Any]], *, endpoint: str, token: str | None,
+              policy: Policy, settings: Settings) -> list[RepoFile]:
+    """Every listed file with its address, in the listing's order: those the listing gave; else the tree API's
+    (one request, as ``snapshot_download`` asks it); else each asked of ``/resolve/`` with a HEAD, as
+    ``hf_hub_download`` asks it. A server that is not the Hub may list names alone and have no tree API: the
+    tree is an optimisation, the HEADs are the rule, and a file whose address cannot be had fails the listing."""
+    known = {f.path: f for f in _files(siblings)}
+    names = [s["rfilename"] for s in siblings if isinstance(s.get("rfilename"), str)]
+    lacking = [n for n in names if n not in known]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if lacking:
+        tree = _tree(repo_id, sha, endpoint=endpoint, headers=headers, policy=policy, settings=settings)
+        known.update((n, tree[n]) for n in lacking if n in tree)
+        lacking = [n for n in lacking if n not in known]
+    if lacking:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def ask(name: str) -> RepoFile:
+            _pointer(repo_id, sha, name)  # a name that could leave the cache is refused before it is asked
+            url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(name)}"
+            try:
+                return file_metadata(url, name, headers=headers, policy=policy, settings=settings)
+            except DownloadError as e:
+                raise _refusal(e, repo_id, endpoint) from None
+
+        with ThreadPoolExecutor(max_workers=min(_HEADS_AT_ONCE, len(lacking))) as pool:
+            known.update((f.path, f) for f in pool.map(ask, lacking))
+    return [known[n] for n in names if n in known]
+
+
+#: Pages of a tree listing followed at most (the Hub pages it by about a thousand entries).
+_TREE_PAGES = 100
+
+
+def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], policy: Policy,
+          settings: Settings) -> dict[str, RepoFile]:
+    """The files of ``/api/models/{repo}/tree/{sha}?recursive=true`` with their addresses, following the Hub's
+    ``Link: rel="next"`` pages; empty when the server has no tree API (or answers it with an error)."""
+    from requests.utils import parse_header_links
+
+    from .transfer import MAX_JSON_BYTES, small_request
+
+    url: str | None = f"{endpoint.rstrip('/')}/api/models/{repo_id}/tree/{sha}?recursive=true&expand=false"
+    found: dict[str, RepoFile] = {}
+    for _ in range(_TREE_PAGES):
+        if url is None:
+            break
+        try:
+            answer, body = small_request("GET", url, session=_session(), policy=policy, settings=settings,
+                                         headers={**headers, "Accept": "application/json"})
+            entries = json.loads(body) if len(body) <= MAX_JSON_BYTES else None
+        except (DownloadError, ValueError):
+            return {}
+        if not isinstance(entries, list):
+            return {}
+        for e in entries:
+            if not isinstance(e, dict) or e.get("type") != "file" or not isinstance(e.get("path"), str):
+                continue
+            lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
+            etag = (lfs or {}).get("oid") or e.get("oid")
+            size = (lfs or {}).get("size", e.get("size"))
+            if isinstance(etag, str) and etag:
+                found[e["path"]] = RepoFile(e["path"], etag, size if isinstance(size, int) else None, bool(lfs))
+        nxt = [link.get("url") for link in parse_header_links(answer.get("Link", "")) if link.get("rel") == "next"]
+        url = urljoin(url, nxt[0]) if nxt and nxt[0] else None
+    return found
+
+
+def _refusal(e: DownloadError, repo_id: str, endpoint: str) -> HubError:
+    """A file's refusal, told apart as huggingface_hub's ``hf_raise_for_status`` does (X-Error-Code first)."""
+    if e.code == "GatedRepo" or e.status == 403:
+        return RepoAccessError(repo_id, endpoint, "gated")
+    if e.status == 401:
+        return RepoAccessError(repo_id, endpoint, "token")
+    return e
+
+
 def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str | None, policy: Policy,
               settings: Settings) -> RepoListing:
     """One GET of ``/api/models/{repo}/revision/{rev}?blobs=true``: the commit and every file's address.
 
     This is ``HfApi.model_info(..., files_metadata=True)``'s request, made with the session the files then
     come over, because importing ``huggingface_hub.hf_api`` costs more than a small repo's whole transfer
-    (``python -m bench.open_world``). The Hub's answers map to errors as huggingface_hub maps them.
+    (``python -m bench.open_world``). The Hub's answers map to errors as huggingface_hub maps them. A server
+    that lists names without addresses (``snapshot_download`` needs no more) is asked each such file's address
+    with a HEAD of its ``/resolve/`` URL, as ``hf_hub_download`` asks it.
 
     Raises:
         UnknownModelError: no such repo (404 ``RepoNotFound``).
         RepoAccessError: 401 (private, gated or missing, and no valid token) or 403 (gated).
-        DownloadError: no such revision, the hub unreachable, or another error after retries.
+        DownloadError: no such revision, the hub unreachable, an answer with no commit or no file list, a file
+            whose address cannot be had, or another error after retries.
     """
     from .transfer import request_json
 
@@ -103,10 +241,15 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
     if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
         raise DownloadError(f"{endpoint} answered the listing of {repo_id} with no commit: not a Hugging Face hub?",
                             url=url)
-    siblings = [s for s in data.get("siblings") or [] if isinstance(s, dict)]
+    if not isinstance(data.get("siblings"), list):
+        raise DownloadError(f"{endpoint} answered the listing of {repo_id} with no file list (siblings): not a "
+                            "Hugging Face hub?", url=url)
+    siblings = [s for s in data["siblings"] if isinstance(s, dict)]
+    files = _complete(repo_id, data["sha"], siblings, endpoint=endpoint, token=token, policy=policy,
+                      settings=settings)
     last = data.get("lastModified")
     return RepoListing(repo_id, data["sha"], last if isinstance(last, str) else None,
-                       [s["rfilename"] for s in siblings if isinstance(s.get("rfilename"), str)], _files(siblings),
+                       [s["rfilename"] for s in siblings if isinstance(s.get("rfilename"), str)], files,
                        bool(data.get("private")) or bool(data.get("gated")))
 
 
@@ -135,10 +278,13 @@ def _pointer(repo_id: str, sha: str, name: str) -> Path:
 
 
 def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str, str]:
-    """(what, digest) of a file in the terms of its address: sha256 for LFS, git blob id otherwise."""
-    if f.lfs:
+    """(what, digest) of a file in the terms of its address: sha256 for LFS, git blob id otherwise; a file
+    whose ETag is no content address is taken as named (``what`` is empty), as huggingface_hub takes it."""
+    if f.address == "sha256":
         return "sha256", sha256 or file_digest(path)
-    return "git blob id", file_digest(path, "git-blob")
+    if f.address == "git blob id":
+        return "git blob id", file_digest(path, "git-blob")
+    return "", f.etag
 
 
 def hf_token() -> str | None:
@@ -191,6 +337,9 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         DownloadError: the hub could not be reached or answered an error, after retries.
     """
     pointer = _pointer(repo_id, sha, f.path)
+    if not _BLOB_NAME.fullmatch(f.etag):
+        raise DownloadError(f"{endpoint} gave {f.path} of {repo_id} the address {f.etag[:80]!r}, which cannot name a "
+                            "file in the cache: refused", url=endpoint)
     folder = repo_folder(repo_id)
     blob = folder / "blobs" / f.etag
     if pointer.exists() and os.path.realpath(pointer) == os.path.realpath(blob) and is_trusted(blob, "hf", f.etag):
@@ -212,12 +361,8 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         try:
             out = download(url, part, session=_session(), policy=policy, settings=settings, progress=progress,
                            name=f.path, headers=headers, size=f.size)
-        except DownloadError as e:  # the Hub's answers, told apart as huggingface_hub does (X-Error-Code first)
-            if e.code == "GatedRepo" or e.status == 403:
-                raise RepoAccessError(repo_id, endpoint, "gated") from None
-            if e.status == 401:
-                raise RepoAccessError(repo_id, endpoint, "token") from None
-            raise
+        except DownloadError as e:
+            raise _refusal(e, repo_id, endpoint) from None
         what, got = _digest_of(part.path, f, out.digest)
         if got != f.etag:
             part.discard()

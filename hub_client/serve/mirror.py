@@ -178,8 +178,12 @@ class Mirror:
             if e.status == 404:
                 raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}") from None
             raise ServeError(None, f"upstream {self.upstream} failed: {e}", 502) from None
-        files = tuple(StoredFile(f.path, f.etag, f.size) for f in listing.files
-                      if f.size is not None and _sound(f.path, f.etag, f.size))
+        unsound = [f.path for f in listing.files if f.size is None or not _sound(f.path, f.etag, f.size)]
+        if unsound or len(listing.files) < len(listing.names):  # never a snapshot with a file fewer than upstream's
+            lacking = unsound + [n for n in listing.names if n not in {f.path for f in listing.files}]
+            raise ServeError(None, f"upstream {self.upstream} gives {repo}@{rev} files this mirror cannot check "
+                             f"(no content address or size): {', '.join(lacking[:5])}", 502)
+        files = tuple(StoredFile(f.path, f.etag, f.size) for f in listing.files if f.size is not None)
         stamp = listing.last_modified or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         snap = self._remember(Snapshot(repo, listing.sha, stamp, files, gated=listing.gated))
         self.storage.set_snapshot(snap)

@@ -13,6 +13,10 @@ gated repo shows its metadata and card to anyone, but its other files answer 401
 and 403 GatedRepo with it until the repo is in ``granted`` (its conditions accepted).
 
 No X-Xet-* header is ever sent, so clients use plain HTTP downloads.
+
+``HfServer(minimal=True)`` answers only what ``snapshot_download`` uses, as a mirror that is not the Hub may:
+the revision API lists names alone (``?blobs=true`` is ignored), the tree API gives every file in one page, and
+paths-info answers 404. With ``tree=False`` the tree API answers 404 too: only ``/resolve/`` gives addresses.
 """
 
 from __future__ import annotations
@@ -75,7 +79,9 @@ def is_lfs(path: str, data: bytes | Remote) -> bool:
 
 
 class HfServer(LoopbackServer):
-    def __init__(self) -> None:
+    def __init__(self, *, minimal: bool = False, tree: bool = True) -> None:
+        self.minimal = minimal
+        self.tree = tree
         self.repos: dict[str, Repo] = {}
         #: Paths whose bytes are served with one byte flipped (the ETag stays the true sha256).
         self.corrupt: set[str] = set()
@@ -197,7 +203,7 @@ class HfServer(LoopbackServer):
                     return None
                 if len(parts) == 2:
                     parts = [*parts, "revision", "main"]
-                if len(parts) < 4 or parts[2] not in ("revision", "tree"):
+                if len(parts) < 4 or parts[2] not in ("revision", "tree") or not server.tree and parts[2] == "tree":
                     return self._error(404, "RepoNotFound", "unknown api route")
                 rev = parts[3]
                 sha = repo.revisions.get(rev)
@@ -205,7 +211,7 @@ class HfServer(LoopbackServer):
                     return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}")
                 files = self._files_at(repo, sha)
                 if parts[2] == "revision":
-                    blobs = "blobs=true" in urlsplit(self.path).query.lower()
+                    blobs = "blobs=true" in urlsplit(self.path).query.lower() and not server.minimal
                     return self._json({"id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private,
                                        "gated": "auto" if repo.gated else False, "lastModified": repo.last_modified,
                                        "siblings": [self._sibling(p, d, blobs) for p, d in sorted(files.items())]})
@@ -231,7 +237,7 @@ class HfServer(LoopbackServer):
                     parts = parts[1:]
                 length = int(self.headers.get("Content-Length") or 0)
                 asked = parse_qs(self.rfile.read(min(length, 1 << 20)).decode()).get("paths", [])
-                if len(parts) != 6 or parts[:2] != ["api", "models"] or parts[4] != "paths-info":
+                if len(parts) != 6 or parts[:2] != ["api", "models"] or parts[4] != "paths-info" or server.minimal:
                     return self._error(404, "RepoNotFound", f"no route {path}")
                 repo_id, repo = self._repo(parts[2:])
                 sha = repo.revisions.get(parts[5]) if repo else None
