@@ -30,9 +30,10 @@ DeviceOpt = Annotated[str, typer.Option("--device", "-d",
                                         help="cpu, cuda[:N] (torch); CPU, GPU, Ascend (MindSpore).")]
 BackendOpt = Annotated[str, typer.Option("--backend", "-b", help="auto (fastest installed for the device), "
                                          "openvino (CPU), torch or mindspore.")]
-PrecisionOpt = Annotated[str, typer.Option(
+PrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", help="auto (bf16 where the hardware has it, fp16 on an older CUDA GPU, once a check on the "
-    "model shows the answers unchanged), fp32 (exact), bf16 or fp16.")]
+    "model shows the answers unchanged), fp32 (exact), bf16 or fp16. Default: auto with --backend auto, fp32 with "
+    "a backend named.", show_default=False)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which engine and precision run it.")]
 
 

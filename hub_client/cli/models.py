@@ -33,7 +33,7 @@ def _quiet_frameworks() -> None:
     os.environ.setdefault("GLOG_v", "3")
 
 
-def _load(name: str, device: str, backend: str, precision: str, quiet: bool, verbose: bool = False) -> Any:
+def _load(name: str, device: str, backend: str, precision: str | None, quiet: bool, verbose: bool = False) -> Any:
     from hub_client.models.loader import load_model
 
     _quiet_frameworks()
@@ -65,7 +65,7 @@ def predict(
     topk: Annotated[int, typer.Option("--topk", "-k", min=1, help="How many labels per image.")] = 5,
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
-    precision: PrecisionOpt = "auto",
+    precision: PrecisionOpt = None,
     verbose: VerboseOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -100,7 +100,7 @@ def eval_(
         "--dataset", help="sklearn-digits, or an ImageFolder tree root/<class>/<image>.")],
     device: DeviceOpt = "cpu",
     backend: BackendOpt = "auto",
-    precision: PrecisionOpt = "auto",
+    precision: PrecisionOpt = None,
     verbose: VerboseOpt = False,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Images per forward pass.")] = 32,
     limit: Annotated[int | None, typer.Option(min=1, help="Evaluate on this many images, spread over the dataset.")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import UsageError
+from registry.modes import for_others
 
 
 @dataclass
@@ -50,6 +51,7 @@ def staged_dir(out: Path, *, overwrite: bool) -> Iterator[Path]:
         yield stage
         for path in stage.iterdir():
             _flush(path)
+        for_others(stage)
         old = None
         if out.exists():
             old = out.with_name(stage.name + ".old")
@@ -73,6 +75,7 @@ def staged_file(out: Path, *, overwrite: bool) -> Iterator[Path]:
     try:
         yield tmp
         _flush(tmp)
+        for_others(tmp)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

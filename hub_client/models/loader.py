@@ -89,8 +89,13 @@ def _name_the_damage(error: CheckpointError, name: str) -> None:
                                problem=problem) from error
 
 
+#: The most classes a fresh head may have: past it the classifier alone would take gigabytes (ImageNet-21k has
+#: 21,841; a head of 10**9 classes exhausts memory before any error could be raised).
+MAX_CLASSES = 100_000
+
+
 def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_classes: int | None = None,
-               backend: str = "auto", precision: str = "auto", seed: int | None = None,
+               backend: str = "auto", precision: str | None = None, seed: int | None = None,
                progress: ProgressFactory | None = None) -> Any:
     """The network ``name`` names, with its card's weights, in inference mode on ``device``.
 
@@ -99,13 +104,15 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         device: ``cpu``, ``cuda[:N]`` (or ``gpu``), ``ascend[:N]``.
         pretrained: load the card's weights; False builds a freshly initialised network and downloads no weights.
         num_classes: another number of classes than the checkpoint's builds a fresh classifier (with a warning),
-            for fine-tuning.
+            for fine-tuning (at most ``MAX_CLASSES``); such a network always runs fp32.
         backend: ``mindspore`` returns a ``mindspore.nn.Cell``, ``torch`` a transformers
             ``ConvNext(V2)ForImageClassification``, ``openvino`` an ``OpenVinoNet`` (numpy in, logits out);
             ``auto`` picks the fastest installed for the device (OpenVINO on a CPU, PyTorch on CUDA, MindSpore on
             Ascend).
         precision: ``auto`` runs bf16 where the hardware computes it natively, once a check on the model showed
-            it keeps the answers (``hub_info.check``); ``fp32`` forces exact; ``bf16`` asks for it (still checked).
+            it keeps the answers (``hub_info.check``); ``fp32`` forces exact; ``bf16`` or ``fp16`` asks for it
+            (still checked). None (the default) is ``auto`` with ``backend="auto"`` and ``fp32`` with a backend
+            named: a caller who names the framework gets the numerics the weights were trained with.
         seed: makes a fresh initialisation repeatable.
         progress: a factory of per-transfer progress sinks.
 
@@ -125,8 +132,11 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
     from . import accelerate
     from .engine import check_precision
 
-    if num_classes is not None and num_classes < 1:
-        raise UsageError(f"num_classes must be a positive integer, got {num_classes}")
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                    or not 1 <= num_classes <= MAX_CLASSES):
+        raise UsageError(f"num_classes must be a whole number from 1 to {MAX_CLASSES:,}, got {num_classes!r}")
+    if precision is None:
+        precision = "auto" if backend.strip().lower() == "auto" else "fp32"
     precision = check_precision(precision)
     chosen = pick_backend(backend, device)
     if chosen == "openvino" and (not pretrained or num_classes is not None):

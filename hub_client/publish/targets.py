@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from registry.errors import PublishError, UsageError
+from registry.modes import for_others
 
 #: Bytes read (and hashed) at a time; one S3 part each (S3 wants at least 5 MiB per part but the last).
 CHUNK = 16 << 20
@@ -75,6 +76,7 @@ class DirTarget:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            for_others(tmp)
             sha = digest.hexdigest()
             rel = final_name(folder, stem, sha)
             if (self.root / rel).exists():
@@ -97,7 +99,7 @@ class DirTarget:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.chmod(tmp, 0o644)
+            for_others(Path(tmp))
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)

@@ -91,6 +91,10 @@ def test_round_trip_keeps_every_tensor_bit_for_bit(tmp_path):
     first = to_hf(open_source(tmp_path / "w.ckpt"), tmp_path / "repo")
     assert any("training-state" in n for n in first.notes)
     to_mindspore(open_source(tmp_path / "repo"), tmp_path / "back.ckpt")
+    # what the umask allows (022 under pytest here), as a plain open() would give: not tempfile's 0600/0700
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "repo").iterdir()} == {oct(0o644)}
+    assert oct((tmp_path / "repo").stat().st_mode & 0o777) == oct(0o755)
+    assert oct((tmp_path / "back.ckpt").stat().st_mode & 0o777) == oct(0o644)
     back = ckpt.read(tmp_path / "back.ckpt")
     values.pop("moments.feature.0.0.weight")
     assert sorted(back) == sorted(values)

@@ -50,7 +50,10 @@ def test_torch_runs_bf16_only_after_the_check_and_keeps_its_verdict(served, monk
     exact = hub_client.load_model(served, backend="torch", precision="fp32")
     assert exact.hub_info.spec.precision == "fp32" and exact.hub_info.check is None
     assert np.abs(torchnet.logits(exact, x) - want).max() <= 1e-4
-    auto = hub_client.load_model(served, backend="torch")
+    named = hub_client.load_model(served, backend="torch")  # a framework named: exact unless a precision is asked
+    assert named.hub_info.spec.precision == "fp32" and named.hub_info.check is None
+    assert all(p.dtype == torch.float32 for p in named.parameters())  # fine-tuning gets fp32 weights
+    auto = hub_client.load_model(served, backend="torch", precision="auto")
     if not BF16:  # no bf16 instructions: auto stays exact and checks nothing
         assert auto.hub_info.spec.precision == "fp32" and auto.hub_info.check is None
         return
@@ -81,6 +84,12 @@ def test_a_failed_check_runs_fp32_and_says_why(served, monkeypatch, caplog):
     assert "changes the answers" in caplog.text
     with pytest.raises(UsageError, match="precision"):
         hub_client.load_model(served, precision="double")
+
+
+@pytest.mark.parametrize("classes", [0, -3, 10**9, 100_001, True, 2.5])
+def test_num_classes_out_of_bounds_is_refused_before_anything_is_built(classes):
+    with pytest.raises(UsageError, match="num_classes must be a whole number from 1 to 100,000"):
+        hub_client.load_model("convnext_tiny", backend="torch", num_classes=classes)
 
 
 @pytest.mark.skipif(not HAS_OV, reason="the openvino extra is not installed")

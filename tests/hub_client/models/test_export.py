@@ -35,6 +35,8 @@ def test_onnx_export_runs_in_onnxruntime_with_the_same_logits(served, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     done = export(served, "onnx", tmp_path / "onnx")
     assert sorted(p.name for p in done.files) == ["model.onnx", "preprocessing.json"] and done.max_abs <= 1e-4
+    assert {oct(p.stat().st_mode & 0o777) for p in done.files} == {oct(0o644)}  # the umask's, for others to read
+    assert oct((tmp_path / "onnx").stat().st_mode & 0o777) == oct(0o755)
     pre = json.loads((tmp_path / "onnx" / "preprocessing.json").read_text())
     assert (pre["resize_shorter_side"], pre["center_crop"], pre["numerics"]["gelu"]) == (256, 224, "tanh")
     assert len(pre["labels"]) == 1000

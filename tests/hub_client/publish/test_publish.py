@@ -196,3 +196,6 @@ def test_cli_publish_to_a_folder_prints_json(tmp_path):
     report = json.loads(run.stdout)
     assert report["architecture"] == "convnextv2_atto" and report["uploaded_bytes"] > 0
     assert (tmp_path / "site" / "cards" / "convnextv2_atto_cli.md").is_file()
+    # a web server running as another user serves what was published: the umask's modes (022 here), not 0600
+    modes = {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777) for p in (tmp_path / "site").rglob("*")}
+    assert modes and all(m == (oct(0o755) if (tmp_path / p).is_dir() else oct(0o644)) for p, m in modes.items()), modes
