@@ -146,6 +146,13 @@ def mirrors() -> list[str]:
     return [m.rstrip("/") for m in _list("HUB_MIRRORS")]
 
 
+def mirror_token() -> str | None:
+    """``HUB_MIRROR_TOKEN``: the bearer token sent to ``HUB_MIRRORS`` hosts (a ``hub serve`` with
+    ``HUB_SERVE_TOKENS``); None means ``HF_TOKEN`` is sent there instead, as to any Hugging Face endpoint. Never
+    sent to a card's own host."""
+    return os.environ.get("HUB_MIRROR_TOKEN", "").strip() or None
+
+
 def allow_http() -> bool:
     """``HUB_ALLOW_HTTP=1``: accept plain http to any allowed host (loopback is always accepted)."""
     return _flag("HUB_ALLOW_HTTP")

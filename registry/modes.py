@@ -30,7 +30,7 @@ def for_others(path: Path) -> None:
     0644/0755 under the usual umask 022."""
     file_mode, dir_mode = 0o666 & ~umask(), 0o777 & ~umask()
     if path.is_dir():
-        for root, dirs, files in os.walk(path):
+        for root, _dirs, files in os.walk(path):
             os.chmod(root, dir_mode)
             for name in files:
                 os.chmod(os.path.join(root, name), file_mode)

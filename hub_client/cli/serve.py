@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +22,10 @@ def serve(
         "--upstream-hf", help="The Hugging Face hub a miss is fetched from (default: HF_ENDPOINT, else "
         "https://huggingface.co); its token is HUB_SERVE_UPSTREAM_TOKEN or HF_TOKEN, and stays on the server.")
     ] = None,
+    upstream_ms: Annotated[str | None, typer.Option(
+        "--upstream-ms", help="Where MindSpore Hub assets are fetched from, in order: base URLs of other mirrors "
+        "(URL[,URL...]), asked under each asset's own path, with HUB_SERVE_UPSTREAM_TOKEN. Default: each card's own "
+        "host.")] = None,
     offline: Annotated[bool, typer.Option(help="Serve only what is stored; never ask upstream.")] = False,
     max_size: Annotated[str | None, typer.Option(
         help="The most a storage folder keeps of Hugging Face files and MindSpore Hub assets (500GB, 2TiB); past "
@@ -47,9 +51,28 @@ def serve(
     upstream = (upstream_hf or config.hf_endpoint()).rstrip("/")
     if not upstream.startswith(("https://", "http://")):
         raise UsageError(f"--upstream-hf {upstream!r} is not an http(s) URL")
+    ms_upstreams = [u.strip().rstrip("/") for u in (upstream_ms or "").split(",") if u.strip()]
+    bad = [u for u in ms_upstreams if not u.startswith(("https://", "http://"))]
+    if bad:
+        raise UsageError(f"--upstream-ms {bad[0]!r} is not an http(s) URL")
+    _check_upstreams([upstream, *ms_upstreams])
+    _check_port(host, port)
+    from hub_client.serve import upstream_token
     from hub_client.serve.assets import AssetStore
     from hub_client.serve.s3 import BucketAssets
     from hub_client.serve.store import LocalStorage, Storage
+    from registry.store.db import Registry
+
+    # The user's registry (the one `hub list` shows) says which card an asset path belongs to: made current now,
+    # before this process's HUB_HOME becomes the storage folder.
+    registry = config.registry_path().resolve()
+    with Registry(registry):
+        pass
+    token = upstream_token()
+
+    def asset_store(home: Path, **more: Any) -> AssetStore:
+        return AssetStore(home, pull_through=not offline, registry=registry, upstreams=ms_upstreams, token=token,
+                          **more)
 
     store: Storage
     assets: AssetStore | BucketAssets
@@ -62,26 +85,29 @@ def serve(
         scratch = (config.hub_home() / "serve-scratch").resolve()
         bucket = S3Storage(storage, scratch)
         # MindSpore Hub assets it lacks are pulled into a scratch HUB_HOME, then uploaded to the bucket.
-        env = {"HUB_HOME": str(scratch / "assets"), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
+        env = {"HUB_HOME": str(scratch / "assets"), "HUB_REGISTRY": str(registry),
+               "HUB_MIRRORS": ",".join(ms_upstreams) or None, "HUB_OFFLINE": "1" if offline else None}
         store, where = bucket, storage
-        assets = BucketAssets(bucket, AssetStore(scratch / "assets", pull_through=not offline))
+        assets = BucketAssets(bucket, asset_store(scratch / "assets"))
     else:
         root = (Path(storage) if storage else config.hub_home() / "serve").expanduser().resolve()
         (root / "hf").mkdir(parents=True, exist_ok=True)
         # The folder is this process's HUB_HOME, where MindSpore Hub assets it lacks are pulled to; and it fetches
-        # from the cards' own hosts, never from mirrors (HUB_MIRRORS may well name this very server).
-        env = {"HUB_HOME": str(root), "HUB_MIRRORS": None, "HUB_OFFLINE": "1" if offline else None}
+        # from --upstream-ms or the cards' own hosts, never from the user's mirrors (HUB_MIRRORS may well name this
+        # very server).
+        env = {"HUB_HOME": str(root), "HUB_REGISTRY": str(registry), "HUB_MIRRORS": ",".join(ms_upstreams) or None,
+               "HUB_OFFLINE": "1" if offline else None}
         cap = parse_size(max_size) if max_size else None
         local = LocalStorage(root / "hf", max_bytes=cap, asset_blobs=root / "blobs" / "sha256")
         local.sweep()  # what a killed server was fetching is fetched again when asked
-        asset_store = AssetStore(root, pull_through=not offline, after_store=local.added)
-        asset_store.sweep()
-        store, assets, where = local, asset_store, str(root)
+        in_folder = asset_store(root, after_store=local.added)
+        in_folder.sweep()
+        store, assets, where = local, in_folder, str(root)
     import uvicorn
 
-    from hub_client.serve import Mirror, create_app, upstream_token
+    from hub_client.serve import Mirror, create_app
 
-    mirror = Mirror(store, upstream=upstream, token=upstream_token(), ttl=config.serve_ttl(), offline=offline)
+    mirror = Mirror(store, upstream=upstream, token=token, ttl=config.serve_ttl(), offline=offline)
     typer.echo(f"serving {where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}"
                f"{', uploads with write tokens' if write_tokens else ''}; "
                f"{'offline' if offline else 'upstream ' + upstream}); clients: HF_ENDPOINT=http://{host}:{port}",
@@ -96,6 +122,35 @@ def serve(
     with _environ(env):
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                     h11_max_incomplete_event_size=16384)
+
+
+def _check_upstreams(urls: list[str]) -> None:
+    """Refuse at start an upstream the URL policy would refuse on every miss (plain http to a host not on
+    loopback without HUB_ALLOW_HTTP, say), rather than answering each client a 502."""
+    from urllib.parse import urlsplit
+
+    from hub_client.fetch.policy import Policy
+
+    policy = Policy.from_env()
+    for url in urls:
+        host = urlsplit(url).hostname or ""
+        Policy((*policy.hosts, host), policy.allow_http, (*policy.trusted, host)).check(url)
+
+
+def _check_port(host: str, port: int) -> None:
+    """A port that is taken is said before anything claims to be serving (uvicorn would log it and exit)."""
+    import socket
+
+    from registry.errors import UsageError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise UsageError(f"cannot listen on {host}:{port} ({e.strerror or e}): another server holds the port, "
+                             "or the address is not this machine's; pass --port with a free one") from None
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20,

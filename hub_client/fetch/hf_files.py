@@ -38,7 +38,6 @@ from .policy import Policy
 from .segments import download
 from .transfer import Partial, ProgressSink, Settings
 
-
 #: What a content address looks like: a sha256 (an LFS file), a git blob id (a small file).
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _GIT_BLOB = re.compile(r"[0-9a-f]{40}")

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from registry import config
 from registry.errors import DownloadError, IntegrityError, UsageError
 
 from .hf_files import RepoFile, hf_token, list_repo
@@ -65,7 +66,7 @@ def prefetch_hf(repo_id: str, revision: str | None, mirror: str, *, policy: Poli
     """
     policy = policy or trusting(mirror)
     settings = settings or Settings.from_env()
-    token = hf_token()
+    token = config.mirror_token() or hf_token()
     listing = list_repo(repo_id, revision, endpoint=mirror, token=token, policy=policy, settings=settings)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     total = 0
@@ -86,11 +87,13 @@ def prefetch_assets(name: str, urls_and_digests: list[tuple[str, str, bool]], mi
     is_prefix)`` each."""
     policy = policy or trusting(mirror)
     settings = settings or Settings.from_env()
+    token = config.mirror_token() or hf_token()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     total = 0
     with requests.Session() as session:
         for url, digest, prefix in urls_and_digests:
             path = urlsplit(url).path
-            total += _check(session, f"{mirror}{path}", {}, policy, settings, digest,
+            total += _check(session, f"{mirror}{path}", headers, policy, settings, digest,
                             "sha256-prefix" if prefix else "sha256")
     return Prefetched(name, len(urls_and_digests), total)
 
@@ -109,8 +112,6 @@ def mirror_url(given: str | None) -> str:
     Raises:
         UsageError: none of those names a mirror.
     """
-    from registry import config
-
     found = given or next(iter(config.mirrors()), None)
     if not found and config.hf_endpoint() != "https://huggingface.co":
         found = config.hf_endpoint()

@@ -102,6 +102,17 @@ def mirror_urls(url: str, mirrors: list[str]) -> list[str]:
     return [m + tail for m in mirrors] + [url]
 
 
+def mirror_headers(url: str, mirrors: list[str]) -> dict[str, str]:
+    """The bearer token for a URL under one of ``mirrors`` (``HUB_MIRROR_TOKEN``, else ``HF_TOKEN``); nothing for
+    any other URL, so a card's own host never sees a team's token."""
+    if not any(url.startswith(m + "/") for m in mirrors):
+        return {}
+    from .hf_files import hf_token
+
+    token = config.mirror_token() or hf_token()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
     """``IntegrityError`` unless ``digest`` satisfies the card's sha256 (and, for a prefix, the file name's)."""
     kind = HashKind.INVALID if asset.sha256_kind == "none" else HashKind(asset.sha256_kind)
@@ -232,7 +243,8 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
 
     from .transfer import Partial
 
-    urls = mirror_urls(asset.url, config.mirrors())
+    mirrors = config.mirrors()
+    urls = mirror_urls(asset.url, mirrors)
     part = Partial(cache.partial_path(key))
     attempts: list[str] = []
     integrity: IntegrityError | None = None
@@ -244,7 +256,8 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
         url, also = plan.pop(0)
         try:
             policy.check(url)
-            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress, also=also)
+            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress, also=also,
+                                      headers=mirror_headers(url, mirrors))
         except IntegrityError as e:
             part.discard()
             integrity = e
@@ -278,7 +291,8 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
 
 
 def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, policy: Policy,
-                    progress: ProgressFactory | None, also: list[str] | None = None) -> Outcome:
+                    progress: ProgressFactory | None, also: list[str] | None = None,
+                    headers: dict[str, str] | None = None) -> Outcome:
     """Fetch and verify; a resumed file that fails is fetched once more from its first byte.
 
     A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
@@ -288,7 +302,8 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     from .transfer import Settings, fetch
 
     outcome = download(url, part, session=session, policy=policy, settings=Settings.from_env(),
-                       progress=progress(asset.filename) if progress else None, name=asset.filename, also=also or ())
+                       progress=progress(asset.filename) if progress else None, name=asset.filename, also=also or (),
+                       headers=headers)
     try:
         check_digest(outcome.digest, asset, outcome.url)
     except IntegrityError:
@@ -296,7 +311,7 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
             raise
         part.discard()
         outcome = fetch(url, part, session=session, policy=policy, settings=Settings.from_env(),
-                        progress=progress(asset.filename) if progress else None, name=asset.filename)
+                        progress=progress(asset.filename) if progress else None, name=asset.filename, headers=headers)
         check_digest(outcome.digest, asset, outcome.url)
     return outcome
 

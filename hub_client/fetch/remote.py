@@ -233,21 +233,36 @@ def _now() -> str:
 def search_hf(text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """Repos the Hub's search API finds for ``text`` (at ``HF_ENDPOINT``), as plain dicts, best first.
 
+    ``GET /api/models?search=...`` is ``HfApi.list_models``'s request, made with the transfer's rules, so it
+    waits no longer than ``HUB_TIMEOUT`` per try and ``HUB_RETRIES`` tries (huggingface_hub's own client has no
+    such bound on a host that accepts connections and never answers).
+
     Raises:
         OfflineError: offline mode forbids asking the hub.
-        DownloadError: the hub refused or could not be reached.
+        DownloadError: the hub refused, could not be reached, or did not answer a list.
     """
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from urllib.parse import urlencode
 
-    if config.offline():
-        raise OfflineError(f"a search of {config.hf_endpoint()} for {text!r}")
+    from .hf_files import _session, hf_token
+    from .transfer import Settings, request_json
+
     endpoint = config.hf_endpoint()
-    Policy.from_env().check(f"{endpoint}/api/models")
+    if config.offline():
+        raise OfflineError(f"a search of {endpoint} for {text!r}")
+    policy = Policy.from_env()
+    url = f"{endpoint.rstrip('/')}/api/models?{urlencode({'search': text, 'limit': max(1, limit)})}"
+    policy.check(url)
+    token = hf_token()
     try:
-        found = list(HfApi(endpoint=endpoint).list_models(search=text, limit=limit))
-    except (HfHubHTTPError, OSError) as e:
-        raise DownloadError(f"{endpoint} did not answer a search for {text!r}: {e}", url=endpoint) from None
-    return [{"id": m.id, "task": m.pipeline_tag, "library": m.library_name, "downloads": m.downloads,
-             "likes": m.likes, "updated": m.last_modified.isoformat() if m.last_modified else None,
-             "gated": m.gated, "private": m.private} for m in found]
+        found = request_json(url, session=_session(), policy=policy, settings=Settings.from_env(),
+                             headers={"Authorization": f"Bearer {token}"} if token else {})
+    except DownloadError as e:
+        raise DownloadError(f"{endpoint} did not answer a search for {text!r}: {e}", url=endpoint,
+                            status=e.status) from None
+    if not isinstance(found, list):
+        raise DownloadError(f"{endpoint} answered a search for {text!r} with no list: not a Hugging Face hub?",
+                            url=url)
+    rows = [m for m in found if isinstance(m, dict) and isinstance(m.get("id") or m.get("modelId"), str)]
+    return [{"id": m.get("id") or m.get("modelId"), "task": m.get("pipeline_tag"), "library": m.get("library_name"),
+             "downloads": m.get("downloads"), "likes": m.get("likes"), "updated": m.get("lastModified"),
+             "gated": m.get("gated"), "private": m.get("private")} for m in rows[:limit]]

@@ -13,6 +13,7 @@ import os
 import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from registry.errors import PublishError, UsageError
@@ -109,6 +110,44 @@ class DirTarget:
         return sorted(f"{folder}{p.name}" for p in base.iterdir() if p.is_file()) if base.is_dir() else []
 
 
+def _s3_failure(where: str, e: Exception) -> PublishError:
+    """botocore's error as a line: what failed and what to do (credentials, the endpoint, the bucket)."""
+    name = type(e).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return PublishError(where, "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
+                            "AWS_PROFILE), and AWS_ENDPOINT_URL for a store other than AWS; nothing was published")
+    code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
+    if code in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return PublishError(where, f"the store refused it ({code}): check the bucket name and the credentials; "
+                            "nothing was published")
+    return PublishError(where, f"the S3 store failed ({e}); nothing was published, and publishing again "
+                        "uploads only what is missing")
+
+
+def _s3_calls(cls: type) -> type:
+    """Every public method of an S3 target turns botocore's errors into a :class:`PublishError`."""
+    import functools
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except PublishError:
+                raise
+            except Exception as e:
+                if type(e).__module__.startswith(("botocore", "boto3", "urllib3")):
+                    raise _s3_failure(self.where, e) from None
+                raise
+        return call
+
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, wrap(value))
+    return cls
+
+
+@_s3_calls
 class S3Target:
     """``s3://bucket/prefix`` through boto3, published at ``base_url`` (default: the object URLs of the endpoint)."""
 

@@ -20,9 +20,10 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
@@ -52,20 +53,46 @@ class AssetStore:
     """The MindSpore Hub side of a mirror: ``home`` as a ``HUB_HOME`` (``HUB_HOME=DIR hub pull NAME`` fills it)."""
 
     def __init__(self, home: Path, *, pull_through: bool = False,
-                 after_store: Callable[[Path], None] | None = None) -> None:
+                 after_store: Callable[[Path], None] | None = None, registry: Path | None = None,
+                 upstreams: Sequence[str] = (), token: str | None = None) -> None:
         self.home = home.resolve()
         self.pull_through = pull_through
         #: Told of each blob pulled through and stored (the size cap's eviction, ``LocalStorage.added``).
         self.after_store = after_store
+        #: The user's registry (the one ``hub list`` shows), which says which card an asset path belongs to.
+        self.registry = registry
+        #: Where assets are fetched from, in order (``hub serve --upstream-ms``: another mirror, so mirrors chain);
+        #: none: each card's own host. ``token`` goes to these hosts only, never to a card's own host.
+        self.upstreams = [u.rstrip("/") for u in upstreams]
+        self.token = token
         self._flights: dict[str, Flight] = {}
         self._lock = threading.Lock()
 
     def registry_db(self) -> Path:
-        """The mirror's own registry (``registry.db`` in its folder), else the configured one."""
+        """The registry that says which card a path belongs to: the user's (given, else the configured one);
+        the mirror's own ``registry.db`` (``HUB_HOME=DIR hub pull NAME`` leaves one) when that is all there is."""
         from registry import config
 
-        own = self.home / "registry.db"
-        return own if own.is_file() else config.registry_path()
+        found = self.registry_dbs()
+        return found[0] if found else self.registry or config.registry_path()
+
+    def registry_dbs(self) -> list[Path]:
+        """Every registry an asset path is looked up in, in order: the user's, then the mirror's own."""
+        from registry import config
+
+        dbs = [self.registry or config.registry_path(), self.home / "registry.db"]
+        return [db for i, db in enumerate(dbs) if db.is_file() and db not in dbs[:i]]
+
+    def sources(self, url: str) -> list[str]:
+        """The URLs an asset is fetched from: under each upstream mirror, else the card's own."""
+        if not self.upstreams:
+            return [url]
+        parts = urlsplit(url)
+        tail = parts.path + (f"?{parts.query}" if parts.query else "")
+        return [u + tail for u in self.upstreams]
+
+    def upstream_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.upstreams and self.token else {}
 
     def blob(self, digest: str) -> LocalBlob:
         if not _HEX.match(digest):
@@ -92,11 +119,12 @@ class AssetStore:
         check_path(url_path.lstrip("/"))
         from registry import config
 
-        db = self.registry_db()
-        if not db.is_file():
-            raise NotFound("EntryNotFound", f"{url_path} is not stored here")
-        with Registry(db, auto_sync=False) as reg:
-            found = reg.assets_at(url_path)
+        found = []
+        for db in self.registry_dbs():
+            with Registry(db, auto_sync=False) as reg:
+                found = reg.assets_at(url_path)
+            if found:
+                break
         for record, idx in found:
             stored = self._stored(record, record.assets[idx])
             if stored is not None:
@@ -129,7 +157,7 @@ class AssetStore:
             return Remote(flight.size, etag)
         if asset.size is not None:
             return Remote(asset.size, etag)
-        return Remote(_upstream_size(asset.url or ""), etag)
+        return Remote(_upstream_size(self.sources(asset.url or ""), self.upstream_headers()), etag)
 
     def _flight(self, record: ModelRecord, asset: AssetRecord, on_stored: OnStored | None
                 ) -> LocalBlob | Flight:
@@ -175,6 +203,7 @@ class AssetStore:
         from hub_client.fetch.transfer import Settings
 
         url = asset.url or ""
+        urls = self.sources(url)
 
         def store(scratch: Path, digest: str) -> None:
             blob = cache.store_blob(scratch, digest)
@@ -189,8 +218,8 @@ class AssetStore:
             check_digest(digest, asset, url)
 
         try:
-            transfer(flight, url, session=_session(), policy=Policy.from_env(), settings=Settings.from_env(),
-                     headers={}, judge=Judge(hashlib.sha256(), check), store=store)
+            transfer(flight, urls, session=_session(), policy=Policy.from_env(), settings=Settings.from_env(),
+                     headers=self.upstream_headers(), judge=Judge(hashlib.sha256(), check), store=store)
         finally:
             with self._lock:
                 self._flights.pop(key, None)
@@ -207,22 +236,25 @@ def _took(lock: FileLock) -> bool:
     return True
 
 
-def _upstream_size(url: str) -> int:
-    """The size of the file at ``url``, from its host's answer to a one-byte range (every hop policy-checked)."""
+def _upstream_size(urls: list[str], headers: dict[str, str]) -> int:
+    """The size of the file, from the first host's answer to a one-byte range (every hop policy-checked)."""
     import requests
 
     from hub_client.fetch.hf_files import _session
     from hub_client.fetch.policy import Policy
     from hub_client.fetch.transfer import Settings, _open, announced_size
 
-    try:
-        resp, _ = _open(_session(), url, {"Range": "bytes=0-0", "Accept-Encoding": "identity"}, Policy.from_env(),
-                        Settings.from_env().timeout)
-    except (requests.RequestException, OSError, HubError) as e:
-        raise ServeError(None, f"the asset's host could not be asked its size: {e}", 502) from None
-    with resp:
-        size = announced_size(resp)
-    if size is not None:
-        return size
-    raise ServeError(None, f"the asset's host answered HTTP {resp.status_code} without a size", 502)
-
+    why = ""
+    for url in urls:
+        try:
+            resp, _ = _open(_session(), url, {**headers, "Range": "bytes=0-0", "Accept-Encoding": "identity"},
+                            Policy.from_env(), Settings.from_env().timeout)
+        except (requests.RequestException, OSError, HubError) as e:
+            why = f"the asset's host could not be asked its size: {e}"
+            continue
+        with resp:
+            size = announced_size(resp)
+        if size is not None:
+            return size
+        why = f"the asset's host answered HTTP {resp.status_code} without a size"
+    raise ServeError(None, why, 502)

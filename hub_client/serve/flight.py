@@ -26,16 +26,18 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from hub_client.fetch.policy import Policy
 from hub_client.fetch.transfer import _NETWORK_ERRORS, _RETRY_STATUS, Settings, _open, announced_size
 from registry.errors import DownloadError, IntegrityError
+from registry.network import unreachable
 
 from .store import StoredFile
 
@@ -167,14 +169,24 @@ class Flight:
             self.detach()
 
 
-def transfer(flight: Flight, url: str, *, session: requests.Session, policy: Policy, settings: Settings,
-             headers: dict[str, str], judge: Judge, store: Callable[[Path, str], None]) -> None:
+def transfer(flight: Flight, url: str | Sequence[str], *, session: requests.Session, policy: Policy,
+             settings: Settings, headers: dict[str, str], judge: Judge, store: Callable[[Path, str], None]) -> None:
     """Fetch ``url`` into ``flight``, verify it with ``judge``, and hand it to ``store`` (the scratch file and
-    the digest it hashed to).
+    the digest it hashed to). Several URLs (upstream mirrors of one file) are tried in order while none has sent
+    a byte.
 
     Runs on its own thread; every outcome is recorded on the flight (``verified``, or ``error``)."""
+    urls = [url] if isinstance(url, str) else list(url)
+    url = urls[0]
     try:
-        _receive(flight, url, session, policy, settings, headers, judge.hasher)
+        for i, url in enumerate(urls):
+            try:
+                _receive(flight, url, session, policy, settings, headers, judge.hasher)
+                break
+            except DownloadError as e:
+                if flight.written or i == len(urls) - 1:
+                    raise
+                log.info("%s: %s; trying %s", url, e, urls[i + 1])
         if flight.size is None:  # upstream never said: what came before it closed is the file, if the hash agrees
             flight.learn_size(flight.written)
         if flight.written != flight.size:
@@ -238,6 +250,9 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
                     return
                 raise ConnectionError(f"connection closed after {flight.written} of {flight.size} bytes")
         except _NETWORK_ERRORS as e:
+            why = unreachable(e)
+            if why is not None:  # a name that does not resolve, a refused connection: asking again will not help
+                raise DownloadError(f"upstream {urlsplit(url).netloc}: {why}", url=url) from None
             failures = 1 if flight.written > before else failures + 1  # progress: a flaky link, not a dead one
             if failures > settings.retries:
                 raise DownloadError(f"upstream failed {failures} times in a row: {e}", url=url) from None

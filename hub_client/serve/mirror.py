@@ -29,7 +29,7 @@ from hub_client.fetch.hf_files import _session, list_repo
 from hub_client.fetch.policy import Policy
 from hub_client.fetch.transfer import Settings
 from registry import config
-from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UsageError
+from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
 
 from .flight import Flight, by_address, transfer
 from .store import (
@@ -178,6 +178,8 @@ class Mirror:
             if e.status == 404:
                 raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}") from None
             raise ServeError(None, f"upstream {self.upstream} failed: {e}", 502) from None
+        except UnsafeURLError as e:  # upstream, or where it redirects, is refused by this server's URL policy
+            raise ServeError(None, f"upstream {self.upstream}: {e}", 502) from None
         unsound = [f.path for f in listing.files if f.size is None or not _sound(f.path, f.etag, f.size)]
         if unsound or len(listing.files) < len(listing.names):  # never a snapshot with a file fewer than upstream's
             lacking = unsound + [n for n in listing.names if n not in {f.path for f in listing.files}]

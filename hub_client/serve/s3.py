@@ -51,12 +51,18 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 def client() -> Any:
-    """A boto3 S3 client configured from the ``AWS_*`` variables, checksums only where required."""
+    """A boto3 S3 client configured from the ``AWS_*`` variables, checksums only where required, and waiting no
+    longer than every other request of the hub: ``HUB_TIMEOUT`` to connect and per read, ``HUB_RETRIES`` more
+    tries (botocore's own defaults are 60 s and 4)."""
     import boto3
     from botocore.config import Config
 
+    from registry import config as settings
+
+    timeout = settings.http_timeout()
     config = Config(request_checksum_calculation="when_required", response_checksum_validation="when_required",
-                    retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64)
+                    retries={"total_max_attempts": settings.retries() + 1, "mode": "standard"},
+                    max_pool_connections=64, connect_timeout=timeout, read_timeout=timeout)
     return boto3.session.Session().client("s3", config=config)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
 from helpers import unique  # noqa: E402
-from helpers.tools import need  # noqa: E402
+from helpers.tools import closed_port, need  # noqa: E402
 from helpers.weights import make_ckpt  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
@@ -199,3 +200,18 @@ def test_cli_publish_to_a_folder_prints_json(tmp_path):
     # a web server running as another user serves what was published: the umask's modes (022 here), not 0600
     modes = {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777) for p in (tmp_path / "site").rglob("*")}
     assert modes and all(m == (oct(0o755) if (tmp_path / p).is_dir() else oct(0o644)) for p, m in modes.items()), modes
+
+
+def test_cli_publish_to_s3_without_credentials_says_so_in_one_line(tmp_path):
+    pytest.importorskip("boto3")
+    make_ckpt(tmp_path / "w.ckpt", "convnextv2_atto")
+    hub = Path(sys.executable).with_name("hub")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_EC2_METADATA_DISABLED="true", AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}",
+               AWS_DEFAULT_REGION="us-east-1")
+    run = subprocess.run([str(hub), "publish", str(tmp_path / "w.ckpt"), "--name", "nocreds", "--to",
+                          "s3://models/site", "--author", "me", "--base-url", "https://files.example.com/m"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "AWS_ACCESS_KEY_ID" in run.stderr, run.stderr
