@@ -104,6 +104,19 @@ class RegistryError(HubError, RuntimeError):
     """The registry database cannot be opened, migrated or written."""
 
 
+class ReadOnlyError(HubError, PermissionError):
+    """A command must write where the user may only read (a shared, read-only hub home): nothing was changed."""
+
+    def __init__(self, path: str | Path, action: str) -> None:
+        self.path = str(path)
+        self.action = action
+        super().__init__(f"{path} is read-only, and {action} writes there: run it with a writable HUB_HOME (or "
+                         "HUB_REGISTRY); the commands that only read work as they are")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 # --- fetch: URLs, transfers, the cache -------------------------------------------------------------------
 
 
@@ -228,6 +241,8 @@ class CacheWriteError(HubError, OSError):
         self.errno_ = error.errno
         fix = ("free some space (or point HUB_HOME at a larger disk) and pull again: the download resumes where it "
                "stopped") if error.errno == errno.ENOSPC else "point HUB_HOME at a folder you can write, and pull again"
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            fix = f"it is read-only here; {fix}"
         super().__init__(error.errno or 0, f"cannot write {path}: {error.strerror or error}; {fix}")
 
     def __str__(self) -> str:

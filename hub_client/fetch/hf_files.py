@@ -263,6 +263,11 @@ def write_ref(repo_id: str, ref: str, sha: str) -> None:
     if not ref or sha.startswith(ref.lower()) or rel.is_absolute() or ".." in rel.parts:
         return  # a commit names itself; a name that could leave the folder is not written
     path = repo_folder(repo_id) / "refs" / Path(*rel.parts)
+    try:
+        if path.read_text().strip() == sha:
+            return  # as it is: a read-only cache is left untouched
+    except OSError:
+        pass
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(sha)

@@ -231,6 +231,10 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
     except Timeout:
         raise DownloadError(f"another process has been downloading {asset.filename} for {LOCK_TIMEOUT // 3600} h; "
                             f"if none is, delete {lock}", url=asset.url) from None
+    except OSError as e:  # the lock itself could not be taken: a read-only cache
+        if isinstance(e, HubError):
+            raise
+        raise CacheWriteError(str(cache.root()), e) from e
 
 
 def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key: str, *, policy: Policy,

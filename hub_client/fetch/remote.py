@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from registry import config
-from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
+from registry.errors import DownloadError, InvalidCardError, OfflineError, RepoAccessError, UnknownModelError
 from registry.record import Dialect, ModelRecord
 from registry.store.db import Registry
 from registry.store.origin import Origin
@@ -90,10 +90,31 @@ def resolve(spec: str) -> Resolution:
         found = _from_registry(reg, spec)
         if found is not None:
             return found
-        fetch_hf_card(query.text, query.pin)
+        card = fetch_hf_card(query.text, query.pin)
+        if reg.read_only:  # a shared, read-only home: the card is read as the registry would index it
+            return _unindexed(spec, card)
         reg.add_remote_source()
         reg.sync()
         return replace(reg.resolve(spec if query.pin else f"{spec}@{DEFAULT_REF}"), spec=spec)
+
+
+def _unindexed(spec: str, card: Path) -> Resolution:
+    """The resolution of a fetched card that a read-only registry cannot index: analysed here, in memory."""
+    from registry.card.analyze import analyze_file
+    from registry.store.origin import with_origin
+    from registry.store.resolve import Candidate
+
+    result = with_origin(analyze_file(card), True)
+    diagnostics = [d.as_dict() for d in result.diagnostics]
+    if result.record is None:
+        raise InvalidCardError(spec, str(card), [str(d["message"]) for d in diagnostics if d["severity"] == "error"],
+                               diagnostics)
+    rec = result.record
+    status = "errors" if result.errors else "warnings" if result.warnings else "ok"
+    chosen = Candidate(0, rec.name, rec.uid, rec.dialect.value, rec.mindspore_version, rec.version,
+                       rec.updated.isoformat() if rec.updated else None, "remote", "remote", rec.revision,
+                       tuple(rec.refs))
+    return Resolution(spec, rec, chosen, status, diagnostics, [chosen])
 
 
 def locate(spec: str, *, revision: str | None = None) -> Located:
@@ -144,9 +165,29 @@ def _from_registry(reg: Registry, spec: str) -> Resolution | None:
         if query.pin is not None or res.record.revision is None or config.offline():
             return res  # a pinned card, a card indexed from a folder, or all there is offline
     except UnknownModelError:
+        kept = _kept_card(query.text, query.pin) if reg.read_only else None
+        if kept is not None:  # fetched before, never indexed: a read-only registry reads it as it is
+            return _unindexed(spec, kept)
         if config.offline():
             raise OfflineError(f"hf:{query.text} (not in the registry)") from None
     return None
+
+
+def _kept_card(repo_id: str, pin: str | None) -> Path | None:
+    """A card fetched for ``repo_id`` at ``pin`` (a ref or commit; none: the default branch) and kept under
+    ``HUB_HOME/remote``, from any endpoint; the newest when several are."""
+    parts = [safe_component(p) for p in repo_id.split("/") if p]
+    if not parts:
+        return None
+    found = []
+    for folder in (config.remote_cards() / "hf").glob(f"*/{'/'.join(parts[:-1])}/{parts[-1]}@*"):
+        origin = Origin.read(folder)
+        if origin is None or origin.uid != repo_id or not (folder / "README.md").is_file():
+            continue
+        want = pin or DEFAULT_REF
+        if want in origin.refs or (pin is not None and origin.revision.startswith(pin.lower())):
+            found.append((origin.fetched_at, folder / "README.md"))
+    return max(found)[1] if found else None
 
 
 def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
@@ -199,11 +240,19 @@ def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:
                                  if model_type else "no config.json", files=len(repo.names))
     folder = _card_folder(repo.endpoint, repo.repo_id, repo.sha)
     card = folder / "README.md"
+    origin = Origin(uid=repo.repo_id, revision=repo.sha, endpoint=repo.endpoint, refs=repo.refs, fetched_at=_now(),
+                    last_modified=repo.last_modified, architecture=model_type, generated=readme is None)
+    kept = Origin.read(folder)
+    try:
+        if kept is not None and replace(kept, fetched_at=origin.fetched_at) == origin and \
+                card.read_text(encoding="utf-8") == text:
+            return card  # kept before, the same at this commit: nothing to write (a read-only home stays as it is)
+    except (OSError, ValueError):
+        pass
     part = card.with_name(".README.md.tmp")
     part.write_text(text, encoding="utf-8")
     part.replace(card)
-    Origin(uid=repo.repo_id, revision=repo.sha, endpoint=repo.endpoint, refs=repo.refs, fetched_at=_now(),
-           last_modified=repo.last_modified, architecture=model_type, generated=readme is None).write(folder)
+    origin.write(folder)
     return card
 
 
@@ -212,7 +261,8 @@ def _card_folder(endpoint: str, repo_id: str, sha: str) -> Path:
     host = safe_component(urlsplit(endpoint).netloc or "hub")
     parts = [safe_component(p) for p in repo_id.split("/") if p]
     folder = config.remote_cards() / "hf" / host / Path(*parts[:-1]) / f"{parts[-1]}@{safe_component(sha)}"
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

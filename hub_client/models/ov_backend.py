@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,37 @@ def version() -> str:
         return "none"
 
 
+_scratch: list[Path] = []
+
+
+def engines_root() -> Path:
+    """``HUB_HOME/engines/openvino``, where converted and compiled engines are kept; in a read-only hub home, a
+    folder of this process's own, removed at exit: the engine is built for this run and nothing new is kept."""
+    home = config.hub_home() / "engines" / "openvino"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if os.access(home, os.W_OK):
+            return home
+    except OSError:
+        pass
+    if not _scratch:
+        import atexit
+        import shutil
+        import tempfile
+
+        _scratch.append(Path(tempfile.mkdtemp(prefix="hub-engines-")))
+        atexit.register(shutil.rmtree, _scratch[0], True)
+    return _scratch[0]
+
+
 def ir_path(key: str) -> Path:
-    return config.hub_home() / "engines" / "openvino" / key / "model.xml"
+    found = config.hub_home() / "engines" / "openvino" / key / "model.xml"
+    return found if found.is_file() else engines_root() / key / "model.xml"
 
 
 def convert(model: Any, channels: int, size: int, key: str) -> Path:
     """Convert a transformers ConvNeXt to IR (dynamic batch, ``size`` x ``size`` images), saved atomically under
     ``ir_path(key)``."""
-    import os
     import shutil
     import tempfile
 
@@ -92,7 +116,7 @@ def compile_ir(ir: Path, precision: str) -> OpenVinoNet:
     import openvino as ov
 
     core = ov.Core()
-    cache = config.hub_home() / "engines" / "openvino" / "compiled"
+    cache = engines_root() / "compiled"
     cache.mkdir(parents=True, exist_ok=True)
     hint = {"bf16": "bf16", "fp16": "f16"}.get(precision, "f32")
     compiled = core.compile_model(str(ir), "CPU", {"INFERENCE_PRECISION_HINT": hint, "CACHE_DIR": str(cache)})

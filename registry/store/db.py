@@ -24,7 +24,7 @@ from registry import config
 from registry.card.cardfile import walk
 from registry.card.version import ANALYZER_VERSION
 from registry.config import BUNDLED, CATALOG, REMOTE
-from registry.errors import InvalidCardError, RegistryError, UnknownModelError, UsageError
+from registry.errors import InvalidCardError, ReadOnlyError, RegistryError, UnknownModelError, UsageError
 from registry.record import IMAGENET_1K, ModelRecord, benchmark_key
 
 from .migrations import migrate, pending
@@ -58,12 +58,18 @@ class Registry:
     def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True) -> None:
         self.path = Path(path) if path is not None else config.registry_path()
         self.auto_sync = auto_sync
+        seed = config.bundled_registry() if path is None else None
+        #: The file cannot be written (a shared, read-only hub home): it is read as it is, never synced, and a
+        #: command that would change it gets a ``ReadOnlyError``.
+        self.read_only = not _writable(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            seed = config.bundled_registry() if path is None else None
-            if seed is not None and not self.path.exists() and seed.resolve() != self.path.resolve():
-                _copy_database(seed, self.path)
-            conn = sqlite3.connect(str(self.path), timeout=30)
+            if self.read_only:
+                conn = _open_read_only(self.path if self.path.exists() else seed, self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if seed is not None and not self.path.exists() and seed.resolve() != self.path.resolve():
+                    _copy_database(seed, self.path)
+                conn = sqlite3.connect(str(self.path), timeout=30)
         except (OSError, sqlite3.Error) as e:
             raise RegistryError(f"cannot open the registry at {self.path}: {e}; set HUB_REGISTRY to a "
                                 "writable path") from e
@@ -71,14 +77,23 @@ class Registry:
         self._db: sqlite_utils.Database | None = None
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                self.db.enable_wal()
-            if pending(conn):
-                migrate(self.db)
-            self._ensure_bundled()
+            if self.read_only:
+                if pending(conn):
+                    raise ReadOnlyError(self.path, "bringing the registry to this version of hub")
+            else:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self.db.enable_wal()
+                if pending(conn):
+                    migrate(self.db)
+                self._ensure_bundled()
         except sqlite3.DatabaseError as e:
             raise RegistryError(f"the registry at {self.path} is unusable ({e})") from e
         self._synced = False
+
+    def _writing(self, action: str) -> None:
+        """``ReadOnlyError`` before a change to a read-only registry."""
+        if self.read_only:
+            raise ReadOnlyError(self.path, action)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -139,6 +154,11 @@ class Registry:
         return self._add_source(REMOTE, REMOTE, root)
 
     def _add_source(self, kind: str, label: str, root: Path) -> Source:
+        if self.read_only:
+            row = self.conn.execute("SELECT id FROM sources WHERE label = ?", [label]).fetchone()
+            if row is not None:  # already there: nothing to write
+                return Source(row[0], kind, label, root)
+            self._writing(f"adding {root} as a source")
         with self.conn:
             self.conn.execute("INSERT OR IGNORE INTO sources (kind, path, label, added_at) VALUES (?, ?, ?, ?)",
                             [kind, None if kind == REMOTE else str(root), label, _now()])
@@ -156,6 +176,7 @@ class Registry:
         if row is None or row[1] == BUNDLED:
             known = [s.label for s in self.sources() if s.kind != BUNDLED]
             raise UsageError(f"{path} is not a source of {self.path}; sources: {', '.join(known) or 'none'}")
+        self._writing(f"removing the source {path}")
         cards = self.conn.execute("SELECT id, relpath FROM cards WHERE source_id = ?", [row[0]]).fetchall()
         with self.conn:
             for card_id, _ in cards:
@@ -188,6 +209,7 @@ class Registry:
         if not (work or touched or report.removed or stale or moved or meta):
             self._synced = True
             return report
+        self._writing("indexing the cards that changed")
         # Analyze outside the transaction: the write lock is held only while rows change.
         from registry.card.analyze import (
             analyze_file,  # the parser loads only when a card changed (start-up of every command)
@@ -306,7 +328,7 @@ class Registry:
         return self.sync(force=True)
 
     def _auto(self) -> None:
-        if self.auto_sync and not self._synced:
+        if self.auto_sync and not self._synced and not self.read_only:  # read-only: the index as it was left
             self.sync()
 
     # queries ------------------------------------------------------------------------------------
@@ -472,6 +494,30 @@ class Registry:
 
     def _distinct(self, column: str) -> builtins.list[str]:
         return [r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL")]
+
+
+def _writable(path: Path) -> bool:
+    """Whether the registry file (and the folder its journal goes in) can be written, or created."""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return not folder.is_dir() or os.access(folder, os.W_OK)  # under a file: not read-only, an error to report
+
+
+def _open_read_only(found: Path | None, wanted: Path) -> sqlite3.Connection:
+    """A read-only connection to ``found`` (the user's registry, or the bundled one when a read-only home has
+    none). A WAL database in a folder one cannot write is opened as immutable: nothing writes it meanwhile."""
+    if found is None or not found.is_file():
+        raise ReadOnlyError(wanted.parent, "creating the registry")
+    uri = found.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.Error:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
 
 
 def _copy_database(src: Path, dest: Path) -> None:
