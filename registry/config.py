@@ -20,12 +20,17 @@ _FALSE = ("0", "false", "no", "off")
 
 
 def _flag(var: str, default: bool = False) -> bool:
-    """A yes/no setting: 1/true/yes/on and 0/false/no/off, in any case; anything else is the default."""
-    value = os.environ.get(var, "").strip().lower()
+    """A yes/no setting: 1/true/yes/on and 0/false/no/off, in any case; unset or empty is the default, and
+    anything else a ``UsageError`` (``HUB_OFFLINE=maybe`` must not quietly mean "online")."""
+    raw = os.environ.get(var, "")
+    value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
+    if value:
+        raise UsageError(f"{var}={raw!r} is neither yes nor no: write 1 or 0 (true/false, yes/no, on/off), or unset "
+                         f"it for the default ({'1' if default else '0'})")
     return default
 
 
@@ -33,7 +38,10 @@ def hub_home() -> Path:
     """``HUB_HOME``, else the platform cache directory (``$XDG_CACHE_HOME/hub`` or ``~/.cache/hub``)."""
     env = os.environ.get("HUB_HOME")
     if env:
-        return Path(env).expanduser()
+        home = Path(env).expanduser()
+        if home.exists() and not home.is_dir():
+            raise UsageError(f"HUB_HOME={env!r} is a file, not a folder: point it at a folder (it is made if missing)")
+        return home
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "hub"
 

@@ -249,6 +249,18 @@ class CacheWriteError(HubError, OSError):
         return str(self.args[1])
 
 
+class OutputWriteError(HubError, OSError):
+    """A file the user asked for (converted, exported) could not be written; nothing is left under its name."""
+
+    def __init__(self, path: str | Path, error: OSError) -> None:
+        self.path = str(path)
+        super().__init__(error.errno or 0, f"cannot write {path}: {error.strerror or error}; nothing was written "
+                         "under that name: free some space, or choose a folder you can write")
+
+    def __str__(self) -> str:
+        return str(self.args[1])
+
+
 # --- load: frameworks, devices, weight files -------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ WEIGHT_FORMATS: dict[str, tuple[str, ...]] = {
 }
 #: The formats ``load_model`` reads, best first.
 LOADABLE = ("safetensors", "ckpt", "bin")
+#: What ``hub export`` writes (each checked by its own runtime): known before anything heavy is imported.
+EXPORT_FORMATS = ("onnx", "openvino")
 WEIGHT_SUFFIXES = tuple(s for suffixes in WEIGHT_FORMATS.values() for s in suffixes)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -96,7 +95,7 @@ def info(name: NameArg, json_: JsonOpt = False) -> None:
 
 
 def index(
-    path: Annotated[Path | None, typer.Argument(help="A folder of cards to add as a source (kept for later syncs).")]
+    path: Annotated[str | None, typer.Argument(help="A folder of cards to add as a source (kept for later syncs).")]
     = None,
     rebuild: Annotated[bool, typer.Option(help="Re-analyze every card of every source.")] = False,
     remove: Annotated[bool, typer.Option("--remove", help="Forget the folder PATH and its cards (files stay).")
@@ -111,6 +110,8 @@ def index(
 
     if remove and path is None:
         raise UsageError("--remove needs the PATH of the source to forget")
+    if path is not None and not path.strip():
+        raise UsageError("an empty PATH names no folder: give the folder of cards (`hub index .` for this one)")
     with Registry() as reg:
         removed = reg.remove_source(path) if remove and path is not None else []
         if path is not None and not remove:

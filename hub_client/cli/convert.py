@@ -76,6 +76,11 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a model for deployment runtimes in fp32, checked by the runtime against PyTorch (at most 1e-4)."""
+    from registry.errors import UsageError
+    from registry.formats import EXPORT_FORMATS
+
+    if fmt.strip().lower() not in EXPORT_FORMATS:  # said before PyTorch and the exporters are imported
+        raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     from hub_client.models.export import export as run
     from hub_client.models.extras import require_runtime
 

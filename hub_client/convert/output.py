@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registry.errors import UsageError
+from registry.errors import HubError, OutputWriteError, UsageError
 from registry.modes import for_others
 
 
@@ -42,13 +42,25 @@ def _flush(path: Path) -> None:
 
 
 @contextmanager
+def _named(out: Path) -> Iterator[None]:
+    """A write that fails is told by the name the user gave, never by the staging name it was written under."""
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, HubError):
+            raise
+        raise OutputWriteError(out, e) from None
+
+
+@contextmanager
 def staged_dir(out: Path, *, overwrite: bool) -> Iterator[Path]:
     """A fresh folder beside ``out`` to write into; on success it becomes ``out`` (the old one removed after)."""
     check_target(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".hub-convert", dir=out.parent))
     try:
-        yield stage
+        with _named(out):
+            yield stage
         for path in stage.iterdir():
             _flush(path)
         for_others(stage)
@@ -73,7 +85,8 @@ def staged_file(out: Path, *, overwrite: bool) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
+        with _named(out):
+            yield tmp
         _flush(tmp)
         for_others(tmp)
         os.replace(tmp, out)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from registry import config
 from registry.config import hf_cache_dir
-from registry.errors import DownloadError, IntegrityError, OfflineError, RepoAccessError, UnknownModelError
+from registry.errors import DamagedFileError, DownloadError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
 from registry.network import unreachable
 from registry.record import ModelRecord
@@ -51,11 +51,12 @@ def _pick(files: list[str], fmt: str | None) -> list[str]:
 
 
 def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "", force: bool = False,
-                   delete: bool = True) -> None:
+                   delete: bool = True, name: str = "") -> None:
     """Check a file of the HF cache against its blob name (the ETag) and, when given, the tree's sha256.
 
     A file verified before and unchanged since (``cache.is_trusted``) is not hashed again, unless ``force``.
-    A mismatch raises ``IntegrityError`` and, with ``delete``, deletes the file so the next pull fetches it again.
+    A mismatch raises ``DamagedFileError`` (the disk changed a file that was verified when it came) and, with
+    ``delete``, deletes the file so the next pull fetches it again.
     """
     blob = Path(os.path.realpath(path))
     etag = blob.name
@@ -69,11 +70,11 @@ def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str =
         want, got, what = etag, file_digest(blob, "git-blob"), "git blob id"
     else:
         return  # not a content address: nothing to check it against
-    if got != want:
+    if got != want:  # the bytes were verified when they came: the disk changed them, not a server
         if delete:
             blob.unlink(missing_ok=True)
             Path(path).unlink(missing_ok=True)
-        raise IntegrityError(url=url or str(path), expected=want, actual=got, what=what)
+        raise DamagedFileError(path, expected=want, actual=got, what=what, name=name or url or Path(path).name)
     mark_verified(blob, "hf", etag)
 
 
@@ -233,5 +234,5 @@ def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None) -
                            "now gone from the cache)")
     paths = [snap / n for n in names]
     for p in paths:
-        verify_hf_file(p)
+        verify_hf_file(p, name=f"hf:{record.uid}")
     return paths

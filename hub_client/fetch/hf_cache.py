@@ -16,7 +16,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from registry.config import hf_cache_dir
-from registry.errors import IntegrityError
+from registry.errors import DamagedFileError
 
 from .cache import Entry
 from .hf import verify_hf_file
@@ -55,7 +55,7 @@ def verify_entry(entry: Entry) -> bool:
         return False
     try:
         verify_hf_file(entry.path, force=True, delete=False)
-    except IntegrityError:
+    except DamagedFileError:
         return False
     return True
 

@@ -20,6 +20,7 @@ from registry import config
 from registry.card.hashes import HashKind, HashSpec, unmet
 from registry.errors import (
     CacheWriteError,
+    DamagedFileError,
     DownloadError,
     HubError,
     IntegrityError,
@@ -172,7 +173,7 @@ def _verify_hf(record: ModelRecord) -> list[dict[str, str]]:
         try:
             verify_hf_file(path, force=True)
             results.append({"file": name, "status": "ok", "path": str(path)})
-        except IntegrityError as e:
+        except DamagedFileError as e:
             results.append({"file": name, "status": "corrupt", "sha256": e.actual, "expected": e.expected,
                             "path": str(path)})
     if not any(weight_format(r["file"]) for r in results):  # the card and config came, the weights never did

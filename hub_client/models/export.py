@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from registry.errors import BackendUnavailableError, ConversionError, UsageError
+from registry.formats import EXPORT_FORMATS
 
 from . import engine
 from .torch_backend import quiet_tracing
 
-FORMATS = ("onnx", "openvino")
+FORMATS = EXPORT_FORMATS
 #: Largest max-abs logit difference an fp32 export may show against PyTorch on the probe.
 TOLERANCE = 1e-4
 

@@ -12,8 +12,8 @@ import hashlib
 import os
 import tempfile
 import uuid
-from pathlib import Path, PurePosixPath
 from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from registry.errors import PublishError, UsageError

@@ -18,7 +18,7 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from registry.config import BUNDLED, CATALOG, REMOTE
-from registry.errors import UnknownModelError
+from registry.errors import UnknownModelError, UsageError
 from registry.record import ModelRecord
 
 #: ``mindspore_version=DETECT`` (the default) asks the installed package; None means "not installed".
@@ -66,6 +66,10 @@ class Query:
     pin: str | None = None
 
 
+#: A Hugging Face repo id as huggingface_hub's ``validate_repo_id`` accepts it: ``[org/]name``.
+_HF_REPO = re.compile(r"(?=.{1,96}$)(?:[\w.-]+/)?[\w.-]+")
+
+
 def parse_spec(spec: str) -> Query:
     """``convnext_tiny@2.3`` → a name with a pin; ``org/repo`` → a uid; ``hf:org/repo`` (or timm's
     ``hf-hub:org/repo``) → a Hugging Face id; ``@REV`` pins a version, a branch or tag, or a commit."""
@@ -75,7 +79,11 @@ def parse_spec(spec: str) -> Query:
         text, _, pin = text.rpartition("@")
     for prefix in ("hf:", "hf-hub:"):
         if text.startswith(prefix):
-            return Query("hf", text[len(prefix):], pin)
+            repo = text[len(prefix):]
+            if not _HF_REPO.fullmatch(repo) or "--" in repo or ".." in repo:
+                raise UsageError(f"{spec!r} names no Hugging Face repo: write {prefix}org/name (letters, digits, "
+                                 "'-', '_' and '.'; at most 96 characters)")
+            return Query("hf", repo, pin)
     return Query("uid" if "/" in text else "name", text, pin)
 
 

@@ -47,6 +47,11 @@ CASES = [
      "HUB_RETRIES='-1' is below 0"),
     (["update", "--from", "http://127.0.0.1:{port}/hub.tar.gz"], {}, 1, "cannot reach 127.0.0.1"),
     (["list"], {"HUB_REGISTRY": "/etc/hostname/registry.db"}, 1, "cannot open the registry"),
+    (["pull", "convnext_tiny"], {"HUB_OFFLINE": "maybe"}, 2, "HUB_OFFLINE='maybe' is neither yes nor no"),
+    (["index", ""], {}, 2, "an empty PATH names no folder"),
+    (["info", "hf:"], {}, 2, "'hf:' names no Hugging Face repo"),
+    (["pull", "hf:org//name"], {}, 2, "names no Hugging Face repo"),
+    (["export", "convnext_tiny", "out", "--format", "tflite"], {}, 2, "unknown export format 'tflite'"),
 ]
 
 
@@ -69,5 +74,13 @@ def test_bad_places_to_write(nginx, cards, tmp_path):
     home = tmp_path / "home-is-a-file"
     home.write_text("")
     proc = hub("pull", pub.name, env={"HUB_HOME": str(home), "HUB_REGISTRY": os.environ["HUB_REGISTRY"]})
-    assert_clean_failure(proc, 1, "point HUB_HOME at a folder you can write")
+    assert_clean_failure(proc, 2, "is a file, not a folder: point it at a folder")  # a setting wrong, not the disk
+    listed = hub("cache", "ls", env={"HUB_HOME": str(home)})  # not taken for an empty cache
+    assert_clean_failure(listed, 2, "is a file, not a folder")
     assert Path(home).read_text() == ""
+
+
+def test_an_unknown_export_format_is_refused_before_any_framework_loads():
+    from helpers.probe import heavy_modules_after
+
+    assert heavy_modules_after(["export", "convnext_tiny", "out", "--format", "tflite"]) == set()

@@ -157,3 +157,18 @@ def test_hub_serve_in_front_of_a_names_only_server_serves_the_weights(minimal, t
         server.stop()
     assert sorted(p.name for p in paths) == sorted(files)
     assert next(p for p in paths if p.name == "model.safetensors").read_bytes() == files["model.safetensors"]
+
+
+def test_a_cached_file_the_disk_changed_is_named_damaged_not_blamed_on_a_server(minimal, monkeypatch):
+    from registry.errors import DamagedFileError
+
+    repo_id, files = _repo(minimal)
+    weights = next(p for p in pull(f"hf:{repo_id}") if p.name == "model.safetensors")
+    blob = os.path.realpath(weights)
+    os.chmod(blob, 0o644)
+    with open(blob, "r+b") as f:
+        f.write(b"\x00\x01")
+    monkeypatch.setenv("HUB_OFFLINE", "1")
+    with pytest.raises(DamagedFileError) as e:
+        pull(f"hf:{repo_id}")
+    assert "damaged" in str(e.value) and "server" not in str(e.value)
