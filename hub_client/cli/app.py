@@ -7,6 +7,7 @@ inside the function that needs them.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -55,6 +56,10 @@ def _say(text: str) -> None:
         sys.stderr.write(f"error: {text}\n".encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point: a ``HubError`` is printed with its hint and exits with its code; an error of
     the file system, or text that is not UTF-8, is a one-line message too, never a traceback."""
@@ -62,6 +67,9 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    # SIGTERM (a job scheduler, a container stop) unwinds like Ctrl-C: a download flushes what arrived, so the
+    # next pull continues from there, and locks and staging files are cleaned up as on any error.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app(prog_name="hub")
     except HubError as e:

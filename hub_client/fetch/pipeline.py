@@ -20,6 +20,7 @@ import mmap
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ from typing import Any, Protocol
 #: Bytes per read, hash and write. Bigger blocks mean fewer GIL hand-offs between the three threads
 #: (``python -m bench.download`` compares block sizes' effect on the whole pull).
 CHUNK = 4 << 20
+#: Seconds between two progress reports while a block fills (a slow link moves the bar, not only each block).
+TICK = 0.2
 #: Offset, length and memory alignment that O_DIRECT asks for (the largest logical block size in common use).
 ALIGN = 4096
 
@@ -133,7 +136,10 @@ class Pipeline:
     in order; memory stays at ``slots`` blocks.
     """
 
-    def __init__(self, hasher: Any, out: PartFile, pos: int, slots: int = 8, size: int = CHUNK) -> None:
+    def __init__(self, hasher: Any, out: PartFile, pos: int, slots: int = 8, size: int = CHUNK,
+                 progress: Callable[[int], None] | None = None) -> None:
+        #: Told the bytes read, at least every ``TICK`` seconds while they come, whatever the block size.
+        self.progress = progress
         self.error: BaseException | None = None
         self.closed = False
         self.pos = pos
@@ -172,14 +178,20 @@ class Pipeline:
         want = max(1, min(len(slot.buf), limit))
         if self.pos % ALIGN:
             want = min(want, ALIGN - self.pos % ALIGN)
-        n = 0
+        n = told = 0
+        last = time.monotonic()
         try:
             while n < want:
                 got = int(fp.readinto(slot.view[n:want]) or 0)
                 if not got:
                     break
                 n += got
+                if self.progress is not None and time.monotonic() - last >= TICK:
+                    self.progress(n - told)
+                    told, last = n, time.monotonic()
         finally:
+            if self.progress is not None and n > told:
+                self.progress(n - told)
             if n:
                 slot.n, slot.pos, slot.pending = n, self.pos, len(self.queues)
                 self.pos += n

@@ -86,6 +86,8 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
         return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
                          name=name, headers=headers or {}, connections=connections, also=also)
     rule = None
+    why = ("HUB_CONNECTIONS=1" if connections <= 1 else
+           f"{size / 1e6:.1f} MB is too small for parallel connections to pay off" if size is not None else "")
     if connections > 1 and (size is None or size >= MIN_PARALLEL):
         def then(h: Handover) -> Outcome:
             seg.url, seg.validator, seg.total, seg.done = url, h.validator, h.total, [[0, h.pos]]
@@ -96,7 +98,7 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
 
         rule = HandoverRule(after=HANDOVER_AFTER, below=FAST_STREAM, min_total=MIN_PARALLEL, then=then)
     return fetch(url, part, session=session, policy=policy, settings=settings, progress=progress, name=name,
-                 headers=headers, handover=rule)
+                 headers=headers, handover=rule, why=why)
 
 
 class SegmentState:

@@ -13,6 +13,7 @@ import email.utils
 import hashlib
 import http.client
 import json
+import logging
 import os
 import random
 import time
@@ -31,6 +32,8 @@ from registry.network import unreachable
 
 from .pipeline import CHUNK, PartFile, Pipeline
 from .policy import Policy
+
+log = logging.getLogger("hub")
 
 __all__ = ["CHUNK", "Outcome", "Partial", "Settings", "fetch"]
 
@@ -202,16 +205,37 @@ def _open(session: requests.Session, url: str, headers: dict[str, str], policy: 
 
 
 class _Reader:
-    """``readinto`` straight from the socket: http.client's, under urllib3 (whose own readinto copies)."""
+    """``readinto`` straight from the socket, returning what has arrived rather than waiting for the whole buffer.
+
+    A read that waits for 4 MiB (http.client's ``readinto``) leaves a slow link's progress frozen for seconds, and
+    an interrupt in the middle of it loses the bytes it had already copied. So a body of known length is read with
+    the socket file's ``readinto1`` (one ``recv`` into the caller's buffer: no copy), keeping http.client's count
+    of what is left; a chunked body with ``read1``.
+    """
+
+    #: The most a chunked body's ``read1`` asks for at once (a copy: kept below the allocator's mmap threshold).
+    CHUNKED_READ = 128 << 10
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
-        self.fp = getattr(raw, "_fp", None)
+        self.fp = getattr(raw, "_fp", None)  # http.client.HTTPResponse
+        sock = getattr(self.fp, "fp", None)
+        known = self.fp is not None and not getattr(self.fp, "chunked", True) and \
+            isinstance(getattr(self.fp, "length", None), int)
+        self.sock = sock if known and hasattr(sock, "readinto1") else None
 
     def readinto(self, view: memoryview) -> int:
-        if self.fp is not None and hasattr(self.fp, "readinto"):
-            return int(self.fp.readinto(view))
-        block = self.raw.read(len(view), decode_content=False)
+        if self.sock is not None and self.fp is not None:
+            left = int(self.fp.length or 0)
+            n = int(self.sock.readinto1(view[:left] if len(view) > left else view) or 0) if left else 0
+            self.fp.length = left - n
+            if n == 0 or self.fp.length == 0:
+                self.fp.readinto(bytearray(0))  # http.client's own bookkeeping: the body is done, release it
+            return n
+        if self.fp is not None and hasattr(self.fp, "read1"):
+            block = self.fp.read1(min(len(view), self.CHUNKED_READ))
+        else:
+            block = self.raw.read(len(view), decode_content=False)
         view[: len(block)] = block
         return len(block)
 
@@ -223,6 +247,8 @@ class _State:
     hasher: Any
     received: int = 0
     final_url: str = ""
+    #: Why the file comes over this one connection, for ``-v``.
+    why: str = ""
 
     def advance(self, pos: int) -> None:
         self.received += pos - self.offset
@@ -236,7 +262,7 @@ class _State:
 
 def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy, settings: Settings,
           progress: ProgressSink | None = None, name: str = "", headers: dict[str, str] | None = None,
-          handover: HandoverRule | None = None) -> Outcome:
+          handover: HandoverRule | None = None, why: str = "") -> Outcome:
     """Download ``url`` into ``part.path`` and return its sha256; the caller verifies and moves it.
 
     ``headers`` go with the request (an ``Authorization`` only to ``url``'s own host, never after a redirect to
@@ -247,7 +273,8 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
     offset, validator = part.resumable(url)
     if offset == 0:
         part.discard()
-    state = _State(offset, validator, hashlib.sha256(), final_url=url)
+    state = _State(offset, validator, hashlib.sha256(), final_url=url, why=why or "a resumed file" if offset else why)
+    began = time.monotonic()
     if offset:
         with open(part.path, "rb") as kept:  # the kept bytes, hashed once
             while block := kept.read(CHUNK):
@@ -280,6 +307,9 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
             out.sync()
     if handed is not None and handover is not None:
         return handover.then(handed)
+    took = max(time.monotonic() - began, 1e-6)
+    log.info("%s: %.1f MB over one connection in %.1f s (%.0f MB/s): %s", name or url, state.received / 1e6, took,
+             state.received / took / 1e6, state.why or "the server's answer allows no more")
     sink.finish()
     return Outcome(state.hasher.hexdigest(), state.offset, state.final_url, offset, state.received, total_attempts)
 
@@ -332,31 +362,33 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         part.remember(url, st.validator, total)
         sink.start(name, total, st.offset)
         reader = _Reader(resp.raw)
-        pipe = Pipeline(st.hasher, out, st.offset)
+        pipe = Pipeline(st.hasher, out, st.offset, progress=sink.advance)
         # Never read past what may be stored: the cap, and one byte beyond the announced size (to notice more).
         cap = min(settings.max_bytes, total) if total is not None else settings.max_bytes
         ranged = status == 206 or resp.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
-        if not (handover and ranged and total is not None and total >= handover.min_total and st.validator
-                and not st.validator.startswith("W/") and resp.headers.get("ETag") == st.validator):
+        if handover and not (ranged and total is not None and total >= handover.min_total and st.validator
+                             and not st.validator.startswith("W/") and resp.headers.get("ETag") == st.validator):
+            small = total is not None and total < handover.min_total
             handover = None  # no parallel without ranges, a size, and a strong ETag to keep every piece the same
+            st.why = ("too small for parallel connections to pay off" if small else "the server offers no byte "
+                      "ranges, size or strong ETag, which parallel connections need")
         started = time.monotonic()
         try:
-            while n := pipe.read_from(reader, cap + 1 - st.offset):
+            while pipe.read_from(reader, cap + 1 - st.offset):
                 st.advance(pipe.pos)
                 if handover is not None and st.offset >= handover.after:
                     rate = st.offset / max(time.monotonic() - started, 1e-6)
                     if rate < handover.below and total is not None and st.validator:
                         pipe.close()
-                        sink.advance(n)
                         raise _HandingOver(Handover(url, st.final_url, st.validator, total, st.offset, st.hasher,
                                                     st.received))
                     handover = None  # fast enough alone
+                    st.why = f"{rate / 1e6:.0f} MB/s alone, as fast as parallel connections go here"
                 if st.offset > cap:
                     pipe.close()
                     part.discard()
                     why = "the body is longer than announced" if total is not None else "the body is over the limit"
                     raise SizeLimitError(url, st.offset, cap, why)
-                sink.advance(n)
         except _NETWORK_ERRORS as e:
             pipe.close()
             st.advance(pipe.pos)  # what arrived before the cut is kept
