@@ -17,9 +17,11 @@ def list_(
     min_top1: Annotated[float | None, typer.Option(
         min=0, max=100, help="Only models with top-1 accuracy at least this (%), on ImageNet-1k or on --dataset when "
         "given.")] = None,
+    loadable: Annotated[bool, typer.Option("--loadable", help="Only models load_model, predict and eval can run "
+                                           "(the 'loads on' column).")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """List the models in the registry, with filters."""
+    """List the models in the registry, with filters; 'loads on' says which backends load_model runs each on."""
     from registry.store.db import Registry
 
     from . import views
@@ -27,6 +29,8 @@ def list_(
     with Registry() as reg:
         rows = reg.list(backbone=backbone, dataset=dataset, framework=framework, source=source, min_top1=min_top1)
         about = reg.catalog()
+    if loadable:
+        rows = [r for r in rows if views.backends(r)]
     if json_:
         emit_json(views.listing_dicts(rows))
     else:

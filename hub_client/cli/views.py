@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub_client.fetch.cache import asset_path, is_cached
+from hub_client.models.support import backends_for, record_backends
 from registry.record import IMAGENET_1K
 from registry.store.resolve import Resolution
 from registry.store.rows import Listing, SyncReport
@@ -22,8 +23,17 @@ from registry.store.rows import Listing, SyncReport
 _STATUS = {"ok": "[green]ok[/]", "warnings": "[yellow]warnings[/]", "errors": "[red]errors[/]"}
 
 
+def backends(row: Listing) -> tuple[str, ...] | None:
+    """The backends a listed model loads on (() none, None: only its config.json can tell)."""
+    return backends_for(row.dialect, row.name, row.architecture, row.uid)
+
+
+def _loads(found: tuple[str, ...] | None) -> str:
+    return "?" if found is None else ", ".join(found) if found else "-"
+
+
 def listing_dicts(rows: Sequence[Listing]) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(r) for r in rows]
+    return [{**dataclasses.asdict(r), "loads_on": None if (b := backends(r)) is None else list(b)} for r in rows]
 
 
 def _short_source(label: str) -> str:
@@ -46,12 +56,13 @@ def listing_table(rows: Sequence[Listing], *, title: str) -> Table:
     table.add_column("top-1 %", justify="right", no_wrap=True)
     table.add_column("MindSpore", no_wrap=True)
     table.add_column("lint", no_wrap=True)
+    table.add_column("loads on", overflow="fold")
     table.add_column("source", overflow="fold")
     for r in rows:
         table.add_row(
             escape(r.name), escape(r.uid or "-"), escape(r.architecture or "-"),
             _top1(r), r.mindspore_version or "-",
-            _STATUS.get(r.status, r.status), escape(_short_source(r.source)),
+            _STATUS.get(r.status, r.status), _loads(backends(r)), escape(_short_source(r.source)),
         )
     return table
 
@@ -85,6 +96,7 @@ def info_dict(res: Resolution) -> dict[str, Any]:
         "chosen_because": res.reason,
         "candidates": [dataclasses.asdict(c) for c in res.candidates],
         "lint": {"status": res.status, "diagnostics": res.diagnostics},
+        "loads_on": None if (found := record_backends(rec)) is None else list(found),
         "record": rec.model_dump(mode="json", exclude={"body"}),
         "assets": [
             {**a.model_dump(mode="json"), "cached": is_cached(rec, a), "cache_path": str(asset_path(rec, a))}
@@ -109,6 +121,7 @@ def info_tables(res: Resolution) -> list[Table | str]:
         ("updated", rec.updated.isoformat() if rec.updated else None), ("base model", rec.base_model),
         ("author", rec.author), ("summary", rec.summary), ("evaluation", rec.evaluation_raw),
         ("lint", _STATUS.get(res.status, res.status)),
+        ("loads on", _loads(record_backends(rec)) if record_backends(rec) != () else "no loader builds it"),
     ]
     for k, v in fields:
         if v:

@@ -22,6 +22,7 @@ from .backend import build_and_load, get_backend, pick_backend
 from .labels import default_labels
 from .preprocess import Preprocess, preprocess_for
 from .spec import ConvNeXtSpec, spec_for, supported
+from .support import record_backends
 
 log = logging.getLogger("hub")
 
@@ -64,6 +65,11 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
         and every error of ``hub_client.pull``.
     """
     record = resolve(name)
+    backends = record_backends(record)
+    if backends == ():  # known from the card alone: say so before any weights are fetched
+        raise NoLoaderError(record.name, record.architecture or record.name, [], supported())
+    if backends is None and pretrained:  # a repo whose config.json says what it is: read that first
+        spec_for(record, pull_record(record, fmt="config", progress=progress), None)
     files: list[Path] = []
     if pretrained or record.dialect is Dialect.HUGGINGFACE:
         files = pull_record(record, fmt=None if pretrained else "config", progress=progress)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from registry.errors import CheckpointError, NoLoaderError
 from registry.record import Dialect, ModelRecord
 
 from .labels import labels_for_dataset
+from .support import HF_MODEL_TYPES, VARIANTS, mentions_convnext, variant_name
 
 log = logging.getLogger("hub")
 
@@ -29,25 +29,6 @@ Gelu = Literal["tanh", "erf"]
 PadMode = Literal["same", "valid"]
 Origin = Literal["mindcv", "huggingface"]
 
-#: (depths, dims) of every variant that has a loader, by its MindCV name.
-VARIANTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
-    "convnext_tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
-    "convnext_small": ((3, 3, 27, 3), (96, 192, 384, 768)),
-    "convnext_base": ((3, 3, 27, 3), (128, 256, 512, 1024)),
-    "convnext_large": ((3, 3, 27, 3), (192, 384, 768, 1536)),
-    "convnext_xlarge": ((3, 3, 27, 3), (256, 512, 1024, 2048)),
-    "convnextv2_atto": ((2, 2, 6, 2), (40, 80, 160, 320)),
-    "convnextv2_femto": ((2, 2, 6, 2), (48, 96, 192, 384)),
-    "convnextv2_pico": ((2, 2, 6, 2), (64, 128, 256, 512)),
-    "convnextv2_nano": ((2, 2, 8, 2), (80, 160, 320, 640)),
-    "convnextv2_tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
-    "convnextv2_base": ((3, 3, 27, 3), (128, 256, 512, 1024)),
-    "convnextv2_large": ((3, 3, 27, 3), (192, 384, 768, 1536)),
-    "convnextv2_huge": ((3, 3, 27, 3), (352, 704, 1408, 2816)),
-}
-
-_VARIANT_RE = re.compile(r"convnext(v2)?[_-](atto|femto|pico|nano|tiny|small|base|large|xlarge|huge)(?![a-z])",
-                         re.IGNORECASE)
 _HF_GELU: dict[str, Gelu] = {"gelu": "erf", "gelu_python": "erf", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh",
                              "gelu_fast": "tanh"}
 
@@ -81,17 +62,6 @@ def supported() -> list[str]:
     return sorted(VARIANTS)
 
 
-def variant_name(text: str | None) -> str | None:
-    """The loader variant a model name mentions (``convnext_tiny_imagenet2012`` → ``convnext_tiny``)."""
-    if not text:
-        return None
-    m = _VARIANT_RE.search(text)
-    if not m:
-        return None
-    name = f"convnext{'v2' if m.group(1) else ''}_{m.group(2).lower()}"
-    return name if name in VARIANTS else None
-
-
 def spec_for_variant(name: str, *, num_classes: int = 1000, origin: Origin = "mindcv") -> ConvNeXtSpec:
     """The spec of a named variant with MindCV numerics (or Hugging Face numerics for ``origin='huggingface'``)."""
     depths, dims = VARIANTS[name]
@@ -118,7 +88,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec 
     too; the class names come from ``id2label`` in label-id order.
     """
     model_type = str(cfg.get("model_type", "")).lower()
-    if model_type not in ("convnext", "convnextv2"):
+    if model_type not in HF_MODEL_TYPES:
         return None
     version = 2 if model_type == "convnextv2" else 1
     depths = tuple(int(d) for d in cfg.get("depths", (3, 3, 9, 3)))
@@ -148,10 +118,6 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec 
 def variant_by_shape(version: int, depths: tuple[int, ...], dims: tuple[int, ...]) -> str | None:
     prefix = "convnextv2_" if version == 2 else "convnext_"
     return next((n for n, v in VARIANTS.items() if n.startswith(prefix) and v == (depths, dims)), None)
-
-
-def mentions_convnext(record: ModelRecord) -> bool:
-    return any("convnext" in (t or "").lower() for t in (record.name, record.architecture, record.title))
 
 
 def spec_from_shapes(shapes: dict[str, tuple[int, ...]], *, name: str) -> ConvNeXtSpec | None:

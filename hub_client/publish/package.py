@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 from hub_client.convert.source import checkpoint_spec, repo_spec
-from hub_client.models.spec import ConvNeXtSpec, variant_by_shape, variant_name
+from hub_client.models.spec import ConvNeXtSpec, variant_by_shape
+from hub_client.models.support import variant_name
 from registry.errors import UsageError
 
 Kind = Literal["ckpt", "hf"]

@@ -207,3 +207,24 @@ def test_shell_completion_offers_commands_and_model_names():
     script = subprocess.run([str(Path(sys.executable).with_name("hub"))], capture_output=True, text=True,
                             env={**os.environ, "_HUB_COMPLETE": "source_bash"})
     assert script.returncode == 0 and "_HUB_COMPLETE=complete_bash" in script.stdout
+
+
+def test_list_and_info_say_which_models_load_and_on_what(tmp_path):
+    """Known from the registry's row alone: no weights read, no framework (or numpy) imported."""
+    from helpers import MS_CARD, index
+
+    cards = tmp_path / "zoo"
+    cards.mkdir()
+    for name in ("resnet50_zoo", "convnext_small_zoo"):
+        card = MS_CARD.format(name=name, link=f"https://example.com/{name}.ckpt", sha="0" * 64)
+        (cards / f"{name}.md").write_text(card.replace("backbone-name: convnext", f"backbone-name: {name[:6]}"))
+    index(cards)
+    rows = {r["name"]: r["loads_on"] for r in json.loads(run("list", "--json").stdout)}
+    assert rows["resnet50_zoo"] == [] and rows["convnext_small_zoo"] == ["mindspore", "torch"]
+    loadable = {r["name"] for r in json.loads(run("list", "--loadable", "--json").stdout)}
+    assert "convnext_small_zoo" in loadable and "resnet50_zoo" not in loadable
+    assert "loads on" in run("list").stdout
+    info = json.loads(run("info", "resnet50_zoo", "--json").stdout)
+    assert info["loads_on"] == []
+    assert "no loader builds it" in run("info", "resnet50_zoo").stdout
+    assert heavy_modules_after(["list", "--loadable"]) == set()

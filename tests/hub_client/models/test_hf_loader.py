@@ -201,3 +201,17 @@ def test_bf16_safetensors_are_widened_and_damaged_ones_are_clear_errors(tmp_path
     (tmp_path / "junk.safetensors").write_bytes(b"\x05" * 64)
     with pytest.raises(CheckpointError):
         read_safetensors(tmp_path / "junk.safetensors")
+
+
+def test_a_repo_of_another_architecture_fails_before_its_weights_are_fetched(hf_env):
+    from helpers import payload
+
+    from registry.errors import NoLoaderError
+
+    repo_id = f"acme/{unique('resnet')}".replace("_", "-")
+    hf_env.add(repo_id, {"README.md": HF_CARD.format(name=repo_id).encode(),
+                         "config.json": json.dumps({"model_type": "resnet"}).encode(),
+                         "model.safetensors": payload(50_000, seed=5)})
+    with pytest.raises(NoLoaderError, match="resnet"):
+        hub_client.load_model(f"hf:{repo_id}", backend="torch")
+    assert not any(p.endswith("model.safetensors") for _, p in hf_env.log)  # config.json told it: no weights

@@ -163,15 +163,19 @@ def test_not_pretrained_builds_without_downloading(nginx, net, cards, tmp_path):
     assert len(nginx.requests_for(pub.uri)) == 1
 
 
-def test_a_card_with_no_loader_names_the_pulled_file(nginx, net, cards, tmp_path):
+def test_a_card_with_no_loader_fails_before_its_weights_are_fetched(nginx, net, cards, tmp_path):
     name = unique("resnet50")
     data = b"not a convnext" * 100
-    publish(nginx.root, cards, name, data, base=nginx.url)
+    pub = publish(nginx.root, cards, name, data, base=nginx.url)
+    card = cards / f"{name}.md"
+    card.write_text(card.read_text().replace("backbone-name: convnext", "backbone-name: resnet"))
     index(cards)
     with pytest.raises(NoLoaderError) as e:
         load_model(name)
-    assert len(e.value.paths) == 1 and e.value.paths[0].read_bytes() == data
-    assert str(e.value.paths[0]) in str(e.value) and "convnext_tiny" in str(e.value)
+    assert e.value.paths == [] and "convnext_tiny" in str(e.value)
+    assert nginx.requests_for(pub.uri) == []  # known from the card: nothing was downloaded first
+    [path] = hub_client.pull(name)  # the files are still the user's to pull and use by hand
+    assert path.read_bytes() == data
 
 
 def test_unavailable_device_lists_the_available_ones(nginx, net, cards, tmp_path):
