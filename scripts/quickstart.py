@@ -111,6 +111,14 @@ def main() -> int:
                   f"{verdict}")
         ok = right == len(samples) and all(v == "reproduced" for v, _ in verdicts.values())
         print("quickstart: OK" if ok else "quickstart: FAILED")
+        if args.keep:
+            print(f"\nto go on with this home: export HUB_HOME={work / 'home'}, then `hub list`, `hub predict "
+                  "convnextv2_digits IMAGE`, `hub eval convnextv2_digits --dataset sklearn-digits`")
+        else:
+            print("\nits temporary HUB_HOME is removed (`.venv/bin/python scripts/quickstart.py --keep` keeps it). "
+                  "To go on: `hub list` shows what the registry knows; `hub pull NAME` (with HUB_MIRRORS=URL for "
+                  "a company mirror, HF_ENDPOINT=URL for a Hugging Face mirror) and `hub predict NAME IMAGE`; "
+                  "README: Load, predict, evaluate")
         return 0 if ok else 1
     finally:
         server.shutdown()

@@ -25,3 +25,4 @@ def test_quickstart_pulls_predicts_and_reproduces_the_claims(monkeypatch):
     claim = re.search(r"top1acc([\d.]+)", (ROOT / "cards/mindspore/2.5/convnextv2_digits.md").read_text()).group(1)
     assert f"torch: top-1 {claim}% -> reproduced" in out and f"mindspore: top-1 {claim}% -> reproduced" in out
     assert "checked the card's sha256 and cached it" in out
+    assert "--keep" in out and "To go on" in out  # the home is gone: the output says how to keep it, and what next

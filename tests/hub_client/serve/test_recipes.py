@@ -33,7 +33,7 @@ def _hub(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def served():
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(storage: Path, env: dict[str, str], *extra: str) -> str:
+    def start(storage: Path | str, env: dict[str, str], *extra: str) -> str:
         port = free_port()
         procs.append(hub_serve(port, str(storage), env, *extra))
         return f"http://127.0.0.1:{port}"
@@ -62,12 +62,33 @@ def world(nginx, hf_server, tmp_path):
     return pub, repo_id, files, cards, base, user
 
 
+@pytest.fixture(scope="module")
+def moto_s3(tmp_path_factory):
+    need_module("moto")
+    need_module("boto3")
+    from servers.s3 import moto
+
+    server = moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("team_storage", ["folder", "s3"])
 def test_the_slurm_recipe_through_a_team_mirror_chained_to_a_company_mirror(served, world, nginx, hf_server,
-                                                                             tmp_path):
+                                                                             tmp_path, request, team_storage):
+    """The team mirror as the production recipe runs it (on S3, every interface, team tokens, an upstream token)
+    or on a folder; the company mirror is its upstream for both kinds of model."""
     pub, repo_id, files, cards, base, user = world
     company = served(tmp_path / "company", {**user, "HF_ENDPOINT": hf_server.url, "HUB_SERVE_TOKENS": COMPANY})
-    team = served(tmp_path / "team", {**user, "HUB_SERVE_TOKENS": TEAM, "HUB_SERVE_UPSTREAM_TOKEN": COMPANY},
-                  "--upstream-hf", company, "--upstream-ms", company)
+    env = {**user, "HUB_SERVE_TOKENS": TEAM, "HUB_SERVE_UPSTREAM_TOKEN": COMPANY}
+    storage: Path | str = tmp_path / "team"
+    extra: tuple[str, ...] = ()
+    if team_storage == "s3":
+        s3 = request.getfixturevalue("moto_s3")
+        bucket = unique("models").replace("_", "-").lower()
+        s3.client().create_bucket(Bucket=bucket)
+        env, storage, extra = {**env, **s3.env}, f"s3://{bucket}/mirror", ("--host", "0.0.0.0")
+    team = served(storage, env, *extra, "--upstream-hf", company, "--upstream-ms", company)
     # What the README exports on every node.
     node = {**base, "HF_ENDPOINT": team, "HUB_MIRRORS": team, "HF_TOKEN": TEAM,
             "HUB_HOME": str(tmp_path / "node" / "hub"), "HF_HUB_CACHE": str(tmp_path / "node" / "hf")}
@@ -88,7 +109,8 @@ def test_the_slurm_recipe_through_a_team_mirror_chained_to_a_company_mirror(serv
     got = {Path(p).name: Path(p).read_bytes() for p in json.loads(hf.stdout)["paths"]}
     assert got == files
     assert len(nginx.requests_for(pub.uri)) == fetched  # the node's pulls came from the mirrors alone
-    assert (tmp_path / "team" / "blobs" / "sha256" / pub.digest).is_file()
+    if team_storage == "folder":
+        assert (tmp_path / "team" / "blobs" / "sha256" / pub.digest).is_file()
     assert (tmp_path / "company" / "blobs" / "sha256" / pub.digest).is_file()
 
     # Without the team's token the node is refused, and says so in one line.
