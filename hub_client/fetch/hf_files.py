@@ -235,7 +235,7 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
             raise UnknownModelError(f"hf:{repo_id}", where=f"in the registry or at {endpoint}") from None
         if e.status is None:
             raise DownloadError(f"{e}; set HF_ENDPOINT to a reachable hub or mirror, or HUB_OFFLINE=1 to use the "
-                                "cache alone", url=e.url) from None
+                                "cache alone", url=e.url, code=e.code) from None
         raise
     if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
         raise DownloadError(f"{endpoint} answered the listing of {repo_id} with no commit: not a Hugging Face hub?",

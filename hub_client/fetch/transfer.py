@@ -42,6 +42,8 @@ MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 120.0
 #: The longest pause between two attempts, however many failed.
 MAX_BACKOFF = 30.0
+#: ``DownloadError.code`` of a request that got no answer in time (a gateway answers it 504, not 502).
+TIMED_OUT = "Timeout"
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                    urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError)
@@ -467,7 +469,9 @@ def small_request(method: str, url: str, *, session: requests.Session, policy: P
             why = unreachable(e)
             if why is not None or attempt > settings.retries:
                 host = urlsplit(url).hostname or url
-                raise DownloadError(f"cannot reach {host}: {why or e} ({url})", url=url) from None
+                timed_out = isinstance(e, (requests.Timeout, TimeoutError))
+                raise DownloadError(f"cannot reach {host}: {why or e} ({url})", url=url,
+                                    code=TIMED_OUT if timed_out and why is None else None) from None
             settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
 
 

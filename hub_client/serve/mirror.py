@@ -22,12 +22,12 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 from hub_client.fetch.hf_files import _session, list_repo
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import Settings
+from hub_client.fetch.transfer import TIMED_OUT, Settings
 from registry import config
 from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
 
@@ -52,6 +52,8 @@ log = logging.getLogger("hub.serve")
 DOWN_PAUSE = 30.0
 #: Snapshots kept in memory (each a file list); past this many the memo starts again.
 MEMO = 4096
+#: Seconds one try of an upstream listing may wait (two tries stay under a client's 10 s read time-out).
+LISTING_TIMEOUT = 4.0
 #: Seconds a ref is trusted after upstream confirmed it (huggingface_hub's own cache trusts it until asked).
 DEFAULT_TTL = 300.0
 
@@ -74,6 +76,10 @@ class Mirror:
         self.ttl = ttl
         self.offline = offline or upstream is None
         self.settings = settings or Settings.from_env()
+        #: A listing waits less than a client's read time-out (huggingface_hub's and ours are 10 s): at most two
+        #: tries of ``LISTING_TIMEOUT`` each, so a stalled upstream is a 504 the client reads, not its own time-out.
+        self.listing_settings = replace(self.settings, timeout=min(self.settings.timeout, LISTING_TIMEOUT),
+                                        retries=min(self.settings.retries, 1))
         policy = Policy.from_env()
         host = urlsplit(self.upstream).hostname if self.upstream else None
         if host:  # the operator named it: it may be a private address (a hub on the LAN)
@@ -167,7 +173,7 @@ class Mirror:
             raise NotFound("RevisionNotFound", f"{repo}@{rev} is not stored on this mirror, which is offline")
         try:
             listing = list_repo(repo, rev, endpoint=self.upstream, token=self.token, policy=self.policy,
-                                settings=self.settings)
+                                settings=self.listing_settings)
         except UnknownModelError:
             raise NotFound("RepoNotFound", f"Repository {repo} not found") from None
         except RepoAccessError as e:
@@ -177,6 +183,8 @@ class Mirror:
         except DownloadError as e:
             if e.status == 404:
                 raise NotFound("RevisionNotFound", f"Invalid rev id: {rev}") from None
+            if e.code == TIMED_OUT:
+                raise ServeError(None, f"upstream {self.upstream} did not answer in time: {e}", 504) from None
             raise ServeError(None, f"upstream {self.upstream} failed: {e}", 502) from None
         except UnsafeURLError as e:  # upstream, or where it redirects, is refused by this server's URL policy
             raise ServeError(None, f"upstream {self.upstream}: {e}", 502) from None

@@ -162,3 +162,24 @@ def test_a_busy_port_and_a_refused_upstream_are_said_before_serving(tmp_path):
                  "http://company.example", env=env)
     assert plain.returncode != 0 and "plain http" in plain.stderr and "serving" not in plain.stderr
     assert "Traceback" not in busy.stderr + plain.stderr
+
+
+def test_a_stalled_upstream_is_a_504_before_the_clients_read_time_out(served, world, tmp_path):
+    """An upstream that accepts connections and never answers: the mirror says so before a client's 10 s read
+    time-out, whatever HUB_TIMEOUT the operator set."""
+    import socket
+    import time
+
+    import requests
+
+    _, repo_id, _, _, _, user = world
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        upstream = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        url = served(tmp_path / "m", {**user, "HUB_TIMEOUT": "60", "HUB_RETRIES": "5"}, "--upstream-hf", upstream)
+        start = time.monotonic()
+        answer = requests.get(f"{url}/api/models/{repo_id}/revision/main", timeout=10)
+        took = time.monotonic() - start
+    assert answer.status_code == 504 and "did not answer in time" in answer.text, answer.text
+    assert took < 10, took

@@ -54,6 +54,8 @@ def hub_serve(port: int, storage: str, env: dict[str, str], *extra: str) -> subp
         try:
             requests.get(f"http://127.0.0.1:{port}/api/models/x/y", timeout=2)
             return proc
+        except requests.ReadTimeout:  # it listens, and is asking an upstream that does not answer
+            return proc
         except requests.ConnectionError:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "hub serve exited") from None
