@@ -28,7 +28,7 @@ from registry import config
 from registry.errors import UsageError
 from registry.record import AssetRecord, ModelRecord
 
-from .digests import file_digest
+from .digests import address_digest, address_kind, file_digest
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+@=-]")
 
@@ -116,12 +116,10 @@ def damage(path: Path) -> tuple[str, str, str] | None:
     again instead of trusting its unchanged size and mtime."""
     blob = Path(os.path.realpath(path))
     name = blob.name
-    if re.fullmatch(r"[0-9a-f]{64}", name):
-        what, actual = "sha256", file_digest(blob)
-    elif re.fullmatch(r"[0-9a-f]{40}", name):
-        what, actual = "git blob id", file_digest(blob, "git-blob")
-    else:
+    what = address_kind(name)
+    if what is None:
         return None
+    actual = address_digest(blob, what)
     if actual == name:
         return None
     for kind in ("sha256", "hf"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from registry.network import unreachable
 from registry.record import ModelRecord
 
 from .cache import is_trusted, mark_verified
-from .digests import file_digest
+from .digests import address_digest, address_kind
 from .policy import Policy
 
 if TYPE_CHECKING:
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 
 ProgressFactory = Callable[[str], "ProgressSink"]
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 
 
 def _pick(files: list[str], fmt: str | None) -> list[str]:
@@ -62,14 +59,10 @@ def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str =
     etag = blob.name
     if not force and is_trusted(blob, "hf", etag) and (expected_sha256 is None or expected_sha256 == etag):
         return
-    if _SHA256.match(etag) or expected_sha256:
-        want = expected_sha256 or etag
-        got = file_digest(blob)
-        what = "sha256"
-    elif _SHA1.match(etag):
-        want, got, what = etag, file_digest(blob, "git-blob"), "git blob id"
-    else:
+    kind = "sha256" if expected_sha256 else address_kind(etag)
+    if kind is None:
         return  # not a content address: nothing to check it against
+    want, got, what = expected_sha256 or etag, address_digest(blob, kind), kind
     if got != want:  # the bytes were verified when they came: the disk changed them, not a server
         if delete:
             blob.unlink(missing_ok=True)

@@ -33,14 +33,11 @@ from registry.errors import (
 )
 
 from .cache import is_trusted, link, mark_verified
-from .digests import file_digest
+from .digests import Address, address_digest, address_kind, is_sha256
 from .policy import Policy
 from .segments import download
 from .transfer import Partial, ProgressSink, Settings
 
-#: What a content address looks like: a sha256 (an LFS file), a git blob id (a small file).
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_GIT_BLOB = re.compile(r"[0-9a-f]{40}")
 #: An ETag that can name a blob file (huggingface_hub names blobs by it): no separator, nothing hidden.
 _BLOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
 #: Files whose addresses one listing asks for at once when the revision API left them out.
@@ -59,13 +56,9 @@ class RepoFile:
     lfs: bool
 
     @property
-    def address(self) -> str | None:
+    def address(self) -> Address | None:
         """What the etag says the bytes hash to: ``sha256``, ``git blob id``, or None (not a content address)."""
-        if self.lfs and _SHA256.fullmatch(self.etag):
-            return "sha256"
-        if _GIT_BLOB.fullmatch(self.etag):
-            return "git blob id"
-        return "sha256" if _SHA256.fullmatch(self.etag) else None
+        return address_kind(self.etag)
 
 
 @dataclass(frozen=True)
@@ -120,7 +113,7 @@ def file_metadata(url: str, name: str, *, headers: dict[str, str], policy: Polic
                             "is the endpoint a Hugging Face hub?", url=url)
     size_text = found.get("X-Linked-Size") if linked else found.get("Content-Length")
     size = int(size_text) if size_text and size_text.isdigit() else None
-    return RepoFile(name, etag, size, bool(linked) or bool(_SHA256.fullmatch(etag)))
+    return RepoFile(name, etag, size, bool(linked) or is_sha256(etag))
 
 
 def _complete(repo_id: str, sha: str, siblings: list[dict[str, Any]], *, endpoint: str, token: str | None,
@@ -284,11 +277,10 @@ def _pointer(repo_id: str, sha: str, name: str) -> Path:
 def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str, str]:
     """(what, digest) of a file in the terms of its address: sha256 for LFS, git blob id otherwise; a file
     whose ETag is no content address is taken as named (``what`` is empty), as huggingface_hub takes it."""
-    if f.address == "sha256":
-        return "sha256", sha256 or file_digest(path)
-    if f.address == "git blob id":
-        return "git blob id", file_digest(path, "git-blob")
-    return "", f.etag
+    kind = f.address
+    if kind is None:
+        return "", f.etag
+    return kind, sha256 if sha256 and kind == "sha256" else address_digest(path, kind)
 
 
 def hf_token() -> str | None:

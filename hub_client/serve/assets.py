@@ -17,7 +17,6 @@ sees to it). A ``HEAD`` starts nothing: the card's size, or upstream's answer to
 from __future__ import annotations
 
 import os
-import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 
 from hub_client.fetch import cache
+from hub_client.fetch.digests import is_sha256
 from registry.errors import HubError
 from registry.record import AssetRecord, ModelRecord
 from registry.store.db import Registry
@@ -35,7 +35,6 @@ from registry.store.db import Registry
 from .flight import Flight, Judge, transfer
 from .store import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
 
-_HEX = re.compile(r"^[0-9a-f]{64}$")
 #: Called with the stored blob and its sha256 once an asset is verified and stored (a bucket mirror uploads it).
 OnStored = Callable[[Path, str], None]
 
@@ -95,7 +94,7 @@ class AssetStore:
         return {"Authorization": f"Bearer {self.token}"} if self.upstreams and self.token else {}
 
     def blob(self, digest: str) -> LocalBlob:
-        if not _HEX.match(digest):
+        if not is_sha256(digest):
             raise NotFound("EntryNotFound", f"{digest} is not a sha256")
         path = self.home / "blobs" / "sha256" / digest
         if not path.is_file():

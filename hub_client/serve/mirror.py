@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
+from hub_client.fetch.digests import address_kind
 from hub_client.fetch.hf_files import _session, list_repo
 from hub_client.fetch.policy import Policy
 from hub_client.fetch.transfer import TIMED_OUT, Settings
@@ -261,7 +261,7 @@ def _sound(path: str, etag: str, size: int) -> bool:
         check_path(path)
     except UsageError:
         return False
-    return size >= 0 and bool(re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", etag))
+    return size >= 0 and address_kind(etag) is not None
 
 
 def upstream_token() -> str | None:

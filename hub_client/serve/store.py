@@ -26,12 +26,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from hub_client.fetch.digests import is_git_id, is_sha256
 from registry.errors import UsageError
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ServeError(Exception):
@@ -67,7 +66,7 @@ class StoredFile:
     @property
     def lfs(self) -> bool:
         """An LFS file is addressed by its sha256; a small one by its git blob id (40 hex)."""
-        return bool(_SHA256.match(self.etag))
+        return is_sha256(self.etag)
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def check_rev(rev: str) -> str:
 
 
 def is_commit(rev: str) -> bool:
-    return bool(_SHA.match(rev))
+    return is_git_id(rev)
 
 
 def check_path(path: str) -> PurePosixPath:
@@ -209,7 +208,7 @@ class LocalStorage:
             at = path.stat().st_mtime
         except (OSError, UnicodeError):
             return None
-        return Ref(sha, at) if _SHA.match(sha) and self._inside(path) else None
+        return Ref(sha, at) if is_git_id(sha) and self._inside(path) else None
 
     def set_ref(self, repo: str, rev: str, sha: str) -> None:
         path = self._folder(repo) / "refs" / Path(*PurePosixPath(check_rev(rev)).parts)

@@ -25,12 +25,13 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hub_client.fetch.digests import is_sha256
 
 from .mirror import Mirror
 from .store import NotFound, ServeError, Snapshot, StoredFile, check_path, check_rev
@@ -44,7 +45,6 @@ URL_TTL = 3600
 LFS_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".onnx", ".h5", ".msgpack", ".npz", ".npy",
                 ".tar", ".gz", ".zip", ".mindir", ".pkl", ".tflite", ".ot", ".model")
 GITATTRIBUTES = "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in LFS_SUFFIXES)
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def git_blob_id(data: bytes) -> str:
@@ -166,7 +166,7 @@ class Uploads:
         expires = int(time.time()) + URL_TTL
         for obj in objects:
             oid, size = (obj.get("oid"), obj.get("size")) if isinstance(obj, dict) else (None, None)
-            if not isinstance(oid, str) or not _SHA256.match(oid) or not isinstance(size, int) or size < 0:
+            if not isinstance(oid, str) or not is_sha256(oid) or not isinstance(size, int) or size < 0:
                 out.append({"oid": str(oid), "size": size, "error": {"code": 422, "message": "oid must be a sha256 "
                                                                      "and size a byte count"}})
                 continue
@@ -189,7 +189,7 @@ class Uploads:
             size, expires, sig = int(query["size"]), int(query["expires"]), query["sig"]
         except (KeyError, ValueError):
             raise ServeError(None, "not a signed upload URL", 403) from None
-        if not _SHA256.match(oid) or expires < time.time() or not hmac.compare_digest(
+        if not is_sha256(oid) or expires < time.time() or not hmac.compare_digest(
                 sig, self.sign(repo, oid, size, expires)):
             raise ServeError(None, "the upload URL is not valid (wrong signature, or expired)", 403)
         return Upload(repo, oid, size)
@@ -210,7 +210,7 @@ class Uploads:
             tmp.unlink(missing_ok=True)
 
     def verify(self, repo: str, oid: str, size: Any) -> None:
-        blob = self.storage.blob(repo, oid) if _SHA256.match(oid) else None
+        blob = self.storage.blob(repo, oid) if is_sha256(oid) else None
         if blob is None or blob.size != size:
             raise NotFound("EntryNotFound", f"{oid} is not stored (with {size} bytes)")
 
@@ -253,7 +253,7 @@ class Uploads:
             files[path] = self._store_small(repo, path, data)
         elif key == "lfsFile":
             oid, size = value.get("oid"), value.get("size")
-            blob = self.storage.blob(repo, oid) if isinstance(oid, str) and _SHA256.match(oid) else None
+            blob = self.storage.blob(repo, oid) if isinstance(oid, str) and is_sha256(oid) else None
             if blob is None or blob.size != size:
                 raise ServeError(None, f"{path}: LFS object {oid} was not uploaded (with {size} bytes)", 422)
             files[path] = StoredFile(path, str(oid), int(size))
