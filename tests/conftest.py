@@ -93,3 +93,36 @@ def cards(tmp_path):
     d = tmp_path / "cards"
     d.mkdir()
     return d
+
+
+@pytest.fixture(scope="module")
+def moto_s3(tmp_path_factory):
+    """moto's S3 server, one per test module (each test makes buckets of its own)."""
+    from helpers.tools import need_module
+
+    need_module("moto")
+    need_module("boto3")
+    from servers.s3 import moto
+
+    server = moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def serving():
+    """``serving(storage, env, *options)``: ``hub serve`` as its own process on a free port; its URL. Stopped after
+    the test."""
+    from servers.asgi import free_port, hub_serve
+
+    procs = []
+
+    def start(storage, env, *extra):
+        port = free_port()
+        procs.append(hub_serve(port, str(storage), env, *extra))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait(10)

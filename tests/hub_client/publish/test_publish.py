@@ -29,15 +29,6 @@ from registry.errors import ConversionError, InvalidCardError, PublishError, Usa
 
 
 @pytest.fixture(scope="module")
-def moto_s3(tmp_path_factory):
-    from servers.s3 import moto
-
-    server = moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def front(tmp_path_factory, moto_s3):
     """nginx over TLS: a folder at / and the S3 server at /s3/, as a team serves both behind https."""
     need("nginx")

@@ -16,8 +16,6 @@ from helpers.tools import need_module
 need_module("starlette")
 need_module("uvicorn")
 
-from servers.asgi import free_port, hub_serve  # noqa: E402
-
 MB = 1 << 20
 
 
@@ -26,33 +24,18 @@ def _hub(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def served(tmp_path):
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(storage: Path, env: dict[str, str], *extra: str) -> str:
-        port = free_port()
-        procs.append(hub_serve(port, str(storage), env, *extra))
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for p in procs:
-        p.terminate()
-        p.wait(10)
-
-
-def test_prefetch_a_hugging_face_repo_then_nodes_pull_from_the_mirror_alone(served, hf_server, tmp_path):
+def test_prefetch_a_hugging_face_repo_then_nodes_pull_from_the_mirror_alone(serving, hf_server, tmp_path):
     repo_id = f"acme/{unique('pre')}".replace("_", "-")
     files = {"config.json": b'{"model_type": "convnext"}', "model.safetensors": payload(2 * MB, seed=91)}
     hf_server.add(repo_id, files)
     env = {"HUB_ALLOWED_HOSTS": "127.0.0.1", "HF_ENDPOINT": hf_server.url, "HUB_HOME": str(tmp_path / "home")}
     storage = tmp_path / "mirror"
-    url = served(storage, env)
+    url = serving(storage, env)
     done = _hub("prefetch", f"hf:{repo_id}", "--mirror", url, "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert '"files": 2' in done.stdout and str(len(files["model.safetensors"]) + len(files["config.json"])) in \
         done.stdout
-    offline = served(storage, env, "--offline")  # what the prefetch stored is all a node needs
+    offline = serving(storage, env, "--offline")  # what the prefetch stored is all a node needs
     from huggingface_hub import hf_hub_download
 
     for name, data in files.items():
@@ -61,7 +44,7 @@ def test_prefetch_a_hugging_face_repo_then_nodes_pull_from_the_mirror_alone(serv
 
 
 @pytest.mark.usefixtures("net")
-def test_the_mirror_pulls_mindspore_assets_through_from_their_host(served, nginx, tmp_path, monkeypatch):
+def test_the_mirror_pulls_mindspore_assets_through_from_their_host(serving, nginx, tmp_path, monkeypatch):
     cards = tmp_path / "cards"
     data = payload(MB, seed=92)
     pub = publish(nginx.root, cards, unique("mspt"), data, base=nginx.url, prefix=True)  # an 8-hex card
@@ -70,7 +53,7 @@ def test_the_mirror_pulls_mindspore_assets_through_from_their_host(served, nginx
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "indexer"))
     index(cards)
     env = {"HUB_ALLOWED_HOSTS": "127.0.0.1", "HUB_REGISTRY": str(registry), "HUB_MIRRORS": "http://127.0.0.1:9"}
-    url = served(tmp_path / "mirror", env)  # its own HUB_MIRRORS is ignored: it fetches from the card's host
+    url = serving(tmp_path / "mirror", env)  # its own HUB_MIRRORS is ignored: it fetches from the card's host
     before = len(nginx.requests_for(pub.uri))
     done = _hub("prefetch", pub.name, "--mirror", url, env={**env, "HUB_HOME": str(tmp_path / "rank0")})
     assert done.returncode == 0, done.stderr

@@ -24,17 +24,6 @@ from servers.faultproxy import FaultProxy  # noqa: E402
 MB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def moto_s3(tmp_path_factory):
-    need_module("moto")
-    need_module("boto3")
-    from servers.s3 import moto
-
-    server = moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def upstream(hf_server):
     proxy = FaultProxy(hf_server.url).start()  # the mirror's upstream: the test hub, behind faults on demand

@@ -18,7 +18,7 @@ from helpers.tools import need_module
 need_module("starlette")
 need_module("uvicorn")
 
-from servers.asgi import free_port, hub_serve  # noqa: E402
+from servers.asgi import free_port  # noqa: E402
 
 MB = 1 << 20
 TEAM, COMPANY = "team-token-1", "company-token-9"
@@ -27,21 +27,6 @@ TEAM, COMPANY = "team-token-1", "company-token-9"
 def _hub(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hub_client.cli", *args], cwd=ROOT, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture
-def served():
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(storage: Path | str, env: dict[str, str], *extra: str) -> str:
-        port = free_port()
-        procs.append(hub_serve(port, str(storage), env, *extra))
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for p in procs:
-        p.terminate()
-        p.wait(10)
 
 
 @pytest.fixture
@@ -62,24 +47,13 @@ def world(nginx, hf_server, tmp_path):
     return pub, repo_id, files, cards, base, user
 
 
-@pytest.fixture(scope="module")
-def moto_s3(tmp_path_factory):
-    need_module("moto")
-    need_module("boto3")
-    from servers.s3 import moto
-
-    server = moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize("team_storage", ["folder", "s3"])
-def test_the_slurm_recipe_through_a_team_mirror_chained_to_a_company_mirror(served, world, nginx, hf_server,
+def test_the_slurm_recipe_through_a_team_mirror_chained_to_a_company_mirror(serving, world, nginx, hf_server,
                                                                              tmp_path, request, team_storage):
     """The team mirror as the production recipe runs it (on S3, every interface, team tokens, an upstream token)
     or on a folder; the company mirror is its upstream for both kinds of model."""
     pub, repo_id, files, cards, base, user = world
-    company = served(tmp_path / "company", {**user, "HF_ENDPOINT": hf_server.url, "HUB_SERVE_TOKENS": COMPANY})
+    company = serving(tmp_path / "company", {**user, "HF_ENDPOINT": hf_server.url, "HUB_SERVE_TOKENS": COMPANY})
     env = {**user, "HUB_SERVE_TOKENS": TEAM, "HUB_SERVE_UPSTREAM_TOKEN": COMPANY}
     storage: Path | str = tmp_path / "team"
     extra: tuple[str, ...] = ()
@@ -88,7 +62,7 @@ def test_the_slurm_recipe_through_a_team_mirror_chained_to_a_company_mirror(serv
         bucket = unique("models").replace("_", "-").lower()
         s3.client().create_bucket(Bucket=bucket)
         env, storage, extra = {**env, **s3.env}, f"s3://{bucket}/mirror", ("--host", "0.0.0.0")
-    team = served(storage, env, *extra, "--upstream-hf", company, "--upstream-ms", company)
+    team = serving(storage, env, *extra, "--upstream-hf", company, "--upstream-ms", company)
     # What the README exports on every node.
     node = {**base, "HF_ENDPOINT": team, "HUB_MIRRORS": team, "HF_TOKEN": TEAM,
             "HUB_HOME": str(tmp_path / "node" / "hub"), "HF_HUB_CACHE": str(tmp_path / "node" / "hf")}
@@ -119,26 +93,26 @@ def test_the_slurm_recipe_through_a_team_mirror_chained_to_a_company_mirror(serv
     assert "token" in refused.stderr.lower(), refused.stderr
 
 
-def test_hub_serve_knows_the_users_cards_and_lists_them(served, world, tmp_path):
+def test_hub_serve_knows_the_users_cards_and_lists_them(serving, world, tmp_path):
     """The mirror reads the registry hub list shows (HUB_HOME's), not one inside its storage folder."""
     import requests
 
     pub, _, _, _, _, user = world
-    url = served(tmp_path / "elsewhere", user)
+    url = serving(tmp_path / "elsewhere", user)
     page = requests.get(f"{url}/", timeout=10)
     assert page.status_code == 200 and pub.name in page.text
     asset = requests.get(f"{url}/{pub.rel}", timeout=30)
     assert asset.status_code == 200 and hashlib.sha256(asset.content).hexdigest() == pub.digest
 
 
-def test_an_upstream_that_does_not_resolve_is_a_quick_502(served, world, tmp_path):
+def test_an_upstream_that_does_not_resolve_is_a_quick_502(serving, world, tmp_path):
     import time
 
     import requests
 
     pub, repo_id, _, _, _, user = world
     env = {**user, "HUB_TIMEOUT": "30", "HUB_RETRIES": "5"}
-    url = served(tmp_path / "m", env, "--upstream-hf", "https://no-such-host.invalid",
+    url = serving(tmp_path / "m", env, "--upstream-hf", "https://no-such-host.invalid",
                  "--upstream-ms", "https://no-such-host.invalid")
     for path in (f"/api/models/{repo_id}/revision/main", f"/{pub.rel}"):
         start = time.monotonic()
@@ -164,7 +138,7 @@ def test_a_busy_port_and_a_refused_upstream_are_said_before_serving(tmp_path):
     assert "Traceback" not in busy.stderr + plain.stderr
 
 
-def test_a_stalled_upstream_is_a_504_before_the_clients_read_time_out(served, world, tmp_path):
+def test_a_stalled_upstream_is_a_504_before_the_clients_read_time_out(serving, world, tmp_path):
     """An upstream that accepts connections and never answers: the mirror says so before a client's 10 s read
     time-out, whatever HUB_TIMEOUT the operator set."""
     import socket
@@ -177,7 +151,7 @@ def test_a_stalled_upstream_is_a_504_before_the_clients_read_time_out(served, wo
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         upstream = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        url = served(tmp_path / "m", {**user, "HUB_TIMEOUT": "60", "HUB_RETRIES": "5"}, "--upstream-hf", upstream)
+        url = serving(tmp_path / "m", {**user, "HUB_TIMEOUT": "60", "HUB_RETRIES": "5"}, "--upstream-hf", upstream)
         start = time.monotonic()
         answer = requests.get(f"{url}/api/models/{repo_id}/revision/main", timeout=10)
         took = time.monotonic() - start
