@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -27,6 +26,7 @@ from registry.config import BUNDLED, CATALOG, REMOTE
 from registry.errors import InvalidCardError, ReadOnlyError, RegistryError, UnknownModelError, UsageError
 from registry.record import IMAGENET_1K, ModelRecord, benchmark_key
 
+from .dbfile import connect
 from .migrations import migrate, pending
 from .origin import with_origin
 from .resolve import DETECT, Candidate, Resolution, choose, name_key, parse_spec, pinned, suggest
@@ -58,18 +58,10 @@ class Registry:
     def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True) -> None:
         self.path = Path(path) if path is not None else config.registry_path()
         self.auto_sync = auto_sync
-        seed = config.bundled_registry() if path is None else None
-        #: The file cannot be written (a shared, read-only hub home): it is read as it is, never synced, and a
-        #: command that would change it gets a ``ReadOnlyError``.
-        self.read_only = not _writable(self.path)
+        #: ``read_only``: the file cannot be written (a shared, read-only hub home): it is read as it is, never
+        #: synced, and a command that would change it gets a ``ReadOnlyError``.
         try:
-            if self.read_only:
-                conn = _open_read_only(self.path if self.path.exists() else seed, self.path)
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                if seed is not None and not self.path.exists() and seed.resolve() != self.path.resolve():
-                    _copy_database(seed, self.path)
-                conn = sqlite3.connect(str(self.path), timeout=30)
+            conn, self.read_only = connect(self.path, config.bundled_registry() if path is None else None)
         except (OSError, sqlite3.Error) as e:
             raise RegistryError(f"cannot open the registry at {self.path}: {e}; set HUB_REGISTRY to a "
                                 "writable path") from e
@@ -494,46 +486,6 @@ class Registry:
 
     def _distinct(self, column: str) -> builtins.list[str]:
         return [r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL")]
-
-
-def _writable(path: Path) -> bool:
-    """Whether the registry file (and the folder its journal goes in) can be written, or created."""
-    if path.exists():
-        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return not folder.is_dir() or os.access(folder, os.W_OK)  # under a file: not read-only, an error to report
-
-
-def _open_read_only(found: Path | None, wanted: Path) -> sqlite3.Connection:
-    """A read-only connection to ``found`` (the user's registry, or the bundled one when a read-only home has
-    none). A WAL database in a folder one cannot write is opened as immutable: nothing writes it meanwhile."""
-    if found is None or not found.is_file():
-        raise ReadOnlyError(wanted.parent, "creating the registry")
-    uri = found.resolve().as_uri()
-    try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.Error:
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
-
-
-def _copy_database(src: Path, dest: Path) -> None:
-    """A copy of ``src``, renamed into place when whole; with SQLite's backup when a WAL may hold pages."""
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    if src.with_name(src.name + "-wal").exists():
-        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-        target = sqlite3.connect(str(tmp))
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-    else:  # a plain file copy leaves no -shm/-wal beside a committed file
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
 
 
 def _root(kind: str, path: str | None) -> Path:
