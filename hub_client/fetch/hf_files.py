@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,7 +35,7 @@ from .cache import is_trusted, link, mark_verified
 from .digests import Address, address_digest, address_kind, is_sha256
 from .policy import Policy
 from .segments import download
-from .transfer import Partial, ProgressSink, Settings
+from .transfer import Partial, ProgressSink, Settings, thread_session
 
 #: An ETag that can name a blob file (huggingface_hub names blobs by it): no separator, nothing hidden.
 _BLOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
@@ -103,9 +102,9 @@ def file_metadata(url: str, name: str, *, headers: dict[str, str], policy: Polic
     Raises:
         DownloadError: the server refused the file, or answered with no usable ETag (not a Hugging Face hub).
     """
-    from .transfer import request_head
+    from .queries import request_head
 
-    found = request_head(url, session=_session(), policy=policy, settings=settings, headers=headers)
+    found = request_head(url, session=thread_session(), policy=policy, settings=settings, headers=headers)
     linked = _normalize_etag(found.get("X-Linked-Etag"))
     etag = linked or _normalize_etag(found.get("ETag"))
     if etag is None or not _BLOB_NAME.fullmatch(etag):
@@ -156,7 +155,7 @@ def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], pol
     ``Link: rel="next"`` pages; empty when the server has no tree API (or answers it with an error)."""
     from requests.utils import parse_header_links
 
-    from .transfer import MAX_JSON_BYTES, small_request
+    from .queries import MAX_JSON_BYTES, small_request
 
     url: str | None = f"{endpoint.rstrip('/')}/api/models/{repo_id}/tree/{sha}?recursive=true&expand=false"
     found: dict[str, RepoFile] = {}
@@ -164,7 +163,7 @@ def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], pol
         if url is None:
             break
         try:
-            answer, body = small_request("GET", url, session=_session(), policy=policy, settings=settings,
+            answer, body = small_request("GET", url, session=thread_session(), policy=policy, settings=settings,
                                          headers={**headers, "Accept": "application/json"})
             entries = json.loads(body) if len(body) <= MAX_JSON_BYTES else None
         except (DownloadError, ValueError):
@@ -209,13 +208,13 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
         DownloadError: no such revision, the hub unreachable, an answer with no commit or no file list, a file
             whose address cannot be had, or another error after retries.
     """
-    from .transfer import request_json
+    from .queries import request_json
 
     rev = quote(revision or "main", safe="")
     url = f"{endpoint.rstrip('/')}/api/models/{repo_id}/revision/{rev}?blobs=true"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        data = request_json(url, session=_session(), policy=policy, settings=settings, headers=headers)
+        data = request_json(url, session=thread_session(), policy=policy, settings=settings, headers=headers)
     except DownloadError as e:  # as huggingface_hub's hf_raise_for_status tells them apart
         if e.code == "GatedRepo" or e.status == 403:
             raise RepoAccessError(repo_id, endpoint, "gated") from None
@@ -310,18 +309,6 @@ def _in_colab() -> bool:
         return False
 
 
-_local = threading.local()
-
-
-def _session() -> Any:
-    """One keep-alive session per thread (requests sessions are not meant to be shared across threads)."""
-    import requests
-
-    if getattr(_local, "session", None) is None:
-        _local.session = requests.Session()
-    return _local.session
-
-
 def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str | None, policy: Policy,
                settings: Settings, progress: ProgressSink | None = None) -> Path:
     """The file ``f`` of ``repo_id`` at commit ``sha`` in the HF cache, verified against its address; fetched
@@ -355,7 +342,7 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         part = Partial(blob.with_name(f".hub-{f.etag}.part"))
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            out = download(url, part, session=_session(), policy=policy, settings=settings, progress=progress,
+            out = download(url, part, session=thread_session(), policy=policy, settings=settings, progress=progress,
                            name=f.path, headers=headers, size=f.size)
         except DownloadError as e:
             raise _refusal(e, repo_id, endpoint) from None

@@ -19,7 +19,16 @@ import requests
 from registry.errors import DownloadError
 
 from .policy import Policy
-from .transfer import _NETWORK_ERRORS, _RETRY_STATUS, MAX_BACKOFF, ProgressSink, Settings, _open, _Reader, _retry_after
+from .transfer import (
+    MAX_BACKOFF,
+    NETWORK_ERRORS,
+    RETRY_STATUS,
+    ProgressSink,
+    Reader,
+    Settings,
+    open_checked,
+    retry_after,
+)
 
 log = logging.getLogger("hub")
 
@@ -77,7 +86,7 @@ def write_piece(resp: requests.Response, path: Path, start: int, end: int, sink:
     buf = bytearray(BLOCK)
     view = memoryview(buf)
     pos = start
-    reader = _Reader(resp.raw)
+    reader = Reader(resp.raw)
     try:
         while pos < end and not (stop and stop()):
             want = min(BLOCK, end - pos)
@@ -274,8 +283,8 @@ def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Sessio
     hdrs = {**sent, "Range": f"bytes={a}-{b - 1}", "If-Range": src.validator, "Accept-Encoding": "identity",
             "User-Agent": "hub-client"}
     try:
-        resp, _ = _open(session, src.url, hdrs, policy, settings.timeout)
-    except _NETWORK_ERRORS as e:
+        resp, _ = open_checked(session, src.url, hdrs, policy, settings.timeout)
+    except NETWORK_ERRORS as e:
         run.give_back(piece)
         if run.fault(src, type(e).__name__):
             return failures
@@ -287,9 +296,9 @@ def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Sessio
         return failures
     with resp:
         status = resp.status_code
-        if status in _RETRY_STATUS:  # too many connections, or busy: one fewer, and wait
+        if status in RETRY_STATUS:  # too many connections, or busy: one fewer, and wait
             run.give_back(piece)
-            wait = _retry_after(resp.headers.get("Retry-After"))
+            wait = retry_after(resp.headers.get("Retry-After"))
             with run.lock:
                 run.target = max(1, run.target - 1)
                 # With others fetching, it says "fewer connections" (as it is told, in ``target``), not that
@@ -319,7 +328,7 @@ def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Sessio
         try:
             got = write_piece(resp, path, a, b, sink, record=run.record,
                               stop=lambda: run.error is not None or run.abandon is not None)
-        except _NETWORK_ERRORS:
+        except NETWORK_ERRORS:
             got = -1
         if got < 0 or a + got < b:  # cut mid-piece: what arrived is recorded, the rest goes back
             done_to = a + max(got, 0)

@@ -20,7 +20,7 @@ from registry.errors import DownloadError, IntegrityError, UsageError
 
 from .hf_files import RepoFile, hf_token, list_repo
 from .policy import Policy
-from .transfer import Settings, _open
+from .transfer import Settings, open_checked
 
 BLOCK = 1 << 20
 
@@ -37,7 +37,7 @@ class Prefetched:
 def _check(session: requests.Session, url: str, headers: dict[str, str], policy: Policy, settings: Settings,
            expected: str, kind: str) -> int:
     """GET ``url``, hash its bytes as ``kind`` (``sha256``, ``sha256-prefix`` or ``git``), compare; the size."""
-    resp, _ = _open(session, url, {**headers, "Accept-Encoding": "identity"}, policy, settings.timeout)
+    resp, _ = open_checked(session, url, {**headers, "Accept-Encoding": "identity"}, policy, settings.timeout)
     with resp:
         if resp.status_code != 200:
             raise DownloadError(f"the mirror answered HTTP {resp.status_code} for {url}: "

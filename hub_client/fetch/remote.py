@@ -293,8 +293,9 @@ def search_hf(text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """
     from urllib.parse import urlencode
 
-    from .hf_files import _session, hf_token
-    from .transfer import Settings, request_json
+    from .hf_files import hf_token
+    from .queries import request_json
+    from .transfer import Settings, thread_session
 
     endpoint = config.hf_endpoint()
     if config.offline():
@@ -304,7 +305,7 @@ def search_hf(text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     policy.check(url)
     token = hf_token()
     try:
-        found = request_json(url, session=_session(), policy=policy, settings=Settings.from_env(),
+        found = request_json(url, session=thread_session(), policy=policy, settings=Settings.from_env(),
                              headers={"Authorization": f"Bearer {token}"} if token else {})
     except DownloadError as e:
         raise DownloadError(f"{endpoint} did not answer a search for {text!r}: {e}", url=endpoint,

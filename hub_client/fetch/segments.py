@@ -40,7 +40,7 @@ from registry.errors import DownloadError, HubError
 from .pieces import PIECE, Run, Source, gaps, hash_prefix, worker
 from .policy import Policy
 from .transfer import (
-    _NETWORK_ERRORS,
+    NETWORK_ERRORS,
     Handover,
     HandoverRule,
     NoProgress,
@@ -48,8 +48,8 @@ from .transfer import (
     Partial,
     ProgressSink,
     Settings,
-    _open,
     fetch,
+    open_checked,
 )
 
 log = logging.getLogger("hub")
@@ -227,8 +227,8 @@ def _agreeing(session: requests.Session, url: str, total: int, policy: Policy, s
     sent = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     sent.update({"Range": "bytes=0-0", "Accept-Encoding": "identity", "User-Agent": "hub-client"})
     try:
-        resp, final = _open(session, url, sent, policy, settings.timeout)
-    except (*_NETWORK_ERRORS, HubError) as e:
+        resp, final = open_checked(session, url, sent, policy, settings.timeout)
+    except (*NETWORK_ERRORS, HubError) as e:
         log.info("not a source: %s (%s)", url, e)
         return None
     with resp:

@@ -16,8 +16,9 @@ import json
 import logging
 import os
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,8 +45,8 @@ MAX_RETRY_AFTER = 120.0
 MAX_BACKOFF = 30.0
 #: ``DownloadError.code`` of a request that got no answer in time (a gateway answers it 504, not 502).
 TIMED_OUT = "Timeout"
-_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
-_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                    urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError)
 
 
@@ -141,7 +142,17 @@ class Settings:
                    max_bytes=config.max_download_bytes(), fsync=config.fsync(), direct=config.direct_io())
 
 
-def _retry_after(value: str | None) -> float | None:
+_local = threading.local()
+
+
+def thread_session() -> requests.Session:
+    """One keep-alive session per thread (requests sessions are not meant to be shared across threads)."""
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+    return _local.session  # type: ignore[no-any-return]
+
+
+def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -187,7 +198,7 @@ def _validator(resp: requests.Response) -> str | None:
     return resp.headers.get("Last-Modified")
 
 
-def _open(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,
+def open_checked(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,
           timeout: float) -> tuple[requests.Response, str]:
     """GET with redirects followed by hand, so every hop is checked against the policy; credentials go to the
     first host only (a hub's CDN gets a signed URL, never the user's token)."""
@@ -206,7 +217,7 @@ def _open(session: requests.Session, url: str, headers: dict[str, str], policy: 
     raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
 
-class _Reader:
+class Reader:
     """``readinto`` straight from the socket, returning what has arrived rather than waiting for the whole buffer.
 
     A read that waits for 4 MiB (http.client's ``readinto``) leaves a slow link's progress frozen for seconds, and
@@ -326,8 +337,8 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
     elif st.offset:
         st.restart(out)  # no validator: kept bytes cannot be matched to the server's file
     try:
-        resp, st.final_url = _open(session, url, headers, policy, settings.timeout)
-    except _NETWORK_ERRORS as e:
+        resp, st.final_url = open_checked(session, url, headers, policy, settings.timeout)
+    except NETWORK_ERRORS as e:
         why = unreachable(e)
         if why is not None:  # no retry helps a name that does not resolve or a port nobody listens on
             host = urlsplit(url).hostname or url
@@ -336,8 +347,8 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         raise _Retry(f"{type(e).__name__}: {e}") from None
     with resp:
         status = resp.status_code
-        if status in _RETRY_STATUS:
-            wait = _retry_after(resp.headers.get("Retry-After"))
+        if status in RETRY_STATUS:
+            wait = retry_after(resp.headers.get("Retry-After"))
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise DownloadError(f"{url} asks to retry after {wait:.0f} s", url=url, status=status)
             raise _Retry(f"HTTP {status}", wait)
@@ -363,7 +374,7 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         st.validator = _validator(resp)
         part.remember(url, st.validator, total)
         sink.start(name, total, st.offset)
-        reader = _Reader(resp.raw)
+        reader = Reader(resp.raw)
         pipe = Pipeline(st.hasher, out, st.offset, progress=sink.advance)
         # Never read past what may be stored: the cap, and one byte beyond the announced size (to notice more).
         cap = min(settings.max_bytes, total) if total is not None else settings.max_bytes
@@ -391,7 +402,7 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
                     part.discard()
                     why = "the body is longer than announced" if total is not None else "the body is over the limit"
                     raise SizeLimitError(url, st.offset, cap, why)
-        except _NETWORK_ERRORS as e:
+        except NETWORK_ERRORS as e:
             pipe.close()
             st.advance(pipe.pos)  # what arrived before the cut is kept
             raise _Retry(f"connection lost after {st.offset} bytes ({type(e).__name__})") from None
@@ -401,92 +412,6 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         pipe.close()  # every block hashed and written before the offset is trusted
         if total is not None and st.offset < total:
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
-
-
-#: The largest JSON answer read (a repo listing of many thousand files stays far below).
-MAX_JSON_BYTES = 64 << 20
-
-
-def request_json(url: str, *, session: requests.Session, policy: Policy, settings: Settings,
-                 headers: dict[str, str] | None = None) -> Any:
-    """GET a JSON document with the transfer's rules: every redirect checked, credentials to the first host
-    only, time-outs, 5xx and 429 retried with backoff, an unreachable host failing at once.
-
-    Raises:
-        DownloadError: an answer other than 200 (with ``status`` and the server's ``X-Error-Code`` as ``code``),
-            a body that is not JSON or is too large, or no answer after retries.
-    """
-    _, body = small_request("GET", url, session=session, policy=policy, settings=settings,
-                             headers={**(headers or {}), "Accept": "application/json"})
-    if len(body) > MAX_JSON_BYTES:
-        raise DownloadError(f"{url} answered with more than {MAX_JSON_BYTES} bytes of JSON", url=url)
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise DownloadError(f"{url} did not answer JSON", url=url) from None
-
-
-def request_head(url: str, *, session: requests.Session, policy: Policy, settings: Settings,
-                 headers: dict[str, str] | None = None) -> Mapping[str, str]:
-    """HEAD ``url`` with the same rules as :func:`request_json`; the headers of the first answer that is not a
-    redirect to the same host. A redirect to another host (a hub's CDN) is not followed: its headers are the
-    answer, as huggingface_hub's ``get_hf_file_metadata`` reads ``X-Linked-Etag`` from the Hub's 302.
-
-    Raises:
-        DownloadError: an answer other than 200 or a redirect, or no answer after retries.
-    """
-    found, _ = small_request("HEAD", url, session=session, policy=policy, settings=settings,
-                              headers={**(headers or {}), "Accept-Encoding": "identity"})
-    return found
-
-
-def small_request(method: str, url: str, *, session: requests.Session, policy: Policy, settings: Settings,
-                   headers: dict[str, str]) -> tuple[Mapping[str, str], bytes]:
-    """One request whose answer fits in memory (a listing, a file's metadata): its headers and body, after the
-    retries and backoff every transfer has. A GET follows redirects (each hop checked); a HEAD follows only
-    those to the same host."""
-    sent = {**headers, "User-Agent": "hub-client"}
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            if method == "GET":
-                resp, _ = _open(session, url, sent, policy, settings.timeout)
-            else:
-                resp = _head(session, url, sent, policy, settings.timeout)
-            with resp:
-                if resp.status_code in _RETRY_STATUS and attempt <= settings.retries:
-                    wait = _retry_after(resp.headers.get("Retry-After"))
-                    settings.sleep(min(MAX_RETRY_AFTER, wait) if wait is not None else
-                                   min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
-                    continue
-                if not (resp.status_code == 200 or method == "HEAD" and resp.is_redirect):
-                    raise DownloadError(f"{url} answered HTTP {resp.status_code} {resp.reason}", url=url,
-                                        status=resp.status_code, code=resp.headers.get("X-Error-Code"))
-                body = resp.raw.read(MAX_JSON_BYTES + 1, decode_content=True) if method == "GET" else b""
-                return resp.headers, body
-        except _NETWORK_ERRORS as e:
-            why = unreachable(e)
-            if why is not None or attempt > settings.retries:
-                host = urlsplit(url).hostname or url
-                timed_out = isinstance(e, (requests.Timeout, TimeoutError))
-                raise DownloadError(f"cannot reach {host}: {why or e} ({url})", url=url,
-                                    code=TIMED_OUT if timed_out and why is None else None) from None
-            settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
-
-
-def _head(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,
-          timeout: float) -> requests.Response:
-    current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        policy.check(current)
-        resp = session.head(current, headers=headers, allow_redirects=False, timeout=(timeout, timeout))
-        nxt = urljoin(current, resp.headers.get("Location", ""))
-        if not resp.is_redirect or urlsplit(nxt).netloc != urlsplit(current).netloc:
-            return resp
-        resp.close()
-        current = nxt
-    raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
 
 def announced_size(resp: requests.Response) -> int | None:

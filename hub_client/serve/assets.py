@@ -196,10 +196,9 @@ class AssetStore:
              on_stored: OnStored | None) -> None:
         import hashlib
 
-        from hub_client.fetch.hf_files import _session
         from hub_client.fetch.policy import Policy
         from hub_client.fetch.pull import check_digest
-        from hub_client.fetch.transfer import Settings
+        from hub_client.fetch.transfer import Settings, thread_session
 
         url = asset.url or ""
         urls = self.sources(url)
@@ -217,7 +216,7 @@ class AssetStore:
             check_digest(digest, asset, url)
 
         try:
-            transfer(flight, urls, session=_session(), policy=Policy.from_env(), settings=Settings.from_env(),
+            transfer(flight, urls, session=thread_session(), policy=Policy.from_env(), settings=Settings.from_env(),
                      headers=self.upstream_headers(), judge=Judge(hashlib.sha256(), check), store=store)
         finally:
             with self._lock:
@@ -239,15 +238,14 @@ def _upstream_size(urls: list[str], headers: dict[str, str]) -> int:
     """The size of the file, from the first host's answer to a one-byte range (every hop policy-checked)."""
     import requests
 
-    from hub_client.fetch.hf_files import _session
     from hub_client.fetch.policy import Policy
-    from hub_client.fetch.transfer import Settings, _open, announced_size
+    from hub_client.fetch.transfer import Settings, announced_size, open_checked, thread_session
 
     why = ""
     for url in urls:
         try:
-            resp, _ = _open(_session(), url, {**headers, "Range": "bytes=0-0", "Accept-Encoding": "identity"},
-                            Policy.from_env(), Settings.from_env().timeout)
+            asked = {**headers, "Range": "bytes=0-0", "Accept-Encoding": "identity"}
+            resp, _ = open_checked(thread_session(), url, asked, Policy.from_env(), Settings.from_env().timeout)
         except (requests.RequestException, OSError, HubError) as e:
             why = f"the asset's host could not be asked its size: {e}"
             continue

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import requests
 
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import _NETWORK_ERRORS, _RETRY_STATUS, Settings, _open, announced_size
+from hub_client.fetch.transfer import NETWORK_ERRORS, RETRY_STATUS, Settings, announced_size, open_checked
 from registry.errors import DownloadError, IntegrityError
 from registry.network import unreachable
 
@@ -221,9 +221,9 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
             if validator:
                 sent["If-Range"] = validator
         try:
-            resp, _ = _open(session, url, sent, policy, settings.timeout)
+            resp, _ = open_checked(session, url, sent, policy, settings.timeout)
             with resp:
-                if resp.status_code in _RETRY_STATUS:  # 429, 5xx: upstream busy or failing for a moment
+                if resp.status_code in RETRY_STATUS:  # 429, 5xx: upstream busy or failing for a moment
                     raise ConnectionError(f"upstream answered HTTP {resp.status_code}")
                 if resp.status_code == 206 and not resp.headers.get("Content-Range", "").startswith(
                         f"bytes {flight.written}-"):
@@ -249,7 +249,7 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
                 if flight.size is None or flight.written >= flight.size:
                     return
                 raise ConnectionError(f"connection closed after {flight.written} of {flight.size} bytes")
-        except _NETWORK_ERRORS as e:
+        except NETWORK_ERRORS as e:
             why = unreachable(e)
             if why is not None:  # a name that does not resolve, a refused connection: asking again will not help
                 raise DownloadError(f"upstream {urlsplit(url).netloc}: {why}", url=url) from None

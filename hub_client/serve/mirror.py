@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 from hub_client.fetch.digests import address_kind
-from hub_client.fetch.hf_files import _session, list_repo
+from hub_client.fetch.hf_files import list_repo
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import TIMED_OUT, Settings
+from hub_client.fetch.transfer import TIMED_OUT, Settings, thread_session
 from registry import config
 from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
 
@@ -242,7 +242,7 @@ class Mirror:
         url = f"{self.upstream}/{snap.repo}/resolve/{snap.sha}/{quote(f.path)}"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            transfer(flight, url, session=_session(), policy=self.policy, settings=self.settings, headers=headers,
+            transfer(flight, url, session=thread_session(), policy=self.policy, settings=self.settings, headers=headers,
                      judge=by_address(f, url), store=lambda path, _digest: self.storage.put_blob(snap, f, path))
         finally:
             with self._lock:

@@ -97,3 +97,15 @@ def test_no_test_module_imports_another():
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
                           if n.split(".")[0].startswith("test_") or n.split(".")[0] == "conftest"]
     assert offenders == []
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """What another module needs is public API of its module: no ``from x import _name`` across modules (a
+    private module of the same package, ``_sqlite_utils``, is its package's own business)."""
+    found = []
+    for name, path in modules(ROOT, PACKAGES).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                found += [f"{name}: {alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert found == []
