@@ -19,7 +19,6 @@ Bearer <token>``; names from a request are validated before they reach the file 
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -33,7 +32,7 @@ from starlette.routing import Route
 
 from registry.errors import UsageError
 
-from .answers import entry, file_headers, model_info_body
+from .answers import bearer_in, entry, file_headers, model_info_body
 from .assets import AssetStore, Remote
 from .fastpath import FastPath
 from .flight import Flight
@@ -149,10 +148,9 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
         async def run(request: Request) -> Response:
             if len(request.url.path) + len(request.url.query) > MAX_TARGET:
                 return _error(414, None, "request target too long")
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-            request.state.writer = bool(given) and any(hmac.compare_digest(given, t) for t in writers)
-            request.state.authed = request.state.writer or (bool(given) and any(
-                hmac.compare_digest(given, t) for t in readers))
+            given = request.headers.get("authorization", "").encode()
+            request.state.writer = bearer_in(given, writers)
+            request.state.authed = request.state.writer or bearer_in(given, readers)
             if token and readers and not request.state.authed:
                 return _error(401, None, "a valid team token is needed: Authorization: Bearer <token>")
             try:

@@ -10,14 +10,13 @@ which answers it in full.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
 from registry.errors import UsageError
 
-from .answers import file_headers, model_info_body
+from .answers import bearer_in, file_headers, model_info_body
 from .mirror import Mirror
 from .store import ServeError, Snapshot, check_path, check_repo
 
@@ -52,8 +51,7 @@ class FastPath:
 
     def _authed(self, scope: Scope) -> bool | None:
         """True/False for a client with/without a valid token; None when tokens are set and it has none valid."""
-        given = next((v for k, v in scope["headers"] if k == b"authorization"), b"").removeprefix(b"Bearer ")
-        valid = bool(given) and any(hmac.compare_digest(given, t) for t in self.tokens)
+        valid = bearer_in(next((v for k, v in scope["headers"] if k == b"authorization"), b""), self.tokens)
         return None if self.tokens and not valid else valid
 
     def _answer(self, scope: Scope) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
