@@ -183,12 +183,22 @@ def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], pol
     return found
 
 
-def _refusal(e: DownloadError, repo_id: str, endpoint: str) -> HubError:
-    """A file's refusal, told apart as huggingface_hub's ``hf_raise_for_status`` does (X-Error-Code first)."""
+def _refusal(e: DownloadError, repo_id: str, endpoint: str, *, revision: str | None = None,
+             listing: bool = False) -> HubError:
+    """The hub's answer as our error, told apart as huggingface_hub's ``hf_raise_for_status`` does (X-Error-Code
+    first): one mapping for the listing and for each file. The Hub answers 401 for a private, gated or missing
+    repo alike when no valid token is sent, so as not to tell which."""
     if e.code == "GatedRepo" or e.status == 403:
         return RepoAccessError(repo_id, endpoint, "gated")
     if e.status == 401:
         return RepoAccessError(repo_id, endpoint, "token")
+    if listing and e.status == 404 and e.code == "RevisionNotFound":
+        return DownloadError(f"{repo_id} has no revision {revision!r} at {endpoint}", url=e.url, status=404)
+    if listing and e.status == 404:
+        return UnknownModelError(f"hf:{repo_id}", where=f"in the registry or at {endpoint}")
+    if listing and e.status is None:
+        return DownloadError(f"{e}; set HF_ENDPOINT to a reachable hub or mirror, or HUB_OFFLINE=1 to use the "
+                             "cache alone", url=e.url, code=e.code)
     return e
 
 
@@ -215,20 +225,8 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         data = request_json(url, session=thread_session(), policy=policy, settings=settings, headers=headers)
-    except DownloadError as e:  # as huggingface_hub's hf_raise_for_status tells them apart
-        if e.code == "GatedRepo" or e.status == 403:
-            raise RepoAccessError(repo_id, endpoint, "gated") from None
-        if e.status == 401:  # private, gated or missing: the Hub does not say which without a valid token
-            raise RepoAccessError(repo_id, endpoint, "token") from None
-        if e.status == 404 and e.code == "RevisionNotFound":
-            raise DownloadError(f"{repo_id} has no revision {revision!r} at {endpoint}", url=url,
-                                status=404) from None
-        if e.status == 404:
-            raise UnknownModelError(f"hf:{repo_id}", where=f"in the registry or at {endpoint}") from None
-        if e.status is None:
-            raise DownloadError(f"{e}; set HF_ENDPOINT to a reachable hub or mirror, or HUB_OFFLINE=1 to use the "
-                                "cache alone", url=e.url, code=e.code) from None
-        raise
+    except DownloadError as e:
+        raise _refusal(e, repo_id, endpoint, revision=revision, listing=True) from None
     if not isinstance(data, dict) or not isinstance(data.get("sha"), str):
         raise DownloadError(f"{endpoint} answered the listing of {repo_id} with no commit: not a Hugging Face hub?",
                             url=url)
