@@ -13,6 +13,7 @@ every path component from a card is sanitised, so nothing lands outside the cach
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -97,7 +98,8 @@ def mark_verified(path: Path, kind: str, digest: str) -> None:
         tmp.write_text(_stat_key(Path(os.path.realpath(path))))
         tmp.replace(mark)
     except OSError:  # a read-only home (a shared model cache): the file is verified all the same, next time again
-        tmp.unlink(missing_ok=True) if tmp.parent.is_dir() and os.access(tmp.parent, os.W_OK) else None
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def is_trusted(path: Path, kind: str, digest: str) -> bool:
