@@ -58,7 +58,6 @@ def engine_line(info: Any) -> str:
     return f"engine: {info.spec.engine} on {info.device}, {info.spec.precision}{found}"
 
 
-
 def predict(
     name: NameArg,
     images: Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, ...).")],

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 ProgressFactory = Callable[[str], "ProgressSink"]
 
 
-
 def _pick(files: list[str], fmt: str | None) -> list[str]:
     """Config and tokenizer files, plus the weights of one format (the first of ``WEIGHT_FORMATS`` present)."""
     kind = weight_format

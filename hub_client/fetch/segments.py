@@ -218,8 +218,6 @@ def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.S
     return Outcome(hasher.hexdigest(), seg.total, first.url, kept, run.received, run.attempts, run.peak)
 
 
-
-
 def _agreeing(session: requests.Session, url: str, total: int, policy: Policy, settings: Settings,
               headers: dict[str, str]) -> Source | None:
     """Another URL as a source of pieces, when it serves ranges of a file of the same size with a strong ETag

@@ -15,7 +15,6 @@ from registry.errors import DownloadError, IntegrityError, OfflineError, SizeLim
 pytestmark = pytest.mark.usefixtures("net")
 
 
-
 def nothing_cached(pub) -> None:
     root = cache.root()
     assert not (root / "blobs" / "sha256" / pub.digest).exists()

@@ -27,7 +27,6 @@ def make_repo(server, cards, *, with_bin=True):
     return repo_id, repo, files
 
 
-
 def test_pull_lands_in_the_hf_cache_verified(hf_env, cards):
     repo_id, repo, files = make_repo(hf_env, cards)
     paths = pull(f"hf:{repo_id}")

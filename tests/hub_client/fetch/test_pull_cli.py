@@ -18,7 +18,6 @@ from hub_client.fetch.transfer import CHUNK
 pytestmark = pytest.mark.usefixtures("net")
 
 
-
 def hub(*args, env=None):
     return subprocess.run([sys.executable, "-m", "hub_client.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env or os.environ.copy(), timeout=300)
