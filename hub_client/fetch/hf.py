@@ -187,6 +187,8 @@ def _listing_file(repo: str, sha: str) -> Path:
 
 def _remember_listing(repo: str, sha: str, names: list[str]) -> None:
     path = _listing_file(repo, sha)
+    if path.is_file():
+        return  # a commit's files never change: kept once
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

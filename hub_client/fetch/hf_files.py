@@ -11,13 +11,12 @@ concurrent ``hf_hub_download`` of the same file waits rather than writing beside
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 from filelock import FileLock
 
@@ -153,9 +152,7 @@ def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], pol
           settings: Settings) -> dict[str, RepoFile]:
     """The files of ``/api/models/{repo}/tree/{sha}?recursive=true`` with their addresses, following the Hub's
     ``Link: rel="next"`` pages; empty when the server has no tree API (or answers it with an error)."""
-    from requests.utils import parse_header_links
-
-    from .queries import MAX_JSON_BYTES, small_request
+    from .queries import request_json_page
 
     url: str | None = f"{endpoint.rstrip('/')}/api/models/{repo_id}/tree/{sha}?recursive=true&expand=false"
     found: dict[str, RepoFile] = {}
@@ -163,10 +160,9 @@ def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], pol
         if url is None:
             break
         try:
-            answer, body = small_request("GET", url, session=thread_session(), policy=policy, settings=settings,
-                                         headers={**headers, "Accept": "application/json"})
-            entries = json.loads(body) if len(body) <= MAX_JSON_BYTES else None
-        except (DownloadError, ValueError):
+            entries, url = request_json_page(url, session=thread_session(), policy=policy, settings=settings,
+                                             headers=headers)
+        except DownloadError:
             return {}
         if not isinstance(entries, list):
             return {}
@@ -178,8 +174,6 @@ def _tree(repo_id: str, sha: str, *, endpoint: str, headers: dict[str, str], pol
             size = (lfs or {}).get("size", e.get("size"))
             if isinstance(etag, str) and etag:
                 found[e["path"]] = RepoFile(e["path"], etag, size if isinstance(size, int) else None, bool(lfs))
-        nxt = [link.get("url") for link in parse_header_links(answer.get("Link", "")) if link.get("rel") == "next"]
-        url = urljoin(url, nxt[0]) if nxt and nxt[0] else None
     return found
 
 

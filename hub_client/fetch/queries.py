@@ -40,14 +40,25 @@ def request_json(url: str, *, session: requests.Session, policy: Policy, setting
         DownloadError: an answer other than 200 (with ``status`` and the server's ``X-Error-Code`` as ``code``),
             a body that is not JSON or is too large, or no answer after retries.
     """
-    _, body = small_request("GET", url, session=session, policy=policy, settings=settings,
-                             headers={**(headers or {}), "Accept": "application/json"})
+    return request_json_page(url, session=session, policy=policy, settings=settings, headers=headers)[0]
+
+
+def request_json_page(url: str, *, session: requests.Session, policy: Policy, settings: Settings,
+                      headers: dict[str, str] | None = None) -> tuple[Any, str | None]:
+    """:func:`request_json`, and the URL of the next page when the answer links one (``Link: <...>; rel="next"``,
+    as the Hub pages its tree listings); None on the last page."""
+    from requests.utils import parse_header_links
+
+    answer, body = small_request("GET", url, session=session, policy=policy, settings=settings,
+                                 headers={**(headers or {}), "Accept": "application/json"})
     if len(body) > MAX_JSON_BYTES:
         raise DownloadError(f"{url} answered with more than {MAX_JSON_BYTES} bytes of JSON", url=url)
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except ValueError:
         raise DownloadError(f"{url} did not answer JSON", url=url) from None
+    nxt = [link.get("url") for link in parse_header_links(answer.get("Link", "")) if link.get("rel") == "next"]
+    return data, urljoin(url, nxt[0]) if nxt and nxt[0] else None
 
 
 def request_head(url: str, *, session: requests.Session, policy: Policy, settings: Settings,
