@@ -110,7 +110,7 @@ def _unindexed(spec: str, card: Path) -> Resolution:
         raise InvalidCardError(spec, str(card), [str(d["message"]) for d in diagnostics if d["severity"] == "error"],
                                diagnostics)
     rec = result.record
-    status = "errors" if result.errors else "warnings" if result.warnings else "ok"
+    status = result.status
     chosen = Candidate(0, rec.name, rec.uid, rec.dialect.value, rec.mindspore_version, rec.version,
                        rec.updated.isoformat() if rec.updated else None, "remote", "remote", rec.revision,
                        tuple(rec.refs))

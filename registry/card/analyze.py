@@ -54,6 +54,11 @@ class CardResult:
     def warnings(self) -> int:
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
+    @property
+    def status(self) -> str:
+        """The card's lint status as the registry keeps it: ``errors``, ``warnings`` or ``ok``."""
+        return "errors" if self.errors else "warnings" if self.warnings else "ok"
+
 
 def analyze_file(path: str | Path, *, dialect: Dialect | None = None) -> CardResult:
     """Read a card file and report every problem in it, with the record when the card is usable.

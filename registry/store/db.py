@@ -296,7 +296,7 @@ class Registry:
     def _store(self, src: Source, rel: str, st: os.stat_result, digest: str, result: CardResult,
                card_id: int | None) -> None:
         rec = result.record
-        status = "errors" if result.errors else "warnings" if result.warnings else "ok"
+        status = result.status
         row: dict[str, Any] = {
             "source_id": src.id, "relpath": rel, "content_hash": digest, "mtime_ns": st.st_mtime_ns,
             "size": st.st_size, "dialect": result.dialect.value if result.dialect else None,
