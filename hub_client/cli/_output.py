@@ -6,9 +6,19 @@ Library code returns values; these helpers are the only place the CLI prints the
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from registry.settings import Settings
+
+
+def settings() -> Settings:
+    """The command's settings, read from the environment: once per command, and passed down from there."""
+    from registry.settings import Settings
+
+    return Settings.from_env()
 
 
 def complete_name(incomplete: str) -> list[str]:
@@ -17,7 +27,7 @@ def complete_name(incomplete: str) -> list[str]:
     try:
         from registry.store.db import Registry
 
-        with Registry() as reg:
+        with Registry(settings=settings()) as reg:
             return reg.names(incomplete)
     except Exception:  # completion must never break the shell line
         return []

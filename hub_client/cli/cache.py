@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._output import JsonOpt, complete_name, emit_json
+from ._output import JsonOpt, complete_name, emit_json, settings
 
 if TYPE_CHECKING:
-    from hub_client.fetch.cache import Entry
+    from hub_client.fetch.cache import Cache, Entry
+    from hub_client.fetch.hf_cache import HfCache
 
 cache_app = typer.Typer(help="Inspect and clean the local caches (HUB_HOME and the Hugging Face cache).",
                         no_args_is_help=True)
@@ -23,19 +24,25 @@ def human(size: int) -> str:
     return decimal(size)
 
 
-def _all_entries() -> list[tuple[str, Entry]]:
-    from hub_client.fetch import cache, hf_cache
+def _caches() -> tuple[Cache, HfCache]:
+    """Ours and the Hugging Face cache, where the environment puts them."""
+    from hub_client.fetch.cache import Cache
+    from hub_client.fetch.hf_cache import HfCache
 
+    found = settings()
+    ours = Cache(found.home)
+    return ours, HfCache(found.hf_cache, ours)
+
+
+def _all_entries(cache: Cache, hf_cache: HfCache) -> list[tuple[str, Entry]]:
     return [("hub", e) for e in cache.entries()] + [("hf", e) for e in hf_cache.entries()]
 
 
 @cache_app.command("ls")
 def cache_ls(json_: JsonOpt = False) -> None:
     """Cached files by model, with their sizes: MindSpore Hub assets, then Hugging Face repos."""
-    from hub_client.fetch import cache
-    from registry.config import hf_cache_dir
-
-    found = _all_entries()
+    cache, hf_cache = _caches()
+    found = _all_entries(cache, hf_cache)
     rows: list[dict[str, Any]] = [
         {"cache": where, "model": e.model, "file": e.name, "size": e.size, "ok": e.ok, "path": str(e.path)}
         for where, e in found]
@@ -44,7 +51,7 @@ def cache_ls(json_: JsonOpt = False) -> None:
         return
     for r in rows:
         typer.echo(f"{r['model']}/{r['file']}  {human(r['size'])}" + ("" if r["ok"] else "  (blob missing)"))
-    for where, folder in (("hub", cache.root()), ("hf", hf_cache_dir())):
+    for where, folder in (("hub", cache.root), ("hf", hf_cache.folder)):
         mine = [r for r in rows if r["cache"] == where]
         typer.echo(f"{len(mine)} file(s), {human(sum(r['size'] for r in mine))} in {folder}")
 
@@ -52,10 +59,9 @@ def cache_ls(json_: JsonOpt = False) -> None:
 @cache_app.command("verify")
 def cache_verify(json_: JsonOpt = False) -> None:
     """Re-hash every cached file (both caches) against its content address; exit 1 if any is corrupt or missing."""
-    from hub_client.fetch import cache, hf_cache
-
+    cache, hf_cache = _caches()
     rows: list[dict[str, Any]] = []
-    for where, e in _all_entries():
+    for where, e in _all_entries(cache, hf_cache):
         ok = (cache if where == "hub" else hf_cache).verify_entry(e)
         rows.append({"cache": where, "model": e.model, "file": e.name, "ok": ok, "path": str(e.path)})
     if json_:
@@ -75,15 +81,17 @@ def cache_verify(json_: JsonOpt = False) -> None:
 def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached files to remove.",
                                                  autocompletion=complete_name)]) -> None:
     """Remove a model's cached files, and the blobs behind them that no other model uses."""
-    from hub_client.fetch import cache, hf_cache
+    from hub_client.fetch.cache import Cache
+    from hub_client.fetch.hf_cache import HfCache
     from hub_client.fetch.remote import resolve
     from registry.record import Dialect
 
-    rec = resolve(name).record
+    found = settings()
+    rec = resolve(name, settings=found).record
     if rec.dialect is Dialect.HUGGINGFACE and rec.uid:
-        count, freed = hf_cache.remove_repo(rec.uid)
+        count, freed = HfCache(found.hf_cache, Cache(found.home)).remove_repo(rec.uid)
     else:
-        removed, freed = cache.remove_model(rec)
+        removed, freed = Cache(found.home).remove_model(rec)
         count = len(removed)
     typer.echo(f"removed {count} file(s) of {rec.uid or rec.name}, freed {human(freed)}")
 
@@ -91,8 +99,7 @@ def cache_rm(name: Annotated[str, typer.Argument(help="The model whose cached fi
 @cache_app.command("prune")
 def cache_prune() -> None:
     """Delete blobs no model uses and partial downloads no process is writing, in both caches."""
-    from hub_client.fetch import cache, hf_cache
-
+    cache, hf_cache = _caches()
     gone, freed = cache.prune()
     hf_gone, hf_freed = hf_cache.prune()
     typer.echo(f"deleted {len(gone) + len(hf_gone)} file(s), freed {human(freed + hf_freed)}")

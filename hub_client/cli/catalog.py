@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ._output import JsonOpt, NameArg, bars_wanted, console, emit_json, note
+from ._output import JsonOpt, NameArg, bars_wanted, console, emit_json, note, settings
 
 
 def list_(
@@ -26,7 +26,7 @@ def list_(
 
     from . import views
 
-    with Registry() as reg:
+    with Registry(settings=settings()) as reg:
         rows = reg.list(backbone=backbone, dataset=dataset, framework=framework, source=source, min_top1=min_top1)
         about = reg.catalog()
     if loadable:
@@ -52,13 +52,13 @@ def search(
     if hf:
         from hub_client.fetch.remote import search_hf
 
-        found = search_hf(" ".join(text), limit=limit)
+        found = search_hf(" ".join(text), limit=limit, settings=settings())
         if json_:
             emit_json(found)
         else:
             console().print(views.hf_table(found, title=f"{len(found)} repo(s) for {' '.join(text)!r}"))
         return
-    with Registry() as reg:
+    with Registry(settings=settings()) as reg:
         rows = reg.search(" ".join(text), limit=limit)
     if json_:
         emit_json(views.listing_dicts(rows))
@@ -68,6 +68,7 @@ def search(
 
 def info(name: NameArg, json_: JsonOpt = False) -> None:
     """Everything the registry knows of a model: card fields, assets and hashes, metrics, lint, cache."""
+    from hub_client.fetch.cache import Cache
     from hub_client.fetch.remote import resolve
     from registry.config import CATALOG
     from registry.errors import InvalidCardError
@@ -75,9 +76,10 @@ def info(name: NameArg, json_: JsonOpt = False) -> None:
 
     from . import views
 
+    chosen = settings()
     try:
-        res = resolve(name)
-        with Registry() as reg:
+        res = resolve(name, settings=chosen)
+        with Registry(settings=chosen) as reg:
             about = reg.catalog() if res.candidate.source_kind == CATALOG else None
     except InvalidCardError as e:
         if json_:
@@ -89,12 +91,12 @@ def info(name: NameArg, json_: JsonOpt = False) -> None:
                 con.print(line)
         raise typer.Exit(1) from None
     if json_:
-        emit_json({**views.info_dict(res), "catalog": about})
+        emit_json({**views.info_dict(res, Cache(chosen.home)), "catalog": about})
         return
     note(res.reason)
     note(views.catalog_text(about))
     con = console()
-    for part in views.info_tables(res):
+    for part in views.info_tables(res, Cache(chosen.home)):
         con.print(part)
 
 
@@ -116,7 +118,7 @@ def index(
         raise UsageError("--remove needs the PATH of the source to forget")
     if path is not None and not path.strip():
         raise UsageError("an empty PATH names no folder: give the folder of cards (`hub index .` for this one)")
-    with Registry() as reg:
+    with Registry(settings=settings()) as reg:
         removed = reg.remove_source(path) if remove and path is not None else []
         if path is not None and not remove:
             reg.add_source(path)
@@ -144,9 +146,9 @@ def update(
         from .progress import RichBars
 
         with RichBars() as bars:
-            done = run(from_, progress=bars("catalogue"))
+            done = run(from_, settings=settings(), progress=bars("catalogue"))
     else:
-        done = run(from_)
+        done = run(from_, settings=settings())
     if json_:
         emit_json({"url": done.url, "sha256": done.sha256, "cards": done.cards, **views.sync_dict(done.report)})
     else:

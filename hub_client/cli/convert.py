@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ._output import JsonOpt, emit_json
+from ._output import JsonOpt, emit_json, settings
 
 
 class Target(enum.StrEnum):
@@ -50,7 +50,7 @@ def convert(
     require_convert()
     from hub_client.convert import open_source, to_hf, to_mindspore
 
-    src = open_source(source)
+    src = open_source(source, settings=settings())
     if to is Target.hf:
         done = to_hf(src, out, name=name, image_size=image_size, overwrite=overwrite)
     else:
@@ -85,7 +85,7 @@ def export(
     from hub_client.models.extras import require_runtime
 
     require_runtime()
-    done = run(name, fmt, out, overwrite=overwrite)
+    done = run(name, fmt, out, overwrite=overwrite, settings=settings())
     if as_json:
         emit_json({"model": name, "format": done.format, "out": str(done.out), "files": [str(p) for p in done.files],
                    "max_abs_vs_torch": done.max_abs})

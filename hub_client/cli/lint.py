@@ -57,8 +57,9 @@ def lint(
                          "(cards are *.md and *.markdown files), or pass --allow-empty")
     if online and "link-unreachable" not in (ignore or ()):
         from registry.lint.online import check_links
+        from registry.settings import Settings
 
-        check_links(results, timeout=timeout)
+        check_links(results, settings=Settings.from_env(), timeout=timeout)
     rendered = report.render(results, format.value)
     if output is not None:
         try:

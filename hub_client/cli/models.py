@@ -21,6 +21,7 @@ from ._output import (
     bars_wanted,
     console,
     emit_json,
+    settings,
 )
 
 
@@ -41,9 +42,10 @@ def _load(name: str, device: str, backend: str, precision: str | None, quiet: bo
         from .progress import RichBars
 
         with RichBars() as progress:
-            model = load_model(name, device=device, backend=backend, precision=precision, progress=progress)
+            model = load_model(name, device=device, backend=backend, precision=precision, progress=progress,
+                               settings=settings())
     else:
-        model = load_model(name, device=device, backend=backend, precision=precision)
+        model = load_model(name, device=device, backend=backend, precision=precision, settings=settings())
     if verbose:
         typer.echo(engine_line(model.hub_info), err=True)
     return model

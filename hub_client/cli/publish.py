@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._output import JsonOpt, emit_json
+from ._output import JsonOpt, emit_json, settings
 
 if TYPE_CHECKING:
     from hub_client.publish import CardOptions, Package, Published
@@ -77,11 +77,13 @@ def _run(pkg: Package, name: str, to: str, base_url: str | None, opts: CardOptio
     from hub_client.publish.hf import publish_hf
     from registry.errors import UsageError
 
+    found = settings()
     if to.startswith(("hf:", "hf-hub:")):
-        return publish_hf(pkg, to.split(":", 1)[1], opts, private=private)
+        return publish_hf(pkg, to.split(":", 1)[1], opts, private=private, endpoint=found.hf_endpoint,
+                          token=found.hf_token)
     target: DirTarget | S3Target
     if to.startswith("s3://"):
-        target = S3Target(to, base_url)
+        target = S3Target(to, base_url, settings=found)
     else:
         if not base_url:
             raise UsageError(f"a folder target needs the https URL it is served at, for the card's links "

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ._output import JsonOpt, NameArg, bars_wanted, emit_json, note
+from ._output import JsonOpt, NameArg, bars_wanted, emit_json, note, settings
 
 
 def pull(
@@ -32,7 +32,8 @@ def pull(
     from hub_client.fetch.pull import pull_record
     from hub_client.fetch.remote import keep_pulled, locate
 
-    found = locate(name, revision=revision)
+    chosen = settings()
+    found = locate(name, revision=revision, settings=chosen)
     if not (quiet or json_):
         note(found.reason)
     if bars_wanted(quiet or json_):
@@ -40,11 +41,11 @@ def pull(
 
         with RichBars() as progress:
             paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
-                                progress=progress, listed=found.listed)
+                                progress=progress, listed=found.listed, settings=chosen)
     else:
         paths = pull_record(found.record, fmt=format, revision=revision, to=to, allow_http=allow_http or None,
-                            listed=found.listed)
-    keep_pulled(found, paths)
+                            listed=found.listed, settings=chosen)
+    keep_pulled(found, paths, settings=chosen)
     if json_:
         emit_json({"model": found.record.name, "uid": found.record.uid, "paths": [str(p) for p in paths]})
     else:
@@ -62,7 +63,8 @@ def verify(
     from hub_client.fetch.pull import verify_cached
     from hub_client.fetch.remote import resolve
 
-    results = verify_cached(resolve(name).record, repair=repair)
+    chosen = settings()
+    results = verify_cached(resolve(name, settings=chosen).record, settings=chosen, repair=repair)
     if json_:
         emit_json(results)
     else:
@@ -86,24 +88,25 @@ def prefetch(
     from hub_client.fetch.remote import resolve
     from registry.errors import InvalidCardError
 
-    where = mirror_url(mirror)
+    chosen = settings()
+    where = mirror_url(mirror, chosen)
     done = []
     for name in names:
         if name.startswith("hf:"):
             repo, _, rev = name[3:].partition("@")
-            done.append(prefetch_hf(repo, revision or rev or None, where))
+            done.append(prefetch_hf(repo, revision or rev or None, where, settings=chosen))
             continue
-        record = resolve(name).record
+        record = resolve(name, settings=chosen).record
         hf = [a for a in record.assets if a.repo_id]
         if hf:
-            done.append(prefetch_hf(hf[0].repo_id or "", revision or hf[0].revision, where))
+            done.append(prefetch_hf(hf[0].repo_id or "", revision or hf[0].revision, where, settings=chosen))
             continue
         missing = [a.filename for a in record.assets if not (a.url and a.sha256 and a.sha256_kind != "none")]
         if missing:
             raise InvalidCardError(record.name, record.card_path or "", [
                 f"it gives no URL or usable sha256 for {', '.join(missing)}, so the mirror's copy cannot be checked"])
         done.append(prefetch_assets(record.name, [(a.url or "", a.sha256 or "", a.sha256_kind == "prefix")
-                                                  for a in record.assets], where))
+                                                  for a in record.assets], where, settings=chosen))
     if json_:
         emit_json([{"name": d.name, "files": d.files, "bytes": d.bytes, "mirror": where} for d in done])
     else:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from registry.settings import Settings
 
 
 def serve(
@@ -38,100 +37,61 @@ def serve(
     (HUB_MIRRORS=http://HOST:PORT)."""
     import importlib.util
 
-    from registry import config
     from registry.about import install_hint
     from registry.errors import UsageError
 
+    from ._output import settings
+
     if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("uvicorn") is None:
         raise UsageError(f"hub serve needs starlette and uvicorn: {install_hint('serve')}")
-    tokens, write_tokens = config.serve_tokens(), config.serve_write_tokens()
+    found = settings()
+    tokens, write_tokens = found.serve_tokens, found.serve_write_tokens
     if host not in ("127.0.0.1", "::1", "localhost") and not tokens and not public:
         raise UsageError(f"listening on {host} with no team token would serve anyone who can reach it: set "
                          "HUB_SERVE_TOKENS=token1,token2 (clients send HF_TOKEN), or pass --public")
-    upstream = (upstream_hf or config.hf_endpoint()).rstrip("/")
+    upstream = (upstream_hf or found.hf_endpoint).rstrip("/")
     if not upstream.startswith(("https://", "http://")):
         raise UsageError(f"--upstream-hf {upstream!r} is not an http(s) URL")
-    ms_upstreams = [u.strip().rstrip("/") for u in (upstream_ms or "").split(",") if u.strip()]
+    ms_upstreams = tuple(u.strip().rstrip("/") for u in (upstream_ms or "").split(",") if u.strip())
     bad = [u for u in ms_upstreams if not u.startswith(("https://", "http://"))]
     if bad:
         raise UsageError(f"--upstream-ms {bad[0]!r} is not an http(s) URL")
-    _check_upstreams([upstream, *ms_upstreams])
+    if storage and storage.startswith("s3://") and importlib.util.find_spec("boto3") is None:
+        raise UsageError(f"a mirror on S3 needs boto3: {install_hint('s3')}")
+    _check_upstreams([upstream, *ms_upstreams], found)
     _check_port(host, port)
-    from hub_client.serve import upstream_token
-    from hub_client.serve.assets import AssetStore
-    from hub_client.serve.s3 import BucketAssets
-    from hub_client.serve.store import LocalStorage, Storage
+    from hub_client.serve.build import build_mirror
     from registry.store.db import Registry
 
-    # The user's registry (the one `hub list` shows) says which card an asset path belongs to: made current now,
-    # before this process's HUB_HOME becomes the storage folder.
-    registry = config.registry_path().resolve()
-    with Registry(registry):
+    # The user's registry (the one `hub list` shows) says which card an asset path belongs to: made current now.
+    with Registry(settings=found):
         pass
-    token = upstream_token()
-
-    def asset_store(home: Path, **more: Any) -> AssetStore:
-        return AssetStore(home, pull_through=not offline, registry=registry, upstreams=ms_upstreams, token=token,
-                          **more)
-
-    store: Storage
-    assets: AssetStore | BucketAssets
-    env: dict[str, str | None] = {}
-    if storage and storage.startswith("s3://"):
-        if importlib.util.find_spec("boto3") is None:
-            raise UsageError(f"a mirror on S3 needs boto3: {install_hint('s3')}")
-        from hub_client.serve.s3 import S3Storage
-
-        scratch = (config.hub_home() / "serve-scratch").resolve()
-        bucket = S3Storage(storage, scratch)
-        # MindSpore Hub assets it lacks are pulled into a scratch HUB_HOME, then uploaded to the bucket.
-        env = {"HUB_HOME": str(scratch / "assets"), "HUB_REGISTRY": str(registry),
-               "HUB_MIRRORS": ",".join(ms_upstreams) or None, "HUB_OFFLINE": "1" if offline else None}
-        store, where = bucket, storage
-        assets = BucketAssets(bucket, asset_store(scratch / "assets"))
-    else:
-        root = (Path(storage) if storage else config.hub_home() / "serve").expanduser().resolve()
-        (root / "hf").mkdir(parents=True, exist_ok=True)
-        # The folder is this process's HUB_HOME, where MindSpore Hub assets it lacks are pulled to; and it fetches
-        # from --upstream-ms or the cards' own hosts, never from the user's mirrors (HUB_MIRRORS may well name this
-        # very server).
-        env = {"HUB_HOME": str(root), "HUB_REGISTRY": str(registry), "HUB_MIRRORS": ",".join(ms_upstreams) or None,
-               "HUB_OFFLINE": "1" if offline else None}
-        cap = parse_size(max_size) if max_size else None
-        local = LocalStorage(root / "hf", max_bytes=cap, asset_blobs=root / "blobs" / "sha256")
-        local.sweep()  # what a killed server was fetching is fetched again when asked
-        in_folder = asset_store(root, after_store=local.added)
-        in_folder.sweep()
-        store, assets, where = local, in_folder, str(root)
+    built = build_mirror(found, storage=storage, upstream=upstream, upstreams_ms=ms_upstreams, offline=offline,
+                         max_bytes=parse_size(max_size) if max_size else None)
     import uvicorn
 
-    from hub_client.serve import Mirror, create_app
-
-    mirror = Mirror(store, upstream=upstream, token=token, ttl=config.serve_ttl(), offline=offline)
-    typer.echo(f"serving {where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}"
+    typer.echo(f"serving {built.where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}"
                f"{', uploads with write tokens' if write_tokens else ''}; "
                f"{'offline' if offline else 'upstream ' + upstream}); clients: HF_ENDPOINT=http://{host}:{port}",
                err=True)
     import gc
 
-    app = create_app(mirror, tokens=tokens, assets=assets, write_tokens=write_tokens)
     # Everything loaded so far lives as long as the server: out of the collector's sight, a full collection walks
     # only what requests create, and no pause holds up the 64 clients in line (the p99 of python -m bench.serve).
     gc.collect()
     gc.freeze()
-    with _environ(env):
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                    h11_max_incomplete_event_size=16384)
+    uvicorn.run(built.app, host=host, port=port, log_level="warning", access_log=False,
+                h11_max_incomplete_event_size=16384)
 
 
-def _check_upstreams(urls: list[str]) -> None:
+def _check_upstreams(urls: list[str], settings: Settings) -> None:
     """Refuse at start an upstream the URL policy would refuse on every miss (plain http to a host not on
     loopback without HUB_ALLOW_HTTP, say), rather than answering each client a 502."""
     from urllib.parse import urlsplit
 
     from hub_client.fetch.policy import Policy
 
-    policy = Policy.from_env()
+    policy = Policy.of(settings)
     for url in urls:
         host = urlsplit(url).hostname or ""
         Policy((*policy.hosts, host), policy.allow_http, (*policy.trusted, host)).check(url)
@@ -172,25 +132,6 @@ def parse_size(text: str) -> int:
     if not m or unit not in _UNITS or float(m[1]) * _UNITS[unit] >= 2**63:
         raise UsageError(f"--max-size {text!r} is not a size: write it as 500GB, 2TiB or a number of bytes")
     return int(float(m[1]) * _UNITS[unit])
-
-
-@contextlib.contextmanager
-def _environ(changes: dict[str, str | None]) -> Iterator[None]:
-    """The process's settings changed while the server runs (None: unset), and put back after."""
-    before = {k: os.environ.get(k) for k in changes}
-    _apply(changes)
-    try:
-        yield
-    finally:
-        _apply(before)
-
-
-def _apply(values: dict[str, str | None]) -> None:
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hub_client.fetch.cache import asset_path, is_cached
+from hub_client.fetch.cache import Cache
 from hub_client.models.support import backends_for, record_backends
 from registry.record import IMAGENET_1K
 from registry.store.resolve import Resolution
@@ -89,7 +89,7 @@ def catalog_text(about: dict[str, Any] | None) -> str | None:
             f"({age}); `hub update` refreshes it")
 
 
-def info_dict(res: Resolution) -> dict[str, Any]:
+def info_dict(res: Resolution, cache: Cache) -> dict[str, Any]:
     rec = res.record
     return {
         "spec": res.spec,
@@ -99,13 +99,14 @@ def info_dict(res: Resolution) -> dict[str, Any]:
         "loads_on": None if (found := record_backends(rec)) is None else list(found),
         "record": rec.model_dump(mode="json", exclude={"body"}),
         "assets": [
-            {**a.model_dump(mode="json"), "cached": is_cached(rec, a), "cache_path": str(asset_path(rec, a))}
+            {**a.model_dump(mode="json"), "cached": cache.is_cached(rec, a),
+             "cache_path": str(cache.asset_path(rec, a))}
             for a in rec.assets
         ],
     }
 
 
-def info_tables(res: Resolution) -> list[Table | str]:
+def info_tables(res: Resolution, cache: Cache) -> list[Table | str]:
     rec = res.record
     head = Table(show_header=False, title=f"{rec.name}", title_justify="left")
     head.add_column("field", style="bold")
@@ -132,7 +133,7 @@ def info_tables(res: Resolution) -> list[Table | str]:
         for col in ("file", "format", "sha256", "kind", "cached", "url"):
             assets.add_column(col, overflow="fold")
         for a in rec.assets:
-            cached = "[green]yes[/]" if is_cached(rec, a) else "no"
+            cached = "[green]yes[/]" if cache.is_cached(rec, a) else "no"
             assets.add_row(a.filename, a.format, a.sha256 or "-", a.sha256_kind, cached, a.url or a.repo_id or "-")
         out.append(assets)
     if rec.metrics:

@@ -27,6 +27,7 @@ from hub_client.models.spec import (
 from hub_client.weights.state import check_fit, pick_weights, read_shapes, read_state, split_training_state
 from registry.errors import CheckpointError, ConversionError, HubError, NoLoaderError
 from registry.record import ModelRecord
+from registry.settings import Settings, or_env
 
 log = logging.getLogger("hub")
 
@@ -49,9 +50,9 @@ class Source:
         return self.spec.labels or default_labels(self.spec.num_classes)
 
 
-def open_source(source: str | Path, *, progress: Any = None) -> Source:
+def open_source(source: str | Path, *, progress: Any = None, settings: Settings | None = None) -> Source:
     """Open what ``source`` names: an existing folder (a Hugging Face repo), an existing ``.ckpt`` file, or
-    else a registry name (pulled and verified first).
+    else a registry name (pulled and verified first, with ``settings``; None reads the environment).
 
     Raises:
         ConversionError: not a ConvNeXt, or a file that does not say its numerics.
@@ -64,7 +65,7 @@ def open_source(source: str | Path, *, progress: Any = None) -> Source:
     elif path.is_file():
         src = _weights_file(path)
     else:
-        src = _registry_name(str(source), progress)
+        src = _registry_name(str(source), progress, or_env(settings))
     state, set_aside = split_training_state(read_state(src.weights))
     check_fit(src.weights, state, mindcv_shapes(src.spec))
     return replace(src, state=state, set_aside=set_aside)
@@ -136,14 +137,14 @@ def _weights_file(path: Path) -> Source:
     return Source(str(path), spec, path, {}, preprocess)
 
 
-def _registry_name(name: str, progress: Any) -> Source:
+def _registry_name(name: str, progress: Any, settings: Settings) -> Source:
     from hub_client.fetch.pull import resolve
     from hub_client.models.loader import model_info
 
     try:
-        info = model_info(name, progress=progress)
+        info = model_info(name, progress=progress, settings=settings)
     except NoLoaderError as e:
         raise ConversionError(name, f"{e}") from None
     if info.weights is None:  # model_info raises first; kept for the type checker
         raise CheckpointError(name, "no weights were pulled")
-    return Source(name, info.spec, info.weights, {}, info.preprocess, resolve(name))
+    return Source(name, info.spec, info.weights, {}, info.preprocess, resolve(name, settings=settings))

@@ -1,4 +1,5 @@
-"""The local cache under ``HUB_HOME``: verified blobs by digest, readable per-model paths, partials, locks.
+"""The local cache under the hub home (``Cache(settings.home)``): verified blobs by digest, readable
+per-model paths, partials, locks.
 
 Layout::
 
@@ -25,7 +26,6 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from registry import config
 from registry.errors import UsageError
 from registry.record import AssetRecord, ModelRecord
 
@@ -42,97 +42,14 @@ def safe_component(text: str) -> str:
     return cleaned[:200]
 
 
-def root() -> Path:
-    return config.hub_home()
-
-
-def model_dir(record: ModelRecord, home: Path | None = None) -> Path:
-    """``models/<dialect>/<uid>`` under ``home`` (default: this process's ``HUB_HOME``)."""
-    uid = record.uid or record.name
-    parts = [safe_component(p) for p in uid.split("/") if p.strip()]
-    return (home or root()) / "models" / safe_component(record.dialect.value) / Path(*parts)
-
-
-def asset_path(record: ModelRecord, asset: AssetRecord, home: Path | None = None) -> Path:
-    return model_dir(record, home) / safe_component(asset.filename)
-
-
-def is_cached(record: ModelRecord, asset: AssetRecord) -> bool:
-    return asset_path(record, asset).is_file()  # follows the link: a dangling one is not cached
-
-
 def asset_key(url: str, sha256: str | None) -> str:
     """Names the partial file and the lock of one asset (its origin URL and declared hash)."""
     return hashlib.sha256(f"{url}\n{sha256 or ''}".encode()).hexdigest()[:32]
 
 
-def blob_path(digest: str) -> Path:
-    return root() / "blobs" / "sha256" / digest
-
-
-def partial_path(key: str) -> Path:
-    return root() / "incomplete" / f"{key}.part"
-
-
-def lock_path(key: str) -> Path:
-    path = root() / "locks" / f"{key}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _mark(kind: str, digest: str) -> Path:
-    return root() / "verified" / kind / digest
-
-
 def _stat_key(path: Path) -> str:
     st = path.stat()
     return f"{st.st_size} {st.st_mtime_ns}"
-
-
-def mark_verified(path: Path, kind: str, digest: str) -> None:
-    """Remember that the file behind ``path`` hashed to ``digest``, as it is now (its size and mtime)."""
-    mark = _mark(kind, digest)
-    tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
-    try:
-        mark.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(_stat_key(Path(os.path.realpath(path))))
-        tmp.replace(mark)
-    except OSError:  # a read-only home (a shared model cache): the file is verified all the same, next time again
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
-def is_trusted(path: Path, kind: str, digest: str) -> bool:
-    """Whether the file was verified and has not changed since (same size and mtime): only then is it used
-    without hashing it again. A file that was rewritten, truncated or touched is hashed anew."""
-    try:
-        return _mark(kind, digest).read_text() == _stat_key(Path(os.path.realpath(path)))
-    except OSError:
-        return False
-
-
-def damage(path: Path) -> tuple[str, str, str] | None:
-    """(what, expected, actual) when a cached file no longer hashes to the address it is stored under (a blob of
-    ours named by its sha256, or a Hugging Face blob named by its sha256 or git blob id); None when it is intact or
-    is not content-addressed. A damaged file loses its verified mark, so the next pull hashes it and fetches it
-    again instead of trusting its unchanged size and mtime."""
-    blob = Path(os.path.realpath(path))
-    name = blob.name
-    what = address_kind(name)
-    if what is None:
-        return None
-    actual = address_digest(blob, what)
-    if actual == name:
-        return None
-    for kind in ("sha256", "hf"):
-        _mark(kind, name).unlink(missing_ok=True)
-    return what, name, actual
-
-
-def blob_digest(path: Path) -> str | None:
-    """The sha256 a cached file's blob is named by; None for a copy (a file system without links)."""
-    blob = Path(os.path.realpath(path))
-    return blob.name if blob.parent == root().resolve() / "blobs" / "sha256" else None
 
 
 def forget(path: Path) -> None:
@@ -141,18 +58,6 @@ def forget(path: Path) -> None:
     path.unlink(missing_ok=True)
     if blob != path:
         blob.unlink(missing_ok=True)
-
-
-def store_blob(part: Path, digest: str) -> Path:
-    """Move a verified partial file into the blob store (atomic rename on the same file system)."""
-    blob = blob_path(digest)
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    if blob.exists():
-        part.unlink(missing_ok=True)  # same bytes already stored by another model
-    else:
-        os.chmod(part, 0o444)
-        os.replace(part, blob)
-    return blob
 
 
 def link(path: Path, blob: Path) -> Path:
@@ -191,69 +96,151 @@ class Entry:
         return self.blob is not None and self.blob.is_file()
 
 
-def entries() -> Iterator[Entry]:
-    base = root() / "models"
-    if not base.is_dir():
-        return
-    for path in sorted(base.rglob("*")):
-        if path.is_dir() or path.name.startswith("."):
-            continue
-        rel = path.relative_to(base)
-        blob = path.resolve() if path.is_symlink() else None
-        exists = path.exists()
-        yield Entry("/".join(rel.parts[:-1]), path, blob if exists else None, path.stat().st_size if exists else 0)
+@dataclass(frozen=True)
+class Cache:
+    """The cache rooted at ``root`` (a hub home): every path of the layout above, and what is done with them."""
 
+    root: Path
 
-def verify_entry(entry: Entry) -> bool:
-    """Re-hash a cached file and compare with the digest its blob is named by."""
-    if not entry.ok or entry.blob is None:
-        return False
-    if file_digest(entry.blob) != entry.blob.name:
-        return False
-    mark_verified(entry.blob, "sha256", entry.blob.name)
-    return True
+    def model_dir(self, record: ModelRecord) -> Path:
+        """``models/<dialect>/<uid>``: where a model's files are linked."""
+        uid = record.uid or record.name
+        parts = [safe_component(p) for p in uid.split("/") if p.strip()]
+        return self.root / "models" / safe_component(record.dialect.value) / Path(*parts)
 
+    def asset_path(self, record: ModelRecord, asset: AssetRecord) -> Path:
+        return self.model_dir(record) / safe_component(asset.filename)
 
-def remove_model(record: ModelRecord) -> tuple[list[Path], int]:
-    """Remove a model's files and the blobs behind them that no other model links to; return the files removed
-    and the bytes freed (a blob another model shares stays, and frees nothing)."""
-    d = model_dir(record)
-    removed = [p for p in d.rglob("*") if not p.is_dir()] if d.is_dir() else []
-    blobs = {Path(os.path.realpath(p)) for p in removed}
-    for p in removed:
-        p.unlink()
-    if d.is_dir():
-        shutil.rmtree(d)
-    still = {e.blob for e in entries() if e.blob is not None}
-    store = (root() / "blobs" / "sha256").resolve()
-    freed = 0
-    for blob in blobs - still:
-        if blob.parent == store and blob.is_file():
-            freed += blob.stat().st_size
-            blob.unlink()
-    return removed, freed
+    def is_cached(self, record: ModelRecord, asset: AssetRecord) -> bool:
+        return self.asset_path(record, asset).is_file()  # follows the link: a dangling one is not cached
 
+    def blob_path(self, digest: str) -> Path:
+        return self.root / "blobs" / "sha256" / digest
 
-def prune() -> tuple[list[Path], int]:
-    """Delete blobs no model links to, and leftover partial files; return them and the bytes freed."""
-    linked = {e.blob for e in entries() if e.blob is not None}
-    freed = 0
-    gone: list[Path] = []
-    blobs = root() / "blobs" / "sha256"
-    for blob in sorted(blobs.iterdir()) if blobs.is_dir() else []:
-        if blob.resolve() not in linked:
-            freed += blob.stat().st_size
-            blob.unlink()
-            gone.append(blob)
-    incomplete = root() / "incomplete"
-    for part in sorted(incomplete.iterdir()) if incomplete.is_dir() else []:
-        key = part.name.split(".", 1)[0]
-        try:  # a partial file whose lock is held belongs to a download in progress: leave it
-            with FileLock(lock_path(key), timeout=0):
-                if part.exists():
-                    freed += part.stat().st_size
-                    part.unlink()
-                    gone.append(part)
-        except Timeout:
-            continue
-    return gone, freed
+    def partial_path(self, key: str) -> Path:
+        return self.root / "incomplete" / f"{key}.part"
+
+    def lock_path(self, key: str) -> Path:
+        path = self.root / "locks" / f"{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _mark(self, kind: str, digest: str) -> Path:
+        return self.root / "verified" / kind / digest
+
+    def mark_verified(self, path: Path, kind: str, digest: str) -> None:
+        """Remember that the file behind ``path`` hashed to ``digest``, as it is now (its size and mtime)."""
+        mark = self._mark(kind, digest)
+        tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
+        try:
+            mark.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(_stat_key(Path(os.path.realpath(path))))
+            tmp.replace(mark)
+        except OSError:  # a read-only home (a shared model cache): the file is verified all the same, next time again
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+    def is_trusted(self, path: Path, kind: str, digest: str) -> bool:
+        """Whether the file was verified and has not changed since (same size and mtime): only then is it used
+        without hashing it again. A file that was rewritten, truncated or touched is hashed anew."""
+        try:
+            return self._mark(kind, digest).read_text() == _stat_key(Path(os.path.realpath(path)))
+        except OSError:
+            return False
+
+    def damage(self, path: Path) -> tuple[str, str, str] | None:
+        """(what, expected, actual) when a cached file no longer hashes to the address it is stored under (a blob of
+        ours named by its sha256, or a Hugging Face blob named by its sha256 or git blob id); None when it is intact or
+        is not content-addressed. A damaged file loses its verified mark, so the next pull hashes it and fetches it
+        again instead of trusting its unchanged size and mtime."""
+        blob = Path(os.path.realpath(path))
+        name = blob.name
+        what = address_kind(name)
+        if what is None:
+            return None
+        actual = address_digest(blob, what)
+        if actual == name:
+            return None
+        for kind in ("sha256", "hf"):
+            self._mark(kind, name).unlink(missing_ok=True)
+        return what, name, actual
+
+    def blob_digest(self, path: Path) -> str | None:
+        """The sha256 a cached file's blob is named by; None for a copy (a file system without links)."""
+        blob = Path(os.path.realpath(path))
+        return blob.name if blob.parent == self.root.resolve() / "blobs" / "sha256" else None
+
+    def store_blob(self, part: Path, digest: str) -> Path:
+        """Move a verified partial file into the blob store (atomic rename on the same file system)."""
+        blob = self.blob_path(digest)
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        if blob.exists():
+            part.unlink(missing_ok=True)  # same bytes already stored by another model
+        else:
+            os.chmod(part, 0o444)
+            os.replace(part, blob)
+        return blob
+
+    def entries(self) -> Iterator[Entry]:
+        base = self.root / "models"
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_dir() or path.name.startswith("."):
+                continue
+            rel = path.relative_to(base)
+            blob = path.resolve() if path.is_symlink() else None
+            exists = path.exists()
+            yield Entry("/".join(rel.parts[:-1]), path, blob if exists else None, path.stat().st_size if exists else 0)
+
+    def verify_entry(self, entry: Entry) -> bool:
+        """Re-hash a cached file and compare with the digest its blob is named by."""
+        if not entry.ok or entry.blob is None:
+            return False
+        if file_digest(entry.blob) != entry.blob.name:
+            return False
+        self.mark_verified(entry.blob, "sha256", entry.blob.name)
+        return True
+
+    def remove_model(self, record: ModelRecord) -> tuple[list[Path], int]:
+        """Remove a model's files and the blobs behind them that no other model links to; return the files removed
+        and the bytes freed (a blob another model shares stays, and frees nothing)."""
+        d = self.model_dir(record)
+        removed = [p for p in d.rglob("*") if not p.is_dir()] if d.is_dir() else []
+        blobs = {Path(os.path.realpath(p)) for p in removed}
+        for p in removed:
+            p.unlink()
+        if d.is_dir():
+            shutil.rmtree(d)
+        still = {e.blob for e in self.entries() if e.blob is not None}
+        store = (self.root / "blobs" / "sha256").resolve()
+        freed = 0
+        for blob in blobs - still:
+            if blob.parent == store and blob.is_file():
+                freed += blob.stat().st_size
+                blob.unlink()
+        return removed, freed
+
+    def prune(self) -> tuple[list[Path], int]:
+        """Delete blobs no model links to, and leftover partial files; return them and the bytes freed."""
+        linked = {e.blob for e in self.entries() if e.blob is not None}
+        freed = 0
+        gone: list[Path] = []
+        blobs = self.root / "blobs" / "sha256"
+        for blob in sorted(blobs.iterdir()) if blobs.is_dir() else []:
+            if blob.resolve() not in linked:
+                freed += blob.stat().st_size
+                blob.unlink()
+                gone.append(blob)
+        incomplete = self.root / "incomplete"
+        for part in sorted(incomplete.iterdir()) if incomplete.is_dir() else []:
+            key = part.name.split(".", 1)[0]
+            try:  # a partial file whose lock is held belongs to a download in progress: leave it
+                with FileLock(self.lock_path(key), timeout=0):
+                    if part.exists():
+                        freed += part.stat().st_size
+                        part.unlink()
+                        gone.append(part)
+            except Timeout:
+                continue
+        return gone, freed

@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock
 
-from registry import config
 from registry.card.cardfile import CARD_SUFFIXES, MAX_CARD_BYTES
+from registry.config import DEFAULT_CATALOG_URL
 from registry.errors import ArchiveError, DownloadError, OfflineError
+from registry.settings import Settings
 from registry.store.db import Registry
 from registry.store.rows import SyncReport
 
@@ -60,11 +61,12 @@ class CatalogUpdate:
     report: SyncReport
 
 
-def update(url: str | None = None, *, progress: ProgressSink | None = None) -> CatalogUpdate:
+def update(url: str | None = None, *, settings: Settings, progress: ProgressSink | None = None) -> CatalogUpdate:
     """Fetch the catalogue archive, check it, and make its cards the registry's catalogue.
 
     Args:
         url: the archive (``.tar.gz``, ``.tgz``, ``.zip``); default ``HUB_CATALOG_URL``, else upstream's.
+        settings: the home the catalogue goes to, the mirrors, time-outs and policy.
         progress: a progress sink for the download (the CLI's bar).
 
     Returns:
@@ -78,13 +80,13 @@ def update(url: str | None = None, *, progress: ProgressSink | None = None) -> C
     import requests
 
     from .pull import mirror_urls
-    from .transfer import Partial, Settings, fetch
+    from .transfer import Partial, fetch
 
-    url = url or config.catalog_url()
-    if config.offline():
+    url = url or settings.catalog_url
+    if settings.offline:
         raise OfflineError(f"the catalogue archive {url}")
-    policy = _policy(url)
-    root = config.catalog_dir()
+    policy = _policy(url, settings)
+    root = settings.catalog_dir
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(root / ".update.lock", timeout=3600):
         for stale in root.glob(".staging-*"):  # left by an update that was killed
@@ -93,10 +95,10 @@ def update(url: str | None = None, *, progress: ProgressSink | None = None) -> C
         errors = []
         outcome = None
         with requests.Session() as session:
-            for source in mirror_urls(url, config.mirrors()):
+            for source in mirror_urls(url, settings.mirrors):
                 try:
                     policy.check(source)
-                    outcome = fetch(source, part, session=session, policy=policy, settings=Settings.from_env(),
+                    outcome = fetch(source, part, session=session, policy=policy, settings=settings,
                                     progress=progress, name="catalogue")
                     break
                 except DownloadError as e:
@@ -117,7 +119,7 @@ def update(url: str | None = None, *, progress: ProgressSink | None = None) -> C
             cards = sum(1 for p in (folder / "assets").rglob("*") if p.suffix.lower() in CARD_SUFFIXES)
             about = {"url": url, "sha256": outcome.digest, "cards": cards,
                      "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-            with Registry() as reg:
+            with Registry(settings=settings) as reg:
                 report = reg.set_catalog(folder / "assets", about)
         finally:
             part.discard()
@@ -127,12 +129,12 @@ def update(url: str | None = None, *, progress: ProgressSink | None = None) -> C
     return CatalogUpdate(url, outcome.digest, cards, folder, report)
 
 
-def _policy(url: str) -> Policy:
+def _policy(url: str, settings: Settings) -> Policy:
     """The download policy with the catalogue's host allowed; a host the user named may be a LAN one."""
-    policy = Policy.from_env()
+    policy = Policy.of(settings)
     host = (urlsplit(url).hostname or "").lower()
-    extra = [host] + (["codeload.github.com"] if url == config.DEFAULT_CATALOG_URL else [])
-    named = url != config.DEFAULT_CATALOG_URL
+    extra = [host] + (["codeload.github.com"] if url == DEFAULT_CATALOG_URL else [])
+    named = url != DEFAULT_CATALOG_URL
     hosts = policy.hosts + tuple(h for h in extra if h and h not in policy.hosts)
     trusted = policy.trusted + ((host,) if named and host and host not in policy.trusted else ())
     return replace(policy, hosts=hosts, trusted=trusted)

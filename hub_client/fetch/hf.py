@@ -16,14 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry import config
-from registry.config import hf_cache_dir
 from registry.errors import DamagedFileError, DownloadError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
 from registry.network import unreachable
 from registry.record import ModelRecord
+from registry.settings import Settings
 
-from .cache import is_trusted, mark_verified
+from .cache import Cache
 from .digests import address_digest, address_kind
 from .policy import Policy
 
@@ -46,8 +45,8 @@ def _pick(files: list[str], fmt: str | None) -> list[str]:
     return [f for f in files if kind(f) in (None, chosen) and not f.startswith(".")]
 
 
-def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str = "", force: bool = False,
-                   delete: bool = True, name: str = "") -> None:
+def verify_hf_file(path: Path, *, cache: Cache, expected_sha256: str | None = None, url: str = "",
+                   force: bool = False, delete: bool = True, name: str = "") -> None:
     """Check a file of the HF cache against its blob name (the ETag) and, when given, the tree's sha256.
 
     A file verified before and unchanged since (``cache.is_trusted``) is not hashed again, unless ``force``.
@@ -56,7 +55,7 @@ def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str =
     """
     blob = Path(os.path.realpath(path))
     etag = blob.name
-    if not force and is_trusted(blob, "hf", etag) and (expected_sha256 is None or expected_sha256 == etag):
+    if not force and cache.is_trusted(blob, "hf", etag) and (expected_sha256 is None or expected_sha256 == etag):
         return
     kind = "sha256" if expected_sha256 else address_kind(etag)
     if kind is None:
@@ -67,12 +66,12 @@ def verify_hf_file(path: Path, *, expected_sha256: str | None = None, url: str =
             blob.unlink(missing_ok=True)
             Path(path).unlink(missing_ok=True)
         raise DamagedFileError(path, expected=want, actual=got, what=what, name=name or url or Path(path).name)
-    mark_verified(blob, "hf", etag)
+    cache.mark_verified(blob, "hf", etag)
 
 
-def snapshot(record: ModelRecord, revision: str | None = None) -> Path | None:
+def snapshot(record: ModelRecord, revision: str | None = None, *, settings: Settings) -> Path | None:
     """The folder of the HF cache that holds the repo's files at the record's commit (or ``main``)."""
-    folder = hf_cache_dir() / f"models--{(record.uid or '').replace('/', '--')}"
+    folder = settings.hf_cache / f"models--{(record.uid or '').replace('/', '--')}"
     ref = revision or record.revision or "main"
     ref_file = folder / "refs" / ref
     commit = ref_file.read_text().strip() if ref_file.is_file() else ref
@@ -80,7 +79,7 @@ def snapshot(record: ModelRecord, revision: str | None = None) -> Path | None:
     return snap if snap.is_dir() else None
 
 
-def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None = None,
+def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = None, fmt: str | None = None,
             policy: Policy | None = None, files: list[RepoFile] | None = None, sha: str | None = None,
             progress: ProgressFactory | None = None) -> list[Path]:
     """The repo's config files and one set of weights, in the HF cache, each verified against its address.
@@ -88,25 +87,24 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
     ``files`` and ``sha`` are the listing the caller already has (``remote.locate`` asks for it), which spares
     the API call; without them the repo is listed at ``revision`` first.
     """
-    from .hf_files import fetch_file, hf_token, list_repo, write_ref
-    from .transfer import Settings
+    from .hf_files import fetch_file, list_repo, write_ref
 
     repo = record.uid
     if not repo:
         raise UnknownModelError(record.name, [])
-    endpoint = config.hf_endpoint()
-    policy = policy or Policy.from_env()
+    endpoint = settings.hf_endpoint
+    policy = policy or Policy.of(settings)
     policy.check(f"{endpoint}/{repo}")
-    if config.offline():
+    if settings.offline:
         with hub_errors(repo, endpoint, revision):
-            return _offline_files(record, revision, fmt)
-    token, settings = hf_token(), Settings.from_env()
+            return _offline_files(record, revision, fmt, settings)
+    token = settings.hf_token
     if files is None or sha is None:
         found = list_repo(repo, revision, endpoint=endpoint, token=token, policy=policy, settings=settings)
         files, sha = found.files, found.sha
     by_name = {f.path: f for f in files}
     names = _complete_pick(repo, sha, list(by_name), fmt)
-    _remember_listing(repo, sha, list(by_name))
+    _remember_listing(settings.listings, repo, sha, list(by_name))
 
     def one(name: str) -> Path:
         return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
@@ -121,8 +119,9 @@ def pull_hf(record: ModelRecord, *, revision: str | None = None, fmt: str | None
         with ThreadPoolExecutor(max_workers=min(8, len(names) - 1)) as pool:
             paths = [first, *pool.map(one, names[1:])]
     for ref in record.refs:  # what transformers resolves offline: the branch or tag the commit was fetched as
-        write_ref(repo, "main" if ref == "HEAD" else ref, sha)
-    write_ref(repo, revision or "main", sha)  # no revision: the default branch, as huggingface_hub names it
+        write_ref(settings.hf_cache, repo, "main" if ref == "HEAD" else ref, sha)
+    # no revision: the default branch, as huggingface_hub names it
+    write_ref(settings.hf_cache, repo, revision or "main", sha)
     return paths
 
 
@@ -179,14 +178,14 @@ def _complete_pick(repo: str, sha: str, listed: list[str], fmt: str | None) -> l
     return names
 
 
-def _listing_file(repo: str, sha: str) -> Path:
+def _listing_file(listings: Path, repo: str, sha: str) -> Path:
     """Where the names a pull's listing gave are kept (``HUB_HOME/listings/hf/<repo folder>/<commit>.json``), so
     an offline pull knows what the snapshot must hold."""
-    return config.hub_home() / "listings" / "hf" / f"models--{repo.replace('/', '--')}" / f"{sha}.json"
+    return listings / "hf" / f"models--{repo.replace('/', '--')}" / f"{sha}.json"
 
 
-def _remember_listing(repo: str, sha: str, names: list[str]) -> None:
-    path = _listing_file(repo, sha)
+def _remember_listing(listings: Path, repo: str, sha: str, names: list[str]) -> None:
+    path = _listing_file(listings, repo, sha)
     if path.is_file():
         return  # a commit's files never change: kept once
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -198,26 +197,26 @@ def _remember_listing(repo: str, sha: str, names: list[str]) -> None:
         pass
 
 
-def _remembered_listing(repo: str, sha: str) -> list[str] | None:
+def _remembered_listing(listings: Path, repo: str, sha: str) -> list[str] | None:
     try:
-        names = json.loads(_listing_file(repo, sha).read_text())
+        names = json.loads(_listing_file(listings, repo, sha).read_text())
     except (OSError, ValueError):
         return None
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else None
 
 
-def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None) -> list[Path]:
+def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None, settings: Settings) -> list[Path]:
     """The snapshot already in the HF cache, verified, with no network call at all. Every file the pull's
     listing named must be there (a link whose blob was deleted is missing too), and some weights.
 
     Raises:
         OfflineError: the snapshot, or a file of it, is not in the cache.
     """
-    snap = snapshot(record, revision)
+    snap = snapshot(record, revision, settings=settings)
     if snap is None:
         raise OfflineError(f"{record.uid} (revision {revision or record.revision or 'main'})")
     present = [p.relative_to(snap).as_posix() for p in sorted(snap.rglob("*")) if p.is_file() or p.is_symlink()]
-    listed = _remembered_listing(record.uid or "", snap.name)
+    listed = _remembered_listing(settings.listings, record.uid or "", snap.name)
     try:
         names = _complete_pick(record.uid or "", snap.name, listed if listed is not None else present, fmt)
     except DownloadError:
@@ -228,5 +227,5 @@ def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None) -
                            "now gone from the cache)")
     paths = [snap / n for n in names]
     for p in paths:
-        verify_hf_file(p, name=f"hf:{record.uid}")
+        verify_hf_file(p, cache=Cache(settings.home), name=f"hf:{record.uid}")
     return paths

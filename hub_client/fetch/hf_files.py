@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from filelock import FileLock
 
-from registry.config import hf_cache_dir
 from registry.errors import (
     DownloadError,
     HubError,
@@ -29,12 +28,13 @@ from registry.errors import (
     UnknownModelError,
     UsageError,
 )
+from registry.settings import Settings
 
-from .cache import is_trusted, link, mark_verified
+from .cache import Cache, link
 from .digests import Address, address_digest, address_kind, is_sha256
 from .policy import Policy
 from .segments import download
-from .transfer import Partial, ProgressSink, Settings, thread_session
+from .transfer import Partial, ProgressSink, thread_session
 
 #: An ETag that can name a blob file (huggingface_hub names blobs by it): no separator, nothing hidden.
 _BLOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
@@ -132,7 +132,8 @@ def _complete(repo_id: str, sha: str, siblings: list[dict[str, Any]], *, endpoin
         from concurrent.futures import ThreadPoolExecutor
 
         def ask(name: str) -> RepoFile:
-            _pointer(repo_id, sha, name)  # a name that could leave the cache is refused before it is asked
+            # a name that could leave the cache is refused before it is asked
+            _pointer(settings.hf_cache, repo_id, sha, name)
             url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(name)}"
             try:
                 return file_metadata(url, name, headers=headers, policy=policy, settings=settings)
@@ -236,17 +237,17 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
                        bool(data.get("private")) or bool(data.get("gated")))
 
 
-def repo_folder(repo_id: str) -> Path:
+def repo_folder(hf_cache: Path, repo_id: str) -> Path:
     """``models--org--name`` in the HF cache, as huggingface_hub names it."""
-    return hf_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    return hf_cache / f"models--{repo_id.replace('/', '--')}"
 
 
-def write_ref(repo_id: str, ref: str, sha: str) -> None:
+def write_ref(hf_cache: Path, repo_id: str, ref: str, sha: str) -> None:
     """``refs/<ref>`` = commit, so huggingface_hub resolves the branch or tag offline as it would itself."""
     rel = PurePosixPath(ref)
     if not ref or sha.startswith(ref.lower()) or rel.is_absolute() or ".." in rel.parts:
         return  # a commit names itself; a name that could leave the folder is not written
-    path = repo_folder(repo_id) / "refs" / Path(*rel.parts)
+    path = repo_folder(hf_cache, repo_id) / "refs" / Path(*rel.parts)
     try:
         if path.read_text().strip() == sha:
             return  # as it is: a read-only cache is left untouched
@@ -258,11 +259,11 @@ def write_ref(repo_id: str, ref: str, sha: str) -> None:
     tmp.replace(path)
 
 
-def _pointer(repo_id: str, sha: str, name: str) -> Path:
+def _pointer(hf_cache: Path, repo_id: str, sha: str, name: str) -> Path:
     rel = PurePosixPath(name)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
         raise UsageError(f"{repo_id} lists a file named {name!r}, which could leave the cache: refused")
-    return repo_folder(repo_id) / "snapshots" / sha / Path(*rel.parts)
+    return repo_folder(hf_cache, repo_id) / "snapshots" / sha / Path(*rel.parts)
 
 
 def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str, str]:
@@ -273,32 +274,6 @@ def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str,
         return "", f.etag
     return kind, sha256 if sha256 and kind == "sha256" else address_digest(path, kind)
 
-
-def hf_token() -> str | None:
-    """The token huggingface_hub would send, without importing it when there plainly is none.
-
-    ``HF_OIDC_RESOURCE``, a login file or Google Colab mean huggingface_hub's own ``get_token`` decides (OIDC
-    exchange, OAuth refresh, the Colab vault); otherwise the answer is ``HF_TOKEN`` (or the older
-    ``HUGGING_FACE_HUB_TOKEN``) or nothing, as ``get_token`` would give, at a fraction of its import.
-    """
-    env = os.environ
-    home = env.get("HF_HOME") or os.path.join(env.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
-    login = Path(os.path.expandvars(env.get("HF_TOKEN_PATH") or os.path.join(home, "token"))).expanduser()
-    if env.get("HF_OIDC_RESOURCE") or login.exists() or _in_colab():
-        from huggingface_hub import get_token
-
-        return get_token()
-    token = (env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or "").replace("\r", "").replace("\n", "")
-    return token.strip() or None
-
-
-def _in_colab() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("google.colab") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str | None, policy: Policy,
@@ -311,22 +286,24 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         RepoAccessError: the hub refused the file (401: no valid token; 403: gated, conditions not accepted).
         DownloadError: the hub could not be reached or answered an error, after retries.
     """
-    pointer = _pointer(repo_id, sha, f.path)
+    pointer = _pointer(settings.hf_cache, repo_id, sha, f.path)
+    cache = Cache(settings.home)
     if not _BLOB_NAME.fullmatch(f.etag):
         raise DownloadError(f"{endpoint} gave {f.path} of {repo_id} the address {f.etag[:80]!r}, which cannot name a "
                             "file in the cache: refused", url=endpoint)
-    folder = repo_folder(repo_id)
+    folder = repo_folder(settings.hf_cache, repo_id)
     blob = folder / "blobs" / f.etag
-    if pointer.exists() and os.path.realpath(pointer) == os.path.realpath(blob) and is_trusted(blob, "hf", f.etag):
+    linked = pointer.exists() and os.path.realpath(pointer) == os.path.realpath(blob)
+    if linked and cache.is_trusted(blob, "hf", f.etag):
         return pointer
     url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(f.path)}"
-    lock = hf_cache_dir() / ".locks" / folder.name / f"{f.etag}.lock"
+    lock = settings.hf_cache / ".locks" / folder.name / f"{f.etag}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(lock):
         if blob.is_file():  # another process brought it, or it was cached before: check it once
             what, got = _digest_of(blob, f)
             if got == f.etag:
-                mark_verified(blob, "hf", f.etag)
+                cache.mark_verified(blob, "hf", f.etag)
                 link(pointer, blob)
                 return pointer
             blob.unlink()  # damaged: fetch it again
@@ -344,6 +321,6 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
             raise IntegrityError(url=out.url, expected=f.etag, actual=got, what=what)
         os.replace(part.path, blob)
         part.discard()
-    mark_verified(blob, "hf", f.etag)
+    cache.mark_verified(blob, "hf", f.etag)
     link(pointer, blob)
     return pointer

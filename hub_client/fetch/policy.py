@@ -12,9 +12,10 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from registry import config
 from registry.card.hashes import file_name
+from registry.config import DEFAULT_ALLOWED_HOSTS
 from registry.errors import UnsafeURLError
+from registry.settings import Settings
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -59,7 +60,7 @@ def _resolves_private(host: str) -> str | None:
 
 @dataclass(frozen=True)
 class Policy:
-    """The rules for one pull; ``Policy.from_env()`` reads them at call time.
+    """The rules for one pull; ``Policy.of(settings)`` takes them from the settings.
 
     ``trusted`` are the hosts the user named (``HUB_ALLOWED_HOSTS``, mirrors): they may be private (a LAN
     mirror). A default host is public: if its name resolves to a private or link-local address (a hijacked
@@ -71,10 +72,10 @@ class Policy:
     trusted: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_env(cls, *, allow_http: bool | None = None) -> Policy:
-        hosts = tuple(h.lower() for h in config.allowed_hosts())
-        trusted = tuple(h for h in hosts if h not in config.DEFAULT_ALLOWED_HOSTS)
-        return cls(hosts, config.allow_http() if allow_http is None else allow_http, trusted)
+    def of(cls, settings: Settings, *, allow_http: bool | None = None) -> Policy:
+        hosts = settings.allowed_hosts
+        trusted = tuple(h for h in hosts if h not in DEFAULT_ALLOWED_HOSTS)
+        return cls(hosts, settings.allow_http if allow_http is None else allow_http, trusted)
 
     def host_allowed(self, host: str) -> bool:
         h = host.lower().strip("[]")

@@ -15,12 +15,12 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from registry import config
 from registry.errors import DownloadError, IntegrityError, UsageError
+from registry.settings import DEFAULT_ENDPOINT, Settings
 
-from .hf_files import RepoFile, hf_token, list_repo
+from .hf_files import RepoFile, list_repo
 from .policy import Policy
-from .transfer import Settings, open_checked
+from .transfer import open_checked
 
 BLOCK = 1 << 20
 
@@ -56,17 +56,16 @@ def _check(session: requests.Session, url: str, headers: dict[str, str], policy:
     return got
 
 
-def prefetch_hf(repo_id: str, revision: str | None, mirror: str, *, policy: Policy | None = None,
-                settings: Settings | None = None) -> Prefetched:
+def prefetch_hf(repo_id: str, revision: str | None, mirror: str, *, settings: Settings,
+                policy: Policy | None = None) -> Prefetched:
     """Every file of ``repo_id`` at ``revision`` asked of ``mirror`` and checked against its address.
 
     Raises:
         UnknownModelError, RepoAccessError, DownloadError: as the mirror answers the listing or a file.
         IntegrityError: the mirror served a file whose digest is not its address.
     """
-    policy = policy or trusting(mirror)
-    settings = settings or Settings.from_env()
-    token = config.mirror_token() or hf_token()
+    policy = policy or trusting(mirror, settings)
+    token = settings.mirrors_token
     listing = list_repo(repo_id, revision, endpoint=mirror, token=token, policy=policy, settings=settings)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     total = 0
@@ -82,12 +81,11 @@ def _kind(f: RepoFile) -> str:
 
 
 def prefetch_assets(name: str, urls_and_digests: list[tuple[str, str, bool]], mirror: str, *,
-                    policy: Policy | None = None, settings: Settings | None = None) -> Prefetched:
+                    settings: Settings, policy: Policy | None = None) -> Prefetched:
     """A MindSpore Hub card's assets asked of ``mirror`` under their own URLs' paths: ``(url, sha256,
     is_prefix)`` each."""
-    policy = policy or trusting(mirror)
-    settings = settings or Settings.from_env()
-    token = config.mirror_token() or hf_token()
+    policy = policy or trusting(mirror, settings)
+    token = settings.mirrors_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     total = 0
     with requests.Session() as session:
@@ -98,23 +96,23 @@ def prefetch_assets(name: str, urls_and_digests: list[tuple[str, str, bool]], mi
     return Prefetched(name, len(urls_and_digests), total)
 
 
-def trusting(mirror: str) -> Policy:
+def trusting(mirror: str, settings: Settings) -> Policy:
     """The user's rules, with the mirror they named trusted (it may be a private address on the LAN)."""
-    policy = Policy.from_env()
+    policy = Policy.of(settings)
     host = urlsplit(mirror).hostname or ""
     return Policy((*policy.hosts, host), policy.allow_http, (*policy.trusted, host))
 
 
-def mirror_url(given: str | None) -> str:
+def mirror_url(given: str | None, settings: Settings) -> str:
     """The mirror to fill: ``given``, else the first of ``HUB_MIRRORS``, else ``HF_ENDPOINT`` when it is not the
     Hub itself.
 
     Raises:
         UsageError: none of those names a mirror.
     """
-    found = given or next(iter(config.mirrors()), None)
-    if not found and config.hf_endpoint() != "https://huggingface.co":
-        found = config.hf_endpoint()
+    found = given or next(iter(settings.mirrors), None)
+    if not found and settings.hf_endpoint != DEFAULT_ENDPOINT:
+        found = settings.hf_endpoint
     if not found:
         raise UsageError("no mirror to prefetch into: pass --mirror URL (the hub serve address), or set HUB_MIRRORS")
     if not found.startswith(("http://", "https://")):

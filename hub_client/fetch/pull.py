@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from registry import config
 from registry.card.hashes import HashKind, HashSpec, unmet
 from registry.errors import (
     CacheWriteError,
@@ -31,8 +30,9 @@ from registry.errors import (
 )
 from registry.formats import weight_format
 from registry.record import AssetRecord, Dialect, ModelRecord
+from registry.settings import Settings, or_env
 
-from . import cache
+from .cache import Cache, asset_key, forget, link
 from .digests import file_digest
 from .policy import Policy, safe_file_name
 from .remote import keep_pulled, locate
@@ -52,16 +52,17 @@ ProgressFactory = Callable[[str], "ProgressSink"]
 log = logging.getLogger("hub")
 
 
-def resolve(name: str) -> ModelRecord:
+def resolve(name: str, *, settings: Settings | None = None) -> ModelRecord:
     """The card ``name`` resolves to (see ``remote.resolve``); why it won among several is logged."""
-    res = resolve_spec(name)
+    res = resolve_spec(name, settings=or_env(settings))
     if res.reason:
         log.info(res.reason)
     return res.record
 
 
 def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: str | Path | None = None,
-         allow_http: bool | None = None, progress: ProgressFactory | None = None) -> list[Path]:
+         allow_http: bool | None = None, progress: ProgressFactory | None = None,
+         settings: Settings | None = None) -> list[Path]:
     """Resolve ``name`` through the registry, download every asset, verify it, cache it.
 
     A cached asset costs no network call; a download goes to a partial file and only bytes whose digest
@@ -74,6 +75,7 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
         to: also copy the verified files into this folder.
         allow_http: accept plain http to allowed hosts (default: ``HUB_ALLOW_HTTP``).
         progress: a factory of per-transfer progress sinks (the CLI's bars).
+        settings: the home, mirrors, tokens, time-outs and policy; None reads the environment.
 
     Returns:
         The local paths of the verified files, in the card's order (under ``to`` when given).
@@ -87,30 +89,29 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
         OfflineError: offline mode, and the asset is not cached.
         CacheWriteError, SizeLimitError: the cache cannot hold the file.
     """
-    found = locate(name, revision=revision)
+    settings = or_env(settings)
+    found = locate(name, revision=revision, settings=settings)
     if found.reason:
         log.info(found.reason)
     paths = pull_record(found.record, fmt=fmt, revision=revision, to=Path(to) if to is not None else None,
-                        allow_http=allow_http, progress=progress, listed=found.listed)
-    keep_pulled(found, paths)
+                        allow_http=allow_http, progress=progress, listed=found.listed, settings=settings)
+    keep_pulled(found, paths, settings=settings)
     return paths
 
 
-def mirror_urls(url: str, mirrors: list[str]) -> list[str]:
+def mirror_urls(url: str, mirrors: tuple[str, ...]) -> list[str]:
     """Each mirror base with the asset's path (and query), in order, then the origin itself."""
     parts = urlsplit(url)
     tail = parts.path + (f"?{parts.query}" if parts.query else "")
     return [m + tail for m in mirrors] + [url]
 
 
-def mirror_headers(url: str, mirrors: list[str]) -> dict[str, str]:
-    """The bearer token for a URL under one of ``mirrors`` (``HUB_MIRROR_TOKEN``, else ``HF_TOKEN``); nothing for
-    any other URL, so a card's own host never sees a team's token."""
-    if not any(url.startswith(m + "/") for m in mirrors):
+def mirror_headers(url: str, settings: Settings) -> dict[str, str]:
+    """The bearer token for a URL under one of the mirrors (``HUB_MIRROR_TOKEN``, else ``HF_TOKEN``); nothing
+    for any other URL, so a card's own host never sees a team's token."""
+    if not any(url.startswith(m + "/") for m in settings.mirrors):
         return {}
-    from .hf_files import hf_token
-
-    token = config.mirror_token() or hf_token()
+    token = settings.mirrors_token
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
@@ -122,7 +123,7 @@ def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
         raise IntegrityError(url=url, expected=expected, actual=digest)
 
 
-def _sound(target: Path, asset: AssetRecord) -> bool:
+def _sound(cache: Cache, target: Path, asset: AssetRecord) -> bool:
     """A cached asset unchanged since it was verified is used as it is; one that changed (or was never marked)
     is hashed again, and a damaged one is removed so that the pull fetches it anew."""
     named = cache.blob_digest(target)
@@ -135,33 +136,38 @@ def _sound(target: Path, asset: AssetRecord) -> bool:
             raise IntegrityError(url=str(target), expected=named, actual=actual)
     except IntegrityError as e:
         log.warning("%s is damaged in the cache (%s): fetching it again", target, e)
-        cache.forget(target)
+        forget(target)
         return False
     cache.mark_verified(target, "sha256", actual)
     return True
 
 
-def verify_cached(record: ModelRecord, *, repair: bool = False) -> list[dict[str, str]]:
+def verify_cached(record: ModelRecord, *, settings: Settings, repair: bool = False) -> list[dict[str, str]]:
     """Re-hash each cached file of ``record`` against its card (a Hugging Face repo's against their content
     addresses): status ``ok``, ``corrupt`` or ``missing``. With ``repair``, what is not ok is fetched again and
     the status says ``repaired``."""
-    results = _verify_hf(record) if record.dialect is Dialect.HUGGINGFACE else _verify_assets(record)
+    def check() -> list[dict[str, str]]:
+        if record.dialect is Dialect.HUGGINGFACE:
+            return _verify_hf(record, settings)
+        return _verify_assets(record, Cache(settings.home))
+
+    results = check()
     if repair and any(r["status"] != "ok" for r in results):
         for r in results:
             if r["status"] == "corrupt":
-                cache.forget(Path(r["path"]))
-        pull_record(record)
-        fixed = _verify_hf(record) if record.dialect is Dialect.HUGGINGFACE else _verify_assets(record)
+                forget(Path(r["path"]))
+        pull_record(record, settings=settings)
+        fixed = check()
         before = {r["file"]: r["status"] for r in results}
         results = [{**r, "status": "repaired" if before.get(r["file"], "missing") != "ok" and r["status"] == "ok"
                     else r["status"]} for r in fixed]
     return results
 
 
-def _verify_hf(record: ModelRecord) -> list[dict[str, str]]:
+def _verify_hf(record: ModelRecord, settings: Settings) -> list[dict[str, str]]:
     from .hf import snapshot, verify_hf_file
 
-    snap = snapshot(record)
+    snap = snapshot(record, settings=settings)
     if snap is None:
         return [{"file": f"hf:{record.uid}", "status": "missing", "path": ""}]
     results = []
@@ -171,7 +177,7 @@ def _verify_hf(record: ModelRecord) -> list[dict[str, str]]:
             results.append({"file": name, "status": "missing", "path": str(path)})
             continue
         try:
-            verify_hf_file(path, force=True)
+            verify_hf_file(path, cache=Cache(settings.home), force=True)
             results.append({"file": name, "status": "ok", "path": str(path)})
         except DamagedFileError as e:
             results.append({"file": name, "status": "corrupt", "sha256": e.actual, "expected": e.expected,
@@ -181,7 +187,7 @@ def _verify_hf(record: ModelRecord) -> list[dict[str, str]]:
     return results
 
 
-def _verify_assets(record: ModelRecord) -> list[dict[str, str]]:
+def _verify_assets(record: ModelRecord, cache: Cache) -> list[dict[str, str]]:
     results = []
     for asset in record.assets:
         path = cache.asset_path(record, asset)
@@ -201,13 +207,14 @@ def _verify_assets(record: ModelRecord) -> list[dict[str, str]]:
     return results
 
 
-def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, session: requests.Session | None = None,
-               progress: ProgressFactory | None = None) -> Path:
+def pull_asset(record: ModelRecord, asset: AssetRecord, *, settings: Settings, policy: Policy,
+               session: requests.Session | None = None, progress: ProgressFactory | None = None) -> Path:
     """The cached path of one verified asset, downloading it first when needed (in ``session``, or a new one)."""
+    cache = Cache(settings.home)
     target = cache.asset_path(record, asset)
-    if target.is_file() and _sound(target, asset):
+    if target.is_file() and _sound(cache, target, asset):
         return target
-    if config.offline():
+    if settings.offline:
         raise OfflineError(f"{asset.filename} of {record.uid or record.name}")
     if asset.url is None:
         raise UsageError(f"asset {asset.filename} of {record.name} has no URL to download from")
@@ -215,31 +222,32 @@ def pull_asset(record: ModelRecord, asset: AssetRecord, *, policy: Policy, sessi
         raise InvalidCardError(record.name, record.card_path or "", [
             f"it gives no usable sha256 for {asset.filename}, so the download could not be verified"])
     safe_file_name(asset.url)  # also refuses a malformed URL, before mirror_urls parses it
-    key = cache.asset_key(asset.url, asset.sha256)
+    key = asset_key(asset.url, asset.sha256)
     try:
         lock = cache.lock_path(key)
     except OSError as e:  # HUB_HOME is a file, read-only, or on a full disk
-        raise CacheWriteError(str(cache.root()), e) from e
+        raise CacheWriteError(str(cache.root), e) from e
     try:
         with FileLock(lock, timeout=LOCK_TIMEOUT):
             if session is None:
                 import requests
 
                 with requests.Session() as own:
-                    return _download_locked(record, asset, target, key, policy=policy, session=own,
-                                            progress=progress)
-            return _download_locked(record, asset, target, key, policy=policy, session=session, progress=progress)
+                    return _download_locked(record, asset, target, key, settings=settings, policy=policy,
+                                            session=own, progress=progress)
+            return _download_locked(record, asset, target, key, settings=settings, policy=policy, session=session,
+                                    progress=progress)
     except Timeout:
         raise DownloadError(f"another process has been downloading {asset.filename} for {LOCK_TIMEOUT // 3600} h; "
                             f"if none is, delete {lock}", url=asset.url) from None
     except OSError as e:  # the lock itself could not be taken: a read-only cache
         if isinstance(e, HubError):
             raise
-        raise CacheWriteError(str(cache.root()), e) from e
+        raise CacheWriteError(str(cache.root), e) from e
 
 
-def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key: str, *, policy: Policy,
-                     session: requests.Session, progress: ProgressFactory | None) -> Path:
+def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key: str, *, settings: Settings,
+                     policy: Policy, session: requests.Session, progress: ProgressFactory | None) -> Path:
     """The download itself, with this asset's lock held."""
     assert asset.url is not None
     if target.is_file():
@@ -248,8 +256,8 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
 
     from .transfer import Partial
 
-    mirrors = config.mirrors()
-    urls = mirror_urls(asset.url, mirrors)
+    cache = Cache(settings.home)
+    urls = mirror_urls(asset.url, settings.mirrors)
     part = Partial(cache.partial_path(key))
     attempts: list[str] = []
     integrity: IntegrityError | None = None
@@ -261,8 +269,8 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
         url, also = plan.pop(0)
         try:
             policy.check(url)
-            outcome = _fetch_verified(url, part, asset, session=session, policy=policy, progress=progress, also=also,
-                                      headers=mirror_headers(url, mirrors))
+            outcome = _fetch_verified(url, part, asset, session=session, settings=settings, policy=policy,
+                                      progress=progress, also=also, headers=mirror_headers(url, settings))
         except IntegrityError as e:
             part.discard()
             integrity = e
@@ -286,7 +294,7 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
             blob = cache.store_blob(part.path, outcome.digest)
             part.discard()
             cache.mark_verified(blob, "sha256", outcome.digest)
-            return cache.link(target, blob)
+            return link(target, blob)
         except OSError as e:
             raise CacheWriteError(str(target), e) from e
     if integrity is not None and len(urls) == 1:
@@ -295,8 +303,8 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
                         attempts=attempts)
 
 
-def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, policy: Policy,
-                    progress: ProgressFactory | None, also: list[str] | None = None,
+def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: requests.Session, settings: Settings,
+                    policy: Policy, progress: ProgressFactory | None, also: list[str] | None = None,
                     headers: dict[str, str] | None = None) -> Outcome:
     """Fetch and verify; a resumed file that fails is fetched once more from its first byte.
 
@@ -304,9 +312,9 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
     """
     from .segments import download
-    from .transfer import Settings, fetch
+    from .transfer import fetch
 
-    outcome = download(url, part, session=session, policy=policy, settings=Settings.from_env(),
+    outcome = download(url, part, session=session, policy=policy, settings=settings,
                        progress=progress(asset.filename) if progress else None, name=asset.filename, also=also or (),
                        headers=headers)
     try:
@@ -315,7 +323,7 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
         if not outcome.resumed_from:
             raise
         part.discard()
-        outcome = fetch(url, part, session=session, policy=policy, settings=Settings.from_env(),
+        outcome = fetch(url, part, session=session, policy=policy, settings=settings,
                         progress=progress(asset.filename) if progress else None, name=asset.filename, headers=headers)
         check_digest(outcome.digest, asset, outcome.url)
     return outcome
@@ -323,23 +331,23 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
 
 def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | None = None,
                 to: Path | None = None, allow_http: bool | None = None, progress: ProgressFactory | None = None,
-                listed: tuple[list[RepoFile], str] | None = None) -> list[Path]:
+                listed: tuple[list[RepoFile], str] | None = None, settings: Settings) -> list[Path]:
     """Every asset of the card (or those of format ``fmt``), verified and cached; copied to ``to`` if given.
     ``listed`` is a Hugging Face repo's file listing and commit when the caller has them already."""
-    policy = Policy.from_env(allow_http=allow_http)
+    policy = Policy.of(settings, allow_http=allow_http)
     if record.dialect is Dialect.HUGGINGFACE:
         from .hf import pull_hf
 
         files, sha = listed if listed else (None, None)
-        paths = pull_hf(record, revision=revision or record.revision, fmt=fmt, policy=policy, files=files, sha=sha,
-                        progress=progress)
+        paths = pull_hf(record, revision=revision or record.revision, fmt=fmt, settings=settings, policy=policy,
+                        files=files, sha=sha, progress=progress)
     else:
         assets = [a for a in record.assets if fmt is None or a.format == fmt.lower()]
         if not assets:
             have = sorted({a.format for a in record.assets}) or ["none"]
             raise UsageError(f"{record.name} has no {fmt} asset; formats on its card: {', '.join(have)}")
         # a cached asset returns before any HTTP import; a session is opened only for a download
-        paths = [pull_asset(record, a, policy=policy, progress=progress) for a in assets]
+        paths = [pull_asset(record, a, settings=settings, policy=policy, progress=progress) for a in assets]
     if to is not None:
         copied = []
         tmp: Path | None = None

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from registry import config
 from registry.errors import DownloadError, InvalidCardError, OfflineError, RepoAccessError, UnknownModelError
 from registry.record import Dialect, ModelRecord
+from registry.settings import Settings
 from registry.store.db import Registry
 from registry.store.origin import Origin
 from registry.store.resolve import Resolution, parse_spec
@@ -72,7 +72,7 @@ class _Repo:
     files: list[RepoFile]
 
 
-def resolve(spec: str) -> Resolution:
+def resolve(spec: str, *, settings: Settings) -> Resolution:
     """The card ``spec`` names: from the registry, else, for ``hf:org/name``, from the Hugging Face Hub API.
 
     A Hugging Face id with no pin means the repo's default branch (``HEAD``): the card fetched for it is used
@@ -86,11 +86,11 @@ def resolve(spec: str) -> Resolution:
         and what ``registry.store.db.Registry.resolve`` raises.
     """
     query = parse_spec(spec)
-    with Registry() as reg:
-        found = _from_registry(reg, spec)
+    with Registry(settings=settings) as reg:
+        found = _from_registry(reg, spec, settings)
         if found is not None:
             return found
-        card = fetch_hf_card(query.text, query.pin)
+        card = fetch_hf_card(query.text, query.pin, settings=settings)
         if reg.read_only:  # a shared, read-only home: the card is read as the registry would index it
             return _unindexed(spec, card)
         reg.add_remote_source()
@@ -117,7 +117,7 @@ def _unindexed(spec: str, card: Path) -> Resolution:
     return Resolution(spec, rec, chosen, status, diagnostics, [chosen])
 
 
-def locate(spec: str, *, revision: str | None = None) -> Located:
+def locate(spec: str, *, settings: Settings, revision: str | None = None) -> Located:
     """What a pull needs: the registry's card, else a Hugging Face repo's id and commit from one API call.
 
     A pull needs no more than the repo and the commit, so a repo no one indexed is not parsed first: the pull
@@ -129,28 +129,28 @@ def locate(spec: str, *, revision: str | None = None) -> Located:
     if revision and query.kind == "hf" and query.pin is None:
         spec = f"{spec}@{revision}"
         query = parse_spec(spec)
-    with Registry() as reg:
-        found = _from_registry(reg, spec)
+    with Registry(settings=settings) as reg:
+        found = _from_registry(reg, spec, settings)
     if found is not None:
         return Located(found.record, found.reason)
-    repo = _repo_info(query.text, query.pin)
+    repo = _repo_info(query.text, query.pin, settings)
     record = ModelRecord(name=repo.repo_id.split("/")[-1], uid=repo.repo_id, dialect=Dialect.HUGGINGFACE,
                          revision=repo.sha, refs=repo.refs)
     return Located(record, None, repo)
 
 
-def keep_pulled(located: Located, paths: list[Path]) -> None:
+def keep_pulled(located: Located, paths: list[Path], *, settings: Settings) -> None:
     """After a pull of a repo no one indexed: its README (and config) as the stored card, for the registry."""
     repo = located.pending
     if repo is None:
         return
     by_name = {p.name: p for p in paths}
-    _keep_card(repo, by_name.get("README.md"), by_name.get("config.json"))
-    with Registry() as reg:
+    _keep_card(repo, by_name.get("README.md"), by_name.get("config.json"), settings)
+    with Registry(settings=settings) as reg:
         reg.add_remote_source()
 
 
-def _from_registry(reg: Registry, spec: str) -> Resolution | None:
+def _from_registry(reg: Registry, spec: str, settings: Settings) -> Resolution | None:
     """The registry's answer; None when a Hugging Face id should be asked of the hub instead."""
     query = parse_spec(spec)
     if query.kind != "hf":
@@ -162,25 +162,25 @@ def _from_registry(reg: Registry, spec: str) -> Resolution | None:
             pass
     try:
         res = reg.resolve(spec)
-        if query.pin is not None or res.record.revision is None or config.offline():
+        if query.pin is not None or res.record.revision is None or settings.offline:
             return res  # a pinned card, a card indexed from a folder, or all there is offline
     except UnknownModelError:
-        kept = _kept_card(query.text, query.pin) if reg.read_only else None
+        kept = _kept_card(query.text, query.pin, settings) if reg.read_only else None
         if kept is not None:  # fetched before, never indexed: a read-only registry reads it as it is
             return _unindexed(spec, kept)
-        if config.offline():
+        if settings.offline:
             raise OfflineError(f"hf:{query.text} (not in the registry)") from None
     return None
 
 
-def _kept_card(repo_id: str, pin: str | None) -> Path | None:
+def _kept_card(repo_id: str, pin: str | None, settings: Settings) -> Path | None:
     """A card fetched for ``repo_id`` at ``pin`` (a ref or commit; none: the default branch) and kept under
     ``HUB_HOME/remote``, from any endpoint; the newest when several are."""
     parts = [safe_component(p) for p in repo_id.split("/") if p]
     if not parts:
         return None
     found = []
-    for folder in (config.remote_cards() / "hf").glob(f"*/{'/'.join(parts[:-1])}/{parts[-1]}@*"):
+    for folder in (settings.remote_cards / "hf").glob(f"*/{'/'.join(parts[:-1])}/{parts[-1]}@*"):
         origin = Origin.read(folder)
         if origin is None or origin.uid != repo_id or not (folder / "README.md").is_file():
             continue
@@ -190,18 +190,17 @@ def _kept_card(repo_id: str, pin: str | None) -> Path | None:
     return max(found)[1] if found else None
 
 
-def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
+def fetch_hf_card(repo_id: str, revision: str | None = None, *, settings: Settings) -> Path:
     """Fetch a repo's card at ``revision`` (default: its default branch) and store it with its origin.
 
     Returns:
         The stored card file.
     """
-    from .hf_files import fetch_file, hf_token
-    from .transfer import Settings
+    from .hf_files import fetch_file
 
-    repo = _repo_info(repo_id, revision)
+    repo = _repo_info(repo_id, revision, settings)
     fetched: dict[str, Path] = {}
-    policy, settings, token = Policy.from_env(), Settings.from_env(), hf_token()
+    policy, token = Policy.of(settings), settings.hf_token
     by_name = {f.path: f for f in repo.files}
     for name in ("README.md", "config.json"):
         if name in by_name:
@@ -212,24 +211,23 @@ def fetch_hf_card(repo_id: str, revision: str | None = None) -> Path:
                 if name == "README.md" or e.reason != "gated":
                     raise
                 # a gated repo shows its card to anyone, its other files only to whom it grants them
-    return _keep_card(repo, fetched.get("README.md"), fetched.get("config.json"))
+    return _keep_card(repo, fetched.get("README.md"), fetched.get("config.json"), settings)
 
 
-def _repo_info(repo_id: str, revision: str | None) -> _Repo:
-    from .hf_files import hf_token, list_repo
-    from .transfer import Settings
+def _repo_info(repo_id: str, revision: str | None, settings: Settings) -> _Repo:
+    from .hf_files import list_repo
 
-    endpoint = config.hf_endpoint()
-    policy = Policy.from_env()
+    endpoint = settings.hf_endpoint
+    policy = Policy.of(settings)
     policy.check(f"{endpoint}/{repo_id}")
-    found = list_repo(repo_id, revision, endpoint=endpoint, token=hf_token(), policy=policy,
-                      settings=Settings.from_env())
+    found = list_repo(repo_id, revision, endpoint=endpoint, token=settings.hf_token, policy=policy,
+                      settings=settings)
     sha = found.sha
     refs = [DEFAULT_REF] if revision is None else [] if sha.startswith(revision.lower()) else [revision]
     return _Repo(repo_id, sha, endpoint, refs, found.names, found.last_modified, found.files)
 
 
-def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:
+def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None, settings: Settings) -> Path:
     """The repo's card (its README, else one written from its config and file list) and origin, stored."""
     cfg = _json(cfg_path)
     model_type = str(cfg["model_type"]) if cfg.get("model_type") else None
@@ -238,7 +236,7 @@ def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:
         library = "library_name: transformers\n" if model_type else ""
         text = _GENERATED.format(library=library, repo=repo.repo_id, model_type=f"model_type {model_type}"
                                  if model_type else "no config.json", files=len(repo.names))
-    folder = _card_folder(repo.endpoint, repo.repo_id, repo.sha)
+    folder = _card_folder(settings.remote_cards, repo.endpoint, repo.repo_id, repo.sha)
     card = folder / "README.md"
     origin = Origin(uid=repo.repo_id, revision=repo.sha, endpoint=repo.endpoint, refs=repo.refs, fetched_at=_now(),
                     last_modified=repo.last_modified, architecture=model_type, generated=readme is None)
@@ -256,11 +254,11 @@ def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None) -> Path:
     return card
 
 
-def _card_folder(endpoint: str, repo_id: str, sha: str) -> Path:
+def _card_folder(remote: Path, endpoint: str, repo_id: str, sha: str) -> Path:
     """``remote/hf/<host>/<org>/<name>@<commit>``: one folder per commit, every part made safe for a path."""
     host = safe_component(urlsplit(endpoint).netloc or "hub")
     parts = [safe_component(p) for p in repo_id.split("/") if p]
-    folder = config.remote_cards() / "hf" / host / Path(*parts[:-1]) / f"{parts[-1]}@{safe_component(sha)}"
+    folder = remote / "hf" / host / Path(*parts[:-1]) / f"{parts[-1]}@{safe_component(sha)}"
     if not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -280,7 +278,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def search_hf(text: str, *, limit: int = 20) -> list[dict[str, Any]]:
+def search_hf(text: str, *, settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
     """Repos the Hub's search API finds for ``text`` (at ``HF_ENDPOINT``), as plain dicts, best first.
 
     ``GET /api/models?search=...`` is ``HfApi.list_models``'s request, made with the transfer's rules, so it
@@ -293,19 +291,18 @@ def search_hf(text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """
     from urllib.parse import urlencode
 
-    from .hf_files import hf_token
     from .queries import request_json
-    from .transfer import Settings, thread_session
+    from .transfer import thread_session
 
-    endpoint = config.hf_endpoint()
-    if config.offline():
+    endpoint = settings.hf_endpoint
+    if settings.offline:
         raise OfflineError(f"a search of {endpoint} for {text!r}")
-    policy = Policy.from_env()
+    policy = Policy.of(settings)
     url = f"{endpoint.rstrip('/')}/api/models?{urlencode({'search': text, 'limit': max(1, limit)})}"
     policy.check(url)
-    token = hf_token()
+    token = settings.hf_token
     try:
-        found = request_json(url, session=thread_session(), policy=policy, settings=Settings.from_env(),
+        found = request_json(url, session=thread_session(), policy=policy, settings=settings,
                              headers={"Authorization": f"Bearer {token}"} if token else {})
     except DownloadError as e:
         raise DownloadError(f"{endpoint} did not answer a search for {text!r}: {e}", url=endpoint,

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import requests
 
-from registry import config
 from registry.errors import DownloadError, HubError
 
 from .pieces import PIECE, Run, Source, gaps, hash_prefix, worker
@@ -80,7 +79,7 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
     names other URLs of the same file (mirrors, the origin): a parallel download takes pieces from each that
     agrees on the size, and the one sha256 decides whether they all served the same bytes.
     """
-    connections = config.connections()
+    connections = settings.connections
     seg = SegmentState(part.path)
     if connections > 1 and seg.load(url):
         return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,

@@ -27,9 +27,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from registry import config
 from registry.errors import DownloadError, SizeLimitError
 from registry.network import unreachable
+from registry.settings import Settings
 
 from .pipeline import CHUNK, PartFile, Pipeline
 from .policy import Policy
@@ -123,23 +123,6 @@ class _Retry(Exception):
         self.wait = wait
 
 
-@dataclass
-class Settings:
-    timeout: float
-    retries: int
-    backoff: float
-    max_bytes: int
-    fsync: bool = False
-    #: Aligned blocks bypass the page cache where the file system allows it (pipeline.PartFile).
-    direct: bool = True
-    sleep: Callable[[float], None] = time.sleep
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        """The settings ``HUB_TIMEOUT``, ``HUB_RETRIES``, ``HUB_BACKOFF``, ``HUB_MAX_BYTES``, ``HUB_FSYNC`` and
-        ``HUB_DIRECT_IO`` give, read now."""
-        return cls(timeout=config.http_timeout(), retries=config.retries(), backoff=config.backoff_base(),
-                   max_bytes=config.max_download_bytes(), fsync=config.fsync(), direct=config.direct_io())
 
 
 _local = threading.local()
@@ -295,7 +278,7 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
     attempt = 0  # failed attempts in a row without a byte of progress
     total_attempts = 0
     handed: Handover | None = None
-    with PartFile(part.path, direct=settings.direct) as out:
+    with PartFile(part.path, direct=settings.direct_io) as out:
         while True:
             attempt += 1
             total_attempts += 1

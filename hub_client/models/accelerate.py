@@ -53,36 +53,37 @@ def keep(check: engine.Check, precision: str) -> bool:
     return check.passed and (precision != "auto" or check.faster)
 
 
-def load_openvino(spec: ConvNeXtSpec, weights: Path, precision: str, size: int
+def load_openvino(spec: ConvNeXtSpec, weights: Path, precision: str, size: int, engines: Path
                   ) -> tuple[Any, engine.Check | None, str]:
-    """(compiled network, the precision check or None, the precision it runs at) for ``weights`` on OpenVINO."""
+    """(compiled network, the precision check or None, the precision it runs at) for ``weights`` on OpenVINO;
+    engines and checks are kept under ``engines``."""
     from . import ov_backend
 
     want = wanted(precision, "cpu")
     key = engine.weights_key(weights, repr(spec), "openvino", ov_backend.version(), _version("torch"),
                              _version("transformers"))
     check_key = f"{key}:{want}"
-    ir = ov_backend.ir_path(key)
-    found = engine.cached_check(check_key) if want != "fp32" else None
+    ir = ov_backend.ir_path(engines, key)
+    found = engine.cached_check(engines, check_key) if want != "fp32" else None
     if ir.is_file() and (want == "fp32" or found is not None):
         run = want if found is None or keep(found, precision) else "fp32"
-        return ov_backend.compile_ir(ir, run), found, run
+        return ov_backend.compile_ir(ir, run, engines), found, run
     torch_net, _, _, _ = build_and_load(get_backend("torch"), spec, weights, device="cpu")
-    ir = ov_backend.convert(torch_net, spec.in_channels, size, key)
-    net = ov_backend.compile_ir(ir, want)
+    ir = ov_backend.convert(torch_net, spec.in_channels, size, ir)
+    net = ov_backend.compile_ir(ir, want, engines)
     if want == "fp32":
         return net, None, "fp32"
     from . import torch_backend
 
     probe = engine.probe_batch(spec.in_channels, size)
-    exact = ov_backend.compile_ir(ir, "fp32")  # the fp32 side of the timing is OpenVINO's own, not PyTorch's
-    check = engine.checked(check_key, "openvino", want, lambda: torch_backend.logits(torch_net, probe),
+    exact = ov_backend.compile_ir(ir, "fp32", engines)  # the fp32 side of the timing is OpenVINO's own, not PyTorch's
+    check = engine.checked(engines, check_key, "openvino", want, lambda: torch_backend.logits(torch_net, probe),
                            lambda: net(probe), lambda: exact(probe))
     return (net, check, want) if keep(check, precision) else (exact, check, "fp32")
 
 
-def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precision: str, device: str, size: int
-                    ) -> tuple[Any, engine.Check | None, str]:
+def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precision: str, device: str, size: int,
+                    engines: Path) -> tuple[Any, engine.Check | None, str]:
     """``net`` (fp32, on its device) in the precision that keeps the answers: (network, check, precision)."""
     want = wanted(precision, device)
     if want == "fp32" or weights is None:
@@ -91,12 +92,12 @@ def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precisio
 
     kind = parse_device(device).kind
     key = engine.weights_key(weights, repr(spec), "torch", kind, _version("torch"), _version("transformers"), want)
-    found = engine.cached_check(key)
+    found = engine.cached_check(engines, key)
     if found is not None:
         return (torch_backend.to_reduced(net, want), found, want) if keep(found, precision) else (net, found, "fp32")
     reduced = torch_backend.to_reduced(copy.deepcopy(net), want)
     probe = engine.probe_batch(spec.in_channels, size)
-    check = engine.checked(key, "torch", want, lambda: torch_backend.logits(net, probe),
+    check = engine.checked(engines, key, "torch", want, lambda: torch_backend.logits(net, probe),
                            lambda: torch_backend.logits(reduced, probe))
     return (reduced, check, want) if keep(check, precision) else (net, check, "fp32")
 

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from registry import config
 from registry.errors import UsageError
 
 log = logging.getLogger("hub")
@@ -111,20 +110,17 @@ def weights_key(path: Path | None, *parts: str) -> str:
     return hashlib.sha256("\0".join((ident, *parts)).encode()).hexdigest()[:32]
 
 
-def _checks_file() -> Path:
-    return config.hub_home() / "engines" / "checks.json"
-
-
-def cached_check(key: str) -> Check | None:
+def cached_check(engines: Path, key: str) -> Check | None:
+    """The check kept under ``engines`` (the hub home's ``engines/``) for ``key``; None when there is none."""
     try:
-        found = json.loads(_checks_file().read_text()).get(key)
+        found = json.loads((engines / "checks.json").read_text()).get(key)
         return Check(**found) if isinstance(found, dict) else None
     except (OSError, ValueError, TypeError):
         return None
 
 
-def remember_check(key: str, check: Check) -> None:
-    path = _checks_file()
+def remember_check(engines: Path, key: str, check: Check) -> None:
+    path = engines / "checks.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -150,19 +146,19 @@ def best_time(run: Callable[[], object], rounds: int = 3) -> float:
     return best
 
 
-def checked(key: str, engine: str, precision: str, reference: Callable[[], NDArray[Any]],
+def checked(engines: Path, key: str, engine: str, precision: str, reference: Callable[[], NDArray[Any]],
             candidate: Callable[[], NDArray[Any]], exact: Callable[[], object] | None = None) -> Check:
     """The check for ``precision`` on ``engine``: from the cache, or measured now (answers and speed; kept).
 
     ``reference`` gives the fp32 logits the candidate is judged by; ``exact`` is what runs if the check says no
     (the same engine in fp32, default ``reference``), timed against the candidate."""
-    found = cached_check(key)
+    found = cached_check(engines, key)
     if found is not None:
         return found
     check = compare(reference(), candidate(), engine, precision)
     if check.passed:
         check = replace(check, fp32_s=best_time(exact or reference), reduced_s=best_time(candidate))
-    remember_check(key, check)
+    remember_check(engines, key, check)
     if not check.passed:
         log.warning("%s %s changes the answers (max relative logit error %.3g, top-1 agreement %.0f%% on the "
                     "probe): running fp32", engine, precision, check.max_rel_error, 100 * check.top1_agreement)

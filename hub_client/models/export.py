@@ -18,6 +18,7 @@ import numpy as np
 
 from registry.errors import BackendUnavailableError, ConversionError, UsageError
 from registry.formats import EXPORT_FORMATS
+from registry.settings import Settings
 
 from . import engine
 from .torch_backend import quiet_tracing
@@ -79,8 +80,10 @@ def preprocessing(info: Any) -> dict[str, Any]:
             "labels": list(info.labels)}
 
 
-def export(name: str, fmt: str, out: str | Path, *, overwrite: bool = False, progress: Any = None) -> Exported:
-    """Write ``name`` as ``fmt`` (``onnx`` or ``openvino``) into the folder ``out``, checked by its runtime.
+def export(name: str, fmt: str, out: str | Path, *, overwrite: bool = False, progress: Any = None,
+           settings: Settings | None = None) -> Exported:
+    """Write ``name`` as ``fmt`` (``onnx`` or ``openvino``) into the folder ``out``, checked by its runtime;
+    ``settings`` as ``load_model`` takes them.
 
     Raises:
         UsageError: an unknown format, or ``out`` holds something and ``overwrite`` is False.
@@ -101,7 +104,7 @@ def export(name: str, fmt: str, out: str | Path, *, overwrite: bool = False, pro
     pick_backend("torch", "cpu")  # the exporters trace the PyTorch network
     import torch
 
-    info = model_info(name, progress=progress)
+    info = model_info(name, progress=progress, settings=settings)
     net, _, _, _ = build_and_load(get_backend("torch"), info.spec, info.weights, device="cpu")
     from .torch_backend import logits_module
 

@@ -17,6 +17,7 @@ from hub_client.fetch.pull import ProgressFactory, pull_record, resolve
 from hub_client.weights.state import pick_weights
 from registry.errors import CheckpointError, DamagedFileError, NoLoaderError, UsageError
 from registry.record import Dialect
+from registry.settings import Settings, or_env
 
 from .backend import build_and_load, get_backend, pick_backend
 from .labels import default_labels
@@ -49,13 +50,15 @@ class ModelInfo:
     check: Any = None
 
 
-def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory | None = None) -> ModelInfo:
+def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory | None = None,
+               settings: Settings | None = None) -> ModelInfo:
     """Resolve, pull, and work out the network, its labels and its preprocessing, without a framework import.
 
     Args:
         name: a model name, ``name@version``, a MindSpore Hub uid, or ``hf:org/repo``.
         pretrained: pull the weights too (a Hugging Face repo's configuration is pulled either way).
         progress: a factory of per-transfer progress sinks.
+        settings: the home, mirrors, tokens and time-outs; None reads the environment.
 
     Returns:
         The :class:`ModelInfo` ``load_model`` builds from.
@@ -64,15 +67,16 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
         NoLoaderError: the card describes no network this loader builds, or no weights were pulled.
         and every error of ``hub_client.pull``.
     """
-    record = resolve(name)
+    settings = or_env(settings)
+    record = resolve(name, settings=settings)
     backends = record_backends(record)
     if backends == ():  # known from the card alone: say so before any weights are fetched
         raise NoLoaderError(record.name, record.architecture or record.name, [], supported())
     if backends is None and pretrained:  # a repo whose config.json says what it is: read that first
-        spec_for(record, pull_record(record, fmt="config", progress=progress), None)
+        spec_for(record, pull_record(record, fmt="config", progress=progress, settings=settings), None)
     files: list[Path] = []
     if pretrained or record.dialect is Dialect.HUGGINGFACE:
-        files = pull_record(record, fmt=None if pretrained else "config", progress=progress)
+        files = pull_record(record, fmt=None if pretrained else "config", progress=progress, settings=settings)
     wpath = pick_weights(files) if pretrained else None
     spec = spec_for(record, files, wpath)
     if pretrained and wpath is None:
@@ -82,12 +86,12 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
                      files=files, weights=wpath, claims=record.numeric_metrics(), top1_claim=record.top1())
 
 
-def _name_the_damage(error: CheckpointError, name: str) -> None:
+def _name_the_damage(error: CheckpointError, name: str, settings: Settings) -> None:
     """A weights file that will not load may be a cached file damaged since it was verified: hash it, and when it
     no longer matches its address, say that (and the cure) instead of blaming the card or the network."""
-    from hub_client.fetch.cache import damage
+    from hub_client.fetch.cache import Cache
 
-    found = damage(Path(error.path))
+    found = Cache(settings.home).damage(Path(error.path))
     if found is not None:
         what, expected, actual = found
         problem = str(error).removeprefix(f"{error.path}: ").split("; ")[0]
@@ -102,7 +106,7 @@ MAX_CLASSES = 100_000
 
 def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_classes: int | None = None,
                backend: str = "auto", precision: str | None = None, seed: int | None = None,
-               progress: ProgressFactory | None = None) -> Any:
+               progress: ProgressFactory | None = None, settings: Settings | None = None) -> Any:
     """The network ``name`` names, with its card's weights, in inference mode on ``device``.
 
     Args:
@@ -121,6 +125,7 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
             named: a caller who names the framework gets the numerics the weights were trained with.
         seed: makes a fresh initialisation repeatable.
         progress: a factory of per-transfer progress sinks.
+        settings: the home, mirrors, tokens and time-outs; None reads the environment.
 
     Returns:
         The network, carrying ``hub_info`` (:class:`ModelInfo`): labels, preprocessing, numerics, files; the engine
@@ -153,11 +158,13 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
     if chosen == "mindspore" and precision in ("bf16", "fp16"):
         raise UsageError(f"precision={precision!r} runs on the torch or openvino backend; MindSpore runs fp32 here")
     check, run = None, "fp32"
+    settings = or_env(settings)
     try:
-        info = model_info(name, pretrained=pretrained, progress=progress)
+        info = model_info(name, pretrained=pretrained, progress=progress, settings=settings)
         size = info.preprocess.crop
         if chosen == "openvino" and info.weights is not None:
-            net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size)
+            net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size,
+                                                              settings.engines)
             ignored: list[str] = []
             reinit, used_device = False, "CPU"
         else:
@@ -165,9 +172,9 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
                                                                device=device, num_classes=num_classes, seed=seed)
             if chosen == "torch" and not reinit:
                 net, check, run = accelerate.torch_precision(net, info.spec, info.weights, precision, used_device,
-                                                             size)
+                                                             size, settings.engines)
     except CheckpointError as e:
-        _name_the_damage(e, name)
+        _name_the_damage(e, name, settings)
         raise
     if ignored:
         log.info("set aside %d training-state entries of %s (optimizer moments, step counters)", len(ignored),

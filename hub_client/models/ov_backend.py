@@ -20,8 +20,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from registry import config
-
 
 class OpenVinoNet:
     """A compiled OpenVINO model with the interface ``predict`` and ``eval`` need: a (N, C, H, W) float32 batch
@@ -56,10 +54,11 @@ def version() -> str:
 _scratch: list[Path] = []
 
 
-def engines_root() -> Path:
-    """``HUB_HOME/engines/openvino``, where converted and compiled engines are kept; in a read-only hub home, a
-    folder of this process's own, removed at exit: the engine is built for this run and nothing new is kept."""
-    home = config.hub_home() / "engines" / "openvino"
+def engines_root(engines: Path) -> Path:
+    """``engines/openvino`` (under the hub home), where converted and compiled engines are kept; in a read-only
+    hub home, a folder of this process's own, removed at exit: the engine is built for this run and nothing new
+    is kept."""
+    home = engines / "openvino"
     try:
         home.mkdir(parents=True, exist_ok=True)
         if os.access(home, os.W_OK):
@@ -76,14 +75,14 @@ def engines_root() -> Path:
     return _scratch[0]
 
 
-def ir_path(key: str) -> Path:
-    found = config.hub_home() / "engines" / "openvino" / key / "model.xml"
-    return found if found.is_file() else engines_root() / key / "model.xml"
+def ir_path(engines: Path, key: str) -> Path:
+    found = engines / "openvino" / key / "model.xml"
+    return found if found.is_file() else engines_root(engines) / key / "model.xml"
 
 
-def convert(model: Any, channels: int, size: int, key: str) -> Path:
+def convert(model: Any, channels: int, size: int, target: Path) -> Path:
     """Convert a transformers ConvNeXt to IR (dynamic batch, ``size`` x ``size`` images), saved atomically under
-    ``ir_path(key)``."""
+    ``target`` (an ``ir_path``)."""
     import shutil
     import tempfile
 
@@ -92,7 +91,6 @@ def convert(model: Any, channels: int, size: int, key: str) -> Path:
 
     from .torch_backend import logits_module, quiet_tracing
 
-    target = ir_path(key)
     example = torch.zeros((1, channels, size, size), dtype=torch.float32)
 
     with torch.no_grad(), quiet_tracing():
@@ -110,13 +108,13 @@ def convert(model: Any, channels: int, size: int, key: str) -> Path:
     return target
 
 
-def compile_ir(ir: Path, precision: str) -> OpenVinoNet:
+def compile_ir(ir: Path, precision: str, engines: Path) -> OpenVinoNet:
     """Compile ``ir`` for the CPU at ``precision`` (``bf16``, ``fp16`` or ``fp32``), with OpenVINO's model
     cache."""
     import openvino as ov
 
     core = ov.Core()
-    cache = engines_root() / "compiled"
+    cache = engines_root(engines) / "compiled"
     cache.mkdir(parents=True, exist_ok=True)
     hint = {"bf16": "bf16", "fp16": "f16"}.get(precision, "f32")
     compiled = core.compile_model(str(ir), "CPU", {"INFERENCE_PRECISION_HINT": hint, "CACHE_DIR": str(cache)})

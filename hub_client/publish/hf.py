@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from registry import config
 from registry.errors import InvalidCardError, PublishError, UsageError
 
 from .mshub import CardOptions, Published
@@ -64,8 +63,8 @@ def _readme(pkg: Package, repo_id: str, opts: CardOptions) -> bytes | None:
 
 
 def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool = False,
-               endpoint: str | None = None, token: str | None = None) -> Published:
-    """Publish an HF repo folder as ``repo_id`` at ``endpoint`` (default ``HF_ENDPOINT``).
+               endpoint: str, token: str | None = None) -> Published:
+    """Publish an HF repo folder as ``repo_id`` at ``endpoint`` with ``token`` (None: huggingface_hub's own).
 
     Raises:
         UsageError: a ``.ckpt`` (it is published with a MindSpore Hub card, to a folder or a bucket).
@@ -79,7 +78,7 @@ def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool =
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    endpoint = (endpoint or config.hf_endpoint()).rstrip("/")
+    endpoint = endpoint.rstrip("/")
     api = HfApi(endpoint=endpoint, token=token)
     ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(pkg.path / f)) for f in pkg.files]
     readme = _readme(pkg, repo_id, opts)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from registry.errors import PublishError, UsageError
 from registry.modes import for_others
+from registry.settings import Settings
 
 #: Bytes read (and hashed) at a time; one S3 part each (S3 wants at least 5 MiB per part but the last).
 CHUNK = 16 << 20
@@ -151,11 +152,12 @@ def _s3_calls(cls: type) -> type:
 class S3Target:
     """``s3://bucket/prefix`` through boto3, published at ``base_url`` (default: the object URLs of the endpoint)."""
 
-    def __init__(self, url: str, base_url: str | None = None, *, s3: Any = None) -> None:
+    def __init__(self, url: str, base_url: str | None = None, *, s3: Any = None,
+                 settings: Settings | None = None) -> None:
         from hub_client.serve.s3 import client, parse_url
 
         self.bucket, self.prefix = parse_url(url)
-        self.s3 = s3 or client()
+        self.s3 = s3 or client(settings or Settings())
         self.where = url
         self.base_url = (base_url or self._object_base()).rstrip("/")
 

@@ -6,9 +6,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {"create_app": "hub_client.serve.app", "LocalStorage": "hub_client.serve.store",
-            "Mirror": "hub_client.serve.mirror", "upstream_token": "hub_client.serve.mirror",
+            "Mirror": "hub_client.serve.mirror",
             "S3Storage": "hub_client.serve.s3"}
-__all__ = ["LocalStorage", "Mirror", "S3Storage", "create_app", "upstream_token"]
+__all__ = ["LocalStorage", "Mirror", "S3Storage", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +21,6 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from .app import create_app
-    from .mirror import Mirror, upstream_token
+    from .mirror import Mirror
     from .s3 import S3Storage
     from .store import LocalStorage

@@ -10,8 +10,8 @@ Hugging Face file is: one upstream transfer however many clients ask, streamed t
 arrives, hashed in the same pass and judged by the card's sha256 (a full digest, or the 8-hex prefix MindCV
 cards give) before its last byte goes out. It is then stored as ``hub pull`` stores it (the blob by its sha256,
 the model's link, the verified mark), under the asset's own lock, so a ``hub pull`` into the same folder waits
-for it rather than fetching it again. The mirror's folder must be this process's ``HUB_HOME`` (``hub serve``
-sees to it). A ``HEAD`` starts nothing: the card's size, or upstream's answer to a one-byte range, says it.
+for it rather than fetching it again. A ``HEAD`` starts nothing: the card's size, or upstream's answer to a
+one-byte range, says it.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from hub_client.fetch import cache
+from hub_client.fetch.cache import Cache, asset_key, link
 from hub_client.fetch.digests import is_sha256
 from registry.errors import HubError
 from registry.record import AssetRecord, ModelRecord
+from registry.settings import Settings
 from registry.store.db import Registry
 
 from .flight import Flight, Judge, transfer
@@ -49,37 +50,41 @@ class Remote:
 
 
 class AssetStore:
-    """The MindSpore Hub side of a mirror: ``home`` as a ``HUB_HOME`` (``HUB_HOME=DIR hub pull NAME`` fills it)."""
+    """The MindSpore Hub side of a mirror: ``home`` as a hub home (``HUB_HOME=DIR hub pull NAME`` fills it).
+
+    ``settings`` give the time-outs, retries and URL policy of what it fetches (default: ``Settings()``); its
+    home is ``home``, its registry ``registry`` (else the settings'), and it asks ``upstreams`` or the cards' own
+    hosts, never the settings' mirrors (which may well name this very server).
+    """
 
     def __init__(self, home: Path, *, pull_through: bool = False,
                  after_store: Callable[[Path], None] | None = None, registry: Path | None = None,
-                 upstreams: Sequence[str] = (), token: str | None = None) -> None:
+                 upstreams: Sequence[str] = (), token: str | None = None, settings: Settings | None = None) -> None:
         self.home = home.resolve()
-        self.pull_through = pull_through
-        #: Told of each blob pulled through and stored (the size cap's eviction, ``LocalStorage.added``).
-        self.after_store = after_store
-        #: The user's registry (the one ``hub list`` shows), which says which card an asset path belongs to.
-        self.registry = registry
         #: Where assets are fetched from, in order (``hub serve --upstream-ms``: another mirror, so mirrors chain);
         #: none: each card's own host. ``token`` goes to these hosts only, never to a card's own host.
         self.upstreams = [u.rstrip("/") for u in upstreams]
         self.token = token
+        given = settings or Settings()
+        #: The user's registry (the one ``hub list`` shows) says which card an asset path belongs to.
+        self.settings = given.but(home=self.home, mirrors=tuple(self.upstreams), registry_file=registry or
+                                  given.registry, mirror_token=token, offline=given.offline or not pull_through)
+        self.cache = Cache(self.home)
+        self.pull_through = pull_through
+        #: Told of each blob pulled through and stored (the size cap's eviction, ``LocalStorage.added``).
+        self.after_store = after_store
         self._flights: dict[str, Flight] = {}
         self._lock = threading.Lock()
 
     def registry_db(self) -> Path:
         """The registry that says which card a path belongs to: the user's (given, else the configured one);
         the mirror's own ``registry.db`` (``HUB_HOME=DIR hub pull NAME`` leaves one) when that is all there is."""
-        from registry import config
-
         found = self.registry_dbs()
-        return found[0] if found else self.registry or config.registry_path()
+        return found[0] if found else self.settings.registry
 
     def registry_dbs(self) -> list[Path]:
         """Every registry an asset path is looked up in, in order: the user's, then the mirror's own."""
-        from registry import config
-
-        dbs = [self.registry or config.registry_path(), self.home / "registry.db"]
+        dbs = [self.settings.registry, self.home / "registry.db"]
         return [db for i, db in enumerate(dbs) if db.is_file() and db not in dbs[:i]]
 
     def sources(self, url: str) -> list[str]:
@@ -116,11 +121,9 @@ class AssetStore:
             ServeError: 502, upstream could not say what it has (``fetch=False``).
         """
         check_path(url_path.lstrip("/"))
-        from registry import config
-
         found = []
         for db in self.registry_dbs():
-            with Registry(db, auto_sync=False) as reg:
+            with Registry(db, auto_sync=False, settings=self.settings) as reg:
                 found = reg.assets_at(url_path)
             if found:
                 break
@@ -130,7 +133,7 @@ class AssetStore:
                 return stored
         usable = [(r, i) for r, i in found if r.assets[i].url and r.assets[i].sha256 and
                   r.assets[i].sha256_kind != "none"]
-        if not (self.pull_through and usable and config.hub_home().resolve() == self.home):
+        if not (self.pull_through and usable):
             raise NotFound("EntryNotFound", f"{url_path} is not stored here")
         record, idx = usable[0]
         asset = record.assets[idx]
@@ -139,7 +142,7 @@ class AssetStore:
         return self._flight(record, asset, on_stored)
 
     def _stored(self, record: ModelRecord, asset: AssetRecord) -> LocalBlob | None:
-        blob = Path(os.path.realpath(cache.asset_path(record, asset, self.home)))
+        blob = Path(os.path.realpath(self.cache.asset_path(record, asset)))
         if blob.is_file() and blob.parent == self.home / "blobs" / "sha256":
             try:
                 os.utime(blob)  # a read counts as a use for the size cap (least recently used first)
@@ -151,21 +154,21 @@ class AssetStore:
     def _remote(self, asset: AssetRecord) -> Remote:
         etag = asset.sha256 if asset.sha256_kind == "full" else None
         with self._lock:
-            flight = self._flights.get(cache.asset_key(asset.url or "", asset.sha256))
+            flight = self._flights.get(asset_key(asset.url or "", asset.sha256))
         if flight is not None and flight.size is not None:
             return Remote(flight.size, etag)
         if asset.size is not None:
             return Remote(asset.size, etag)
-        return Remote(_upstream_size(self.sources(asset.url or ""), self.upstream_headers()), etag)
+        return Remote(_upstream_size(self.sources(asset.url or ""), self.upstream_headers(), self.settings), etag)
 
     def _flight(self, record: ModelRecord, asset: AssetRecord, on_stored: OnStored | None
                 ) -> LocalBlob | Flight:
         assert asset.url is not None
-        key = cache.asset_key(asset.url, asset.sha256)
+        key = asset_key(asset.url, asset.sha256)
         with self._lock:
             flight = self._flights.get(key)
             if flight is None:
-                lock = FileLock(cache.lock_path(key), thread_local=False)
+                lock = FileLock(self.cache.lock_path(key), thread_local=False)
                 if _took(lock):
                     stored = self._stored(record, asset)  # it may have landed since the first look
                     if stored is not None:
@@ -187,7 +190,8 @@ class AssetStore:
         from hub_client.fetch.policy import Policy
         from hub_client.fetch.pull import pull_asset
 
-        path = Path(os.path.realpath(pull_asset(record, asset, policy=Policy.from_env())))
+        path = Path(os.path.realpath(pull_asset(record, asset, settings=self.settings,
+                                                policy=Policy.of(self.settings))))
         if path.is_file() and path.parent == self.home / "blobs" / "sha256":
             return LocalBlob(path, path.stat().st_size)
         raise NotFound("EntryNotFound", f"{asset.filename} is not stored here")
@@ -198,15 +202,15 @@ class AssetStore:
 
         from hub_client.fetch.policy import Policy
         from hub_client.fetch.pull import check_digest
-        from hub_client.fetch.transfer import Settings, thread_session
+        from hub_client.fetch.transfer import thread_session
 
         url = asset.url or ""
         urls = self.sources(url)
 
         def store(scratch: Path, digest: str) -> None:
-            blob = cache.store_blob(scratch, digest)
-            cache.mark_verified(blob, "sha256", digest)
-            cache.link(cache.asset_path(record, asset, self.home), blob)
+            blob = self.cache.store_blob(scratch, digest)
+            self.cache.mark_verified(blob, "sha256", digest)
+            link(self.cache.asset_path(record, asset), blob)
             if on_stored is not None:
                 on_stored(blob, digest)
             elif self.after_store is not None:
@@ -216,7 +220,7 @@ class AssetStore:
             check_digest(digest, asset, url)
 
         try:
-            transfer(flight, urls, session=thread_session(), policy=Policy.from_env(), settings=Settings.from_env(),
+            transfer(flight, urls, session=thread_session(), policy=Policy.of(self.settings), settings=self.settings,
                      headers=self.upstream_headers(), judge=Judge(hashlib.sha256(), check), store=store)
         finally:
             with self._lock:
@@ -234,18 +238,18 @@ def _took(lock: FileLock) -> bool:
     return True
 
 
-def _upstream_size(urls: list[str], headers: dict[str, str]) -> int:
+def _upstream_size(urls: list[str], headers: dict[str, str], settings: Settings) -> int:
     """The size of the file, from the first host's answer to a one-byte range (every hop policy-checked)."""
     import requests
 
     from hub_client.fetch.policy import Policy
-    from hub_client.fetch.transfer import Settings, announced_size, open_checked, thread_session
+    from hub_client.fetch.transfer import announced_size, open_checked, thread_session
 
     why = ""
     for url in urls:
         try:
             asked = {**headers, "Range": "bytes=0-0", "Accept-Encoding": "identity"}
-            resp, _ = open_checked(thread_session(), url, asked, Policy.from_env(), Settings.from_env().timeout)
+            resp, _ = open_checked(thread_session(), url, asked, Policy.of(settings), settings.timeout)
         except (requests.RequestException, OSError, HubError) as e:
             why = f"the asset's host could not be asked its size: {e}"
             continue

@@ -27,9 +27,9 @@ from urllib.parse import quote, urlsplit
 from hub_client.fetch.digests import address_kind
 from hub_client.fetch.hf_files import list_repo
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import TIMED_OUT, Settings, thread_session
-from registry import config
+from hub_client.fetch.transfer import TIMED_OUT, thread_session
 from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
+from registry.settings import Settings
 
 from .flight import Flight, by_address, transfer
 from .store import (
@@ -75,12 +75,12 @@ class Mirror:
         self.token = token
         self.ttl = ttl
         self.offline = offline or upstream is None
-        self.settings = settings or Settings.from_env()
+        self.settings = settings or Settings()
         #: A listing waits less than a client's read time-out (huggingface_hub's and ours are 10 s): at most two
         #: tries of ``LISTING_TIMEOUT`` each, so a stalled upstream is a 504 the client reads, not its own time-out.
         self.listing_settings = replace(self.settings, timeout=min(self.settings.timeout, LISTING_TIMEOUT),
                                         retries=min(self.settings.retries, 1))
-        policy = Policy.from_env()
+        policy = Policy.of(self.settings)
         host = urlsplit(self.upstream).hostname if self.upstream else None
         if host:  # the operator named it: it may be a private address (a hub on the LAN)
             policy = Policy((*policy.hosts, host), policy.allow_http, (*policy.trusted, host))
@@ -263,9 +263,3 @@ def _sound(path: str, etag: str, size: int) -> bool:
         return False
     return size >= 0 and address_kind(etag) is not None
 
-
-def upstream_token() -> str | None:
-    """``HUB_SERVE_UPSTREAM_TOKEN``, else the token huggingface_hub would send (``HF_TOKEN``, a login)."""
-    from hub_client.fetch.hf_files import hf_token
-
-    return config.serve_upstream_token() or hf_token()

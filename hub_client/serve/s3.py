@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import UsageError
+from registry.settings import Settings
 
 from .store import Ref, Snapshot, StoredFile, check_rev, repo_folder_name
 
@@ -50,18 +51,16 @@ def parse_url(url: str) -> tuple[str, str]:
     return bucket, f"{prefix}/" if prefix else ""
 
 
-def client() -> Any:
-    """A boto3 S3 client configured from the ``AWS_*`` variables, checksums only where required, and waiting no
-    longer than every other request of the hub: ``HUB_TIMEOUT`` to connect and per read, ``HUB_RETRIES`` more
-    tries (botocore's own defaults are 60 s and 4)."""
+def client(settings: Settings) -> Any:
+    """A boto3 S3 client configured by boto3 from the ``AWS_*`` variables, checksums only where required, and
+    waiting no longer than every other request of the hub: ``settings.timeout`` to connect and per read,
+    ``settings.retries`` more tries (botocore's own defaults are 60 s and 4)."""
     import boto3
     from botocore.config import Config
 
-    from registry import config as settings
-
-    timeout = settings.http_timeout()
+    timeout = settings.timeout
     config = Config(request_checksum_calculation="when_required", response_checksum_validation="when_required",
-                    retries={"total_max_attempts": settings.retries() + 1, "mode": "standard"},
+                    retries={"total_max_attempts": settings.retries + 1, "mode": "standard"},
                     max_pool_connections=64, connect_timeout=timeout, read_timeout=timeout)
     return boto3.session.Session().client("s3", config=config)
 
@@ -107,9 +106,9 @@ class S3Object:
 class S3Storage:
     """Refs, snapshots and blobs under ``s3://bucket/prefix``; files on their way in wait in ``scratch``."""
 
-    def __init__(self, url: str, scratch: Path, *, s3: Any = None) -> None:
+    def __init__(self, url: str, scratch: Path, *, s3: Any = None, settings: Settings | None = None) -> None:
         self.bucket, self.prefix = parse_url(url)
-        self.s3 = s3 or client()
+        self.s3 = s3 or client(settings or Settings())
         self._scratch = scratch
 
     def _key(self, repo: str, *parts: str) -> str:

@@ -48,15 +48,13 @@ def handlers(mirror: Mirror, assets: AssetStore | BucketAssets | None,
     """``/``, ``/m/{org}/{name}`` and ``/c/{name}`` for the app to route (and guard)."""
 
     def registry_db() -> Path:
-        from registry import config
-
-        return assets.registry_db() if assets else config.registry_path()
+        return assets.registry_db() if assets else mirror.settings.registry
 
     def cards(query: str) -> list[Listing]:
         db = registry_db()
         if not db.is_file():
             return []
-        with Registry(db, auto_sync=False) as reg:
+        with Registry(db, auto_sync=False, settings=mirror.settings) as reg:
             return reg.search(query, limit=50) if query else reg.list()[:200]
 
     async def home(request: Request) -> Response:
@@ -85,7 +83,7 @@ def handlers(mirror: Mirror, assets: AssetStore | BucketAssets | None,
             db = registry_db()
             if not db.is_file():
                 raise NotFound("RepoNotFound", "this mirror has no registry")
-            with Registry(db, auto_sync=False) as reg:
+            with Registry(db, auto_sync=False, settings=mirror.settings) as reg:
                 record = reg.resolve(request.path_params["name"][:200]).record
             path = Path(record.card_path) if record.card_path else None
             return record, analyze_file(path) if path is not None and path.is_file() else None

@@ -15,9 +15,9 @@ import requests
 
 from registry.card.analyze import CardResult
 from registry.card.diagnostics import Diagnostic, Severity
-from registry.config import http_timeout, offline
 from registry.errors import NetworkDownError, UsageError
 from registry.network import unreachable
+from registry.settings import Settings
 
 #: Servers that refuse HEAD answer one of these; a small GET then decides.
 _NO_HEAD = {403, 405, 501}
@@ -46,17 +46,19 @@ def probe(url: str, timeout: float) -> Verdict:
         return Verdict(f"could not be reached ({type(e).__name__})", unreachable(e))
 
 
-def check_links(results: Sequence[CardResult], *, timeout: float | None = None, workers: int = 8) -> None:
-    """Add a ``link-unreachable`` error for every dead link; each URL is asked once, in parallel.
+def check_links(results: Sequence[CardResult], *, settings: Settings, timeout: float | None = None,
+                workers: int = 8) -> None:
+    """Add a ``link-unreachable`` error for every dead link; each URL is asked once, in parallel, waiting
+    ``timeout`` seconds (default ``settings.timeout``).
 
     Raises:
         UsageError: offline mode (``HUB_OFFLINE``) is set: links cannot be checked.
         NetworkDownError: not one host could be reached (no name resolves, nothing answers): the network is
             down, and blaming every card's links for it would be wrong.
     """
-    t = http_timeout() if timeout is None else timeout
+    t = settings.timeout if timeout is None else timeout
     urls = sorted({link.url for r in results for link in r.links})
-    if urls and offline():
+    if urls and settings.offline:
         raise UsageError("--online asks each linked server, but offline mode (HUB_OFFLINE or HF_HUB_OFFLINE) is "
                          "set: unset it, or lint without --online")
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -25,6 +25,7 @@ from registry.card.version import ANALYZER_VERSION
 from registry.config import BUNDLED, CATALOG, REMOTE
 from registry.errors import InvalidCardError, ReadOnlyError, RegistryError, UnknownModelError, UsageError
 from registry.record import IMAGENET_1K, ModelRecord, benchmark_key
+from registry.settings import Settings, or_env
 
 from .dbfile import connect
 from .migrations import migrate, pending
@@ -46,17 +47,20 @@ class Registry:
     """The index of every card source: list, search, resolve names, sync, as a context manager.
 
     Args:
-        path: the database file; by default the user's registry, ``HUB_REGISTRY`` or ``registry.db`` under
-            ``HUB_HOME`` (see ``config.registry_path``). Created and migrated on first use; the default one
-            starts as a copy of a checkout's committed ``registry.db`` (the bundled cards), which is only read.
+        path: the database file; by default the user's registry (``settings.registry``). Created and migrated on
+            first use; the default one starts as a copy of a checkout's committed ``registry.db`` (the bundled
+            cards), which is only read.
         auto_sync: bring the index up to date with every source before the first read (a stat per card file).
+        settings: where the hub home is (its fetched cards are a source); None reads the environment.
 
     Raises:
         RegistryError: the file cannot be opened, migrated or written, or is not a registry.
     """
 
-    def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True) -> None:
-        self.path = Path(path) if path is not None else config.registry_path()
+    def __init__(self, path: str | Path | None = None, *, auto_sync: bool = True,
+                 settings: Settings | None = None) -> None:
+        self.settings = or_env(settings)
+        self.path = Path(path) if path is not None else self.settings.registry
         self.auto_sync = auto_sync
         #: ``read_only``: the file cannot be written (a shared, read-only hub home): it is read as it is, never
         #: synced, and a command that would change it gets a ``ReadOnlyError``.
@@ -127,7 +131,7 @@ class Registry:
         """Every card source: the bundled cards first, then the folders added with :meth:`add_source`."""
         out = []
         for row in self._query("SELECT id, kind, path, label FROM sources ORDER BY id"):
-            root = _root(row["kind"], row["path"])
+            root = self._root(row["kind"], row["path"])
             out.append(Source(row["id"], row["kind"], row["label"], root))
         return out
 
@@ -139,9 +143,9 @@ class Registry:
         return self._add_source("user", str(root), root)
 
     def add_remote_source(self) -> Source:
-        """The folder of cards fetched from hubs (``config.remote_cards``), as a source; its cards carry their
+        """The folder of cards fetched from hubs (``settings.remote_cards``), as a source; its cards carry their
         origin (``hub-origin.json``) and are found whatever ``HUB_HOME`` is."""
-        root = config.remote_cards()
+        root = self.settings.remote_cards
         root.mkdir(parents=True, exist_ok=True)
         return self._add_source(REMOTE, REMOTE, root)
 
@@ -332,7 +336,7 @@ class Registry:
     """
 
     def _listing(self, row: dict[str, Any]) -> Listing:
-        root = _root(row["kind"], row["source_path"])
+        root = self._root(row["kind"], row["source_path"])
         return Listing(
             id=row["id"], name=row["name"], uid=row["uid"], dialect=row["dialect"], architecture=row["architecture"],
             framework=row["framework"], datasets=json.loads(row["datasets"]), top1=row["top1"],
@@ -415,7 +419,7 @@ class Registry:
             "SELECT c.record, c.relpath, s.kind, s.path FROM cards c JOIN sources s ON s.id = c.source_id "
             "WHERE c.id = ?", [model_id]).fetchone()
         rec = ModelRecord.model_validate_json(row[0])
-        return rec.model_copy(update={"card_path": str(_root(row[2], row[3]) / row[1])})
+        return rec.model_copy(update={"card_path": str(self._root(row[2], row[3]) / row[1])})
 
     def cards(self, *, relpath: str | None = None) -> builtins.list[dict[str, Any]]:
         """Indexed card rows (status, diagnostics, record JSON, ...), every one or those at ``relpath``."""
@@ -482,14 +486,13 @@ class Registry:
             if name_key(row["name"]) == key:
                 diags = json.loads(row["diagnostics"])
                 errors = [d["message"] for d in diags if d["severity"] == "error"]
-                raise InvalidCardError(text, str(_root(row["kind"], row["path"]) / row["relpath"]), errors, diags)
+                raise InvalidCardError(text, str(self._root(row["kind"], row["path"]) / row["relpath"]), errors, diags)
 
     def _distinct(self, column: str) -> builtins.list[str]:
         return [r[0] for r in self.conn.execute(f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL")]
 
-
-def _root(kind: str, path: str | None) -> Path:
-    """Where a source's cards are here: the bundled ones move with the package, the fetched with ``HUB_HOME``."""
-    if kind == BUNDLED:
-        return config.bundled_cards()
-    return config.remote_cards() if kind == REMOTE else Path(str(path))
+    def _root(self, kind: str, path: str | None) -> Path:
+        """Where a source's cards are here: the bundled ones move with the package, the fetched with the home."""
+        if kind == BUNDLED:
+            return config.bundled_cards()
+        return self.settings.remote_cards if kind == REMOTE else Path(str(path))

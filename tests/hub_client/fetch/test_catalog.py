@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import MS_CARD, ROOT, corpus_files
+from helpers import MS_CARD, ROOT, corpus_files, env_settings
 
 from hub_client.fetch import catalog
 from registry import Registry
@@ -79,7 +79,7 @@ def catalog_state() -> tuple[dict | None, int]:
 def test_update_from_a_repository_archive_indexes_every_card(nginx, net, corpus):
     files = cards(corpus)
     url = serve(nginx, "hub-master.tar.gz", tar_gz(repo_layout(files)))
-    done = catalog.update(url)
+    done = catalog.update(url, settings=env_settings())
     assert done.cards == len(files) == 600 and len(done.report.added) == 600
     about, n = catalog_state()
     assert about["url"] == url and about["sha256"] == done.sha256 and about["cards"] == 600 and n == 600
@@ -104,7 +104,7 @@ def test_zip_and_bare_trees_give_the_same_catalogue(nginx, net, corpus):
     uids = []
     for name, data in (("hub.zip", zip_bytes(repo_layout(files))), ("assets.tar.gz", tar_gz(files)),
                        ("assets-dir.zip", zip_bytes({f"assets/{k}": v for k, v in files.items()}))):
-        done = catalog.update(serve(nginx, name, data))
+        done = catalog.update(serve(nginx, name, data), settings=env_settings())
         assert done.cards == 600, name
         with Registry() as reg:
             uids.append(sorted(r[0] for r in reg.conn.execute(
@@ -115,11 +115,11 @@ def test_zip_and_bare_trees_give_the_same_catalogue(nginx, net, corpus):
 
 def test_a_second_update_brings_changes_and_drops_the_old_folder(nginx, net, corpus):
     files = cards(corpus)
-    first = catalog.update(serve(nginx, "a.tar.gz", tar_gz(repo_layout(files))))
+    first = catalog.update(serve(nginx, "a.tar.gz", tar_gz(repo_layout(files))), settings=env_settings())
     changed = dict(files)
     changed.pop("mindspore/2.5/convnext_tiny_imagenet2012.md")
     changed["mindspore/2.5/killtest_model.md"] = EXTRA.encode()
-    second = catalog.update(serve(nginx, "b.tar.gz", tar_gz(repo_layout(changed))))
+    second = catalog.update(serve(nginx, "b.tar.gz", tar_gz(repo_layout(changed))), settings=env_settings())
     assert second.report.added == [f"{CATALOG}:mindspore/2.5/killtest_model.md"]
     assert second.report.removed == [f"{CATALOG}:mindspore/2.5/convnext_tiny_imagenet2012.md"]
     assert not first.folder.exists() and second.folder.exists()
@@ -151,10 +151,10 @@ HOSTILE = {
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_hostile_and_broken_archives_are_refused_with_nothing_changed(nginx, net, corpus, kind, tmp_path):
     ok = repo_layout(dict(list(cards(corpus).items())[:20]))
-    first = catalog.update(serve(nginx, "good.tar.gz", tar_gz(ok)))
+    first = catalog.update(serve(nginx, "good.tar.gz", tar_gz(ok)), settings=env_settings())
     before = catalog_state()
     with pytest.raises(ArchiveError) as e:
-        catalog.update(serve(nginx, f"bad-{kind.replace(' ', '-')}.tar.gz", HOSTILE[kind](ok)))
+        catalog.update(serve(nginx, f"bad-{kind.replace(' ', '-')}.tar.gz", HOSTILE[kind](ok)), settings=env_settings())
     assert "nothing was changed" in str(e.value)
     assert catalog_state() == before and first.folder.exists()
     assert sorted(p.name for p in first.folder.parent.iterdir() if not p.name.startswith(".")) == [first.folder.name]
@@ -166,17 +166,17 @@ def test_too_many_members_and_too_many_bytes(nginx, net, corpus, monkeypatch):
     url = serve(nginx, "twenty.tar.gz", tar_gz(ok))
     monkeypatch.setattr(catalog, "MAX_MEMBERS", 10)
     with pytest.raises(ArchiveError, match="more than 10 members"):
-        catalog.update(url)
+        catalog.update(url, settings=env_settings())
     monkeypatch.setattr(catalog, "MAX_MEMBERS", 1000)
     monkeypatch.setattr(catalog, "MAX_CARDS_BYTES", 10_000)
     with pytest.raises(ArchiveError, match="exceed 10000 bytes"):
-        catalog.update(url)
+        catalog.update(url, settings=env_settings())
     assert catalog_state() == (None, 0)
 
 
 @pytest.mark.slow
 def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, tmp_path):
-    old = catalog.update(serve(nginx, "old.tar.gz", tar_gz(repo_layout(cards(corpus)))))
+    old = catalog.update(serve(nginx, "old.tar.gz", tar_gz(repo_layout(cards(corpus)))), settings=env_settings())
     new_url = serve(nginx, "new.tar.gz", tar_gz(repo_layout(cards(corpus, extra=True))))
     for delay in (0.4, 0.7, 1.0, 1.3, 1.6, 2.0):
         proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "update", "--from", new_url, "-q"],
@@ -197,7 +197,7 @@ def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, 
         assert has_new == (about["sha256"] != old.sha256) and n == about["cards"]
         if has_new:
             break
-    done = catalog.update(new_url)
+    done = catalog.update(new_url, settings=env_settings())
     assert done.cards == 601 and catalog_state()[1] == 601
 
 
@@ -207,11 +207,11 @@ def test_mirrors_come_first_and_the_origin_is_not_needed(nginx, net, corpus, mon
     serve(nginx, "mirrored/hub-master.tar.gz", tar_gz(repo_layout(files)))
     monkeypatch.setenv("HUB_MIRRORS", f"{nginx.url}/catalog")
     monkeypatch.setenv("HUB_CATALOG_URL", "https://catalog.invalid/mirrored/hub-master.tar.gz")
-    done = catalog.update()
+    done = catalog.update(settings=env_settings())
     assert done.cards == 30 and done.url == "https://catalog.invalid/mirrored/hub-master.tar.gz"
     assert [r[:2] for r in nginx.requests_for("/catalog/mirrored/hub-master.tar.gz")] == [("GET", 200)]
     monkeypatch.setenv("HUB_OFFLINE", "1")
     from registry.errors import OfflineError
 
     with pytest.raises(OfflineError):
-        catalog.update()
+        catalog.update(settings=env_settings())

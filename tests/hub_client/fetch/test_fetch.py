@@ -5,10 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import MS_CARD, index, payload, publish, unique
+from helpers import MS_CARD, env_cache, index, payload, publish, unique
 
 from hub_client import pull
-from hub_client.fetch import cache
 from hub_client.fetch.transfer import CHUNK
 from registry.errors import DownloadError, IntegrityError, OfflineError, SizeLimitError, UnsafeURLError
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("net")
 
 
 def nothing_cached(pub) -> None:
-    root = cache.root()
+    root = env_cache().root
     assert not (root / "blobs" / "sha256" / pub.digest).exists()
     assert not list((root / "incomplete").glob("*.part")) if (root / "incomplete").exists() else True
     assert not list((root / "models").rglob(Path(pub.rel).name)) if (root / "models").exists() else True
@@ -27,7 +26,7 @@ def test_full_hash_pull_then_cached_without_network(nginx, cards):
     index(cards)
     [path] = pull(pub.name)
     assert path.read_bytes() == pub.data
-    assert path.is_symlink() and path.resolve() == cache.blob_path(pub.digest)
+    assert path.is_symlink() and path.resolve() == env_cache().blob_path(pub.digest)
     assert path.resolve().name == hashlib.sha256(path.read_bytes()).hexdigest()
     assert [r[:2] for r in nginx.requests_for(pub.uri)] == [("GET", 200)]
     assert pull(pub.name) == [path]
@@ -69,7 +68,7 @@ def test_interrupted_then_resumed_across_runs(nginx, proxy, cards, monkeypatch):
     monkeypatch.setenv("HUB_RETRIES", "0")
     with pytest.raises(DownloadError):
         pull(pub.name)
-    kept = list((cache.root() / "incomplete").glob("*.part"))
+    kept = list((env_cache().root / "incomplete").glob("*.part"))
     assert len(kept) == 1
     kept_size = kept[0].stat().st_size
     assert 0 < kept_size <= 5 * CHUNK + 1000
@@ -79,7 +78,7 @@ def test_interrupted_then_resumed_across_runs(nginx, proxy, cards, monkeypatch):
     assert proxy.requests[-1][2] == f"bytes={kept_size}-"  # continued where it stopped
     assert proxy.body_bytes - first == size - kept_size  # and fetched only the rest
     assert first + (proxy.body_bytes - first) - size <= CHUNK  # bytes sent twice over both runs
-    assert not list((cache.root() / "incomplete").glob("*.part"))
+    assert not list((env_cache().root / "incomplete").glob("*.part"))
 
 
 def test_interrupted_and_retried_within_one_run(nginx, proxy, cards):
@@ -319,7 +318,7 @@ def test_backoff_is_capped():
 
     delays = []
     settings = transfer.Settings(timeout=1, retries=40, backoff=1.0, max_bytes=1 << 30, sleep=delays.append)
-    part = transfer.Partial(cache.root() / "incomplete" / "x.part")
+    part = transfer.Partial(env_cache().root / "incomplete" / "x.part")
     with pytest.raises(DownloadError):
         transfer.fetch("http://127.0.0.1:9/x.ckpt", part, session=TimingOut(),
                        policy=transfer.Policy(hosts=("127.0.0.1",)), settings=settings)

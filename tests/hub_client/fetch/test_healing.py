@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import HF_CARD, ROOT, index, payload, publish, unique
+from helpers import HF_CARD, ROOT, env_cache, index, payload, publish, unique
 
 from hub_client import pull
-from hub_client.fetch import cache
 from hub_client.fetch.transfer import CHUNK
 
 
@@ -62,7 +61,7 @@ def test_verify_finds_what_a_stat_cannot_and_repair_mends_it(nginx, cards):
     fixed = hub("verify", pub.name, "--repair", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert json.loads(fixed.stdout)[0]["status"] == "repaired"
-    assert cache.asset_path(*_record_and_asset(pub.name)).read_bytes() == pub.data
+    assert env_cache().asset_path(*_record_and_asset(pub.name)).read_bytes() == pub.data
     assert hub("verify", pub.name).returncode == 0
 
 

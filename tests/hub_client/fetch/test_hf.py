@@ -4,10 +4,9 @@ import json
 import os
 
 import pytest
-from helpers import HF_CARD, index, payload, unique
+from helpers import HF_CARD, env_settings, index, payload, unique
 
 from hub_client import pull
-from registry.config import hf_cache_dir
 from registry.errors import DownloadError, IntegrityError, OfflineError, UnknownModelError
 
 
@@ -34,10 +33,10 @@ def test_pull_lands_in_the_hf_cache_verified(hf_env, cards):
     assert names == ["README.md", "config.json", "model.safetensors", "preprocessor_config.json"]
     for p in paths:
         assert p.read_bytes() == files[p.name]
-    snap = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    snap = env_settings().hf_cache / f"models--{repo_id.replace('/', '--')}"
     assert (snap / "refs" / "main").read_text() == repo.sha
     assert all(str(p).startswith(str(snap / "snapshots" / repo.sha)) for p in paths)
-    assert str(hf_cache_dir()).startswith(os.environ["HF_HOME"])
+    assert str(env_settings().hf_cache).startswith(os.environ["HF_HOME"])
 
 
 def test_format_bin_and_missing_format(hf_env, cards):
@@ -54,7 +53,7 @@ def test_corrupted_lfs_file_is_caught_and_removed(hf_env, cards):
     with pytest.raises(IntegrityError) as e:
         pull(repo_id)
     assert "model.safetensors" in e.value.url
-    blobs = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}" / "blobs"
+    blobs = env_settings().hf_cache / f"models--{repo_id.replace('/', '--')}" / "blobs"
     assert not any(b.stat().st_size == len(files["model.safetensors"]) for b in blobs.iterdir())
 
 
@@ -91,20 +90,19 @@ def test_hf_token_is_what_huggingface_hub_would_send(monkeypatch, tmp_path):
     are huggingface_hub's to read."""
     import huggingface_hub
 
-    from hub_client.fetch.hf_files import hf_token
-
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_OIDC_RESOURCE"):
         monkeypatch.delenv(var, raising=False)
-    assert hf_token() is None
+    assert env_settings().hf_token is None
     monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", " hf_old\n")
-    assert hf_token() == "hf_old"
+    assert env_settings().hf_token == "hf_old"
     monkeypatch.setenv("HF_TOKEN", "hf_env")
-    assert hf_token() == "hf_env"
+    assert env_settings().hf_token == "hf_env"
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: "asked huggingface_hub")
     (tmp_path / "hf").mkdir()
     (tmp_path / "hf" / "token").write_text("hf_login")
-    assert hf_token() == "asked huggingface_hub"  # a login exists: OAuth refresh and precedence are its rules
+    # a login exists: OAuth refresh and precedence are its rules
+    assert env_settings().hf_token == "asked huggingface_hub"
     (tmp_path / "hf" / "token").unlink()
     monkeypatch.setenv("HF_OIDC_RESOURCE", "models/acme/x")
-    assert hf_token() == "asked huggingface_hub"
+    assert env_settings().hf_token == "asked huggingface_hub"

@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from helpers import HF_CARD, ROOT, payload, unique
+from helpers import HF_CARD, ROOT, env_settings, payload, unique
 
 from hub_client import pull
-from registry.config import hf_cache_dir
 from registry.errors import DownloadError, IntegrityError, OfflineError
 
 pytestmark = pytest.mark.usefixtures("net")
@@ -75,7 +74,7 @@ def test_pull_from_a_names_only_listing_gets_every_file_verified(minimal):
     assert sorted(p.name for p in paths) == sorted(files)
     for p in paths:
         assert p.read_bytes() == files[p.name]
-    blobs = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}" / "blobs"
+    blobs = env_settings().hf_cache / f"models--{repo_id.replace('/', '--')}" / "blobs"
     import hashlib
 
     assert hashlib.sha256(files["model.safetensors"]).hexdigest() in {b.name for b in blobs.iterdir()}

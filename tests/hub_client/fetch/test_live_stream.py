@@ -8,10 +8,9 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT, index, payload, publish, unique
+from helpers import ROOT, env_cache, index, payload, publish, unique
 
 from hub_client import pull
-from hub_client.fetch import cache
 
 pytestmark = pytest.mark.usefixtures("net")
 MB = 1 << 20
@@ -61,7 +60,7 @@ def test_a_stopped_pull_keeps_every_byte_and_resumes_from_it(nginx, proxy, cards
     _, err = proc.communicate(timeout=30)
     sent = proxy.body_bytes
     assert proc.returncode != 0 and "Traceback" not in err, err
-    kept = [p.stat().st_size for p in (cache.root() / "incomplete").glob("*.part")]
+    kept = [p.stat().st_size for p in (env_cache().root / "incomplete").glob("*.part")]
     assert len(kept) == 1 and sent - 512 * 1024 <= kept[0] <= sent, (kept, sent)  # all but what the kernel held
     proxy.faults.rate = None
     [path] = pull(pub.name)
@@ -81,7 +80,7 @@ def test_a_small_file_resumes_too(nginx, proxy, cards, monkeypatch):
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     proc.wait(30)
-    kept = [p.stat().st_size for p in (cache.root() / "incomplete").glob("*.part")]
+    kept = [p.stat().st_size for p in (env_cache().root / "incomplete").glob("*.part")]
     assert len(kept) == 1 and kept[0] >= 200 * 1024, kept
     proxy.faults.rate = None
     [path] = pull(pub.name)

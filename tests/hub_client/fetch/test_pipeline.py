@@ -129,7 +129,7 @@ def test_tmpfs_without_o_direct_still_works(tmp_path):
 @pytest.mark.parametrize(("value", "direct", "fsync"), [(None, True, False), ("0", False, False),
                                                         ("off", False, False), ("1", True, True)])
 def test_direct_io_and_fsync_come_from_the_environment_at_call_time(monkeypatch, value, direct, fsync):
-    from hub_client.fetch.transfer import Settings
+    from registry.settings import Settings
 
     for var, v in (("HUB_DIRECT_IO", value), ("HUB_FSYNC", "1" if fsync else None)):
         if v is None:
@@ -137,7 +137,7 @@ def test_direct_io_and_fsync_come_from_the_environment_at_call_time(monkeypatch,
         else:
             monkeypatch.setenv(var, v)
     s = Settings.from_env()
-    assert (s.direct, s.fsync) == (direct, fsync)
+    assert (s.direct_io, s.fsync) == (direct, fsync)
 
 
 @pytest.mark.usefixtures("net")

@@ -10,9 +10,8 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT, index, payload, publish, unique
+from helpers import ROOT, env_cache, index, payload, publish, unique
 
-from hub_client.fetch import cache
 from hub_client.fetch.transfer import CHUNK
 
 pytestmark = pytest.mark.usefixtures("net")
@@ -40,7 +39,7 @@ def test_eight_processes_one_transfer(nginx, proxy, cards):
     # one transfer: the first stream, then (a slow link) the rest in ranged pieces, each byte sent about once
     assert asked[0] == ("GET", 200) and all(r == ("GET", 206) for r in asked[1:])
     assert size <= proxy.body_bytes <= size + 2 * CHUNK
-    assert [b.name for b in (cache.root() / "blobs" / "sha256").iterdir()] == [pub.digest]
+    assert [b.name for b in (env_cache().root / "blobs" / "sha256").iterdir()] == [pub.digest]
 
 
 def test_cli_pull_imports_no_framework(nginx, cards):
@@ -131,7 +130,7 @@ def test_cache_commands(nginx, cards):
     assert hub("cache", "verify").returncode == 0
     assert hub("verify", a.name).returncode == 0
 
-    blob = cache.blob_path(b.digest)
+    blob = env_cache().blob_path(b.digest)
     os.chmod(blob, 0o644)
     with open(blob, "r+b") as f:
         f.seek(100)
@@ -143,17 +142,17 @@ def test_cache_commands(nginx, cards):
     v = hub("verify", b.name)
     assert v.returncode == 1 and "corrupt" in v.stdout and b.digest in v.stdout
 
-    linked = [e.path for e in cache.entries() if e.path.name == os.path.basename(b.rel)]
+    linked = [e.path for e in env_cache().entries() if e.path.name == os.path.basename(b.rel)]
     removed = hub("cache", "rm", b.name)
     assert removed.returncode == 0 and f"freed {len(b.data) / 1e6:.1f} MB" in removed.stdout, removed.stdout
     assert linked and not linked[0].exists() and not blob.exists()  # no other model used the blob
-    assert cache.blob_path(a.digest).exists()
-    stale = cache.partial_path("0" * 32)  # a partial download nobody is writing
+    assert env_cache().blob_path(a.digest).exists()
+    stale = env_cache().partial_path("0" * 32)  # a partial download nobody is writing
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_bytes(b"x" * 5000)
     pruned = hub("cache", "prune")
     assert pruned.returncode == 0 and "deleted 1 file(s), freed 5.0 kB" in pruned.stdout, pruned.stdout
-    assert not stale.exists() and cache.blob_path(a.digest).exists()
+    assert not stale.exists() and env_cache().blob_path(a.digest).exists()
     assert hub("verify", b.name).returncode == 1  # missing now
     assert hub("pull", b.name, "-q").returncode == 0  # and back
 
@@ -166,4 +165,4 @@ def test_cache_rm_keeps_a_blob_another_model_uses(nginx, cards):
     assert hub("pull", a.name, "-q").returncode == 0 and hub("pull", b.name, "-q").returncode == 0
     removed = hub("cache", "rm", a.name)
     assert removed.returncode == 0 and "removed 1 file(s)" in removed.stdout and "freed 0 bytes" in removed.stdout
-    assert cache.blob_path(b.digest).exists() and hub("verify", b.name).returncode == 0
+    assert env_cache().blob_path(b.digest).exists() and hub("verify", b.name).returncode == 0

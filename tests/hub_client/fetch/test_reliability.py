@@ -8,10 +8,10 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT, index, payload, publish, unique
+from helpers import ROOT, env_cache, env_settings, index, payload, publish, unique
 
 from hub_client import pull
-from hub_client.fetch import cache
+from hub_client.fetch.cache import asset_key
 from hub_client.fetch.policy import Policy
 from hub_client.fetch.transfer import CHUNK
 from registry.errors import CacheWriteError, IntegrityError, SizeLimitError, UnsafeURLError
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.usefixtures("net")
 
 def final_paths_clean(pub) -> None:
     """No file for this asset at a final cache path (the per-model link or its blob)."""
-    assert not cache.blob_path(pub.digest).exists()
-    models = cache.root() / "models"
+    assert not env_cache().blob_path(pub.digest).exists()
+    models = env_cache().root / "models"
     assert not (models.exists() and list(models.rglob(os.path.basename(pub.rel))))
 
 
@@ -47,7 +47,7 @@ def test_kill_9_mid_pull_then_resume(nginx, proxy, cards, monkeypatch):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         final_paths_clean(pub)  # killed: nothing unverified at a final path
-    kept = [p.stat().st_size for p in (cache.root() / "incomplete").glob("*.part")]
+    kept = [p.stat().st_size for p in (env_cache().root / "incomplete").glob("*.part")]
     assert len(kept) == 1 and kept[0] > 0
     t0 = time.monotonic()
     [path] = pull(pub.name)  # the lock of the killed process does not hold us up
@@ -71,7 +71,7 @@ def test_content_length_over_the_cap_is_refused_before_the_body(nginx, proxy, ca
         pull(pub.name)
     assert e.value.size == 10**13 and time.monotonic() - start < 10
     final_paths_clean(pub)
-    assert not list((cache.root() / "incomplete").glob("*.part"))
+    assert not list((env_cache().root / "incomplete").glob("*.part"))
 
 
 def test_content_length_that_lies_short(nginx, proxy, cards):
@@ -140,14 +140,14 @@ def test_public_host_resolving_to_a_private_address_is_refused(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     monkeypatch.delenv("HUB_ALLOWED_HOSTS")
     with pytest.raises(UnsafeURLError) as e:
-        Policy.from_env().check("https://download.mindspore.cn/models/x.ckpt")
+        Policy.of(env_settings()).check("https://download.mindspore.cn/models/x.ckpt")
     assert "resolves to the private address 10.1.2.3" in str(e.value)
 
 
 def test_mirrors_and_listed_hosts_are_trusted(monkeypatch):
     monkeypatch.setenv("HUB_ALLOWED_HOSTS", "mirror.lan")
     monkeypatch.setenv("HUB_MIRRORS", "https://10.0.0.9:8443")
-    policy = Policy.from_env()
+    policy = Policy.of(env_settings())
     assert set(policy.trusted) == {"mirror.lan", "10.0.0.9"}
     assert policy.check("https://10.0.0.9:8443/x.ckpt")
 
@@ -161,9 +161,9 @@ def test_a_lock_held_too_long_is_a_clear_error(nginx, cards, monkeypatch):
     pub = publish(nginx.root, cards, unique("locked"), payload(CHUNK, seed=45), base=nginx.url)
     index(cards)
     monkeypatch.setattr(fetcher, "LOCK_TIMEOUT", 0.3)
-    key = cache.asset_key(pub.link, pub.digest)
-    with FileLock(cache.lock_path(key)):  # another puller, stuck
+    key = asset_key(pub.link, pub.digest)
+    with FileLock(env_cache().lock_path(key)):  # another puller, stuck
         with pytest.raises(DownloadError) as e:
             pull(pub.name)
-    assert "another process" in str(e.value) and str(cache.lock_path(key)) in str(e.value)
+    assert "another process" in str(e.value) and str(env_cache().lock_path(key)) in str(e.value)
     assert pull(pub.name)[0].read_bytes() == pub.data  # free again

@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from helpers import HF_CARD, ROOT, payload, unique
+from helpers import HF_CARD, ROOT, env_settings, payload, unique
 
 from hub_client import pull
 from hub_client.fetch.remote import resolve
-from registry.config import hf_cache_dir
 from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
 
 
@@ -152,7 +151,7 @@ def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_en
 
     sha = hf_env.repos[repo_id].sha
     for name, data in files.items():  # where huggingface_hub (and so transformers) looks, offline
-        cache_dir = hf_cache_dir()  # huggingface_hub reads HF_HOME once, at its import
+        cache_dir = env_settings().hf_cache  # huggingface_hub reads HF_HOME once, at its import
         assert try_to_load_from_cache(repo_id, name, cache_dir=cache_dir) == str(
             next(p for p in paths if p.name == name)), name
         with open(hf_hub_download(repo_id, name, revision=sha, local_files_only=True, cache_dir=cache_dir), "rb") as f:

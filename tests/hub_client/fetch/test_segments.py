@@ -11,10 +11,9 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT, index, payload, publish, unique
+from helpers import ROOT, env_cache, env_settings, index, payload, publish, unique
 
 from hub_client import pull
-from hub_client.fetch import cache
 from hub_client.fetch.segments import HANDOVER_AFTER, PIECE
 from registry.errors import IntegrityError
 
@@ -34,7 +33,7 @@ def _ranges(proxy) -> list[tuple[int, int]]:
 
 
 def _leftovers() -> list[str]:
-    folder = cache.root() / "incomplete"
+    folder = env_cache().root / "incomplete"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
@@ -67,12 +66,12 @@ def test_the_connection_cap_is_kept(capped, proxy, monkeypatch, tmp_path):
 
     from hub_client.fetch.policy import Policy
     from hub_client.fetch.segments import download
-    from hub_client.fetch.transfer import Partial, Settings
+    from hub_client.fetch.transfer import Partial
 
     monkeypatch.setenv("HUB_CONNECTIONS", "3")
     part = Partial(tmp_path / "x.part")
     with requests.Session() as session:
-        out = download(capped.link, part, session=session, policy=Policy.from_env(), settings=Settings.from_env())
+        out = download(capped.link, part, session=session, policy=Policy.of(env_settings()), settings=env_settings())
     assert out.digest == hashlib.sha256(capped.data).hexdigest() and out.size == SIZE
     assert out.connections == 3  # more than one stream was worth it, and no more than three were opened
     monkeypatch.setenv("HUB_CONNECTIONS", "1")
@@ -80,7 +79,7 @@ def test_the_connection_cap_is_kept(capped, proxy, monkeypatch, tmp_path):
     with requests.Session() as session:
         proxy.reset()
         proxy.faults.rate = RATE * 4  # one stream only, however slow: keep the test short
-        out = download(capped.link, part, session=session, policy=Policy.from_env(), settings=Settings.from_env())
+        out = download(capped.link, part, session=session, policy=Policy.of(env_settings()), settings=env_settings())
     assert out.connections == 1 and [r[2] for r in proxy.requests] == [None]
 
 
@@ -161,7 +160,6 @@ def test_a_hugging_face_file_on_a_capped_cdn_comes_in_parallel_into_the_hf_cache
 
     from servers.hfserver import Remote
 
-    from registry.config import hf_cache_dir
 
     data = payload(SIZE, seed=62)
     digest = hashlib.sha256(data).hexdigest()
@@ -173,7 +171,7 @@ def test_a_hugging_face_file_on_a_capped_cdn_comes_in_parallel_into_the_hf_cache
     hf_env.cdn[f"{repo_id}/model.safetensors"] = f"{proxy.url}/cdn/{digest}"
     paths = {p.name: p for p in pull(f"hf:{repo_id}")}
     assert paths["model.safetensors"].read_bytes() == data
-    assert str(paths["model.safetensors"]).startswith(str(hf_cache_dir()))
+    assert str(paths["model.safetensors"]).startswith(str(env_settings().hf_cache))
     assert os.path.realpath(paths["model.safetensors"]).endswith(f"/blobs/{digest}")
     assert len(_ranges(proxy)) >= 3 and proxy.peak >= 4
 

@@ -18,8 +18,8 @@ from helpers.weights import serve  # noqa: E402
 import hub_client  # noqa: E402
 from hub_client.models import engine  # noqa: E402
 from hub_client.models import torch_backend as torchnet  # noqa: E402
-from registry import config  # noqa: E402
 from registry.errors import UsageError  # noqa: E402
+from registry.settings import Settings  # noqa: E402
 
 HAS_OV = importlib.util.find_spec("openvino") is not None
 BF16 = engine.native_bf16()
@@ -67,7 +67,7 @@ def test_torch_runs_bf16_only_after_the_check_and_keeps_its_verdict(served, monk
         out = net(pixel_values=torch.from_numpy(x)).logits
     assert out.dtype == torch.float32
     assert np.abs(out.numpy() - want).max() <= info.check.tolerance * np.abs(want).max()
-    kept = json.loads((config.hub_home() / "engines" / "checks.json").read_text())
+    kept = json.loads((Settings.from_env().home / "engines" / "checks.json").read_text())
     assert [v["precision"] for v in kept.values()] == ["bf16"]
 
     def no_second_check(*a, **k):
@@ -154,7 +154,7 @@ def test_fp16_asked_by_name_runs_after_its_check(served, backend):
     got = torchnet.logits(net, x) if backend == "torch" else net(x)
     assert got.dtype == np.float32
     assert np.abs(got - want).max() <= info.check.tolerance * np.abs(want).max()
-    kept = json.loads((config.hub_home() / "engines" / "checks.json").read_text())
+    kept = json.loads((Settings.from_env().home / "engines" / "checks.json").read_text())
     assert [v["precision"] for v in kept.values()] == ["fp16"]
 
 

@@ -126,14 +126,15 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
     """Another process holds the asset's lock (``hub pull`` into the mirror's folder): the mirror waits for it
     and serves what it stored, asking the host nothing."""
     from filelock import FileLock
+    from helpers import env_cache
 
-    from hub_client.fetch import cache
+    from hub_client.fetch.cache import asset_key, link
     from hub_client.fetch.pull import resolve
 
     pub = _card(nginx, host, tmp_path, MB, seed=205)
     record = resolve(pub.name)
     asset = record.assets[0]
-    lock = FileLock(cache.lock_path(cache.asset_key(asset.url, asset.sha256)), thread_local=False)
+    lock = FileLock(env_cache().lock_path(asset_key(asset.url, asset.sha256)), thread_local=False)
     lock.acquire()
     answer: list[requests.Response] = []
     asking = threading.Thread(target=lambda: answer.append(requests.get(mirror.url + pub.uri, timeout=60)))
@@ -142,7 +143,7 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
     assert not answer, "the mirror waits for the lock's holder"
     part = tmp_path / "other.part"  # what the other process downloaded and verified
     part.write_bytes(pub.data)
-    cache.link(cache.asset_path(record, asset), cache.store_blob(part, pub.digest))
+    link(env_cache().asset_path(record, asset), env_cache().store_blob(part, pub.digest))
     lock.release()
     asking.join(60)
     assert answer and answer[0].status_code == 200 and answer[0].content == pub.data

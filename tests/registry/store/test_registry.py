@@ -15,6 +15,7 @@ import pytest
 from helpers import CARDS, ROOT, corpus_files
 
 from registry import InvalidCardError, Registry, UnknownModelError, config
+from registry.settings import Settings
 from registry.store.migrations import MIGRATIONS, applied
 
 CARD = (CARDS / "mindspore" / "2.5" / "convnext_tiny_imagenet2012.md").read_text()
@@ -48,7 +49,7 @@ def test_default_location_is_under_hub_home_in_a_checkout_too(monkeypatch, tmp_p
     """The committed registry.db is the bundled catalogue, read only; the user's registry is under HUB_HOME."""
     monkeypatch.delenv("HUB_REGISTRY")
     monkeypatch.setenv("HUB_HOME", str(tmp_path))
-    assert config.registry_path() == tmp_path / "registry.db"
+    assert Settings.from_env().registry == tmp_path / "registry.db"
     assert config.bundled_registry() == ROOT / "registry.db"
 
 
@@ -56,7 +57,7 @@ def test_default_location_outside_checkout(monkeypatch, tmp_path):
     monkeypatch.delenv("HUB_REGISTRY")
     monkeypatch.setattr(config, "checkout_root", lambda: None)
     monkeypatch.setenv("HUB_HOME", str(tmp_path))
-    assert config.registry_path() == tmp_path / "registry.db"
+    assert Settings.from_env().registry == tmp_path / "registry.db"
     assert config.bundled_registry() is None
 
 
@@ -75,7 +76,7 @@ def test_a_new_user_registry_starts_from_the_committed_one_and_never_writes_it(m
 
 def test_env_override_read_at_call_time(monkeypatch, tmp_path):
     monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "x.db"))
-    assert config.registry_path() == tmp_path / "x.db"
+    assert Settings.from_env().registry == tmp_path / "x.db"
 
 
 def test_committed_registry_db_is_in_sync_with_cards(tmp_path):
