@@ -66,7 +66,10 @@ def run(batches: list[int], seconds: float, device: str = "cuda", compile_: bool
     if compile_:
         compiled = torch.compile(engines["PyTorch bf16, channels_last"], mode="max-autotune-no-cudagraphs")
         engines["torch.compile bf16"] = compiled
-    auto, check, precision = accelerate.torch_precision(copy.deepcopy(fp32), spec, weights, "auto", device, 224)
+    from registry.settings import Settings
+
+    auto, check, precision = accelerate.torch_precision(copy.deepcopy(fp32), spec, weights, "auto", device, 224,
+                                                        Settings.from_env().engines)
     engines[f"auto (torch {precision})"] = auto
     rows = []
     for batch in batches:

@@ -125,15 +125,18 @@ def auto_engine(work: Path) -> tuple[Any, str, str, float, float]:
     rng = np.random.default_rng(0)
     weights = work / "convnext_tiny.ckpt"
     ckpt.write(weights, {k: (rng.standard_normal(s) * 0.02).astype(np.float32) for k, s in mindcv_shapes(spec).items()})
+    from registry.settings import Settings
+
     chosen = pick_backend("auto", "cpu")
+    engines = Settings.from_env().engines
     times = []
     for _ in range(2):
         start = time.perf_counter()
         if chosen == "openvino":
-            net, _, precision = accelerate.load_openvino(spec, weights, "auto", 224)
+            net, _, precision = accelerate.load_openvino(spec, weights, "auto", 224, engines)
         else:
             net, *_ = build_and_load(get_backend("torch"), spec, weights, device="cpu")
-            net, _, precision = accelerate.torch_precision(net, spec, weights, "auto", "cpu", 224)
+            net, _, precision = accelerate.torch_precision(net, spec, weights, "auto", "cpu", 224, engines)
         times.append(time.perf_counter() - start)
     return net, chosen, f"auto ({chosen} {precision})", times[0], times[1]
 

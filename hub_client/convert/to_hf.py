@@ -18,9 +18,10 @@ import numpy as np
 
 from hub_client.models.spec import ConvNeXtSpec
 from hub_client.weights.naming import mindcv_to_hf
+from registry.atomic import staged_dir
 from registry.errors import ConversionError
 
-from .output import Converted, staged_dir
+from .output import Converted
 from .readme import hf_readme
 from .source import Source
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from hub_client.models.spec import mindcv_shapes
 from hub_client.weights import ckpt
+from registry.atomic import staged_file
 
-from .output import Converted, staged_file
+from .output import Converted
 from .source import Source
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from registry.atomic import write_text
 from registry.errors import UsageError
 from registry.record import AssetRecord, ModelRecord
 
@@ -130,15 +131,8 @@ class Cache:
 
     def mark_verified(self, path: Path, kind: str, digest: str) -> None:
         """Remember that the file behind ``path`` hashed to ``digest``, as it is now (its size and mtime)."""
-        mark = self._mark(kind, digest)
-        tmp = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
-        try:
-            mark.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(_stat_key(Path(os.path.realpath(path))))
-            tmp.replace(mark)
-        except OSError:  # a read-only home (a shared model cache): the file is verified all the same, next time again
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only home (a shared model cache): verified all the same
+            write_text(self._mark(kind, digest), _stat_key(Path(os.path.realpath(path))))
 
     def is_trusted(self, path: Path, kind: str, digest: str) -> bool:
         """Whether the file was verified and has not changed since (same size and mtime): only then is it used

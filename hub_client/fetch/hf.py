@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from registry.atomic import write_text
 from registry.errors import DamagedFileError, DownloadError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
 from registry.network import unreachable
@@ -188,11 +189,8 @@ def _remember_listing(listings: Path, repo: str, sha: str, names: list[str]) -> 
     path = _listing_file(listings, repo, sha)
     if path.is_file():
         return  # a commit's files never change: kept once
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(sorted(names)))
-        tmp.replace(path)
+        write_text(path, json.dumps(sorted(names)))
     except OSError:  # a read-only home: an offline pull then judges by the snapshot alone
         pass
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from filelock import FileLock
 
+from registry.atomic import write_text
 from registry.errors import (
     DownloadError,
     HubError,
@@ -32,9 +33,10 @@ from registry.settings import Settings
 
 from .cache import Cache, link
 from .digests import Address, address_digest, address_kind, is_sha256
+from .http_layer import thread_session
 from .policy import Policy
 from .segments import download
-from .transfer import Partial, ProgressSink, thread_session
+from .transfer import Partial, ProgressSink
 
 #: An ETag that can name a blob file (huggingface_hub names blobs by it): no separator, nothing hidden.
 _BLOB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
@@ -253,10 +255,7 @@ def write_ref(hf_cache: Path, repo_id: str, ref: str, sha: str) -> None:
             return  # as it is: a read-only cache is left untouched
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(sha)
-    tmp.replace(path)
+    write_text(path, sha)
 
 
 def _pointer(hf_cache: Path, repo_id: str, sha: str, name: str) -> Path:

@@ -18,17 +18,9 @@ import requests
 
 from registry.errors import DownloadError
 
+from .http_layer import NETWORK_ERRORS, Reader, backoff, exhausted, open_range
 from .policy import Policy
-from .transfer import (
-    MAX_BACKOFF,
-    NETWORK_ERRORS,
-    RETRY_STATUS,
-    ProgressSink,
-    Reader,
-    Settings,
-    open_checked,
-    retry_after,
-)
+from .transfer import ProgressSink, Settings
 
 log = logging.getLogger("hub")
 
@@ -280,38 +272,36 @@ def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Sessio
     with run.lock:
         run.attempts += 1
     sent = headers if src.primary else {k: v for k, v in headers.items() if k.lower() != "authorization"}
-    hdrs = {**sent, "Range": f"bytes={a}-{b - 1}", "If-Range": src.validator, "Accept-Encoding": "identity",
-            "User-Agent": "hub-client"}
     try:
-        resp, _ = open_checked(session, src.url, hdrs, policy, settings.timeout)
+        answer = open_range(session, src.url, policy=policy, timeout=settings.timeout, start=a, end=b,
+                            validator=src.validator, headers=sent)
     except NETWORK_ERRORS as e:
         run.give_back(piece)
         if run.fault(src, type(e).__name__):
             return failures
         failures += 1
-        if failures > settings.retries:
+        if exhausted(settings, failures):
             raise DownloadError(f"giving up on {src.url} after {failures} failed connections",
                                 url=src.url) from None
-        settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
+        settings.sleep(backoff(settings, failures))
         return failures
-    with resp:
+    with answer:
+        resp = answer.resp
         status = resp.status_code
-        if status in RETRY_STATUS:  # too many connections, or busy: one fewer, and wait
+        if answer.kind == "busy":  # too many connections, or busy: one fewer, and wait
             run.give_back(piece)
-            wait = retry_after(resp.headers.get("Retry-After"))
             with run.lock:
                 run.target = max(1, run.target - 1)
                 # With others fetching, it says "fewer connections" (as it is told, in ``target``), not that
                 # the source fails: only a refusal of a connection on its own counts towards giving up.
                 alone = run.fetching <= 1
             failures += alone
-            if failures > settings.retries:
+            if exhausted(settings, failures):
                 raise DownloadError(f"{src.url} answered HTTP {status} {failures} times", url=src.url,
                                     status=status)
-            settings.sleep(min(MAX_BACKOFF, wait if wait is not None else settings.backoff * 2 ** failures))
+            settings.sleep(backoff(settings, max(failures, 1), answer.wait))
             return failures
-        if status == 200 or (status == 206 and not resp.headers.get("Content-Range", "").startswith(
-                f"bytes {a}-")):
+        if answer.kind in ("whole", "other-range"):
             run.give_back(piece)  # ranges ignored, or the file changed there (If-Range failed)
             if not run.fault(src, f"HTTP {status} to a range request", fatal=True):
                 with run.turn:
@@ -319,12 +309,11 @@ def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Sessio
                     run.turn.notify_all()
                 raise _Abandoned
             return failures
-        if status != 206:
+        if answer.kind != "range":
             run.give_back(piece)
             if run.fault(src, f"HTTP {status}", fatal=True):
                 return failures
-            raise DownloadError(f"{src.url} answered HTTP {status} {resp.reason}", url=src.url,
-                                status=status, code=resp.headers.get("X-Error-Code"))
+            raise answer.refusal(src.url)
         try:
             got = write_piece(resp, path, a, b, sink, record=run.record,
                               stop=lambda: run.error is not None or run.abandon is not None)
@@ -338,9 +327,9 @@ def _fetch_piece(run: Run, slot: int, piece: list[int], session: requests.Sessio
             if run.fault(src, "connection cut"):
                 return failures
             failures += 1
-            if failures > settings.retries:
+            if exhausted(settings, failures):
                 raise DownloadError(f"giving up on {src.url}: the connection broke {failures} times",
                                     url=src.url)
-            settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (failures - 1)))
+            settings.sleep(backoff(settings, failures))
             return failures
         return 0

@@ -19,8 +19,8 @@ from registry.errors import DownloadError, IntegrityError, UsageError
 from registry.settings import DEFAULT_ENDPOINT, Settings
 
 from .hf_files import RepoFile, list_repo
+from .http_layer import open_checked
 from .policy import Policy
-from .transfer import open_checked
 
 BLOCK = 1 << 20
 

@@ -13,19 +13,19 @@ import requests
 
 from registry.errors import DownloadError
 from registry.network import unreachable
+from registry.settings import Settings
 
-from .policy import Policy
-from .transfer import (
-    MAX_BACKOFF,
+from .http_layer import (
     MAX_REDIRECTS,
-    MAX_RETRY_AFTER,
     NETWORK_ERRORS,
     RETRY_STATUS,
     TIMED_OUT,
-    Settings,
+    backoff,
+    busy_wait,
+    exhausted,
     open_checked,
-    retry_after,
 )
+from .policy import Policy
 
 #: The largest JSON answer read (a repo listing of many thousand files stays far below).
 MAX_JSON_BYTES = 64 << 20
@@ -90,10 +90,8 @@ def small_request(method: str, url: str, *, session: requests.Session, policy: P
             else:
                 resp = _head(session, url, sent, policy, settings.timeout)
             with resp:
-                if resp.status_code in RETRY_STATUS and attempt <= settings.retries:
-                    wait = retry_after(resp.headers.get("Retry-After"))
-                    settings.sleep(min(MAX_RETRY_AFTER, wait) if wait is not None else
-                                   min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
+                if resp.status_code in RETRY_STATUS and not exhausted(settings, attempt):
+                    settings.sleep(backoff(settings, attempt, busy_wait(resp, url)))
                     continue
                 if not (resp.status_code == 200 or method == "HEAD" and resp.is_redirect):
                     raise DownloadError(f"{url} answered HTTP {resp.status_code} {resp.reason}", url=url,
@@ -102,12 +100,12 @@ def small_request(method: str, url: str, *, session: requests.Session, policy: P
                 return resp.headers, body
         except NETWORK_ERRORS as e:
             why = unreachable(e)
-            if why is not None or attempt > settings.retries:
+            if why is not None or exhausted(settings, attempt):
                 host = urlsplit(url).hostname or url
                 timed_out = isinstance(e, (requests.Timeout, TimeoutError))
                 raise DownloadError(f"cannot reach {host}: {why or e} ({url})", url=url,
                                     code=TIMED_OUT if timed_out and why is None else None) from None
-            settings.sleep(min(MAX_BACKOFF, settings.backoff * 2 ** (attempt - 1)))
+            settings.sleep(backoff(settings, attempt))
 
 
 def _head(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,

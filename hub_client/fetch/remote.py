@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from registry.atomic import write_text
 from registry.errors import DownloadError, InvalidCardError, OfflineError, RepoAccessError, UnknownModelError
 from registry.record import Dialect, ModelRecord
 from registry.settings import Settings
@@ -247,9 +248,7 @@ def _keep_card(repo: _Repo, readme: Path | None, cfg_path: Path | None, settings
             return card  # kept before, the same at this commit: nothing to write (a read-only home stays as it is)
     except (OSError, ValueError):
         pass
-    part = card.with_name(".README.md.tmp")
-    part.write_text(text, encoding="utf-8")
-    part.replace(card)
+    write_text(card, text)
     origin.write(folder)
     return card
 
@@ -291,8 +290,8 @@ def search_hf(text: str, *, settings: Settings, limit: int = 20) -> list[dict[st
     """
     from urllib.parse import urlencode
 
+    from .http_layer import thread_session
     from .queries import request_json
-    from .transfer import thread_session
 
     endpoint = settings.hf_endpoint
     if settings.offline:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -34,12 +33,13 @@ from pathlib import Path
 
 import requests
 
+from registry.atomic import write_text
 from registry.errors import DownloadError, HubError
 
+from .http_layer import NETWORK_ERRORS, open_range
 from .pieces import PIECE, Run, Source, gaps, hash_prefix, worker
 from .policy import Policy
 from .transfer import (
-    NETWORK_ERRORS,
     Handover,
     HandoverRule,
     NoProgress,
@@ -48,7 +48,6 @@ from .transfer import (
     ProgressSink,
     Settings,
     fetch,
-    open_checked,
 )
 
 log = logging.getLogger("hub")
@@ -123,10 +122,8 @@ class SegmentState:
         return True
 
     def save(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"url": self.url, "validator": self.validator, "total": self.total,
-                                   "done": self.done}))
-        os.replace(tmp, self.path)
+        write_text(self.path, json.dumps({"url": self.url, "validator": self.validator, "total": self.total,
+                                          "done": self.done}))
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -222,16 +219,16 @@ def _agreeing(session: requests.Session, url: str, total: int, policy: Policy, s
     """Another URL as a source of pieces, when it serves ranges of a file of the same size with a strong ETag
     (one byte asked: ``Range: bytes=0-0``); None, and a line in the log, when it does not."""
     sent = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-    sent.update({"Range": "bytes=0-0", "Accept-Encoding": "identity", "User-Agent": "hub-client"})
     try:
-        resp, final = open_checked(session, url, sent, policy, settings.timeout)
+        answer = open_range(session, url, policy=policy, timeout=settings.timeout, end=1, headers=sent)
     except (*NETWORK_ERRORS, HubError) as e:
         log.info("not a source: %s (%s)", url, e)
         return None
-    with resp:
+    with answer:
+        resp, final = answer.resp, answer.url
         etag = resp.headers.get("ETag", "")
-        answer = resp.headers.get("Content-Range", "")
-        if resp.status_code != 206 or answer != f"bytes 0-0/{total}" or not etag or etag.startswith("W/"):
-            log.info("not a source: %s (HTTP %d, %s, ETag %r)", url, resp.status_code, answer or "no range", etag)
+        got = resp.headers.get("Content-Range", "")
+        if answer.kind != "range" or got != f"bytes 0-0/{total}" or not etag or etag.startswith("W/"):
+            log.info("not a source: %s (HTTP %d, %s, ETag %r)", url, resp.status_code, got or "no range", etag)
             return None
     return Source(final, etag)

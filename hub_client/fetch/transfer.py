@@ -9,46 +9,30 @@ or the file changed in between.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import http.client
 import json
 import logging
-import os
-import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
-import urllib3
 
+from registry.atomic import write_text
 from registry.errors import DownloadError, SizeLimitError
 from registry.network import unreachable
 from registry.settings import Settings
 
+from .http_layer import NETWORK_ERRORS, Reader, announced_size, backoff, exhausted, open_range, strong_validator
 from .pipeline import CHUNK, PartFile, Pipeline
 from .policy import Policy
 
 log = logging.getLogger("hub")
 
-__all__ = ["CHUNK", "Outcome", "Partial", "Settings", "fetch"]
-
-MAX_REDIRECTS = 10
-#: The longest Retry-After we honour; a server asking for more is treated as down.
-MAX_RETRY_AFTER = 120.0
-#: The longest pause between two attempts, however many failed.
-MAX_BACKOFF = 30.0
-#: ``DownloadError.code`` of a request that got no answer in time (a gateway answers it 504, not 502).
-TIMED_OUT = "Timeout"
-RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
-NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                   urllib3.exceptions.HTTPError, http.client.HTTPException, ConnectionError, TimeoutError)
-
+__all__ = ["CHUNK", "Outcome", "Partial", "Policy", "Settings", "announced_size", "fetch"]
 
 class ProgressSink(Protocol):
     """What a transfer reports; the CLI draws it, library callers may ignore it."""
@@ -125,26 +109,6 @@ class _Retry(Exception):
 
 
 
-_local = threading.local()
-
-
-def thread_session() -> requests.Session:
-    """One keep-alive session per thread (requests sessions are not meant to be shared across threads)."""
-    if getattr(_local, "session", None) is None:
-        _local.session = requests.Session()
-    return _local.session  # type: ignore[no-any-return]
-
-
-def retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
 class Partial:
     """``NAME.part`` plus ``NAME.part.json``: the bytes so far and what they are a prefix of."""
 
@@ -164,76 +128,12 @@ class Partial:
         return size, meta["validator"]
 
     def remember(self, url: str, validator: str | None, total: int | None) -> None:
-        tmp = self.meta_path.with_name(self.meta_path.name + ".tmp")
-        tmp.write_text(json.dumps({"url": url, "validator": validator, "total": total}))
-        os.replace(tmp, self.meta_path)
+        write_text(self.meta_path, json.dumps({"url": url, "validator": validator, "total": total}))
 
     def discard(self) -> None:
         """Forget the partial file and what is known of it (a parallel download's ranges too)."""
         for p in (self.path, self.meta_path, self.path.with_name(self.path.name + ".seg.json")):
             p.unlink(missing_ok=True)
-
-
-def _validator(resp: requests.Response) -> str | None:
-    etag = resp.headers.get("ETag")
-    if etag and not etag.startswith("W/"):
-        return etag  # If-Range needs a strong validator
-    return resp.headers.get("Last-Modified")
-
-
-def open_checked(session: requests.Session, url: str, headers: dict[str, str], policy: Policy,
-          timeout: float) -> tuple[requests.Response, str]:
-    """GET with redirects followed by hand, so every hop is checked against the policy; credentials go to the
-    first host only (a hub's CDN gets a signed URL, never the user's token)."""
-    current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        policy.check(current)
-        resp = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=(timeout, timeout))
-        if resp.status_code in (301, 302, 303, 307, 308) and "Location" in resp.headers:
-            resp.close()
-            nxt = urljoin(current, resp.headers["Location"])
-            if urlsplit(nxt).netloc != urlsplit(current).netloc:
-                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-            current = nxt
-            continue
-        return resp, current
-    raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
-
-
-class Reader:
-    """``readinto`` straight from the socket, returning what has arrived rather than waiting for the whole buffer.
-
-    A read that waits for 4 MiB (http.client's ``readinto``) leaves a slow link's progress frozen for seconds, and
-    an interrupt in the middle of it loses the bytes it had already copied. So a body of known length is read with
-    the socket file's ``readinto1`` (one ``recv`` into the caller's buffer: no copy), keeping http.client's count
-    of what is left; a chunked body with ``read1``.
-    """
-
-    #: The most a chunked body's ``read1`` asks for at once (a copy: kept below the allocator's mmap threshold).
-    CHUNKED_READ = 128 << 10
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.fp = getattr(raw, "_fp", None)  # http.client.HTTPResponse
-        sock = getattr(self.fp, "fp", None)
-        known = self.fp is not None and not getattr(self.fp, "chunked", True) and \
-            isinstance(getattr(self.fp, "length", None), int)
-        self.sock = sock if known and hasattr(sock, "readinto1") else None
-
-    def readinto(self, view: memoryview) -> int:
-        if self.sock is not None and self.fp is not None:
-            left = int(self.fp.length or 0)
-            n = int(self.sock.readinto1(view[:left] if len(view) > left else view) or 0) if left else 0
-            self.fp.length = left - n
-            if n == 0 or self.fp.length == 0:
-                self.fp.readinto(bytearray(0))  # http.client's own bookkeeping: the body is done, release it
-            return n
-        if self.fp is not None and hasattr(self.fp, "read1"):
-            block = self.fp.read1(min(len(view), self.CHUNKED_READ))
-        else:
-            block = self.raw.read(len(view), decode_content=False)
-        view[: len(block)] = block
-        return len(block)
 
 
 @dataclass
@@ -293,12 +193,10 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
             except _Retry as r:
                 if state.received > received:
                     attempt = 1  # it moved forward: a flaky link, not a dead one; back off from the start
-                if attempt > settings.retries:
+                if exhausted(settings, attempt):
                     raise DownloadError(f"giving up on {url} after {attempt} attempt(s) without progress: {r.why}",
                                         url=url) from None
-                delay = r.wait if r.wait is not None else min(
-                    MAX_BACKOFF, settings.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.25))
-                settings.sleep(delay)
+                settings.sleep(backoff(settings, attempt, r.wait))
         if settings.fsync and handed is None:
             out.sync()
     if handed is not None and handover is not None:
@@ -313,14 +211,11 @@ def fetch(url: str, part: Partial, *, session: requests.Session, policy: Policy,
 def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: requests.Session, policy: Policy,
              settings: Settings, sink: ProgressSink, name: str, extra: dict[str, str],
              handover: HandoverRule | None = None) -> None:
-    headers = {**extra, "Accept-Encoding": "identity", "User-Agent": "hub-client"}
-    if st.offset and st.validator:
-        headers["Range"] = f"bytes={st.offset}-"
-        headers["If-Range"] = st.validator
-    elif st.offset:
+    if st.offset and not st.validator:
         st.restart(out)  # no validator: kept bytes cannot be matched to the server's file
     try:
-        resp, st.final_url = open_checked(session, url, headers, policy, settings.timeout)
+        answer = open_range(session, url, policy=policy, timeout=settings.timeout, start=st.offset,
+                            validator=st.validator, headers=extra)
     except NETWORK_ERRORS as e:
         why = unreachable(e)
         if why is not None:  # no retry helps a name that does not resolve or a port nobody listens on
@@ -328,25 +223,24 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
             raise DownloadError(f"cannot reach {host}: {why} ({url}); if this machine is offline, set HUB_OFFLINE=1 "
                                 "to use the cache alone, or name a reachable mirror in HUB_MIRRORS", url=url) from None
         raise _Retry(f"{type(e).__name__}: {e}") from None
-    with resp:
+    st.final_url = answer.url
+    with answer:
+        resp = answer.resp
         status = resp.status_code
-        if status in RETRY_STATUS:
-            wait = retry_after(resp.headers.get("Retry-After"))
-            if wait is not None and wait > MAX_RETRY_AFTER:
-                raise DownloadError(f"{url} asks to retry after {wait:.0f} s", url=url, status=status)
-            raise _Retry(f"HTTP {status}", wait)
-        if status == 416 and st.offset and resp.headers.get("Content-Range") == f"bytes */{st.offset}":
+        if answer.kind == "busy":
+            raise _Retry(f"HTTP {status}", answer.wait)
+        if answer.kind == "unsatisfiable" and st.offset and \
+                resp.headers.get("Content-Range") == f"bytes */{st.offset}":
             return  # a previous run got every byte and died before the rename: nothing left to fetch
-        if status == 416:
+        if answer.kind == "unsatisfiable":
             st.restart(out)
             part.remember(url, None, None)
             raise _Retry("range not satisfiable; restarting from the first byte")
-        if status not in (200, 206):
-            raise DownloadError(f"{url} answered HTTP {status} {resp.reason}", url=url, status=status,
-                                code=resp.headers.get("X-Error-Code"))
-        if status == 200 and st.offset:
+        if answer.kind == "refused":
+            raise answer.refusal(url)
+        if answer.kind == "whole" and st.offset:
             st.restart(out)  # the range was ignored, or the file changed (If-Range failed): start over
-        if status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {st.offset}-"):
+        if answer.kind == "other-range":
             st.restart(out)
             part.remember(url, None, None)
             raise _Retry("the server sent another range than asked for; restarting")
@@ -354,7 +248,7 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         if total is not None and total > settings.max_bytes:
             part.discard()
             raise SizeLimitError(url, total, settings.max_bytes, "announced size is over the limit")
-        st.validator = _validator(resp)
+        st.validator = strong_validator(resp)
         part.remember(url, st.validator, total)
         sink.start(name, total, st.offset)
         reader = Reader(resp.raw)
@@ -396,12 +290,3 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         if total is not None and st.offset < total:
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
 
-
-def announced_size(resp: requests.Response) -> int | None:
-    """The whole file's size as an answer states it: a 206's ``Content-Range`` total (its ``Content-Length`` is
-    only the range's), a 200's ``Content-Length``; None when it does not say (``bytes 0-9/*``, chunked)."""
-    if resp.status_code == 206:
-        tail = resp.headers.get("Content-Range", "").rpartition("/")[2]
-        return int(tail) if tail.isdigit() else None
-    length = resp.headers.get("Content-Length", "")
-    return int(length) if resp.status_code == 200 and length.isdigit() else None

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from registry.atomic import write_text
 from registry.errors import UsageError
 
 log = logging.getLogger("hub")
@@ -128,9 +129,7 @@ def remember_check(engines: Path, key: str, check: Check) -> None:
         except (OSError, ValueError):
             known = {}
         known[key] = asdict(check)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known, indent=1))
-        os.replace(tmp, path)
+        write_text(path, json.dumps(known, indent=1))
     except OSError as e:  # a read-only HUB_HOME: the check runs again next time, nothing else changes
         log.info("could not keep the precision check in %s: %s", path, e)
 

@@ -91,7 +91,7 @@ def export(name: str, fmt: str, out: str | Path, *, overwrite: bool = False, pro
         ConversionError: the runtime's logits differ from PyTorch's by more than ``TOLERANCE``.
         and every error of ``load_model``'s pull and strict load.
     """
-    from hub_client.convert.output import check_target, staged_dir
+    from registry.atomic import check_target, staged_dir
 
     from .backend import build_and_load, get_backend, pick_backend
     from .loader import model_info

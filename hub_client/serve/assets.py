@@ -200,9 +200,9 @@ class AssetStore:
              on_stored: OnStored | None) -> None:
         import hashlib
 
+        from hub_client.fetch.http_layer import thread_session
         from hub_client.fetch.policy import Policy
         from hub_client.fetch.pull import check_digest
-        from hub_client.fetch.transfer import thread_session
 
         url = asset.url or ""
         urls = self.sources(url)
@@ -242,18 +242,19 @@ def _upstream_size(urls: list[str], headers: dict[str, str], settings: Settings)
     """The size of the file, from the first host's answer to a one-byte range (every hop policy-checked)."""
     import requests
 
+    from hub_client.fetch.http_layer import announced_size, open_range, thread_session
     from hub_client.fetch.policy import Policy
-    from hub_client.fetch.transfer import announced_size, open_checked, thread_session
 
     why = ""
     for url in urls:
         try:
-            asked = {**headers, "Range": "bytes=0-0", "Accept-Encoding": "identity"}
-            resp, _ = open_checked(thread_session(), url, asked, Policy.of(settings), settings.timeout)
+            answer = open_range(thread_session(), url, policy=Policy.of(settings), timeout=settings.timeout, end=1,
+                                headers=headers)
         except (requests.RequestException, OSError, HubError) as e:
             why = f"the asset's host could not be asked its size: {e}"
             continue
-        with resp:
+        with answer:
+            resp = answer.resp
             size = announced_size(resp)
         if size is not None:
             return size

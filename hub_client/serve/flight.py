@@ -34,10 +34,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from hub_client.fetch.http_layer import NETWORK_ERRORS, Reader, announced_size, backoff, exhausted, open_range
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import NETWORK_ERRORS, RETRY_STATUS, Settings, announced_size, open_checked
 from registry.errors import DownloadError, IntegrityError
 from registry.network import unreachable
+from registry.settings import Settings
 
 from .store import StoredFile
 
@@ -213,50 +214,61 @@ def _receive(flight: Flight, url: str, session: requests.Session, policy: Policy
              headers: dict[str, str], hasher: Any) -> None:
     validator: str | None = None
     failures = 0
+    buf = bytearray(BLOCK)
+    view = memoryview(buf)
     while True:
         before = flight.written
-        sent = {**headers, "Accept-Encoding": "identity", "User-Agent": "hub-serve"}
-        if flight.written:
-            sent["Range"] = f"bytes={flight.written}-"
-            if validator:
-                sent["If-Range"] = validator
         try:
-            resp, _ = open_checked(session, url, sent, policy, settings.timeout)
-            with resp:
-                if resp.status_code in RETRY_STATUS:  # 429, 5xx: upstream busy or failing for a moment
-                    raise ConnectionError(f"upstream answered HTTP {resp.status_code}")
-                if resp.status_code == 206 and not resp.headers.get("Content-Range", "").startswith(
-                        f"bytes {flight.written}-"):
+            with open_range(session, url, policy=policy, timeout=settings.timeout, start=flight.written,
+                            validator=validator, headers=headers, agent="hub-serve") as answer:
+                resp = answer.resp
+                if answer.kind == "busy":  # 429, 5xx: upstream busy or failing for a moment
+                    raise _Busy(f"upstream answered HTTP {resp.status_code}", answer.wait)
+                if answer.kind == "other-range":
                     raise ConnectionError("upstream answered another range than asked for")
-                if resp.status_code not in (200, 206):
-                    raise DownloadError(f"upstream answered HTTP {resp.status_code} {resp.reason}", url=url,
-                                        status=resp.status_code, code=resp.headers.get("X-Error-Code"))
-                etag = resp.headers.get("ETag", "")
-                validator = validator or (etag if etag and not etag.startswith("W/") else None)
+                if answer.kind not in ("range", "whole"):
+                    raise answer.refusal(url, "upstream")
+                validator = validator or strong_etag(resp)
                 if flight.size is None:
                     _learn_size(flight, resp, url)
-                skip = flight.written if resp.status_code == 200 else 0  # the whole file again: what we have
-                for block in resp.raw.stream(BLOCK, decode_content=False):
+                skip = flight.written if answer.kind == "whole" else 0  # the whole file again: what we have
+                reader = Reader(resp.raw)
+                while n := reader.readinto(view):
+                    block = view[:n]
                     if skip:
-                        cut = min(skip, len(block))
+                        cut = min(skip, n)
                         block, skip = block[cut:], skip - cut
                     if not block:
                         continue
                     if flight.size is not None and flight.written + len(block) > flight.size:
                         raise DownloadError(f"upstream sent more than the {flight.size} bytes listed", url=url)
                     hasher.update(block)
-                    flight.append(block)
+                    flight.append(bytes(block))
                 if flight.size is None or flight.written >= flight.size:
                     return
                 raise ConnectionError(f"connection closed after {flight.written} of {flight.size} bytes")
-        except NETWORK_ERRORS as e:
-            why = unreachable(e)
+        except (*NETWORK_ERRORS, _Busy) as e:
+            why = unreachable(e) if not isinstance(e, _Busy) else None
             if why is not None:  # a name that does not resolve, a refused connection: asking again will not help
                 raise DownloadError(f"upstream {urlsplit(url).netloc}: {why}", url=url) from None
             failures = 1 if flight.written > before else failures + 1  # progress: a flaky link, not a dead one
-            if failures > settings.retries:
+            if exhausted(settings, failures):
                 raise DownloadError(f"upstream failed {failures} times in a row: {e}", url=url) from None
-            settings.sleep(min(5.0, settings.backoff * 2 ** (failures - 1)))
+            settings.sleep(backoff(settings, failures, e.wait if isinstance(e, _Busy) else None))
+
+
+class _Busy(Exception):
+    """Upstream answered "not now" (429, 5xx), maybe with the wait it asks for."""
+
+    def __init__(self, why: str, wait: float | None) -> None:
+        super().__init__(why)
+        self.wait = wait
+
+
+def strong_etag(resp: requests.Response) -> str | None:
+    """The answer's ETag when it is strong (``If-Range`` needs one; a date is not enough for a pull-through)."""
+    etag = resp.headers.get("ETag", "")
+    return etag if etag and not etag.startswith("W/") else None
 
 
 def _learn_size(flight: Flight, resp: requests.Response, url: str) -> None:

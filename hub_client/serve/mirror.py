@@ -26,8 +26,8 @@ from urllib.parse import quote, urlsplit
 
 from hub_client.fetch.digests import address_kind
 from hub_client.fetch.hf_files import list_repo
+from hub_client.fetch.http_layer import TIMED_OUT, thread_session
 from hub_client.fetch.policy import Policy
-from hub_client.fetch.transfer import TIMED_OUT, thread_session
 from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
 from registry.settings import Settings
 

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from hub_client.fetch.digests import is_git_id, is_sha256
+from registry.atomic import write_text
 from registry.errors import UsageError
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -212,10 +213,7 @@ class LocalStorage:
 
     def set_ref(self, repo: str, rev: str, sha: str) -> None:
         path = self._folder(repo) / "refs" / Path(*PurePosixPath(check_rev(rev)).parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(sha)
-        os.replace(tmp, path)  # the mtime says when upstream last confirmed it
+        write_text(path, sha)  # the mtime says when upstream last confirmed it
 
     def snapshot(self, repo: str, sha: str) -> Snapshot | None:
         folder = self._folder(repo)
@@ -240,10 +238,7 @@ class LocalStorage:
 
         folder = self._folder(snap.repo)
         path = folder / ".hub-snapshots" / f"{snap.sha}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(snap.to_json())
-        os.replace(tmp, path)
+        write_text(path, snap.to_json())
         (folder / "snapshots" / snap.sha).mkdir(parents=True, exist_ok=True)  # as HF's scan wants
         for f in snap.files:  # the files already stored (a team commit's, or ones an earlier commit shares)
             if (folder / "blobs" / f.etag).is_file():

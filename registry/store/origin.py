@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry.atomic import write_text
 from registry.record import ModelRecord
 
 if TYPE_CHECKING:
@@ -37,11 +38,7 @@ class Origin:
     generated: bool = False
 
     def write(self, folder: Path) -> Path:
-        path = folder / FILE_NAME
-        tmp = path.with_name(f".{FILE_NAME}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_text(folder / FILE_NAME, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def read(cls, folder: Path) -> Origin | None:

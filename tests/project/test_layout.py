@@ -8,7 +8,7 @@ import importlib.metadata
 import sys
 
 from helpers import ROOT
-from helpers.imports import cycles, graph, modules
+from helpers.imports import cycles, folder_graph, graph, modules
 
 from registry.about import DISTRIBUTION
 
@@ -20,6 +20,67 @@ SOURCE_DIRS = ("registry", "hub_client", "bench", "scripts", "training", "tests/
 
 def test_no_import_circle_anywhere():
     assert cycles(graph(ROOT, PACKAGES)) == []
+
+
+def test_no_import_circle_between_folders():
+    """A folder is a subsystem: ``convert`` may use ``models`` or the other way round, not both."""
+    assert cycles(folder_graph(ROOT, PACKAGES)) == []
+
+
+def test_the_folder_check_finds_a_circle_between_folders(tmp_path):
+    pkg = tmp_path / "pkg"
+    for sub in ("", "one", "two"):
+        (pkg / sub).mkdir(exist_ok=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "one" / "a.py").write_text("from ..two.b import thing\n")
+    (pkg / "two" / "b.py").write_text("thing = 1\n")
+    (pkg / "two" / "c.py").write_text("from ..one import a\n")
+    assert cycles(graph(tmp_path, ["pkg"])) == []  # no circle between modules
+    assert cycles(folder_graph(tmp_path, ["pkg"])) == [["pkg.one", "pkg.two"]]
+
+
+#: Where the environment may be read: the one settings reader, and the CLI (an edge; it sets MindSpore's log
+#: level before MindSpore is imported).
+ENV_EDGES = ("registry/settings.py", "hub_client/cli/")
+#: The public entries that build settings from the environment when the caller passes none.
+PUBLIC_ENTRIES = ("hub_client/fetch/pull.py", "hub_client/models/loader.py", "hub_client/convert/source.py",
+                  "hub_client/models/export.py", "registry/store/db.py")
+
+
+def _calls_and_reads(path):
+    """(environment reads, ``or_env`` calls, ``from_env`` calls) in one module's code."""
+    env, or_env, from_env = [], [], []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb", "putenv"):
+            env.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                any(a.name in ("environ", "getenv") for a in node.names):
+            env.append(node.lineno)
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            (or_env if name == "or_env" else from_env if name == "from_env" else []).append(node.lineno)
+    return sorted(env), sorted(or_env), sorted(from_env)
+
+
+def test_no_environment_read_below_the_edges():
+    """Settings come from the environment once, at the edges, and are passed down (#29)."""
+    env_found, public_found = [], []
+    for path in modules(ROOT, PACKAGES).values():
+        rel = path.relative_to(ROOT).as_posix()
+        env, or_env, from_env = _calls_and_reads(path)
+        if not rel.startswith(ENV_EDGES):
+            env_found += [f"{rel}:{n}" for n in env + from_env]
+            if rel not in PUBLIC_ENTRIES:
+                public_found += [f"{rel}:{n}" for n in or_env]
+    assert env_found == []
+    assert public_found == []
+
+
+def test_the_environment_check_sees_every_kind_of_read(tmp_path):
+    mod = tmp_path / "m.py"
+    mod.write_text("import os\nfrom os import environ\na = os.environ['X']\nb = os.getenv('Y')\n"
+                   "c = Settings.from_env()\nd = or_env(None)\n")
+    assert _calls_and_reads(mod) == ([2, 3, 4], [6], [5])
 
 
 def test_registry_never_imports_hub_client():

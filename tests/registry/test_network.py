@@ -8,13 +8,18 @@ import time
 
 import pytest
 import requests
-from helpers import index, payload, publish, unique
+from helpers import env_settings, index, payload, publish, unique
 from helpers.tools import closed_port
 
 from hub_client import pull
-from hub_client.fetch.remote import resolve
+from hub_client.fetch import remote
 from registry.errors import DownloadError
 from registry.network import unreachable
+
+
+def resolve(spec: str) -> remote.Resolution:
+    """The resolution ``spec`` gets with the settings of the test's environment."""
+    return remote.resolve(spec, settings=env_settings())
 
 
 def test_the_kinds_of_failure():

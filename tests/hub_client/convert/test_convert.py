@@ -179,7 +179,7 @@ def test_a_failed_write_leaves_nothing_and_an_existing_target_is_kept(tmp_path, 
     monkeypatch.setattr(safetensors.numpy, "save_file", broken)
     with pytest.raises(OSError, match="No space") as e:
         to_hf(src, tmp_path / "repo")
-    assert str(e.value).startswith(f"cannot write {tmp_path / 'repo'}: ") and "hub-convert" not in str(e.value)
+    assert str(e.value).startswith(f"cannot write {tmp_path / 'repo'}: ") and "hub-stage" not in str(e.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.ckpt"]  # no folder, no staging leftovers
     monkeypatch.undo()
     (tmp_path / "out.ckpt").write_bytes(b"keep me")

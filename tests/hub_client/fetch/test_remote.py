@@ -11,8 +11,13 @@ import pytest
 from helpers import HF_CARD, ROOT, env_settings, payload, unique
 
 from hub_client import pull
-from hub_client.fetch.remote import resolve
+from hub_client.fetch import remote
 from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
+
+
+def resolve(spec: str) -> remote.Resolution:
+    """The resolution ``spec`` gets with the settings of the test's environment."""
+    return remote.resolve(spec, settings=env_settings())
 
 
 def new_repo(server, *, readme: bool = True, **kw) -> tuple[str, dict[str, bytes]]:

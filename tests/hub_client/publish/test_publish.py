@@ -18,7 +18,7 @@ ms = pytest.importorskip("mindspore")
 pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
-from helpers import unique  # noqa: E402
+from helpers import env_settings, unique  # noqa: E402
 from helpers.tools import closed_port, need  # noqa: E402
 from helpers.weights import make_ckpt  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
@@ -95,7 +95,7 @@ def test_publish_then_a_fresh_machine_pulls_the_same_bytes_and_logits(tmp_path, 
     assert (again.uploaded, again.wrote, again.sha256) == (0, [], done.sha256)  # nothing uploaded, nothing written
 
     fresh_machine(monkeypatch, tmp_path, name)
-    update(target.url("catalog.tar.gz"))
+    update(target.url("catalog.tar.gz"), settings=env_settings())
     (path,) = pull(name)
     assert path.read_bytes() == data
     net = load_model(name, backend="mindspore")

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import index, payload, publish, unique
+from helpers import env_settings, index, payload, publish, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -35,15 +35,14 @@ def host(nginx):
 
 @pytest.fixture
 def mirror(tmp_path, monkeypatch, net):
-    """A mirror over ``tmp_path/mirror`` pulling through, as ``hub serve`` runs it (its folder is HUB_HOME)."""
-    from hub_client.serve import LocalStorage, Mirror, create_app
-    from hub_client.serve.assets import AssetStore
+    """A mirror over ``tmp_path/mirror`` pulling through, as ``hub serve`` builds it."""
+    from hub_client.serve.build import build_mirror
 
     home = tmp_path / "mirror"
-    monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("HUB_HOME", str(home))  # a hub pull by the tests goes into the mirror's folder
     monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
     monkeypatch.delenv("HUB_MIRRORS", raising=False)
-    server = AsgiServer(create_app(Mirror(LocalStorage(home / "hf")), assets=AssetStore(home, pull_through=True)))
+    server = AsgiServer(build_mirror(env_settings(), storage=str(home)).app)
     server.home = home
     yield server.start()
     server.stop()
@@ -152,20 +151,17 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
 
 def test_the_size_cap_counts_assets_with_hugging_face_files(nginx, host, hf_server, tmp_path, monkeypatch, net):
     """One cap over both kinds: the least recently used goes, whichever kind it is, and comes back when asked."""
-    from hub_client.serve import LocalStorage, Mirror, create_app
-    from hub_client.serve.assets import AssetStore
+    from hub_client.serve.build import build_mirror
 
     home = tmp_path / "mirror"
-    monkeypatch.setenv("HUB_HOME", str(home))
     monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
     a = _card(nginx, host, tmp_path, MB, seed=206)
     c = _card(nginx, host, tmp_path, MB, seed=207)
     repo_id = f"acme/{unique('cap')}".replace("_", "-")
     hf_file = payload(MB, seed=208)
     hf_server.add(repo_id, {"w.safetensors": hf_file})
-    local = LocalStorage(home / "hf", max_bytes=int(2.5 * MB), asset_blobs=home / "blobs" / "sha256")
-    assets = AssetStore(home, pull_through=True, after_store=local.added)
-    server = AsgiServer(create_app(Mirror(local, upstream=hf_server.url), assets=assets)).start()
+    built = build_mirror(env_settings(), storage=str(home), upstream=hf_server.url, max_bytes=int(2.5 * MB))
+    server = AsgiServer(built.app).start()
     hf_url = f"{server.url}/{repo_id}/resolve/main/w.safetensors"
     try:
         assert requests.get(server.url + a.uri, timeout=30).content == a.data

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from helpers import HF_CARD, index, payload, publish, unique
+from helpers import HF_CARD, env_settings, index, payload, publish, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -86,7 +86,7 @@ def fuzzed_app(tmp_path_factory):
     (snap / "escape.txt").symlink_to(root / "secret.txt")  # a link out of storage: never followed
     (storage / "hf" / "models--acme--m" / "refs").mkdir()
     (storage / "hf" / "models--acme--m" / "refs" / "main").write_text("b" * 40)
-    return create_app(Mirror(LocalStorage(storage / "hf")), assets=AssetStore(storage)), root
+    return create_app(Mirror(LocalStorage(storage / "hf")), assets=AssetStore(storage, settings=env_settings())), root
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

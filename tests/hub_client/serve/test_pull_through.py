@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import payload, unique
+from helpers import env_settings, payload, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -318,9 +318,7 @@ def test_mindspore_assets_on_a_bucket_mirror(moto_s3, nginx, tmp_path, monkeypat
     from helpers import index, publish
 
     from hub_client import pull
-    from hub_client.serve import Mirror, S3Storage, create_app
-    from hub_client.serve.assets import AssetStore
-    from hub_client.serve.s3 import BucketAssets
+    from hub_client.serve.build import build_mirror
 
     data = payload(MB, seed=95)
     pub = publish(nginx.root, tmp_path / "cards", unique("bucketms"), data, base=nginx.url, prefix=True)
@@ -332,9 +330,9 @@ def test_mindspore_assets_on_a_bucket_mirror(moto_s3, nginx, tmp_path, monkeypat
     moto_s3.client().create_bucket(Bucket=bucket)
 
     def replica(pull_through: bool) -> AsgiServer:
-        storage = S3Storage(f"s3://{bucket}/team", tmp_path / "scratch", s3=moto_s3.client())
-        assets = BucketAssets(storage, AssetStore(scratch, pull_through=pull_through))
-        return AsgiServer(create_app(Mirror(storage), assets=assets)).start()
+        built = build_mirror(env_settings(), storage=f"s3://{bucket}/team", s3=moto_s3.client(),
+                             offline=not pull_through)
+        return AsgiServer(built.app).start()
 
     first, second = replica(True), replica(False)
     try:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import HF_CARD, ROOT, payload, unique
+from helpers import HF_CARD, ROOT, env_settings, payload, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -41,7 +41,8 @@ class Mirror:
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(Mirror(LocalStorage(root)), tokens=tokens, assets=AssetStore(assets) if assets else None)
+        store = AssetStore(assets, settings=env_settings()) if assets else None
+        app = create_app(Mirror(LocalStorage(root)), tokens=tokens, assets=store)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

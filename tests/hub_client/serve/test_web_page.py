@@ -8,7 +8,7 @@ import hashlib
 import shutil
 
 import pytest
-from helpers import index, payload, publish, unique
+from helpers import env_settings, index, payload, publish, unique
 from helpers.tools import need, need_module
 
 need_module("starlette")
@@ -79,7 +79,8 @@ def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, monkey
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     index(cards)
     mirror = Mirror(LocalStorage(tmp_path / "storage" / "hf"), upstream=hf_server.url)
-    server = AsgiServer(create_app(mirror, assets=AssetStore(tmp_path / "storage"))).start()
+    server = AsgiServer(create_app(mirror, assets=AssetStore(tmp_path / "storage",
+                                                                      settings=env_settings()))).start()
     try:
         browser.get(f"{server.url}/m/{repo_id}")  # a repo page: fetched through the mirror as it is asked
         assert browser.find_element(By.TAG_NAME, "h1").text == repo_id

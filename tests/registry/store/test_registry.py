@@ -484,11 +484,11 @@ def test_cli_list_search_info_index(corpus, tmp_path):
 
 
 def test_info_shows_cached_asset(tmp_path):
-    from hub_client.fetch.cache import asset_path
+    from helpers import env_cache
 
     with Registry() as r:
         rec = r.resolve("convnext_small").record
-    path = asset_path(rec, rec.assets[0])
+    path = env_cache().asset_path(rec, rec.assets[0])
     assert str(path).startswith(os.environ["HUB_HOME"])
     path.parent.mkdir(parents=True)
     path.write_bytes(b"weights")

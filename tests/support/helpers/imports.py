@@ -80,3 +80,21 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def folder_graph(root: Path, packages: Iterable[str]) -> dict[str, set[str]]:
+    """Folder → the folders its modules import, between folders neither of which holds the other (a package
+    re-exporting its subpackages, or a subpackage using its parent's shared modules, is no circle of design)."""
+    mods = modules(root, packages)
+
+    def folder(name: str) -> str:
+        return name if mods[name].name == "__init__.py" else name.rpartition(".")[0]
+
+    def nested(a: str, b: str) -> bool:
+        return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+    edges: dict[str, set[str]] = {}
+    for name, targets in graph(root, packages).items():
+        here = folder(name)
+        edges.setdefault(here, set()).update(t for t in map(folder, targets) if not nested(here, t))
+    return edges
