@@ -74,7 +74,7 @@ def publish(
 
 def _run(pkg: Package, name: str, to: str, base_url: str | None, opts: CardOptions, private: bool) -> Published:
     from hub_client.publish import DirTarget, S3Target, publish_ckpt
-    from hub_client.publish.hf import publish_hf
+    from hub_client.publish.hf_repo import publish_hf
     from registry.errors import UsageError
 
     found = settings()

@@ -1,4 +1,4 @@
-"""``hub serve``: run the team mirror (uvicorn + the ASGI app of ``hub_client.serve``)."""
+"""``hub serve``: run the team mirror (uvicorn + the ASGI app of ``hub_server``)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def serve(
         raise UsageError(f"a mirror on S3 needs boto3: {install_hint('s3')}")
     _check_upstreams([upstream, *ms_upstreams], found)
     _check_port(host, port)
-    from hub_client.serve.build import build_mirror
+    from hub_server.build import build_mirror
     from registry.store.db import Registry
 
     # The user's registry (the one `hub list` shows) says which card an asset path belongs to: made current now.

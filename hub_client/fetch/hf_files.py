@@ -33,9 +33,9 @@ from registry.settings import Settings
 
 from .cache import Cache, link
 from .digests import Address, address_digest, address_kind, is_sha256
+from .downloader import download
 from .http_layer import thread_session
 from .policy import Policy
-from .segments import download
 from .transfer import Partial, ProgressSink
 
 #: An ETag that can name a blob file (huggingface_hub names blobs by it): no separator, nothing hidden.

@@ -311,7 +311,7 @@ def _fetch_verified(url: str, part: Partial, asset: AssetRecord, *, session: req
     A server may keep its validator while the file changes (nginx's ETag is the mtime in seconds and the
     size), so a kept prefix can belong to an older file: the digest says so, and a clean download decides.
     """
-    from .segments import download
+    from .downloader import download
     from .transfer import fetch
 
     outcome = download(url, part, session=session, policy=policy, settings=settings,

@@ -20,7 +20,7 @@ from registry.errors import BackendUnavailableError, ConversionError, UsageError
 from registry.formats import EXPORT_FORMATS
 from registry.settings import Settings
 
-from . import engine
+from .precision import probe_batch
 from .torch_backend import quiet_tracing
 
 FORMATS = EXPORT_FORMATS
@@ -109,7 +109,7 @@ def export(name: str, fmt: str, out: str | Path, *, overwrite: bool = False, pro
     from .torch_backend import logits_module
 
     wrapped = logits_module(net)
-    x = engine.probe_batch(info.spec.in_channels, info.preprocess.crop)
+    x = probe_batch(info.spec.in_channels, info.preprocess.crop)
     with torch.no_grad():
         want = wrapped(torch.from_numpy(x)).numpy()
     with staged_dir(out, overwrite=overwrite) as stage:

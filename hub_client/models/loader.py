@@ -141,7 +141,7 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         and every error of ``hub_client.pull``.
     """
     from . import accelerate
-    from .engine import check_precision
+    from .precision import check_precision
 
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
                                     or not 1 <= num_classes <= MAX_CLASSES):

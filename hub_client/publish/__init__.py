@@ -1,6 +1,6 @@
 """``hub publish``: a checkpoint and its card, written where a team pulls from."""
 
-from .mshub import CardOptions, Published, publish_ckpt
+from .mshub_files import CardOptions, Published, publish_ckpt
 from .package import Package, inspect
 from .targets import DirTarget, S3Target
 

@@ -154,7 +154,7 @@ class S3Target:
 
     def __init__(self, url: str, base_url: str | None = None, *, s3: Any = None,
                  settings: Settings | None = None) -> None:
-        from hub_client.serve.s3 import client, parse_url
+        from hub_client.fetch.buckets import client, parse_url
 
         self.bucket, self.prefix = parse_url(url)
         self.s3 = s3 or client(settings or Settings())
@@ -224,7 +224,7 @@ class S3Target:
             pass
 
     def read(self, rel: str) -> bytes | None:
-        from hub_client.serve.s3 import get_small
+        from hub_client.fetch.buckets import get_small
 
         return get_small(self.s3, self.bucket, self.prefix + check_rel(rel))
 

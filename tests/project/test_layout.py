@@ -12,10 +12,10 @@ from helpers.imports import cycles, folder_graph, graph, modules
 
 from registry.about import DISTRIBUTION
 
-PACKAGES = ("registry", "hub_client")
+PACKAGES = ("registry", "hub_client", "hub_server")
 #: Top-level names of this project: its packages, the benchmarks, the tests' helpers and servers.
-PROJECT_TOPS = {"registry", "hub_client", "bench", "helpers", "servers"}
-SOURCE_DIRS = ("registry", "hub_client", "bench", "scripts", "training", "tests/support")
+PROJECT_TOPS = {"registry", "hub_client", "hub_server", "bench", "helpers", "servers"}
+SOURCE_DIRS = ("registry", "hub_client", "hub_server", "bench", "scripts", "training", "tests/support")
 
 
 def test_no_import_circle_anywhere():
@@ -86,7 +86,16 @@ def test_the_environment_check_sees_every_kind_of_read(tmp_path):
 def test_registry_never_imports_hub_client():
     edges = graph(ROOT, PACKAGES)
     wrong = sorted((m, t) for m, targets in edges.items() if m.startswith("registry") for t in targets
-                   if t.startswith("hub_client"))
+                   if t.startswith(("hub_client", "hub_server")))
+    assert wrong == []
+
+
+def test_only_the_cli_reaches_the_server():
+    """The server uses the client's fetching and the registry; of the client, only the CLI (``hub serve``, the
+    composition root) imports the server, so the library never drags the server's dependencies in."""
+    edges = graph(ROOT, PACKAGES)
+    wrong = sorted((m, t) for m, targets in edges.items() if m.startswith("hub_client.")
+                   and not m.startswith("hub_client.cli") for t in targets if t.startswith("hub_server"))
     assert wrong == []
 
 
@@ -132,9 +141,8 @@ def test_modules_stay_under_500_lines():
 
 
 def test_tests_mirror_the_packages():
-    """Each test folder under tests/registry and tests/hub_client names a subpackage that exists."""
-    subpackages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "registry").rglob("__init__.py")} | {
-        str(p.parent.relative_to(ROOT)) for p in (ROOT / "hub_client").rglob("__init__.py")}
+    """Each test folder under tests/<package> names a subpackage that exists."""
+    subpackages = {str(p.parent.relative_to(ROOT)) for pkg in PACKAGES for p in (ROOT / pkg).rglob("__init__.py")}
     folders = {str(p.parent.relative_to(ROOT / "tests")) for pkg in PACKAGES
                for p in (ROOT / "tests" / pkg).rglob("test_*.py")}
     assert folders and folders <= subpackages

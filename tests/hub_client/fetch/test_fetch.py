@@ -310,7 +310,7 @@ def test_flaky_link_that_progresses_is_not_given_up(nginx, proxy, cards, monkeyp
 def test_backoff_is_capped():
     import requests
 
-    from hub_client.fetch import transfer
+    from hub_client.fetch import http_layer, transfer
 
     class TimingOut(requests.Session):  # a host that is there but never answers in time: worth retrying
         def send(self, request, **kwargs):
@@ -322,7 +322,7 @@ def test_backoff_is_capped():
     with pytest.raises(DownloadError):
         transfer.fetch("http://127.0.0.1:9/x.ckpt", part, session=TimingOut(),
                        policy=transfer.Policy(hosts=("127.0.0.1",)), settings=settings)
-    assert len(delays) == 40 and max(delays) <= transfer.MAX_BACKOFF
+    assert len(delays) == 40 and max(delays) <= http_layer.MAX_BACKOFF
 
 
 @pytest.mark.parametrize("link", ["https://[127.0.0.1/m.ckpt", "https://127.0.0.1:port/m.ckpt"])

@@ -144,7 +144,7 @@ def test_hub_serve_in_front_of_a_names_only_server_serves_the_weights(minimal, t
     pytest.importorskip("starlette")
     from servers.asgi import AsgiServer
 
-    from hub_client.serve import LocalStorage, Mirror, create_app
+    from hub_server import LocalStorage, Mirror, create_app
 
     repo_id, files = _repo(minimal)
     mirror = Mirror(LocalStorage(tmp_path / "storage"), upstream=minimal.url)

@@ -28,7 +28,7 @@ def final_paths_clean(pub) -> None:
 
 @pytest.mark.slow
 def test_kill_9_mid_pull_then_resume(nginx, proxy, cards, monkeypatch):
-    """The single stream (one connection: HUB_CONNECTIONS=1); tests/hub_client/fetch/test_segments.py kills a
+    """The single stream (one connection: HUB_CONNECTIONS=1); tests/hub_client/fetch/test_downloader.py kills a
     parallel download."""
     monkeypatch.setenv("HUB_CONNECTIONS", "1")
     size = 48 * (1 << 20)

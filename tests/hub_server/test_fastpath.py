@@ -11,8 +11,8 @@ pytest.importorskip("starlette")
 from helpers import unique  # noqa: E402
 from servers.asgi import AsgiServer  # noqa: E402
 
-from hub_client.serve import LocalStorage, Mirror, create_app  # noqa: E402
-from hub_client.serve.fastpath import FastPath  # noqa: E402
+from hub_server import LocalStorage, Mirror, create_app  # noqa: E402
+from hub_server.fastpath import FastPath  # noqa: E402
 
 DROP = {"date", "server"}
 

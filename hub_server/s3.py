@@ -8,11 +8,8 @@
 
 A blob is uploaded only after it was verified, and an S3 object (a single PUT, or a multipart upload) is
 visible only once it is complete, so no reader ever sees half a blob. Nothing else is kept on the server:
-replicas over one bucket are stateless and agree, and a load balancer may spread clients over them.
-
-boto3 is set to compute and check checksums only when an operation requires them: its newer default adds
-CRC headers that several third-party S3 servers reject. Endpoint, region and credentials come from the
-standard ``AWS_*`` variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ...), as every AWS tool reads them.
+replicas over one bucket are stateless and agree, and a load balancer may spread clients over them. The
+client and its settings are ``hub_client.fetch.buckets``'.
 """
 
 from __future__ import annotations
@@ -23,10 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import UsageError
+from hub_client.fetch.buckets import client, get_small, missing, parse_url, put_small
 from registry.settings import Settings
 
-from .store import Ref, Snapshot, StoredFile, check_rev, repo_folder_name
+from .storage import Ref, Snapshot, StoredFile, check_rev, repo_folder_name
 
 if TYPE_CHECKING:
     from .assets import Remote
@@ -34,56 +31,6 @@ if TYPE_CHECKING:
 
 #: Bytes per ranged read of an object, and per part of an upload.
 BLOCK = 8 << 20
-
-
-def parse_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/prefix`` as (bucket, prefix ending in ``/`` or empty).
-
-    Raises:
-        UsageError: not an ``s3://`` URL with a bucket name.
-    """
-    if not url.startswith("s3://"):
-        raise UsageError(f"{url!r} is not an S3 location: write s3://bucket/prefix")
-    bucket, _, prefix = url[5:].partition("/")
-    if not bucket or any(c in bucket for c in " \\"):
-        raise UsageError(f"{url!r} names no bucket: write s3://bucket/prefix")
-    prefix = prefix.strip("/")
-    return bucket, f"{prefix}/" if prefix else ""
-
-
-def client(settings: Settings) -> Any:
-    """A boto3 S3 client configured by boto3 from the ``AWS_*`` variables, checksums only where required, and
-    waiting no longer than every other request of the hub: ``settings.timeout`` to connect and per read,
-    ``settings.retries`` more tries (botocore's own defaults are 60 s and 4)."""
-    import boto3
-    from botocore.config import Config
-
-    timeout = settings.timeout
-    config = Config(request_checksum_calculation="when_required", response_checksum_validation="when_required",
-                    retries={"total_max_attempts": settings.retries + 1, "mode": "standard"},
-                    max_pool_connections=64, connect_timeout=timeout, read_timeout=timeout)
-    return boto3.session.Session().client("s3", config=config)
-
-
-def _missing(e: Exception) -> bool:
-    code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("404", "NoSuchKey", "NotFound")
-
-
-def get_small(s3: Any, bucket: str, key: str) -> bytes | None:
-    """A small object's bytes (a ref, a listing, an index entry); None when there is none."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except ClientError as e:
-        if _missing(e):
-            return None
-        raise
-
-
-def put_small(s3: Any, bucket: str, key: str, body: str) -> None:
-    s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
 
 
 class S3Object:
@@ -148,7 +95,7 @@ class S3Storage:
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as e:
-            if _missing(e):
+            if missing(e):
                 return None
             raise
         return S3Object(self.s3, self.bucket, key, int(head["ContentLength"]))
@@ -206,14 +153,14 @@ class BucketAssets:
     def blob(self, digest: str) -> S3Object:
         from botocore.exceptions import ClientError
 
-        from .store import NotFound
+        from .storage import NotFound
 
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise NotFound("EntryNotFound", f"{digest} is not a sha256")
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=self._blob_key(digest))
         except ClientError as e:
-            if _missing(e):
+            if missing(e):
                 raise NotFound("EntryNotFound", f"no blob {digest}") from None
             raise
         return S3Object(self.s3, self.bucket, self._blob_key(digest), int(head["ContentLength"]))
@@ -221,7 +168,7 @@ class BucketAssets:
     def at(self, url_path: str, *, fetch: bool = True) -> S3Object | Flight | Remote:
         """The blob the asset whose URL has ``url_path`` is; else, pulled through, the flight bringing it (which
         uploads it before its last byte goes out), or with ``fetch=False`` what upstream has."""
-        from .store import LocalBlob, NotFound, check_path
+        from .storage import LocalBlob, NotFound, check_path
 
         rel = check_path(url_path.lstrip("/")).as_posix()
         key = f"{self.prefix}ms/paths/{rel}"

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from .mirror import Resolved
-from .store import Snapshot, StoredFile
+from .storage import Snapshot, StoredFile
 
 
 def bearer_in(authorization: bytes, tokens: list[bytes]) -> bool:

@@ -67,8 +67,8 @@ def browser():
 def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, monkeypatch):
     from selenium.webdriver.common.by import By
 
-    from hub_client.serve import LocalStorage, Mirror, create_app
-    from hub_client.serve.assets import AssetStore
+    from hub_server import LocalStorage, Mirror, create_app
+    from hub_server.assets import AssetStore
 
     repo_id = f"acme/{unique('web')}".replace("_", "-")
     weights = payload(300_000, seed=93)

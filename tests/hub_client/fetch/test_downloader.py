@@ -14,7 +14,7 @@ import pytest
 from helpers import ROOT, env_cache, env_settings, index, payload, publish, unique
 
 from hub_client import pull
-from hub_client.fetch.segments import HANDOVER_AFTER, PIECE
+from hub_client.fetch.downloader import HANDOVER_AFTER, PIECE
 from registry.errors import IntegrityError
 
 pytestmark = pytest.mark.usefixtures("net")
@@ -64,8 +64,8 @@ def test_the_connection_cap_is_kept(capped, proxy, monkeypatch, tmp_path):
 
     import requests
 
+    from hub_client.fetch.downloader import download
     from hub_client.fetch.policy import Policy
-    from hub_client.fetch.segments import download
     from hub_client.fetch.transfer import Partial
 
     monkeypatch.setenv("HUB_CONNECTIONS", "3")

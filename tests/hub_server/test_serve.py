@@ -36,8 +36,8 @@ class Mirror:
     def __init__(self, root: Path, tokens: tuple[str, ...] = (), assets: Path | None = None) -> None:
         import uvicorn
 
-        from hub_client.serve import LocalStorage, Mirror, create_app
-        from hub_client.serve.assets import AssetStore
+        from hub_server import LocalStorage, Mirror, create_app
+        from hub_server.assets import AssetStore
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -40,7 +40,7 @@ from registry.errors import DownloadError, IntegrityError
 from registry.network import unreachable
 from registry.settings import Settings
 
-from .store import StoredFile
+from .storage import StoredFile
 
 log = logging.getLogger("hub.serve")
 

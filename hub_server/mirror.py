@@ -32,7 +32,7 @@ from registry.errors import DownloadError, RepoAccessError, UnknownModelError, U
 from registry.settings import Settings
 
 from .flight import Flight, by_address, transfer
-from .store import (
+from .storage import (
     LocalBlob,
     NotFound,
     RangeReader,

@@ -34,7 +34,7 @@ from typing import Any
 from hub_client.fetch.digests import is_sha256
 
 from .mirror import Mirror
-from .store import NotFound, ServeError, Snapshot, StoredFile, check_path, check_rev
+from .storage import NotFound, ServeError, Snapshot, StoredFile, check_path, check_rev
 
 #: A regular (non-LFS) file is at most this big, as on the Hub; larger files go through LFS.
 REGULAR_MAX = 1 << 20

@@ -71,8 +71,8 @@ _HEADERS = st.lists(st.tuples(st.sampled_from([b"range", b"if-range", b"authoriz
 
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory):
-    from hub_client.serve import LocalStorage, Mirror, create_app
-    from hub_client.serve.assets import AssetStore
+    from hub_server import LocalStorage, Mirror, create_app
+    from hub_server.assets import AssetStore
 
     root = tmp_path_factory.mktemp("fuzz")
     (root / "secret.txt").write_bytes(SECRET)

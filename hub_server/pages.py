@@ -14,7 +14,7 @@ from registry.card.analyze import CardResult
 from registry.record import ModelRecord
 from registry.store.rows import Listing
 
-from .store import Snapshot
+from .storage import Snapshot
 
 #: Sent with every page: no script, no framing, forms only to the mirror itself.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"

@@ -18,7 +18,7 @@ from registry.errors import UsageError
 
 from .answers import bearer_in, file_headers, model_info_body
 from .mirror import Mirror
-from .store import ServeError, Snapshot, check_path, check_repo
+from .storage import ServeError, Snapshot, check_path, check_repo
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -37,7 +37,7 @@ from registry.atomic import write_text
 from registry.errors import DownloadError, HubError
 
 from .http_layer import NETWORK_ERRORS, open_range
-from .pieces import PIECE, Run, Source, gaps, hash_prefix, worker
+from .parallel import PIECE, Run, Source, gaps, hash_prefix, worker
 from .policy import Policy
 from .transfer import (
     Handover,

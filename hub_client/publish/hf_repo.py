@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from registry.errors import InvalidCardError, PublishError, UsageError
 
-from .mshub import CardOptions, Published
+from .mshub_files import CardOptions, Published
 from .package import Package, check_name
 
 if TYPE_CHECKING:

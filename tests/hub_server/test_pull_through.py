@@ -32,7 +32,7 @@ def upstream(hf_server):
 
 
 def make_storage(kind: str, tmp_path: Path, request: pytest.FixtureRequest):
-    from hub_client.serve import LocalStorage, S3Storage
+    from hub_server import LocalStorage, S3Storage
 
     if kind == "local":
         return LocalStorage(tmp_path / "storage" / "hf")
@@ -44,7 +44,7 @@ def make_storage(kind: str, tmp_path: Path, request: pytest.FixtureRequest):
 
 @pytest.fixture(params=["local", "s3"])
 def serve(request, tmp_path, upstream, hf_server, net):
-    from hub_client.serve import Mirror, create_app
+    from hub_server import Mirror, create_app
 
     started: list[AsgiServer] = []
 
@@ -248,7 +248,7 @@ def test_ranges_while_the_file_arrives_and_from_storage(serve, repo, upstream):
 
 
 def test_a_size_cap_evicts_the_least_recently_used(hf_server, upstream, tmp_path, net):
-    from hub_client.serve import LocalStorage, Mirror, create_app
+    from hub_server import LocalStorage, Mirror, create_app
 
     repo_id = f"acme/{unique('lru')}".replace("_", "-")
     files = {f"w{i}.safetensors": payload(MB, seed=90 + i) for i in range(3)}
@@ -276,7 +276,7 @@ def test_a_size_cap_evicts_the_least_recently_used(hf_server, upstream, tmp_path
 
 
 def test_scratch_left_by_a_killed_server_is_swept(tmp_path):
-    from hub_client.serve import LocalStorage
+    from hub_server import LocalStorage
 
     storage = LocalStorage(tmp_path / "hf")
     folder = storage.scratch("acme/m")
@@ -318,7 +318,7 @@ def test_mindspore_assets_on_a_bucket_mirror(moto_s3, nginx, tmp_path, monkeypat
     from helpers import index, publish
 
     from hub_client import pull
-    from hub_client.serve.build import build_mirror
+    from hub_server.build import build_mirror
 
     data = payload(MB, seed=95)
     pub = publish(nginx.root, tmp_path / "cards", unique("bucketms"), data, base=nginx.url, prefix=True)

@@ -23,7 +23,7 @@ from servers.asgi import free_port, hub_serve  # noqa: E402
 
 from hub_client.convert import open_source, to_hf  # noqa: E402
 from hub_client.publish import CardOptions, inspect  # noqa: E402
-from hub_client.publish.hf import publish_hf  # noqa: E402
+from hub_client.publish.hf_repo import publish_hf  # noqa: E402
 from registry.errors import PublishError  # noqa: E402
 
 WRITE, READ = "team-write-token", "team-read-token"

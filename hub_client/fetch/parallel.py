@@ -1,7 +1,7 @@
 """The mechanics of a parallel download: the pieces still to fetch, the workers that fetch them (each from one
 of the sources that serve the file), and the thread that hashes the prefix as it completes.
 
-``segments.py`` decides when to go parallel and how many workers to run; this module does the work.
+``downloader.py`` decides when to go parallel and how many workers to run; this module does the work.
 """
 
 from __future__ import annotations

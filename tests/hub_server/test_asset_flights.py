@@ -36,7 +36,7 @@ def host(nginx):
 @pytest.fixture
 def mirror(tmp_path, monkeypatch, net):
     """A mirror over ``tmp_path/mirror`` pulling through, as ``hub serve`` builds it."""
-    from hub_client.serve.build import build_mirror
+    from hub_server.build import build_mirror
 
     home = tmp_path / "mirror"
     monkeypatch.setenv("HUB_HOME", str(home))  # a hub pull by the tests goes into the mirror's folder
@@ -151,7 +151,7 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
 
 def test_the_size_cap_counts_assets_with_hugging_face_files(nginx, host, hf_server, tmp_path, monkeypatch, net):
     """One cap over both kinds: the least recently used goes, whichever kind it is, and comes back when asked."""
-    from hub_client.serve.build import build_mirror
+    from hub_server.build import build_mirror
 
     home = tmp_path / "mirror"
     monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))

@@ -16,13 +16,13 @@ pytest.importorskip("transformers")
 from helpers.weights import serve  # noqa: E402
 
 import hub_client  # noqa: E402
-from hub_client.models import engine  # noqa: E402
+from hub_client.models import precision  # noqa: E402
 from hub_client.models import torch_backend as torchnet  # noqa: E402
 from registry.errors import UsageError  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 
 HAS_OV = importlib.util.find_spec("openvino") is not None
-BF16 = engine.native_bf16()
+BF16 = precision.native_bf16()
 
 
 @pytest.fixture
@@ -37,10 +37,10 @@ def fp32_reference(name: str, x: np.ndarray) -> np.ndarray:
 def test_compare_judges_only_decisive_images():
     ref = np.array([[10.0, 0.0, 0.0], [5.0, 4.99, 0.0]])
     got = np.array([[9.9, 0.1, 0.0], [4.98, 5.0, 0.0]])  # the second image flips, but fp32 was undecided there
-    check = engine.compare(ref, got, "torch", "bf16")
+    check = precision.compare(ref, got, "torch", "bf16")
     assert check.max_rel_error == pytest.approx(0.01) and check.decisive == 1 and check.top1_agreement == 1.0
     assert check.passed
-    flipped = engine.compare(ref, np.array([[0.0, 10.0, 0.0], [5.0, 4.99, 0.0]]), "torch", "bf16")
+    flipped = precision.compare(ref, np.array([[0.0, 10.0, 0.0], [5.0, 4.99, 0.0]]), "torch", "bf16")
     assert flipped.top1_agreement == 0.0 and not flipped.passed
 
 
@@ -73,12 +73,12 @@ def test_torch_runs_bf16_only_after_the_check_and_keeps_its_verdict(served, monk
     def no_second_check(*a, **k):
         raise AssertionError("the kept verdict should have been used")
 
-    monkeypatch.setattr(engine, "compare", no_second_check)
+    monkeypatch.setattr(precision, "compare", no_second_check)
     assert hub_client.load_model(served, backend="torch", precision="bf16").hub_info.spec.precision == "bf16"
 
 
 def test_a_failed_check_runs_fp32_and_says_why(served, monkeypatch, caplog):
-    monkeypatch.setattr(engine, "TOLERANCE", 1e-9)
+    monkeypatch.setattr(precision, "TOLERANCE", 1e-9)
     net = hub_client.load_model(served, backend="torch", precision="bf16")
     assert net.hub_info.spec.precision == "fp32" and not net.hub_info.check.passed
     assert "changes the answers" in caplog.text
@@ -166,5 +166,5 @@ def test_auto_on_cuda_tries_bf16_where_the_gpu_has_it_else_fp16(monkeypatch):
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda has=has_bf16: has)
         assert accelerate.wanted("auto", "cuda:0") == expected
         assert accelerate.wanted("fp32", "cuda") == "fp32"
-    monkeypatch.setattr(engine, "native_bf16", lambda: False)
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
     assert accelerate.wanted("auto", "cpu") == "fp32" and accelerate.wanted("fp16", "cpu") == "fp16"

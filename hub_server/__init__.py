@@ -5,10 +5,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {"create_app": "hub_client.serve.app", "LocalStorage": "hub_client.serve.store",
-            "Mirror": "hub_client.serve.mirror",
-            "S3Storage": "hub_client.serve.s3"}
-__all__ = ["LocalStorage", "Mirror", "S3Storage", "create_app"]
+_EXPORTS = {"create_app": "hub_server.routes", "build_mirror": "hub_server.build", "LocalStorage": "hub_server.storage",
+            "Mirror": "hub_server.mirror", "S3Storage": "hub_server.s3"}
+__all__ = ["LocalStorage", "Mirror", "S3Storage", "build_mirror", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,7 +19,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .app import create_app
+    from .build import build_mirror
     from .mirror import Mirror
+    from .routes import create_app
     from .s3 import S3Storage
-    from .store import LocalStorage
+    from .storage import LocalStorage

@@ -17,7 +17,7 @@ from registry.settings import Settings
 from .assets import AssetStore
 from .mirror import Mirror
 from .s3 import BucketAssets
-from .store import LocalStorage, Storage
+from .storage import LocalStorage, Storage
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def build_mirror(settings: Settings, *, storage: str | None = None, upstream: st
     Raises:
         OSError: the storage folder cannot be made.
     """
-    from .app import create_app
+    from .routes import create_app
 
     upstream = (upstream or settings.hf_endpoint).rstrip("/")
     registry = settings.registry.resolve()

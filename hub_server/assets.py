@@ -34,7 +34,7 @@ from registry.settings import Settings
 from registry.store.db import Registry
 
 from .flight import Flight, Judge, transfer
-from .store import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
+from .storage import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
 
 #: Called with the stored blob and its sha256 once an asset is verified and stored (a bucket mirror uploads it).
 OnStored = Callable[[Path, str], None]
