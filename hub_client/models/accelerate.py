@@ -22,7 +22,7 @@ from typing import Any
 from . import precision as checks
 from .backend import build_and_load, get_backend
 from .devices import parse_device
-from .spec import ConvNeXtSpec
+from .spec import ConvNeXtSpec, NetSpec
 
 log = logging.getLogger("hub")
 
@@ -102,5 +102,5 @@ def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precisio
     return (reduced, check, want) if keep(check, precision) else (net, check, "fp32")
 
 
-def with_engine(spec: ConvNeXtSpec, engine_name: str, precision: str) -> ConvNeXtSpec:
+def with_engine(spec: NetSpec, engine_name: str, precision: str) -> NetSpec:
     return replace(spec, engine=engine_name, precision=precision)

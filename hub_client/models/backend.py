@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 from numpy.typing import NDArray
 
 from hub_client.weights import state as weights
-from registry.errors import BackendUnavailableError, UsageError
+from registry.errors import BackendUnavailableError, CheckpointError, UsageError
 
 from .devices import Device, parse_device
-from .spec import ConvNeXtSpec
+from .spec import ConvNeXtSpec, NetSpec
+from .zoo import ZooSpec
 
 BACKENDS = ("auto", "mindspore", "torch", "openvino")
 _MODULES = {"mindspore": "hub_client.models.ms_backend", "torch": "hub_client.models.torch_backend",
             "openvino": "hub_client.models.ov_backend"}
 _EXTRAS = {"mindspore": ("MindSpore", "mindspore"), "torch": ("PyTorch", "torch"),
            "openvino": ("OpenVINO", "torch,openvino")}
-_HEAD = ("classifier.",)
 
 
 class Backend(Protocol):
@@ -36,8 +36,10 @@ class Backend(Protocol):
     def select_device(self, device: Device) -> str:
         """Make ``device`` the one networks run on, or raise ``DeviceUnavailableError``; its name there."""
 
-    def build(self, spec: ConvNeXtSpec, *, init_weights: bool = True, seed: int | None = None) -> Any:
-        """A network for ``spec`` in inference mode, initialised for training when ``init_weights``."""
+    def build(self, spec: NetSpec, *, init_weights: bool = True, seed: int | None = None,
+              shapes: dict[str, tuple[int, ...]] | None = None) -> Any:
+        """A network for ``spec`` in inference mode, initialised for training when ``init_weights``; ``shapes``
+        (the weights file's) choose among the spec's alternative architectures, where it has any."""
 
     def parameter_shapes(self, net: Any) -> dict[str, tuple[int, ...]]:
         """Every parameter of ``net`` by its MindCV name, with its shape."""
@@ -105,31 +107,62 @@ def get_backend(name: str) -> Backend:
     return module
 
 
-def load_weights(backend: Backend, net: Any, path: Path, *, fresh_head: bool = False) -> list[str]:
-    """Load ``path`` into ``net`` strictly; return the training-state keys that were set aside.
+def head_of(spec: NetSpec) -> str:
+    """The prefix of the classifier's parameters: what a fresh head leaves as built."""
+    return spec.head if isinstance(spec, ZooSpec) else "classifier."
+
+
+def read_weights(backend: Backend, spec: NetSpec, path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The weights of ``path`` by the network's names (a zoo checkpoint of another MindCV release in the pinned
+    one's layout), and the training-state keys set aside.
+
+    Raises:
+        CheckpointError: the file cannot be read, or its split tensors do not join.
+    """
+    state = weights.read_state(path, backend.read_ckpt, rename=isinstance(spec, ConvNeXtSpec))
+    if isinstance(spec, ZooSpec):
+        from hub_client.weights.layouts import to_pinned
+
+        try:
+            state = to_pinned(spec.family, state)
+        except ValueError as e:
+            raise CheckpointError(path, str(e)) from None
+    return weights.split_training_state(state)
+
+
+def load_weights(backend: Backend, net: Any, path: Path, *, fresh_head: bool = False, head: str = "classifier.",
+                 state: dict[str, Any] | None = None) -> list[str]:
+    """Load ``path`` into ``net`` strictly (``state``: its tensors, when already read); ``fresh_head`` leaves the
+    ``head`` as built. Returns the training-state keys that were set aside (none when ``state`` is given).
 
     Raises:
         CheckpointError: the file cannot be read, or a name or shape does not fit the network (each one named).
     """
-    state, ignored = weights.split_training_state(weights.read_state(path, backend.read_ckpt))
-    skip = _HEAD if fresh_head else ()
+    ignored: list[str] = []
+    if state is None:
+        state, ignored = weights.split_training_state(weights.read_state(path, backend.read_ckpt))
+    skip = (head,) if fresh_head else ()
     weights.check_fit(path, state, backend.parameter_shapes(net), skip_prefixes=skip)
     backend.assign(net, {k: v for k, v in state.items() if not (skip and k.startswith(skip))}, path,
                    fresh_head=fresh_head)
     return ignored
 
 
-def build_and_load(backend: Backend, spec: ConvNeXtSpec, path: Path | None, *, device: str,
+def build_and_load(backend: Backend, spec: NetSpec, path: Path | None, *, device: str,
                    num_classes: int | None = None, seed: int | None = None) -> tuple[Any, list[str], bool, str]:
     """The network of ``spec`` with the weights of ``path`` on ``device``: (network, set-aside keys, whether the
     head was re-drawn, the device's name in the framework). ``num_classes`` ≠ the file's re-draws the head."""
     used = backend.select_device(parse_device(device))
     reinit = num_classes is not None and num_classes != spec.num_classes
     target = spec.with_classes(num_classes) if reinit and num_classes is not None else spec
-    net = backend.build(target, init_weights=path is None, seed=seed)
+    state: dict[str, Any] = {}
     ignored: list[str] = []
     if path is not None:
-        ignored = load_weights(backend, net, path, fresh_head=reinit)
+        state, ignored = read_weights(backend, spec, path)
+    shapes = {k: tuple(v.shape) for k, v in state.items()} if state else None
+    net = backend.build(target, init_weights=path is None, seed=seed, shapes=shapes)
+    if path is not None:
+        load_weights(backend, net, path, state=state, head=head_of(spec), fresh_head=reinit)
         if reinit:
             backend.init_head(net, seed)
             warnings.warn(f"{path.name} has a {spec.num_classes}-class head; the network was built with "

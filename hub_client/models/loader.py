@@ -21,9 +21,10 @@ from registry.settings import Settings, or_env
 
 from .backend import build_and_load, get_backend, pick_backend
 from .labels import default_labels
-from .preprocess import Preprocess, preprocess_for
-from .spec import ConvNeXtSpec, spec_for, supported
+from .preprocess import Preprocess, mindcv_default, mindcv_imagenet, preprocess_for
+from .spec import NetSpec, spec_for, supported
 from .support import record_backends
+from .zoo import ZooSpec, candidates, unrunnable
 
 log = logging.getLogger("hub")
 
@@ -34,7 +35,7 @@ class ModelInfo:
 
     name: str
     card: str | None
-    spec: ConvNeXtSpec
+    spec: NetSpec
     labels: tuple[str, ...]
     preprocess: Preprocess
     files: list[Path] = field(default_factory=list)
@@ -71,7 +72,10 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
     record = resolve(name, settings=settings)
     backends = record_backends(record)
     if backends == ():  # known from the card alone: say so before any weights are fetched
-        raise NoLoaderError(record.name, record.architecture or record.name, [], supported())
+        names = candidates(record)
+        why = unrunnable(names[0]) if names else None
+        raise NoLoaderError(record.name, f"MindCV's {names[0]}: {why}" if names and why else
+                            record.architecture or record.name, [], supported())
     if backends is None and pretrained:  # a repo whose config.json says what it is: read that first
         spec_for(record, pull_record(record, fmt="config", progress=progress, settings=settings), None)
     files: list[Path] = []
@@ -81,8 +85,11 @@ def model_info(name: str, *, pretrained: bool = True, progress: ProgressFactory 
     spec = spec_for(record, files, wpath)
     if pretrained and wpath is None:
         raise NoLoaderError(record.name, "no weights file among the pulled assets", files, supported())
+    preprocess = preprocess_for(record, files)
+    if isinstance(spec, ZooSpec) and preprocess == mindcv_imagenet():
+        preprocess = mindcv_default(spec.image_size)
     return ModelInfo(name=record.name, card=record.card_path, spec=spec,
-                     labels=spec.labels or default_labels(spec.num_classes), preprocess=preprocess_for(record, files),
+                     labels=spec.labels or default_labels(spec.num_classes), preprocess=preprocess,
                      files=files, weights=wpath, claims=record.numeric_metrics(), top1_claim=record.top1())
 
 
@@ -162,10 +169,15 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
     try:
         info = model_info(name, pretrained=pretrained, progress=progress, settings=settings)
         size = info.preprocess.crop
-        if chosen == "openvino" and info.weights is not None:
+        if isinstance(info.spec, ZooSpec):
+            chosen = _zoo_backend(info.spec, backend, device, precision)
+        if isinstance(info.spec, ZooSpec) or chosen == "mindspore":
+            net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
+                                                               device=device, num_classes=num_classes, seed=seed)
+        elif chosen == "openvino" and info.weights is not None:
             net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size,
                                                               settings.engines)
-            ignored: list[str] = []
+            ignored = []
             reinit, used_device = False, "CPU"
         else:
             net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
@@ -190,3 +202,14 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
              f"{check.top1_agreement:.0%}" if check else "")
     net.hub_info = info
     return net
+
+
+def _zoo_backend(spec: ZooSpec, backend: str, device: str, precision: str) -> str:
+    """MindCV's zoo runs on MindSpore: ``auto`` picks it, another backend named is refused with the way out."""
+    asked = backend.strip().lower()
+    if asked not in ("auto", "mindspore"):
+        raise UsageError(f"{spec.name} is MindCV's {spec.family}: it loads with backend='mindspore' here; its "
+                         f"PyTorch network is not mapped yet (backend={backend!r})")
+    if precision in ("bf16", "fp16"):
+        raise UsageError(f"precision={precision!r} runs on the torch or openvino backend; MindSpore runs fp32 here")
+    return pick_backend("mindspore", device)

@@ -1,5 +1,6 @@
-"""The MindSpore backend (see ``backend.Backend``): devices, the ConvNeXt of ``ms_convnext``, MindSpore's own
-``.ckpt`` reader, strict assignment with ``load_param_into_net``. Importing it imports MindSpore."""
+"""The MindSpore backend (see ``backend.Backend``): devices, the ConvNeXt of ``ms_convnext`` and every network of
+MindCV's zoo (``mindcv.create_model``), MindSpore's own ``.ckpt`` reader, strict assignment with
+``load_param_into_net``. Importing it imports MindSpore."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from registry.errors import CheckpointError, DeviceUnavailableError
 from . import ms_convnext
 from .devices import Device
 from .spec import ConvNeXtSpec
+from .zoo import ZooSpec
 
 #: MindSpore's device targets, by the kind ``devices.parse_device`` reads.
 TARGETS = {"cpu": "CPU", "cuda": "GPU", "ascend": "Ascend"}
@@ -51,12 +53,52 @@ def select_device(device: Device) -> str:
     return target
 
 
-def build(spec: ConvNeXtSpec, *, init_weights: bool = True, seed: int | None = None) -> ms_convnext.ConvNeXt:
-    return ms_convnext.build(spec, init_weights=init_weights, seed=seed)
+def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int | None = None,
+          shapes: dict[str, tuple[int, ...]] | None = None) -> ms.nn.Cell:
+    """The network of ``spec``: the ConvNeXt of ``ms_convnext``, or MindCV's own for a network of its zoo. Where the
+    card's names fit several of MindCV's architectures, the first whose parameter names are the file's
+    (``shapes``) is built.
+
+    Raises:
+        CheckpointError: none of the architectures the card's names fit has the file's parameters (each named,
+            with how it differs).
+    """
+    if isinstance(spec, ConvNeXtSpec):
+        return ms_convnext.build(spec, init_weights=init_weights, seed=seed)
+    names = (spec.name, *spec.alternatives)
+    tried: list[str] = []
+    for name in names:
+        net = _create(name, spec, seed)
+        if shapes is None or len(names) == 1:
+            return net
+        have = {k: tuple(v) for k, v in parameter_shapes(net).items() if not k.startswith(spec.head)}
+        given = {k: v for k, v in shapes.items() if not k.startswith(spec.head)}
+        if have == given:
+            return net
+        missing, extra = len(set(have) - set(given)), len(set(given) - set(have))
+        tried.append(f"{name}: {missing} of its parameters missing from the file, {extra} of the file's unknown "
+                     "to it" if missing or extra else f"{name}: same names, other shapes")
+    raise CheckpointError("<weights>", f"the card's names fit {', '.join(names)}, and none has the checkpoint's "
+                          f"parameters ({'; '.join(tried)})")
 
 
-def parameter_shapes(net: ms_convnext.ConvNeXt) -> dict[str, tuple[int, ...]]:
-    return ms_convnext.param_shapes(net)
+def _create(name: str, spec: ZooSpec, seed: int | None) -> ms.nn.Cell:
+    """``mindcv.create_model``: MindCV draws its initialisation as it builds (``seed`` makes it repeatable)."""
+    import mindcv
+
+    if seed is not None:
+        ms.set_seed(seed)
+    with _Quiet():
+        net: ms.nn.Cell = mindcv.create_model(name, num_classes=spec.num_classes, in_channels=spec.in_channels,
+                                              pretrained=False)
+    net.set_train(False)
+    return net
+
+
+def parameter_shapes(net: ms.nn.Cell) -> dict[str, tuple[int, ...]]:
+    if isinstance(net, ms_convnext.ConvNeXt):
+        return ms_convnext.param_shapes(net)
+    return {p.name: tuple(p.shape) for p in net.get_parameters()}
 
 
 def read_ckpt(path: Path) -> dict[str, Any]:
@@ -76,24 +118,28 @@ def _as_parameter(name: str, value: Any) -> ms.Parameter:
     return ms.Parameter(ms.Tensor(arr), name=name)
 
 
-def assign(net: ms_convnext.ConvNeXt, state: dict[str, Any], path: Path, *, fresh_head: bool) -> None:
+def assign(net: ms.nn.Cell, state: dict[str, Any], path: Path, *, fresh_head: bool) -> None:
     params = {k: _as_parameter(k, v) for k, v in state.items()}
     not_loaded, _ = ms.load_param_into_net(net, params, strict_load=True)
-    not_loaded = [n for n in not_loaded if not (fresh_head and n.startswith("classifier."))]
+    # With a fresh head, the head is not in ``state`` (left out by name in ``backend.load_weights``): what counts
+    # is a tensor given and not taken.
+    not_loaded = [n for n in not_loaded if n in params] if fresh_head else list(not_loaded)
     if not_loaded:
         raise CheckpointError(path, "MindSpore did not load every parameter", missing=list(not_loaded))
 
 
-def init_head(net: ms_convnext.ConvNeXt, seed: int | None) -> None:
-    ms_convnext.init_classifier(net, seed=seed)
+def init_head(net: ms.nn.Cell, seed: int | None) -> None:
+    """A ConvNeXt's classifier drawn again; MindCV's networks drew theirs as they were built (after ``seed``)."""
+    if isinstance(net, ms_convnext.ConvNeXt):
+        ms_convnext.init_classifier(net, seed=seed)
 
 
-def finish(net: ms_convnext.ConvNeXt, device: str) -> ms_convnext.ConvNeXt:
+def finish(net: ms.nn.Cell, device: str) -> ms.nn.Cell:
     net.set_train(False)
     return net
 
 
-def logits(net: ms_convnext.ConvNeXt, batch: NDArray[Any]) -> NDArray[Any]:
+def logits(net: ms.nn.Cell, batch: NDArray[Any]) -> NDArray[Any]:
     result: NDArray[Any] = np.asarray(net(ms.Tensor(batch)).asnumpy(), dtype=np.float32)
     return result
 

@@ -101,6 +101,13 @@ def mindcv_imagenet(image_size: int = 224) -> Preprocess:
     return Preprocess(crop=image_size, crop_pct=0.875)
 
 
+def mindcv_default(image_size: int = 224) -> Preprocess:
+    """MindCV's own evaluation default (``transforms_imagenet_eval``): shorter side to ``image_size / 0.875``
+    bilinear, center crop ``image_size``, ImageNet mean/std; what its zoo's networks are evaluated with unless
+    their config says otherwise."""
+    return Preprocess(crop=image_size, crop_pct=0.875, resample=2)
+
+
 def from_hf_config(cfg: dict[str, Any]) -> Preprocess:
     """transformers ``ConvNextImageProcessor`` settings; absent keys take that class's defaults."""
     size = cfg.get("size", {"shortest_edge": 384})

@@ -22,6 +22,8 @@ from registry.record import Dialect, ModelRecord
 
 from .labels import labels_for_dataset
 from .support import HF_MODEL_TYPES, VARIANTS, mentions_convnext, variant_name
+from .zoo import ZooSpec, candidates, spec_for_arch, unrunnable
+from .zoo import table as zoo_table
 
 log = logging.getLogger("hub")
 
@@ -58,8 +60,13 @@ class ConvNeXtSpec:
         return replace(self, num_classes=num_classes, labels=None)
 
 
+#: What the loader builds: a ConvNeXt of its own, or a network of MindCV's zoo.
+NetSpec = ConvNeXtSpec | ZooSpec
+
+
 def supported() -> list[str]:
-    return sorted(VARIANTS)
+    """What the loader builds: the ConvNeXt variants by name, and MindCV's zoo."""
+    return [*sorted(VARIANTS), f"the {len(zoo_table())} architectures of MindCV's zoo (MindSpore)"]
 
 
 def spec_for_variant(name: str, *, num_classes: int = 1000, origin: Origin = "mindcv") -> ConvNeXtSpec:
@@ -146,11 +153,12 @@ def spec_from_shapes(shapes: dict[str, tuple[int, ...]], *, name: str) -> ConvNe
                         num_classes=int(num_classes), in_channels=int(stem[1]), patch_size=int(stem[2]))
 
 
-def spec_for(record: ModelRecord, files: list[Path], weights: Path | None) -> ConvNeXtSpec:
+def spec_for(record: ModelRecord, files: list[Path], weights: Path | None) -> NetSpec:
     """The network ``record`` and its pulled ``files`` describe, with class names where the card implies them.
 
     A Hugging Face repo says it in ``config.json``; a MindSpore Hub card by its model name (then its title),
-    else, for a card that names a ConvNeXt of its own width, by the shapes in its checkpoint's headers.
+    else, for a card that names a ConvNeXt of its own width, by the shapes in its checkpoint's headers; any other
+    card of MindCV's zoo by its checkpoint's file name and its names (``zoo.candidates``).
 
     Raises:
         NoLoaderError: no ConvNeXt this loader builds; the error lists the pulled files, still usable by hand.
@@ -158,12 +166,31 @@ def spec_for(record: ModelRecord, files: list[Path], weights: Path | None) -> Co
     """
     if record.dialect is Dialect.HUGGINGFACE:
         return _from_hf_repo(record, files)
-    found = spec_for_record(record)
+    found: NetSpec | None = spec_for_record(record)
     if found is None and mentions_convnext(record) and weights is not None:
         found = _from_weights(weights, record.name)
     if found is None:
+        found = _from_zoo(record, weights)
+    if found is None:
         raise NoLoaderError(record.name, record.architecture or record.name, files, supported())
     return replace(found, labels=found.labels or labels_for_dataset(record.datasets, found.num_classes))
+
+
+def _from_zoo(record: ModelRecord, weights: Path | None) -> ZooSpec | None:
+    """A network of MindCV's zoo, with the classes and input channels its checkpoint's headers give."""
+    names = candidates(record)
+    if not names:
+        return None
+    why = unrunnable(names[0])
+    if why is not None:
+        raise NoLoaderError(record.name, f"MindCV's {names[0]}: {why}", [weights] if weights else [], supported())
+    shapes = None
+    if weights is not None:
+        try:
+            shapes = read_shapes(weights)
+        except CheckpointError as e:
+            log.info("cannot read the shapes of %s: %s", weights, e)  # the strict load names the problem
+    return spec_for_arch(names[0], shapes, tuple(names[1:]))
 
 
 def _from_hf_repo(record: ModelRecord, files: list[Path]) -> ConvNeXtSpec:

@@ -8,6 +8,8 @@ import re
 
 from registry.record import Dialect, ModelRecord
 
+from . import zoo
+
 #: (depths, dims) of every variant that has a loader, by its MindCV name.
 VARIANTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "convnext_tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
@@ -26,8 +28,10 @@ VARIANTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 }
 #: transformers' ``model_type`` values the loader builds.
 HF_MODEL_TYPES = ("convnext", "convnextv2")
-#: The backends every loadable card runs on (MindCV's network, transformers' network; OpenVINO from the latter).
+#: The backends every loadable ConvNeXt runs on (MindCV's network, transformers' network; OpenVINO from the latter).
 BACKENDS = ("mindspore", "torch")
+#: The backends the rest of MindCV's zoo runs on (its PyTorch name maps are not written yet).
+ZOO_BACKENDS = ("mindspore",)
 
 _VARIANT_RE = re.compile(r"convnext(v2)?[_-](atto|femto|pico|nano|tiny|small|base|large|xlarge|huge)(?![a-z])",
                          re.IGNORECASE)
@@ -59,8 +63,14 @@ def backends_for(dialect: str, name: str, architecture: str | None, uid: str | N
     texts = (name, title, uid, architecture)
     if any(variant_name(t) for t in texts) or any("convnext" in (t or "").lower() for t in texts):
         return BACKENDS
-    return ()
+    return ZOO_BACKENDS if zoo.names_fit(name, architecture, uid, title) else ()
 
 
 def record_backends(record: ModelRecord) -> tuple[str, ...] | None:
-    return backends_for(record.dialect.value, record.name, record.architecture, record.uid, record.title)
+    """:func:`backends_for` with the whole record at hand: a MindSpore Hub asset's file name names MindCV's
+    architecture exactly (``vit_b_32_224-a2165e72-910v2.ckpt``)."""
+    found = backends_for(record.dialect.value, record.name, record.architecture, record.uid, record.title)
+    names = zoo.candidates(record)
+    if found == () and names and not zoo.unrunnable(names[0]):
+        return ZOO_BACKENDS
+    return found

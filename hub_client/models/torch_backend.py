@@ -25,10 +25,11 @@ from torch import nn
 
 from hub_client.weights import ckpt
 from hub_client.weights.naming import hf_to_mindcv, mindcv_to_hf
-from registry.errors import CheckpointError, DeviceUnavailableError
+from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError
 
 from .devices import Device
 from .spec import ConvNeXtSpec
+from .zoo import ZooSpec
 
 
 def available_devices() -> list[str]:
@@ -61,12 +62,21 @@ def _same_pad_hook(module: nn.Conv2d, args: tuple[torch.Tensor, ...]) -> tuple[t
     return (F.pad(x, pads),) if any(pads) else args
 
 
-def build(spec: ConvNeXtSpec, *, init_weights: bool = True, seed: int | None = None) -> nn.Module:
+def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int | None = None,
+          shapes: dict[str, tuple[int, ...]] | None = None) -> nn.Module:
     """transformers' ConvNeXt(V2)ForImageClassification for ``spec``, with MindSpore's padding when it asks.
 
-    transformers always draws its init (``seed`` makes it repeatable); ``init_weights`` is the interface's.
+    transformers always draws its init (``seed`` makes it repeatable); ``init_weights`` and ``shapes`` are the
+    interface's.
+
+    Raises:
+        NoLoaderError: a network of MindCV's zoo, whose PyTorch name map is not written yet.
     """
     import transformers
+
+    if isinstance(spec, ZooSpec):
+        raise NoLoaderError(spec.name, f"MindCV's {spec.family} has no PyTorch network here yet: load it with "
+                            "backend='mindspore'", [], [spec.name])
 
     if seed is not None:
         torch.manual_seed(seed)

@@ -51,8 +51,10 @@ def read_torch_bin(path: Path) -> dict[str, NDArray[Any]]:
             for k, v in state.items() if hasattr(v, "detach")}
 
 
-def read_state(path: Path, read_ckpt: Callable[[Path], dict[str, Any]] = ckpt.read) -> dict[str, Any]:
-    """Any supported weights file as MindCV name → tensor; ``read_ckpt`` is the backend's .ckpt reader."""
+def read_state(path: Path, read_ckpt: Callable[[Path], dict[str, Any]] = ckpt.read, *,
+               rename: bool = True) -> dict[str, Any]:
+    """Any supported weights file as MindCV name → tensor; ``read_ckpt`` is the backend's .ckpt reader.
+    ``rename`` maps a ConvNeXt's transformers names to MindCV's; other networks keep the names they have."""
     fmt = weight_format(path.name)
     if fmt == "ckpt":
         state = read_ckpt(path)
@@ -62,7 +64,7 @@ def read_state(path: Path, read_ckpt: Callable[[Path], dict[str, Any]] = ckpt.re
         state = read_torch_bin(path)
     else:
         raise CheckpointError(path, f"unknown weights format {path.suffix!r}; expected .ckpt, .safetensors or .bin")
-    return to_mindcv_names(state, path)
+    return to_mindcv_names(state, path) if rename else state
 
 
 def read_shapes(path: Path) -> dict[str, tuple[int, ...]] | None:

@@ -1,0 +1,213 @@
+"""MindCV's zoo on MindSpore: the table against MindCV's registry, the catalogue's cards named to their
+architectures, and, for every classifier family of the 2.3/2.5 catalogue, a checkpoint MindCV writes, pulled
+from nginx under a card in the catalogue's form, loading strictly and giving MindCV's own logits."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import MS_CARD, ROOT, index, unique
+
+ms = pytest.importorskip("mindspore")
+mindcv = pytest.importorskip("mindcv")
+
+import hub_client  # noqa: E402
+from hub_client.models import zoo  # noqa: E402
+from hub_client.models.support import record_backends  # noqa: E402
+from registry.card.analyze import load_card  # noqa: E402
+from registry.errors import CheckpointError, NoLoaderError, UsageError  # noqa: E402
+
+#: One architecture per classifier family of the 2.3/2.5 catalogue (the smallest MindCV has of it), and the
+#: input size it runs at in the test (the smallest its structure takes).
+FAMILIES = {
+    "resnet18": 64, "seresnet18": 64, "resnext50_32x4d": 64, "skresnet18": 64, "res2net50": 64, "resnetv2_50": 64,
+    "BiT_resnet50": 64, "densenet121": 64, "efficientnet_b0": 64, "ghostnet_050": 64, "googlenet": 64,
+    "mixnet_s": 64, "mnasnet_050": 64, "mobilenet_v1_025": 64, "mobilenet_v2_035_96": 96,
+    "mobilenet_v3_small_075": 64, "regnet_x_200mf": 64, "repvgg_a0": 64,
+    "shufflenet_v1_g3_05": 64, "shufflenet_v2_x0_5": 64, "squeezenet1_0": 64, "convit_tiny": 224,
+    "crossvit_9": 240, "coat_lite_tiny": 224, "edgenext_xx_small": 256, "mobilevit_xx_small": 256,
+    "pit_ti": 224, "poolformer_s12": 64, "pvt_v2_b0": 224, "swin_tiny": 224,
+    "visformer_tiny": 224, "xcit_tiny_12_p16_224": 224, "vit_b_32_224": 224, "hrnet_w32": 64,
+    "inception_v3": 299, "nasnet_a_4x1056": 224, "vgg11": 224, "swinv2_tiny_window8": 256, "inception_v4": 299,
+}
+#: Large or slow to build on a CPU: still run in CI, marked slow.
+SLOW = {"vit_b_32_224", "hrnet_w32", "inception_v3", "inception_v4", "nasnet_a_4x1056", "vgg11",
+        "swinv2_tiny_window8", "BiT_resnet50", "res2net50", "resnext50_32x4d", "resnetv2_50", "crossvit_9",
+        "xcit_tiny_12_p16_224", "swin_tiny", "coat_lite_tiny", "convit_tiny"}
+CATALOGUE = ROOT.parent / "shared" / "corpus" / "mindspore-hub" / "mindspore"
+
+
+def test_the_table_is_the_pinned_mindcv_s_registry():
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "mindcv_table.py"), "--check"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(zoo.table()) == len(mindcv.models.registry.list_models())
+
+
+def _catalogue_classifiers():
+    if not CATALOGUE.is_dir():
+        pytest.skip(f"{CATALOGUE} is not there (../shared beside the clone)")
+    for version in ("2.3", "2.5"):
+        yield from sorted((CATALOGUE / version).glob("*_imagenet2012.md"))
+
+
+def test_every_imagenet_classifier_of_the_catalogue_names_its_mindcv_architecture():
+    """The asset's file name first (``vit_b32_224`` is MindCV's ``vit_b_32_224``), and the loader says so before
+    any weights are fetched."""
+    seen = 0
+    for path in _catalogue_classifiers():
+        record = load_card(path)
+        [asset] = [a for a in record.assets if a.filename.endswith(".ckpt")]
+        found = zoo.candidates(record)
+        assert found and found[0] == zoo.asset_stem(asset.filename), path
+        runs = zoo.unrunnable(found[0]) is None
+        assert ("mindspore" in (record_backends(record) or ())) == runs, path
+        seen += 1
+    assert seen >= 90  # 47 in 2.3, 48 in 2.5
+
+
+@pytest.mark.parametrize("arch", ["rexnet_09", "pvt_tiny"])
+def test_a_family_that_does_not_run_on_this_mindspore_says_so_before_downloading(arch, nginx, net, cards):
+    """MindCV 0.3.0 fails to build these on MindSpore 2.10; the card is not offered as loadable, and a load
+    says why without fetching the checkpoint."""
+    name = _serve_file(nginx, cards, arch, b"not fetched")
+    with pytest.raises(NoLoaderError, match="MindSpore 2.10") as e:
+        hub_client.load_model(name)
+    assert e.value.paths == []  # nothing was downloaded
+    with pytest.raises((RuntimeError, AttributeError)):  # MindCV itself still fails here: the entry is not stale
+        mindcv.create_model(arch, pretrained=False)(ms.Tensor(np.zeros((1, 3, 224, 224), np.float32)))
+
+
+def test_a_detector_or_a_text_model_is_not_taken_for_a_classifier():
+    for path in sorted(CATALOGUE.glob("2.*/*.md")) if CATALOGUE.is_dir() else []:
+        if path.stem.startswith(("yolo", "dbnet", "crnn", "conformer", "deepspeech")):
+            assert zoo.candidates(load_card(path)) == [], path
+
+
+def _serve(nginx, cards, tmp_path, arch: str, net, *, card_name: str | None = None) -> str:
+    """``net``'s parameters saved by MindSpore and served by nginx as MindCV names its assets, under a card in
+    the catalogue's own form (the model name may differ from MindCV's: ``vit_b32_224``)."""
+    ckpt = tmp_path / f"{arch}.ckpt"
+    ms.save_checkpoint(net, str(ckpt))
+    return _serve_file(nginx, cards, arch, ckpt.read_bytes(), card_name=card_name)
+
+
+def _serve_file(nginx, cards, arch: str, data: bytes, *, card_name: str | None = None) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    name = unique(card_name or arch)
+    rel = f"toolkits/mindcv/{name}/{arch}-{digest[:8]}-910v2.ckpt"
+    (nginx.root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (nginx.root / rel).write_bytes(data)
+    card = MS_CARD.format(name=name, link=f"{nginx.url}/{rel}", sha=digest[:8])
+    family = zoo.table()[arch].module
+    (cards / f"{name}.md").write_text(card.replace("backbone-name: convnext", f"backbone-name: {family}"))
+    index(cards)
+    return name
+
+
+def _trained_looking(net, seed: int) -> None:
+    """Every parameter drawn again, BatchNorm statistics away from 0/1, as a trained network has them."""
+    rng = np.random.default_rng(seed)
+    for p in net.get_parameters():
+        if p.has_init:  # drawn lazily by MindSpore: draw it now, to overwrite it
+            p.init_data()
+        shape = tuple(p.shape)
+        if p.name.endswith("moving_variance"):
+            value = rng.uniform(0.5, 2.0, shape)
+        elif p.name.endswith(("moving_mean", "beta", "bias")):
+            value = rng.normal(0, 0.1, shape)
+        elif p.name.endswith("gamma"):
+            value = rng.uniform(0.5, 1.5, shape)
+        else:
+            value = rng.normal(0, 0.05, shape)
+        p.set_data(ms.Tensor(value.astype(np.float32 if p.dtype == ms.float32 else np.float16)))
+
+
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in SLOW else a for a in FAMILIES])
+def test_mindcv_s_checkpoint_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_path):
+    ms.set_seed(0)
+    reference = mindcv.create_model(arch, pretrained=False)
+    _trained_looking(reference, seed=len(arch))
+    reference.set_train(False)
+    name = _serve(nginx, cards, tmp_path, arch, reference)
+    model = hub_client.load_model(name)  # auto: MindCV's zoo runs on MindSpore
+    info = model.hub_info
+    assert (info.backend, info.spec.name, info.spec.num_classes) == ("mindspore", arch, 1000)
+    assert len(info.labels) == 1000 and info.labels[0].startswith("tench")
+    size = FAMILIES[arch]
+    x = np.random.default_rng(1).standard_normal((2, 3, size, size)).astype(np.float32)
+    want = reference(ms.Tensor(x)).asnumpy()
+    got = model(ms.Tensor(x)).asnumpy()
+    np.testing.assert_array_equal(got, want)
+    assert np.abs(want).max() > 0 and (want.argmax(1) == got.argmax(1)).all()
+
+
+def test_a_card_whose_model_name_is_not_mindcv_s_loads_by_its_asset_name(nginx, net, cards, tmp_path):
+    reference = mindcv.create_model("squeezenet1_1", pretrained=False)
+    _trained_looking(reference, seed=3)
+    reference.set_train(False)
+    name = _serve(nginx, cards, tmp_path, "squeezenet1_1", reference, card_name="squeeze_net_v11")
+    info = hub_client.model_info(name)
+    assert info.spec.name == "squeezenet1_1" and info.preprocess.crop == 224
+    assert hub_client.load_model(name).hub_info.spec.family == "squeezenet"
+
+
+def test_a_fine_tuned_head_and_num_classes(nginx, net, cards, tmp_path):
+    reference = mindcv.create_model("mobilenet_v1_025", num_classes=7, pretrained=False)
+    _trained_looking(reference, seed=4)
+    reference.set_train(False)
+    name = _serve(nginx, cards, tmp_path, "mobilenet_v1_025", reference)
+    model = hub_client.load_model(name)
+    assert model.hub_info.spec.num_classes == 7 and len(model.hub_info.labels) == 7
+    x = np.random.default_rng(5).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    np.testing.assert_array_equal(model(ms.Tensor(x)).asnumpy(), reference(ms.Tensor(x)).asnumpy())
+    with pytest.warns(UserWarning, match="re-initialised"):
+        tuned = hub_client.load_model(name, num_classes=3, seed=0)
+    assert tuned(ms.Tensor(x)).shape == (1, 3) and tuned.hub_info.head_reinitialised
+    kept = {p.name: p.asnumpy() for p in tuned.get_parameters() if not p.name.startswith("classifier.")}
+    assert all(np.array_equal(v, reference.parameters_dict()[k].asnumpy()) for k, v in kept.items())
+
+
+def test_another_architecture_s_checkpoint_is_named_key_by_key(nginx, net, cards, tmp_path):
+    """A card whose asset says resnet18 but whose file is a resnet34: the strict load names what differs."""
+    other = mindcv.create_model("resnet34", pretrained=False)
+    name = _serve(nginx, cards, tmp_path, "resnet18", other)
+    with pytest.raises(CheckpointError) as e:
+        hub_client.load_model(name)
+    assert e.value.unexpected and any(k.startswith("layer1.2.") for k in e.value.unexpected)
+
+
+def test_the_zoo_on_another_backend_says_what_to_do(nginx, net, cards, tmp_path):
+    pytest.importorskip("torch")
+    reference = mindcv.create_model("squeezenet1_1", pretrained=False)
+    name = _serve(nginx, cards, tmp_path, "squeezenet1_1", reference)
+    with pytest.raises(UsageError, match="backend='mindspore'"):
+        hub_client.load_model(name, backend="torch")
+
+
+def test_a_shufflenet_v1_checkpoint_of_a_later_mindcv_loads_into_the_pinned_one(nginx, net, cards, tmp_path):
+    """After MindCV 0.3.0 each grouped 1x1 convolution is one convolution per group (``GroupConv.convs.<i>``):
+    such a checkpoint, as the 2.3/2.5 catalogue links them, is joined back and gives the same logits."""
+    reference = mindcv.create_model("shufflenet_v1_g3_05", pretrained=False)
+    _trained_looking(reference, seed=6)
+    reference.set_train(False)
+    later = []
+    split = 0
+    for cell_name, cell in reference.cells_and_names():
+        if isinstance(cell, ms.nn.Conv2d) and cell.kernel_size == (1, 1) and cell.group > 1:
+            w = cell.weight.asnumpy()
+            for i, part in enumerate(np.split(w, cell.group, axis=0)):
+                later.append({"name": f"{cell_name}.convs.{i}.weight", "data": ms.Tensor(part)})
+            split += 1
+    assert split > 10
+    joined = {e["name"].rsplit(".convs.", 1)[0] + ".weight" for e in later}
+    later += [{"name": p.name, "data": p.data} for p in reference.get_parameters() if p.name not in joined]
+    ckpt = tmp_path / "later.ckpt"
+    ms.save_checkpoint(later, str(ckpt))
+    model = hub_client.load_model(_serve_file(nginx, cards, "shufflenet_v1_g3_05", ckpt.read_bytes()))
+    x = np.random.default_rng(7).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    np.testing.assert_array_equal(model(ms.Tensor(x)).asnumpy(), reference(ms.Tensor(x)).asnumpy())
