@@ -148,6 +148,6 @@ def _registry_name(name: str, progress: Any, settings: Settings) -> Source:
     if info.weights is None:  # model_info raises first; kept for the type checker
         raise CheckpointError(name, "no weights were pulled")
     if not isinstance(info.spec, ConvNeXtSpec):
-        raise ConversionError(name, f"{info.spec.name} is MindCV's {info.spec.family}: hub convert writes ConvNeXt "
-                              "only so far; the checkpoint loads as it is with load_model(..., backend='mindspore')")
+        raise ConversionError(name, f"{info.spec.name} is not a ConvNeXt: hub convert writes ConvNeXt only so far; "
+                              "the checkpoint loads as it is with load_model")
     return Source(name, info.spec, info.weights, {}, info.preprocess, resolve(name, settings=settings))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import precision as checks
+from .auto_spec import AutoSpec
 from .backend import build_and_load, get_backend
 from .devices import parse_device
 from .spec import ConvNeXtSpec, NetSpec
@@ -82,8 +83,8 @@ def load_openvino(spec: ConvNeXtSpec, weights: Path, precision: str, size: int, 
     return (net, check, want) if keep(check, precision) else (exact, check, "fp32")
 
 
-def torch_precision(net: Any, spec: ConvNeXtSpec, weights: Path | None, precision: str, device: str, size: int,
-                    engines: Path) -> tuple[Any, checks.Check | None, str]:
+def torch_precision(net: Any, spec: ConvNeXtSpec | AutoSpec, weights: Path | None, precision: str, device: str,
+                    size: int, engines: Path) -> tuple[Any, checks.Check | None, str]:
     """``net`` (fp32, on its device) in the precision that keeps the answers: (network, check, precision)."""
     want = wanted(precision, device)
     if want == "fp32" or weights is None:

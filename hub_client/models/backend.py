@@ -109,7 +109,7 @@ def get_backend(name: str) -> Backend:
 
 def head_of(spec: NetSpec) -> str:
     """The prefix of the classifier's parameters: what a fresh head leaves as built."""
-    return spec.head if isinstance(spec, ZooSpec) else "classifier."
+    return "classifier." if isinstance(spec, ConvNeXtSpec) else spec.head
 
 
 def read_weights(backend: Backend, spec: NetSpec, path: Path) -> tuple[dict[str, Any], list[str]]:

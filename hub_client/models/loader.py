@@ -19,10 +19,11 @@ from registry.errors import CheckpointError, DamagedFileError, NoLoaderError, Us
 from registry.record import Dialect
 from registry.settings import Settings, or_env
 
+from .auto_spec import AutoSpec
 from .backend import build_and_load, get_backend, pick_backend
 from .labels import default_labels
 from .preprocess import Preprocess, mindcv_default, mindcv_imagenet, preprocess_for
-from .spec import NetSpec, spec_for, supported
+from .spec import ConvNeXtSpec, NetSpec, spec_for, supported
 from .support import record_backends
 from .zoo import ZooSpec, candidates, unrunnable
 
@@ -171,10 +172,12 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
         size = info.preprocess.crop
         if isinstance(info.spec, ZooSpec):
             chosen = _zoo_backend(info.spec, backend, device, precision)
+        elif isinstance(info.spec, AutoSpec):
+            chosen = _auto_backend(info.spec, backend, device)
         if isinstance(info.spec, ZooSpec) or chosen == "mindspore":
             net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
                                                                device=device, num_classes=num_classes, seed=seed)
-        elif chosen == "openvino" and info.weights is not None:
+        elif chosen == "openvino" and info.weights is not None and isinstance(info.spec, ConvNeXtSpec):
             net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size,
                                                               settings.engines)
             ignored = []
@@ -202,6 +205,16 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
              f"{check.top1_agreement:.0%}" if check else "")
     net.hub_info = info
     return net
+
+
+def _auto_backend(spec: AutoSpec, backend: str, device: str) -> str:
+    """transformers' image classifiers run on PyTorch: ``auto`` picks it, MindSpore named is refused with the way
+    out (OpenVINO's conversion is checked for ConvNeXt only)."""
+    asked = backend.strip().lower()
+    if asked not in ("auto", "torch"):
+        raise UsageError(f"{spec.name} is transformers' {spec.model_type}: it loads with backend='torch' here "
+                         f"(backend={backend!r} builds ConvNeXt and MindCV's zoo)")
+    return pick_backend("torch", device)
 
 
 def _zoo_backend(spec: ZooSpec, backend: str, device: str, precision: str) -> str:

@@ -12,9 +12,10 @@ import mindspore as ms
 import numpy as np
 from numpy.typing import NDArray
 
-from registry.errors import CheckpointError, DeviceUnavailableError
+from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError
 
 from . import ms_convnext
+from .auto_spec import AutoSpec
 from .devices import Device
 from .spec import ConvNeXtSpec
 from .zoo import ZooSpec
@@ -53,7 +54,7 @@ def select_device(device: Device) -> str:
     return target
 
 
-def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int | None = None,
+def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True, seed: int | None = None,
           shapes: dict[str, tuple[int, ...]] | None = None) -> ms.nn.Cell:
     """The network of ``spec``: the ConvNeXt of ``ms_convnext``, or MindCV's own for a network of its zoo. Where the
     card's names fit several of MindCV's architectures, the first whose parameter names are the file's
@@ -65,6 +66,9 @@ def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int 
     """
     if isinstance(spec, ConvNeXtSpec):
         return ms_convnext.build(spec, init_weights=init_weights, seed=seed)
+    if isinstance(spec, AutoSpec):
+        raise NoLoaderError(spec.name, f"transformers' {spec.model_type} has no MindSpore network here: load it with "
+                            "backend='torch'", [], [spec.name])
     names = (spec.name, *spec.alternatives)
     tried: list[str] = []
     for name in names:

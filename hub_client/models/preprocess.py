@@ -32,7 +32,8 @@ _RESAMPLE_NAMES = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box
 
 @dataclass(frozen=True)
 class Preprocess:
-    """Resize the shorter side to ``resize``, center-crop ``crop`` (or warp to ``crop`` when ``crop_pct`` is None)."""
+    """Resize the shorter side to ``resize``, center-crop ``crop`` (or warp to ``crop`` when ``crop_pct`` is None;
+    with ``warp``, warp to that square first, then center-crop ``crop``, as DeiT's processor does)."""
 
     crop: int = 224
     crop_pct: float | None = 0.875
@@ -41,16 +42,23 @@ class Preprocess:
     std: tuple[float, ...] = IMAGENET_STD
     rescale: float = 1 / 255
     channels: int = 3
+    warp: int | None = None
 
     @property
     def resize(self) -> int:
-        return int(self.crop / self.crop_pct) if self.crop_pct else self.crop
+        if not self.crop_pct:
+            return self.crop
+        exact = self.crop / self.crop_pct  # a crop_pct written as crop/shortest_edge gives that edge back
+        return round(exact) if abs(exact - round(exact)) < 1e-6 else int(exact)
 
     def image(self, img: Image.Image) -> NDArray[Any]:
         """One image as a (C, H, W) float32 array."""
         img = img.convert("RGB" if self.channels == 3 else "L")
         method = _RESAMPLE.get(self.resample, Image.Resampling.BICUBIC)
-        if self.crop_pct:
+        if self.warp:
+            arr = np.asarray(img.resize((self.warp, self.warp), method), dtype=np.uint8)
+            arr = _center_crop(arr.reshape(arr.shape[0], arr.shape[1], -1), self.crop)
+        elif self.crop_pct:
             w, h = img.size
             short, long = (w, h) if w <= h else (h, w)
             new_short, new_long = self.resize, int(self.resize * long / short)
@@ -109,7 +117,12 @@ def mindcv_default(image_size: int = 224) -> Preprocess:
 
 
 def from_hf_config(cfg: dict[str, Any]) -> Preprocess:
-    """transformers ``ConvNextImageProcessor`` settings; absent keys take that class's defaults."""
+    """A ``preprocessor_config.json`` as transformers' processor applies it: ``ConvNextImageProcessor``'s
+    ``shortest_edge``/``crop_pct`` (absent keys take that class's defaults), or the resize-then-crop of the others
+    (ViT's warp to ``size``; MobileNet's and BiT's shorter side then ``crop_size``; DeiT's warp then crop)."""
+    kind = str(cfg.get("image_processor_type", ""))
+    if not kind.startswith("ConvNext") and "crop_pct" not in cfg and "size" in cfg:
+        return _resize_then_crop(cfg)
     size = cfg.get("size", {"shortest_edge": 384})
     edge = int(size.get("shortest_edge") or size.get("height") or 384) if isinstance(size, dict) else int(size)
     crop_pct = float(cfg.get("crop_pct") or 224 / 256)
@@ -125,10 +138,52 @@ def from_hf_config(cfg: dict[str, Any]) -> Preprocess:
                       std=std, rescale=rescale, channels=len(mean))
 
 
+def _normalisation(cfg: dict[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...], float, int]:
+    resample = cfg.get("resample", 2)
+    if isinstance(resample, str):
+        resample = _RESAMPLE_NAMES.get(resample.lower(), 2)
+    mean = tuple(float(v) for v in cfg.get("image_mean", IMAGENET_MEAN))
+    std = tuple(float(v) for v in cfg.get("image_std", IMAGENET_STD))
+    if not cfg.get("do_normalize", True):
+        mean, std = (0.0,) * len(mean), (1.0,) * len(std)
+    rescale = float(cfg.get("rescale_factor", 1 / 255)) if cfg.get("do_rescale", True) else 1.0
+    return mean, std, rescale, int(resample)
+
+
+def _side(value: Any) -> tuple[int | None, int | None]:
+    """(shortest edge, square side) of a processor's ``size``/``crop_size``; a non-square one is refused."""
+    if isinstance(value, int):
+        return None, value
+    if not isinstance(value, dict):
+        raise ValueError(f"size {value!r} is not a number or a mapping")
+    if "shortest_edge" in value:
+        return int(value["shortest_edge"]), None
+    if int(value["height"]) != int(value["width"]):
+        raise ValueError(f"a {value['height']}x{value['width']} input is not square; only square inputs are taken")
+    return None, int(value["height"])
+
+
+def _resize_then_crop(cfg: dict[str, Any]) -> Preprocess:
+    mean, std, rescale, resample = _normalisation(cfg)
+    edge, square = _side(cfg["size"])
+    crop = None
+    if cfg.get("do_center_crop") and cfg.get("crop_size") is not None:
+        crop = _side(cfg["crop_size"])[1]
+    common: dict[str, Any] = dict(resample=resample, mean=mean, std=std, rescale=rescale, channels=len(mean))
+    if edge is not None:  # the shorter side to edge, then the crop (or the edge itself)
+        size = crop or edge
+        return Preprocess(crop=size, crop_pct=size / edge, **common)
+    if square is None:
+        raise ValueError("size gives neither a shortest edge nor a square")
+    if crop is not None and crop != square:
+        return Preprocess(crop=crop, crop_pct=None, warp=square, **common)
+    return Preprocess(crop=square, crop_pct=None, **common)
+
+
 def load_hf_preprocessor(path: Path) -> Preprocess:
     try:
         return from_hf_config(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, AttributeError) as e:
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise UsageError(f"{path}: not a usable preprocessor_config.json ({e})") from None
 
 

@@ -20,6 +20,7 @@ from hub_client.weights.state import read_shapes
 from registry.errors import CheckpointError, NoLoaderError
 from registry.record import Dialect, ModelRecord
 
+from .auto_spec import AutoSpec, auto_spec
 from .labels import labels_for_dataset
 from .support import HF_MODEL_TYPES, VARIANTS, mentions_convnext, variant_name
 from .zoo import ZooSpec, candidates, spec_for_arch, unrunnable
@@ -60,13 +61,14 @@ class ConvNeXtSpec:
         return replace(self, num_classes=num_classes, labels=None)
 
 
-#: What the loader builds: a ConvNeXt of its own, or a network of MindCV's zoo.
-NetSpec = ConvNeXtSpec | ZooSpec
+#: What the loader builds: a ConvNeXt of its own, a network of MindCV's zoo, or a transformers image classifier.
+NetSpec = ConvNeXtSpec | ZooSpec | AutoSpec
 
 
 def supported() -> list[str]:
     """What the loader builds: the ConvNeXt variants by name, and MindCV's zoo."""
-    return [*sorted(VARIANTS), f"the {len(zoo_table())} architectures of MindCV's zoo (MindSpore)"]
+    return [*sorted(VARIANTS), f"the {len(zoo_table())} architectures of MindCV's zoo (MindSpore)",
+            "transformers' image classifiers (PyTorch)"]
 
 
 def spec_for_variant(name: str, *, num_classes: int = 1000, origin: Origin = "mindcv") -> ConvNeXtSpec:
@@ -193,7 +195,7 @@ def _from_zoo(record: ModelRecord, weights: Path | None) -> ZooSpec | None:
     return spec_for_arch(names[0], shapes, tuple(names[1:]))
 
 
-def _from_hf_repo(record: ModelRecord, files: list[Path]) -> ConvNeXtSpec:
+def _from_hf_repo(record: ModelRecord, files: list[Path]) -> ConvNeXtSpec | AutoSpec:
     cfg_path = next((p for p in files if p.name == "config.json"), None)
     if cfg_path is None:
         raise NoLoaderError(record.name, "no config.json in the repo", files, supported())
@@ -204,7 +206,9 @@ def _from_hf_repo(record: ModelRecord, files: list[Path]) -> ConvNeXtSpec:
     if not isinstance(cfg, dict):
         raise CheckpointError(cfg_path, "expected a JSON object")
     try:
-        spec = spec_from_hf_config(cfg, name=record.uid or record.name)
+        spec: ConvNeXtSpec | AutoSpec | None = spec_from_hf_config(cfg, name=record.uid or record.name)
+        if spec is None:
+            spec = auto_spec(cfg, cfg_path.parent, name=record.uid or record.name)
     except ValueError as e:
         raise NoLoaderError(record.name, f"{cfg_path}: {e}", files, supported()) from None
     if spec is None:

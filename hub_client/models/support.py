@@ -9,6 +9,7 @@ import re
 from registry.record import Dialect, ModelRecord
 
 from . import zoo
+from .auto_spec import AUTO_TYPES
 
 #: (depths, dims) of every variant that has a loader, by its MindCV name.
 VARIANTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
@@ -32,6 +33,8 @@ HF_MODEL_TYPES = ("convnext", "convnextv2")
 BACKENDS = ("mindspore", "torch")
 #: The backends the rest of MindCV's zoo runs on (its PyTorch name maps are not written yet).
 ZOO_BACKENDS = ("mindspore",)
+#: The backends transformers' other image classifiers run on.
+AUTO_BACKENDS = ("torch",)
 
 _VARIANT_RE = re.compile(r"convnext(v2)?[_-](atto|femto|pico|nano|tiny|small|base|large|xlarge|huge)(?![a-z])",
                          re.IGNORECASE)
@@ -59,7 +62,9 @@ def backends_for(dialect: str, name: str, architecture: str | None, uid: str | N
     if dialect == Dialect.HUGGINGFACE.value:
         if not architecture:
             return None
-        return BACKENDS if architecture.lower() in HF_MODEL_TYPES else ()
+        if architecture.lower() in HF_MODEL_TYPES:
+            return BACKENDS
+        return AUTO_BACKENDS if architecture.lower() in AUTO_TYPES else ()
     texts = (name, title, uid, architecture)
     if any(variant_name(t) for t in texts) or any("convnext" in (t or "").lower() for t in texts):
         return BACKENDS

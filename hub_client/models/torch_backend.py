@@ -27,6 +27,7 @@ from hub_client.weights import ckpt
 from hub_client.weights.naming import hf_to_mindcv, mindcv_to_hf
 from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError
 
+from .auto_spec import AutoSpec
 from .devices import Device
 from .spec import ConvNeXtSpec
 from .zoo import ZooSpec
@@ -62,7 +63,7 @@ def _same_pad_hook(module: nn.Conv2d, args: tuple[torch.Tensor, ...]) -> tuple[t
     return (F.pad(x, pads),) if any(pads) else args
 
 
-def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int | None = None,
+def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True, seed: int | None = None,
           shapes: dict[str, tuple[int, ...]] | None = None) -> nn.Module:
     """transformers' ConvNeXt(V2)ForImageClassification for ``spec``, with MindSpore's padding when it asks.
 
@@ -77,10 +78,10 @@ def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int 
     if isinstance(spec, ZooSpec):
         raise NoLoaderError(spec.name, f"MindCV's {spec.family} has no PyTorch network here yet: load it with "
                             "backend='mindspore'", [], [spec.name])
-
     if seed is not None:
         torch.manual_seed(seed)
-
+    if isinstance(spec, AutoSpec):
+        return _build_auto(spec)
     common: dict[str, Any] = dict(
         depths=list(spec.depths), hidden_sizes=list(spec.dims), num_labels=spec.num_classes,
         num_channels=spec.in_channels, patch_size=spec.patch_size, layer_norm_eps=spec.head_eps,
@@ -108,7 +109,30 @@ def build(spec: ConvNeXtSpec | ZooSpec, *, init_weights: bool = True, seed: int 
     return built
 
 
+def _build_auto(spec: AutoSpec) -> nn.Module:
+    """transformers' own network for the repo's ``config.json``, from the config alone (no remote code), with
+    ``spec``'s classes (a fresh head when they differ from the file's)."""
+    import transformers
+
+    with quiet_tracing():
+        config = transformers.AutoConfig.from_pretrained(str(spec.folder), trust_remote_code=False)
+        if config.num_labels != spec.num_classes:
+            config.num_labels = spec.num_classes
+            config.id2label = {i: f"LABEL_{i}" for i in range(spec.num_classes)}
+            config.label2id = {v: k for k, v in config.id2label.items()}
+        model: nn.Module = transformers.AutoModelForImageClassification.from_config(  # type: ignore[no-untyped-call]
+            config, trust_remote_code=False)
+    model.eval()
+    return model
+
+
+def _is_convnext(model: nn.Module) -> bool:
+    return getattr(getattr(model, "config", None), "model_type", "") in ("convnext", "convnextv2")
+
+
 def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
+    if not _is_convnext(model):  # transformers' own names, as its repos hold them
+        return {k: tuple(v.shape) for k, v in model.state_dict().items()}
     shapes = {hf_to_mindcv(k): tuple(v.shape) for k, v in model.state_dict().items()}
     if None in shapes:
         raise CheckpointError("<network>", "the network has parameters with no MindCV name (a transformers change?)")
@@ -120,11 +144,14 @@ def read_ckpt(path: Path) -> dict[str, Any]:
 
 
 def assign(model: nn.Module, state: dict[str, Any], path: Path, *, fresh_head: bool) -> None:
-    version = 2 if getattr(model.config, "model_type", "") == "convnextv2" else 1
-    tensors = {str(mindcv_to_hf(name, version)): torch.from_numpy(np.array(value, dtype=np.float32, copy=True))
-               for name, value in state.items()}
+    if _is_convnext(model):
+        version = 2 if getattr(model.config, "model_type", "") == "convnextv2" else 1
+        tensors = {str(mindcv_to_hf(name, version)): torch.from_numpy(np.array(value, dtype=np.float32, copy=True))
+                   for name, value in state.items()}
+    else:  # buffers keep their own type (a BatchNorm's step counter is an integer)
+        tensors = {name: torch.from_numpy(np.array(value, copy=True)) for name, value in state.items()}
     result = model.load_state_dict(tensors, strict=not fresh_head)
-    missing = [k for k in result.missing_keys if not (fresh_head and k.startswith("classifier."))]
+    missing = [k for k in result.missing_keys if not (fresh_head and k not in tensors)]
     if missing or result.unexpected_keys:
         raise CheckpointError(path, "PyTorch did not take every tensor", missing=missing,
                               unexpected=list(result.unexpected_keys))
