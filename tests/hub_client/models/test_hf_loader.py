@@ -208,10 +208,10 @@ def test_a_repo_of_another_architecture_fails_before_its_weights_are_fetched(hf_
 
     from registry.errors import NoLoaderError
 
-    repo_id = f"acme/{unique('resnet')}".replace("_", "-")
+    repo_id = f"acme/{unique('wav2vec2')}".replace("_", "-")  # (resnet loads now: transformers' Auto classes)
     hf_env.add(repo_id, {"README.md": HF_CARD.format(name=repo_id).encode(),
-                         "config.json": json.dumps({"model_type": "resnet"}).encode(),
+                         "config.json": json.dumps({"model_type": "wav2vec2"}).encode(),
                          "model.safetensors": payload(50_000, seed=5)})
-    with pytest.raises(NoLoaderError, match="resnet"):
+    with pytest.raises(NoLoaderError, match="wav2vec2"):
         hub_client.load_model(f"hf:{repo_id}", backend="torch")
     assert not any(repo_id in p and p.endswith("model.safetensors") for _, p in hf_env.log)  # config.json told it

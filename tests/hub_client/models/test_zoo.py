@@ -211,3 +211,30 @@ def test_a_shufflenet_v1_checkpoint_of_a_later_mindcv_loads_into_the_pinned_one(
     model = hub_client.load_model(_serve_file(nginx, cards, "shufflenet_v1_g3_05", ckpt.read_bytes()))
     x = np.random.default_rng(7).standard_normal((2, 3, 64, 64)).astype(np.float32)
     np.testing.assert_array_equal(model(ms.Tensor(x)).asnumpy(), reference(ms.Tensor(x)).asnumpy())
+
+
+def test_hub_predict_of_a_zoo_card_as_a_user_types_it(nginx, net, cards, tmp_path):
+    """``hub predict NAME photo.jpg`` with no backend named: MindSpore is picked for MindCV's zoo, and the top
+    classes are the network's own on MindCV's preprocessing of the photo."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+    from typer.testing import CliRunner
+
+    from hub_client.cli.app import app
+
+    reference = mindcv.create_model("resnet18", pretrained=False)
+    _trained_looking(reference, seed=8)
+    reference.set_train(False)
+    name = _serve(nginx, cards, tmp_path, "resnet18", reference)
+    photo = tmp_path / "china.jpg"
+    Image.fromarray(load_sample_image("china.jpg")).save(photo, quality=95)
+    result = CliRunner().invoke(app, ["predict", name, str(photo), "--topk", "3", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    import json
+
+    doc = json.loads(result.output)
+    assert doc["backend"] == "mindspore"
+    batch = hub_client.model_info(name).preprocess([photo])
+    assert batch.shape == (1, 3, 224, 224)
+    want = np.argsort(-reference(ms.Tensor(batch)).asnumpy()[0])[:3]
+    assert [p["index"] for p in doc["results"][0]["predictions"]] == list(want)
