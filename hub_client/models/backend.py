@@ -41,6 +41,9 @@ class Backend(Protocol):
         """A network for ``spec`` in inference mode, initialised for training when ``init_weights``; ``shapes``
         (the weights file's) choose among the spec's alternative architectures, where it has any."""
 
+    def own_names(self, spec: NetSpec, state: dict[str, Any], path: Path) -> dict[str, Any]:
+        """The file's tensors (MindCV or transformers names) by the names this backend's network has."""
+
     def parameter_shapes(self, net: Any) -> dict[str, tuple[int, ...]]:
         """Every parameter of ``net`` by its MindCV name, with its shape."""
 
@@ -127,7 +130,8 @@ def read_weights(backend: Backend, spec: NetSpec, path: Path) -> tuple[dict[str,
             state = to_pinned(spec.family, state)
         except ValueError as e:
             raise CheckpointError(path, str(e)) from None
-    return weights.split_training_state(state)
+    kept, ignored = weights.split_training_state(state)
+    return backend.own_names(spec, kept, path), ignored
 
 
 def load_weights(backend: Backend, net: Any, path: Path, *, fresh_head: bool = False, head: str = "classifier.",

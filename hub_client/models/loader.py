@@ -218,8 +218,13 @@ def _auto_backend(spec: AutoSpec, backend: str, device: str) -> str:
 
 
 def _zoo_backend(spec: ZooSpec, backend: str, device: str, precision: str) -> str:
-    """MindCV's zoo runs on MindSpore: ``auto`` picks it, another backend named is refused with the way out."""
+    """MindCV's zoo runs on MindSpore, with its own numerics: ``auto`` picks it; PyTorch for a family with a name
+    map (``zoo_torch``); another backend named is refused with the way out."""
+    from .zoo_torch import supports
+
     asked = backend.strip().lower()
+    if asked == "torch" and supports(spec.name):
+        return pick_backend("torch", device)
     if asked not in ("auto", "mindspore"):
         raise UsageError(f"{spec.name} is MindCV's {spec.family}: it loads with backend='mindspore' here; its "
                          f"PyTorch network is not mapped yet (backend={backend!r})")

@@ -99,6 +99,11 @@ def _create(name: str, spec: ZooSpec, seed: int | None) -> ms.nn.Cell:
     return net
 
 
+def own_names(spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """MindSpore's networks have MindCV's names: the file's, as they are."""
+    return state
+
+
 def parameter_shapes(net: ms.nn.Cell) -> dict[str, tuple[int, ...]]:
     if isinstance(net, ms_convnext.ConvNeXt):
         return ms_convnext.param_shapes(net)

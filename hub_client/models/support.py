@@ -8,7 +8,7 @@ import re
 
 from registry.record import Dialect, ModelRecord
 
-from . import zoo
+from . import zoo, zoo_torch
 from .auto_spec import AUTO_TYPES
 
 #: (depths, dims) of every variant that has a loader, by its MindCV name.
@@ -77,5 +77,5 @@ def record_backends(record: ModelRecord) -> tuple[str, ...] | None:
     found = backends_for(record.dialect.value, record.name, record.architecture, record.uid, record.title)
     names = zoo.candidates(record)
     if found == () and names and not zoo.unrunnable(names[0]):
-        return ZOO_BACKENDS
+        return (*ZOO_BACKENDS, "torch") if zoo_torch.supports(names[0]) else ZOO_BACKENDS
     return found

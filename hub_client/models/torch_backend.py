@@ -27,10 +27,14 @@ from hub_client.weights import ckpt
 from hub_client.weights.naming import hf_to_mindcv, mindcv_to_hf
 from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError
 
+from . import zoo_torch
 from .auto_spec import AutoSpec
 from .devices import Device
 from .spec import ConvNeXtSpec
 from .zoo import ZooSpec
+
+#: A BatchNorm's step counter: PyTorch keeps it, MindSpore has none, and inference never reads it.
+_COUNTER = ".num_batches_tracked"
 
 
 def available_devices() -> list[str]:
@@ -75,11 +79,14 @@ def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True,
     """
     import transformers
 
-    if isinstance(spec, ZooSpec):
+    if isinstance(spec, ZooSpec) and not zoo_torch.supports(spec.name):
         raise NoLoaderError(spec.name, f"MindCV's {spec.family} has no PyTorch network here yet: load it with "
                             "backend='mindspore'", [], [spec.name])
     if seed is not None:
         torch.manual_seed(seed)
+    if isinstance(spec, ZooSpec):
+        zoo_net: nn.Module = zoo_torch.build(spec.name, spec.num_classes, spec.in_channels)
+        return zoo_net
     if isinstance(spec, AutoSpec):
         return _build_auto(spec)
     common: dict[str, Any] = dict(
@@ -130,9 +137,25 @@ def _is_convnext(model: nn.Module) -> bool:
     return getattr(getattr(model, "config", None), "model_type", "") in ("convnext", "convnextv2")
 
 
+def own_names(spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The file's tensors by this backend's names: a ConvNeXt keeps MindCV's (``parameter_shapes`` maps them);
+    MindCV's zoo takes transformers' names by its family's map; step counters are left out.
+
+    Raises:
+        CheckpointError: a tensor of a zoo checkpoint that no rule of its family's map takes.
+    """
+    if isinstance(spec, ZooSpec):
+        renamed, unknown = zoo_torch.to_torch(spec.name, state)
+        if unknown:
+            raise CheckpointError(path, f"tensors with no place in transformers' network for {spec.name}",
+                                  unexpected=unknown)
+        return renamed
+    return {k: v for k, v in state.items() if not k.endswith(_COUNTER)}
+
+
 def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
     if not _is_convnext(model):  # transformers' own names, as its repos hold them
-        return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith(_COUNTER)}
     shapes = {hf_to_mindcv(k): tuple(v.shape) for k, v in model.state_dict().items()}
     if None in shapes:
         raise CheckpointError("<network>", "the network has parameters with no MindCV name (a transformers change?)")
@@ -150,8 +173,8 @@ def assign(model: nn.Module, state: dict[str, Any], path: Path, *, fresh_head: b
                    for name, value in state.items()}
     else:  # buffers keep their own type (a BatchNorm's step counter is an integer)
         tensors = {name: torch.from_numpy(np.array(value, copy=True)) for name, value in state.items()}
-    result = model.load_state_dict(tensors, strict=not fresh_head)
-    missing = [k for k in result.missing_keys if not (fresh_head and k not in tensors)]
+    result = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in result.missing_keys if not (fresh_head and k not in tensors) and not k.endswith(_COUNTER)]
     if missing or result.unexpected_keys:
         raise CheckpointError(path, "PyTorch did not take every tensor", missing=missing,
                               unexpected=list(result.unexpected_keys))

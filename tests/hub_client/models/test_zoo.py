@@ -238,3 +238,33 @@ def test_hub_predict_of_a_zoo_card_as_a_user_types_it(nginx, net, cards, tmp_pat
     assert batch.shape == (1, 3, 224, 224)
     want = np.argsort(-reference(ms.Tensor(batch)).asnumpy()[0])[:3]
     assert [p["index"] for p in doc["results"][0]["predictions"]] == list(want)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", pytest.param("resnet50", marks=pytest.mark.slow)])
+def test_mindcv_s_resnet_on_pytorch_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_path):
+    """transformers' ResNet with the name map and MindSpore's ``same`` pool: within 1e-4 of the largest logit,
+    same top-1; without MindSpore's padding of the stem's pool the logits move well past that."""
+    torch = pytest.importorskip("torch")
+    from hub_client.models import zoo_torch
+
+    reference = mindcv.create_model(arch, pretrained=False)
+    _trained_looking(reference, seed=9)
+    reference.set_train(False)
+    name = _serve(nginx, cards, tmp_path, arch, reference)
+    model = hub_client.load_model(name, backend="torch")
+    assert model.hub_info.backend == "torch" and type(model).__name__ == "ResNetForImageClassification"
+    x = np.random.default_rng(10).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    want = reference(ms.Tensor(x)).asnumpy()
+    with torch.no_grad():
+        got = model(pixel_values=torch.from_numpy(x)).logits.numpy()
+    scale = np.abs(want).max()
+    assert np.abs(got - want).max() <= 1e-4 * scale and (got.argmax(1) == want.argmax(1)).all()
+    pool = model.resnet.embedder.pooler
+    pool._forward_pre_hooks.clear()
+    pool.padding = 1  # PyTorch's own symmetric padding
+    with torch.no_grad():
+        moved = model(pixel_values=torch.from_numpy(x)).logits.numpy()
+    assert np.abs(moved - want).max() > 100 * 1e-4 * scale
+    from hub_client.fetch.pull import resolve
+
+    assert zoo_torch.supports(arch) and record_backends(resolve(name)) == ("mindspore", "torch")
