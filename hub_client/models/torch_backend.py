@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
@@ -55,16 +53,6 @@ def select_device(device: Device) -> str:
             raise DeviceUnavailableError(device.text, available_devices(), "PyTorch")
         return f"cuda:{device.index}" if device.index is not None else "cuda"
     return "cpu"
-
-
-def _same_pad_hook(module: nn.Conv2d, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    x = args[0]
-    k, s = module.kernel_size, module.stride
-    pads = []
-    for dim, kk, ss in ((x.shape[-1], k[1], s[1]), (x.shape[-2], k[0], s[0])):
-        total = max((math.ceil(dim / ss) - 1) * ss + kk - dim, 0)
-        pads += [total // 2, total - total // 2]
-    return (F.pad(x, pads),) if any(pads) else args
 
 
 def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True, seed: int | None = None,
@@ -106,11 +94,11 @@ def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True,
             transformers.ConvNextConfig(layer_scale_init_value=1e-6, **common))
         body = model.convnext
     if spec.pad_mode == "same":
-        body.embeddings.patch_embeddings.register_forward_pre_hook(_same_pad_hook)
+        body.embeddings.patch_embeddings.register_forward_pre_hook(zoo_torch.same_pad)
         for stage in body.encoder.stages:
             down = stage.downsampling_layer
             if len(down) == 2:  # LayerNorm, Conv2d (an nn.ModuleList; empty when the stage keeps its size)
-                down[1].register_forward_pre_hook(_same_pad_hook)
+                down[1].register_forward_pre_hook(zoo_torch.same_pad)
     model.eval()
     built: nn.Module = model
     return built

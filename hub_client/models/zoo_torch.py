@@ -97,9 +97,9 @@ def build(arch: str, num_classes: int, in_channels: int) -> Any:
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """MindSpore's ``pad_mode="same"`` for a pool or convolution without padding: the output is ceil(size/stride)
-    and the extra row and column go at the bottom and right. Zeros are a max pool's padding too here: it follows
-    a ReLU, so no window's maximum is below zero."""
+    """MindSpore's ``pad_mode="same"`` for a pool or convolution without padding (a forward pre-hook): the output
+    is ceil(size/stride) and the extra row and column go at the bottom and right. Zeros are a max pool's padding
+    too where it follows a ReLU (ResNet's stem), so no window's maximum is below zero."""
     import torch.nn.functional as F
 
     x = args[0]
