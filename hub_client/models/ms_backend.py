@@ -12,6 +12,7 @@ import mindspore as ms
 import numpy as np
 from numpy.typing import NDArray
 
+from hub_client.weights import ckpt
 from registry.errors import CheckpointError, DeviceUnavailableError, NoLoaderError
 
 from . import ms_convnext
@@ -19,6 +20,8 @@ from .auto_spec import AutoSpec
 from .devices import Device
 from .spec import ConvNeXtSpec
 from .zoo import ZooSpec
+
+log = logging.getLogger("hub")
 
 #: MindSpore's device targets, by the kind ``devices.parse_device`` reads.
 TARGETS = {"cpu": "CPU", "cuda": "GPU", "ascend": "Ascend"}
@@ -111,10 +114,18 @@ def parameter_shapes(net: ms.nn.Cell) -> dict[str, tuple[int, ...]]:
 
 
 def read_ckpt(path: Path) -> dict[str, Any]:
-    """name → ``mindspore.Parameter``; MindSpore's own reader (protobuf, with its CRC check when present)."""
+    """name → ``mindspore.Parameter``; MindSpore's own reader (protobuf, with its CRC check when present).
+
+    MindSpore refuses a file larger than the memory the kernel calls free, not counting the page cache it would
+    give back: right after a large download, a 500 MB checkpoint is refused on a machine with gigabytes to spare.
+    Then the file is read record by record by ``weights.ckpt`` (the same records, CRC checked the same way).
+    """
     try:
         return dict(ms.load_checkpoint(str(path)))
     except (ValueError, RuntimeError, TypeError, OSError) as e:
+        if isinstance(e, ValueError) and "available memory" in str(e):
+            log.info("%s: MindSpore counts only free memory (%s); reading it record by record", path.name, e)
+            return ckpt.read(path)
         raise CheckpointError(path, f"not a readable MindSpore checkpoint ({e})") from None
 
 

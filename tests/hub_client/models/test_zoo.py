@@ -268,3 +268,21 @@ def test_mindcv_s_resnet_on_pytorch_gives_mindcv_s_logits(arch, nginx, net, card
     from hub_client.fetch.pull import resolve
 
     assert zoo_torch.supports(arch) and record_backends(resolve(name)) == ("mindspore", "torch")
+
+
+def test_a_checkpoint_larger_than_free_memory_still_loads(nginx, net, cards, tmp_path, monkeypatch):
+    """MindSpore refuses a .ckpt larger than the memory the kernel calls free (the page cache not counted), as a
+    machine right after a large download has it: the file is then read record by record, same logits."""
+    import os
+
+    reference = mindcv.create_model("squeezenet1_1", pretrained=False)
+    _trained_looking(reference, seed=11)
+    reference.set_train(False)
+    name = _serve(nginx, cards, tmp_path, "squeezenet1_1", reference)
+    sysconf = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda key: 1 if key == "SC_AVPHYS_PAGES" else sysconf(key))
+    with pytest.raises(ValueError, match="available memory"):  # MindSpore's own check, as the machine has it
+        ms.load_checkpoint(str(next(tmp_path.glob("*.ckpt"))))
+    model = hub_client.load_model(name)
+    x = np.random.default_rng(12).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    np.testing.assert_array_equal(model(ms.Tensor(x)).asnumpy(), reference(ms.Tensor(x)).asnumpy())
