@@ -34,7 +34,15 @@ from urllib.parse import urlsplit
 
 import requests
 
-from hub_client.fetch.http_layer import NETWORK_ERRORS, Reader, announced_size, backoff, exhausted, open_range
+from hub_client.fetch.http_layer import (
+    NETWORK_ERRORS,
+    Reader,
+    announced_size,
+    backoff,
+    exhausted,
+    open_range,
+    strong_etag,
+)
 from hub_client.fetch.policy import Policy
 from registry.errors import DownloadError, IntegrityError
 from registry.network import unreachable
@@ -263,12 +271,6 @@ class _Busy(Exception):
     def __init__(self, why: str, wait: float | None) -> None:
         super().__init__(why)
         self.wait = wait
-
-
-def strong_etag(resp: requests.Response) -> str | None:
-    """The answer's ETag when it is strong (``If-Range`` needs one; a date is not enough for a pull-through)."""
-    etag = resp.headers.get("ETag", "")
-    return etag if etag and not etag.startswith("W/") else None
 
 
 def _learn_size(flight: Flight, resp: requests.Response, url: str) -> None:

@@ -30,7 +30,7 @@ from .policy import Policy
 __all__ = [
     "MAX_BACKOFF", "MAX_REDIRECTS", "MAX_RETRY_AFTER", "NETWORK_ERRORS", "RETRY_STATUS", "TIMED_OUT", "Answer",
     "Reader", "announced_size", "backoff", "busy_wait", "exhausted", "open_checked", "open_range", "retry_after",
-    "strong_validator", "thread_session",
+    "strong_etag", "strong_validator", "thread_session",
 ]
 
 MAX_REDIRECTS = 10
@@ -113,12 +113,15 @@ def open_checked(session: requests.Session, url: str, headers: dict[str, str], p
     raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
 
+def strong_etag(resp: requests.Response) -> str | None:
+    """The answer's ETag when it is strong (``If-Range`` and parallel pieces need one); None for a weak one."""
+    etag = resp.headers.get("ETag", "")
+    return etag if etag and not etag.startswith("W/") else None
+
+
 def strong_validator(resp: requests.Response) -> str | None:
     """What ``If-Range`` may name: a strong ETag, else ``Last-Modified``."""
-    etag = resp.headers.get("ETag")
-    if etag and not etag.startswith("W/"):
-        return etag
-    return resp.headers.get("Last-Modified")
+    return strong_etag(resp) or resp.headers.get("Last-Modified")
 
 
 def announced_size(resp: requests.Response) -> int | None:

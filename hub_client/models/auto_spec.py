@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .labels import config_labels
+
 #: transformers' ``MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES`` (5.x), less what needs another library
 #: (``timm_wrapper``: timm) or is not an image classifier of its own (vision-language towers).
 AUTO_TYPES = frozenset({
@@ -61,11 +63,7 @@ def auto_spec(cfg: dict[str, Any], folder: Path, *, name: str) -> AutoSpec | Non
         return None
     if cfg.get("auto_map"):
         raise ValueError("config.json asks for the repo's own code (auto_map); the hub never runs downloaded code")
-    id2label = cfg.get("id2label") or {}
-    labels = tuple(str(v) for _, v in sorted((int(k), v) for k, v in id2label.items())) if id2label else None
-    num_classes = int(cfg.get("num_labels") or (len(labels) if labels else 1000))
-    if labels is not None and len(labels) != num_classes:
-        labels = None
+    labels, num_classes = config_labels(cfg)
     channels = int(cfg.get("num_channels", 3))
     return AutoSpec(name=name, model_type=model_type, folder=folder, num_classes=num_classes, in_channels=channels,
                     labels=labels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 #: The reference model's classes: scikit-learn's handwritten digits.
 DIGITS_LABELS = tuple(str(i) for i in range(10))
@@ -21,6 +22,15 @@ def imagenet1k() -> tuple[str, ...]:
 def imagenet1k_synsets() -> tuple[str, ...]:
     text = resources.files("hub_client").joinpath("data/imagenet1k_classes.tsv").read_text(encoding="utf-8")
     return tuple(line.split("\t", 1)[0] for line in text.splitlines() if line)
+
+
+def config_labels(cfg: dict[str, Any]) -> tuple[tuple[str, ...] | None, int]:
+    """A transformers ``config.json``'s class names in label-id order (None when it names none, or names another
+    number than it has) and its number of classes (``num_labels``, else the names', else 1,000)."""
+    id2label = cfg.get("id2label") or {}
+    labels = tuple(str(v) for _, v in sorted((int(k), v) for k, v in id2label.items())) if id2label else None
+    num_classes = int(cfg.get("num_labels") or (len(labels) if labels else 1000))
+    return (labels if labels is None or len(labels) == num_classes else None), num_classes
 
 
 def default_labels(num_classes: int) -> tuple[str, ...]:

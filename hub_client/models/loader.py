@@ -163,8 +163,8 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
             raise UsageError("OpenVINO runs trained weights as they are; for a fresh or re-headed network (to "
                              "fine-tune) use backend='torch'")
         chosen = pick_backend("torch", device)
-    if chosen == "mindspore" and precision in ("bf16", "fp16"):
-        raise UsageError(f"precision={precision!r} runs on the torch or openvino backend; MindSpore runs fp32 here")
+    if chosen == "mindspore":
+        _fp32_on_mindspore(precision)
     check, run = None, "fp32"
     settings = or_env(settings)
     try:
@@ -228,6 +228,10 @@ def _zoo_backend(spec: ZooSpec, backend: str, device: str, precision: str) -> st
     if asked not in ("auto", "mindspore"):
         raise UsageError(f"{spec.name} is MindCV's {spec.family}: it loads with backend='mindspore' here; its "
                          f"PyTorch network is not mapped yet (backend={backend!r})")
+    _fp32_on_mindspore(precision)
+    return pick_backend("mindspore", device)
+
+
+def _fp32_on_mindspore(precision: str) -> None:
     if precision in ("bf16", "fp16"):
         raise UsageError(f"precision={precision!r} runs on the torch or openvino backend; MindSpore runs fp32 here")
-    return pick_backend("mindspore", device)

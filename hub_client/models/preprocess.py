@@ -126,28 +126,23 @@ def from_hf_config(cfg: dict[str, Any]) -> Preprocess:
     size = cfg.get("size", {"shortest_edge": 384})
     edge = int(size.get("shortest_edge") or size.get("height") or 384) if isinstance(size, dict) else int(size)
     crop_pct = float(cfg.get("crop_pct") or 224 / 256)
-    resample = cfg.get("resample", 3)
-    if isinstance(resample, str):
-        resample = _RESAMPLE_NAMES.get(resample.lower(), 3)
-    mean = tuple(float(v) for v in cfg.get("image_mean", (0.5, 0.5, 0.5)))
-    std = tuple(float(v) for v in cfg.get("image_std", (0.5, 0.5, 0.5)))
-    if not cfg.get("do_normalize", True):
-        mean, std = (0.0,) * len(mean), (1.0,) * len(std)
-    rescale = float(cfg.get("rescale_factor", 1 / 255)) if cfg.get("do_rescale", True) else 1.0
-    return Preprocess(crop=edge, crop_pct=crop_pct if edge < 384 else None, resample=int(resample), mean=mean,
+    mean, std, rescale, resample = _normalisation(cfg, resample=3, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    return Preprocess(crop=edge, crop_pct=crop_pct if edge < 384 else None, resample=resample, mean=mean,
                       std=std, rescale=rescale, channels=len(mean))
 
 
-def _normalisation(cfg: dict[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...], float, int]:
-    resample = cfg.get("resample", 2)
-    if isinstance(resample, str):
-        resample = _RESAMPLE_NAMES.get(resample.lower(), 2)
-    mean = tuple(float(v) for v in cfg.get("image_mean", IMAGENET_MEAN))
-    std = tuple(float(v) for v in cfg.get("image_std", IMAGENET_STD))
+def _normalisation(cfg: dict[str, Any], *, resample: int = 2, mean: tuple[float, ...] = IMAGENET_MEAN,
+                   std: tuple[float, ...] = IMAGENET_STD) -> tuple[tuple[float, ...], tuple[float, ...], float, int]:
+    """(mean, std, rescale, resampling) of a processor config; the defaults are its class's."""
+    given = cfg.get("resample", resample)
+    if isinstance(given, str):
+        given = _RESAMPLE_NAMES.get(given.lower(), resample)
+    mean = tuple(float(v) for v in cfg.get("image_mean", mean))
+    std = tuple(float(v) for v in cfg.get("image_std", std))
     if not cfg.get("do_normalize", True):
         mean, std = (0.0,) * len(mean), (1.0,) * len(std)
     rescale = float(cfg.get("rescale_factor", 1 / 255)) if cfg.get("do_rescale", True) else 1.0
-    return mean, std, rescale, int(resample)
+    return mean, std, rescale, int(given)
 
 
 def _side(value: Any) -> tuple[int | None, int | None]:

@@ -21,7 +21,7 @@ from registry.errors import CheckpointError, NoLoaderError
 from registry.record import Dialect, ModelRecord
 
 from .auto_spec import AutoSpec, auto_spec
-from .labels import labels_for_dataset
+from .labels import config_labels, labels_for_dataset
 from .support import HF_MODEL_TYPES, VARIANTS, mentions_convnext, variant_name
 from .zoo import ZooSpec, candidates, spec_for_arch, unrunnable
 from .zoo import table as zoo_table
@@ -102,14 +102,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "") -> ConvNeXtSpec 
     version = 2 if model_type == "convnextv2" else 1
     depths = tuple(int(d) for d in cfg.get("depths", (3, 3, 9, 3)))
     dims = tuple(int(d) for d in cfg.get("hidden_sizes", (96, 192, 384, 768)))
-    id2label = cfg.get("id2label") or {}
-    labels: tuple[str, ...] | None = None
-    if id2label:
-        ordered = sorted(((int(k), str(v)) for k, v in id2label.items()))
-        labels = tuple(v for _, v in ordered)
-    num_classes = int(cfg.get("num_labels") or (len(labels) if labels else 1000))
-    if labels is not None and len(labels) != num_classes:
-        labels = None
+    labels, num_classes = config_labels(cfg)
     act = str(cfg.get("hidden_act", "gelu"))
     if act not in _HF_GELU:
         raise ValueError(f"config.json hidden_act {act!r} is not a GELU this loader knows ({', '.join(_HF_GELU)})")

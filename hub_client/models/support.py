@@ -68,7 +68,7 @@ def backends_for(dialect: str, name: str, architecture: str | None, uid: str | N
     texts = (name, title, uid, architecture)
     if any(variant_name(t) for t in texts) or any("convnext" in (t or "").lower() for t in texts):
         return BACKENDS
-    return ZOO_BACKENDS if zoo.names_fit(name, architecture, uid, title) else ()
+    return ZOO_BACKENDS if zoo.names_fit(name, uid, title) else ()
 
 
 def record_backends(record: ModelRecord) -> tuple[str, ...] | None:

@@ -112,9 +112,9 @@ def candidates(record: ModelRecord) -> list[str]:
     return found
 
 
-def names_fit(name: str, architecture: str | None = None, uid: str | None = None, title: str | None = None) -> bool:
+def names_fit(name: str, uid: str | None = None, title: str | None = None) -> bool:
     """Whether a card with these names is a MindCV architecture that runs here (for a listing: no asset names at
-    hand)."""
+    hand; a backbone name is a family, not an architecture, so it is not compared)."""
     return any((found := _by_key().get(key(t))) and not unrunnable(found) for t in (name, uid, title) if t)
 
 
