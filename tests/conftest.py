@@ -1,4 +1,9 @@
-"""Fixtures every test may use: an isolated HUB_HOME, the loopback servers, network settings.
+"""Fixtures every test may use: an isolated HUB_HOME, the loopback servers, the settings library calls take.
+
+Library calls in tests are given a ``Settings`` built here (``settings``, ``net``, ``hf_settings``), changed
+with ``settings.but(...)``, never an environment variable: below the edges the hub reads none. The variables
+set here are for the edges themselves (the CLI run in-process, ``settings=None`` in a public function) and
+keep them off the user's own home.
 
 Helpers shared by several test modules live in ``support/helpers``; no test module imports another.
 The public card corpus is read in place from ``../shared/corpus``, never copied.
@@ -11,6 +16,8 @@ from pathlib import Path
 import pytest
 from helpers import CORPUS, SEEDS
 from helpers.tools import need
+
+from registry.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +66,14 @@ def hf_server():
 
 
 @pytest.fixture
+def settings(_isolated_home, tmp_path) -> Settings:
+    """What this test's library calls are given: its own home, registry and HF cache, only loopback allowed,
+    quick retries. A test that needs another knob passes ``settings.but(retries=0)``."""
+    return Settings(home=_isolated_home, hf_cache=tmp_path / "hf_home" / "hub", hosts=("127.0.0.1",), retries=2,
+                    backoff=0.01, timeout=5)
+
+
+@pytest.fixture
 def hf_env(hf_server, monkeypatch, tmp_path):
     """The HF-compatible server as the Hub huggingface_hub talks to, with an HF cache of the test's own."""
     monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
@@ -67,6 +82,12 @@ def hf_env(hf_server, monkeypatch, tmp_path):
     monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     return hf_server
+
+
+@pytest.fixture
+def hf_settings(hf_env, settings) -> Settings:
+    """``settings`` with the HF-compatible test server as the Hugging Face endpoint."""
+    return settings.but(hf_endpoint=hf_env.url)
 
 
 @pytest.fixture
@@ -79,12 +100,13 @@ def proxy(nginx):
 
 
 @pytest.fixture
-def net(monkeypatch):
-    """Network settings for tests: only loopback allowed, quick retries."""
+def net(monkeypatch, settings) -> Settings:
+    """``settings`` (only loopback allowed, quick retries), also as the environment of the edges."""
     monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
     monkeypatch.setenv("HUB_RETRIES", "2")
     monkeypatch.setenv("HUB_BACKOFF", "0.01")
     monkeypatch.setenv("HUB_TIMEOUT", "5")
+    return settings
 
 
 @pytest.fixture

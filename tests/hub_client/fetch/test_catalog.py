@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import MS_CARD, ROOT, corpus_files, env_settings
+from helpers import MS_CARD, ROOT, corpus_files
 
 from hub_client.fetch import catalog
 from registry import Registry
@@ -68,8 +68,8 @@ def serve(nginx, name: str, data: bytes) -> str:
     return f"{nginx.url}/catalog/{name}"
 
 
-def catalog_state() -> tuple[dict | None, int]:
-    with Registry() as reg:
+def catalog_state(settings) -> tuple[dict | None, int]:
+    with Registry(settings=settings) as reg:
         about = reg.catalog()
         n = reg.conn.execute("SELECT count(*) FROM cards c JOIN sources s ON s.id = c.source_id WHERE s.kind = ?",
                              [CATALOG]).fetchone()[0]
@@ -79,11 +79,11 @@ def catalog_state() -> tuple[dict | None, int]:
 def test_update_from_a_repository_archive_indexes_every_card(nginx, net, corpus):
     files = cards(corpus)
     url = serve(nginx, "hub-master.tar.gz", tar_gz(repo_layout(files)))
-    done = catalog.update(url, settings=env_settings())
+    done = catalog.update(url, settings=net)
     assert done.cards == len(files) == 600 and len(done.report.added) == 600
-    about, n = catalog_state()
+    about, n = catalog_state(net)
     assert about["url"] == url and about["sha256"] == done.sha256 and about["cards"] == 600 and n == 600
-    with Registry() as reg:
+    with Registry(settings=net) as reg:
         res = reg.resolve("mindspore/2.5/convnext_tiny_imagenet2012")
         assert res.record.name == "convnext_tiny" and res.candidate.source_kind == CATALOG
         assert reg.resolve("noah-cvlab/ascend/1.1/ipt_v1.0_Set14_SR_x2").record is not None
@@ -104,9 +104,9 @@ def test_zip_and_bare_trees_give_the_same_catalogue(nginx, net, corpus):
     uids = []
     for name, data in (("hub.zip", zip_bytes(repo_layout(files))), ("assets.tar.gz", tar_gz(files)),
                        ("assets-dir.zip", zip_bytes({f"assets/{k}": v for k, v in files.items()}))):
-        done = catalog.update(serve(nginx, name, data), settings=env_settings())
+        done = catalog.update(serve(nginx, name, data), settings=net)
         assert done.cards == 600, name
-        with Registry() as reg:
+        with Registry(settings=net) as reg:
             uids.append(sorted(r[0] for r in reg.conn.execute(
                 "SELECT m.uid FROM models m JOIN cards c ON c.id = m.id JOIN sources s ON s.id = c.source_id "
                 "WHERE s.kind = ?", [CATALOG])))
@@ -115,15 +115,15 @@ def test_zip_and_bare_trees_give_the_same_catalogue(nginx, net, corpus):
 
 def test_a_second_update_brings_changes_and_drops_the_old_folder(nginx, net, corpus):
     files = cards(corpus)
-    first = catalog.update(serve(nginx, "a.tar.gz", tar_gz(repo_layout(files))), settings=env_settings())
+    first = catalog.update(serve(nginx, "a.tar.gz", tar_gz(repo_layout(files))), settings=net)
     changed = dict(files)
     changed.pop("mindspore/2.5/convnext_tiny_imagenet2012.md")
     changed["mindspore/2.5/killtest_model.md"] = EXTRA.encode()
-    second = catalog.update(serve(nginx, "b.tar.gz", tar_gz(repo_layout(changed))), settings=env_settings())
+    second = catalog.update(serve(nginx, "b.tar.gz", tar_gz(repo_layout(changed))), settings=net)
     assert second.report.added == [f"{CATALOG}:mindspore/2.5/killtest_model.md"]
     assert second.report.removed == [f"{CATALOG}:mindspore/2.5/convnext_tiny_imagenet2012.md"]
     assert not first.folder.exists() and second.folder.exists()
-    with Registry() as reg:
+    with Registry(settings=net) as reg:
         assert reg.resolve("killtest_model").record.metric("top1") == 81.28
 
 
@@ -151,12 +151,12 @@ HOSTILE = {
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_hostile_and_broken_archives_are_refused_with_nothing_changed(nginx, net, corpus, kind, tmp_path):
     ok = repo_layout(dict(list(cards(corpus).items())[:20]))
-    first = catalog.update(serve(nginx, "good.tar.gz", tar_gz(ok)), settings=env_settings())
-    before = catalog_state()
+    first = catalog.update(serve(nginx, "good.tar.gz", tar_gz(ok)), settings=net)
+    before = catalog_state(net)
     with pytest.raises(ArchiveError) as e:
-        catalog.update(serve(nginx, f"bad-{kind.replace(' ', '-')}.tar.gz", HOSTILE[kind](ok)), settings=env_settings())
+        catalog.update(serve(nginx, f"bad-{kind.replace(' ', '-')}.tar.gz", HOSTILE[kind](ok)), settings=net)
     assert "nothing was changed" in str(e.value)
-    assert catalog_state() == before and first.folder.exists()
+    assert catalog_state(net) == before and first.folder.exists()
     assert sorted(p.name for p in first.folder.parent.iterdir() if not p.name.startswith(".")) == [first.folder.name]
     assert not (tmp_path / "evil.md").exists() and not Path("/tmp/evil.md").exists()
 
@@ -166,17 +166,17 @@ def test_too_many_members_and_too_many_bytes(nginx, net, corpus, monkeypatch):
     url = serve(nginx, "twenty.tar.gz", tar_gz(ok))
     monkeypatch.setattr(catalog, "MAX_MEMBERS", 10)
     with pytest.raises(ArchiveError, match="more than 10 members"):
-        catalog.update(url, settings=env_settings())
+        catalog.update(url, settings=net)
     monkeypatch.setattr(catalog, "MAX_MEMBERS", 1000)
     monkeypatch.setattr(catalog, "MAX_CARDS_BYTES", 10_000)
     with pytest.raises(ArchiveError, match="exceed 10000 bytes"):
-        catalog.update(url, settings=env_settings())
-    assert catalog_state() == (None, 0)
+        catalog.update(url, settings=net)
+    assert catalog_state(net) == (None, 0)
 
 
 @pytest.mark.slow
 def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, tmp_path):
-    old = catalog.update(serve(nginx, "old.tar.gz", tar_gz(repo_layout(cards(corpus)))), settings=env_settings())
+    old = catalog.update(serve(nginx, "old.tar.gz", tar_gz(repo_layout(cards(corpus)))), settings=net)
     new_url = serve(nginx, "new.tar.gz", tar_gz(repo_layout(cards(corpus, extra=True))))
     for delay in (0.4, 0.7, 1.0, 1.3, 1.6, 2.0):
         proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "update", "--from", new_url, "-q"],
@@ -185,8 +185,8 @@ def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, 
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        about, n = catalog_state()
-        with Registry() as reg:
+        about, n = catalog_state(net)
+        with Registry(settings=net) as reg:
             try:
                 reg.resolve("killtest_model")
                 has_new = True
@@ -197,21 +197,20 @@ def test_kill_9_during_update_leaves_the_previous_catalogue(nginx, net, corpus, 
         assert has_new == (about["sha256"] != old.sha256) and n == about["cards"]
         if has_new:
             break
-    done = catalog.update(new_url, settings=env_settings())
-    assert done.cards == 601 and catalog_state()[1] == 601
+    done = catalog.update(new_url, settings=net)
+    assert done.cards == 601 and catalog_state(net)[1] == 601
 
 
-def test_mirrors_come_first_and_the_origin_is_not_needed(nginx, net, corpus, monkeypatch):
+def test_mirrors_come_first_and_the_origin_is_not_needed(nginx, net, corpus):
     """HUB_MIRRORS applies to the catalogue as to assets: the archive's path on the mirror, then the origin."""
     files = dict(list(cards(corpus).items())[:30])
     serve(nginx, "mirrored/hub-master.tar.gz", tar_gz(repo_layout(files)))
-    monkeypatch.setenv("HUB_MIRRORS", f"{nginx.url}/catalog")
-    monkeypatch.setenv("HUB_CATALOG_URL", "https://catalog.invalid/mirrored/hub-master.tar.gz")
-    done = catalog.update(settings=env_settings())
+    net = net.but(mirrors=(f"{nginx.url}/catalog",), catalog_url="https://catalog.invalid/mirrored/hub-master.tar.gz")
+    done = catalog.update(settings=net)
     assert done.cards == 30 and done.url == "https://catalog.invalid/mirrored/hub-master.tar.gz"
     assert [r[:2] for r in nginx.requests_for("/catalog/mirrored/hub-master.tar.gz")] == [("GET", 200)]
-    monkeypatch.setenv("HUB_OFFLINE", "1")
+    net = net.but(offline=True)
     from registry.errors import OfflineError
 
     with pytest.raises(OfflineError):
-        catalog.update(settings=env_settings())
+        catalog.update(settings=net)

@@ -9,11 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from helpers import ROOT, env_cache, env_settings, index, payload, publish, unique
+from helpers import ROOT, index, payload, publish, unique
 
 from hub_client import pull
+from hub_client.fetch.cache import Cache
 from hub_client.fetch.downloader import HANDOVER_AFTER, PIECE
 from registry.errors import IntegrityError
 
@@ -32,21 +34,21 @@ def _ranges(proxy) -> list[tuple[int, int]]:
     return out
 
 
-def _leftovers() -> list[str]:
-    folder = env_cache().root / "incomplete"
+def _leftovers(home: Path) -> list[str]:
+    folder = Cache(home).root / "incomplete"
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
 @pytest.fixture
-def capped(nginx, proxy, cards):
+def capped(nginx, proxy, cards, net):
     pub = publish(nginx.root, cards, unique("capped"), payload(SIZE, seed=60), base=proxy.url)
-    index(cards)
+    index(cards, settings=net)
     proxy.faults.rate = RATE
     return pub
 
 
-def test_a_capped_link_is_fetched_over_several_connections_and_verified(capped, proxy):
-    [path] = pull(capped.name)
+def test_a_capped_link_is_fetched_over_several_connections_and_verified(capped, proxy, net):
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     assert proxy.requests[0][2] is None  # it starts as one plain stream...
     ranges = _ranges(proxy)
@@ -55,10 +57,10 @@ def test_a_capped_link_is_fetched_over_several_connections_and_verified(capped, 
     assert covered[0][0] >= HANDOVER_AFTER and covered[-1][1] == SIZE  # the first stream's bytes not asked again
     assert all(b - a <= PIECE for a, b in ranges)
     assert proxy.body_bytes <= SIZE + 4 * MiB  # about every byte once
-    assert not any(name.endswith((".part", ".seg.json")) for name in _leftovers())
+    assert not any(name.endswith((".part", ".seg.json")) for name in _leftovers(net.home))
 
 
-def test_the_connection_cap_is_kept(capped, proxy, monkeypatch, tmp_path):
+def test_the_connection_cap_is_kept(capped, proxy, tmp_path, net):
     """Counted by the client: a proxy still writing into a socket the client has closed would count it twice."""
     import hashlib
 
@@ -68,70 +70,70 @@ def test_the_connection_cap_is_kept(capped, proxy, monkeypatch, tmp_path):
     from hub_client.fetch.policy import Policy
     from hub_client.fetch.transfer import Partial
 
-    monkeypatch.setenv("HUB_CONNECTIONS", "3")
+    three = net.but(connections=3)
     part = Partial(tmp_path / "x.part")
     with requests.Session() as session:
-        out = download(capped.link, part, session=session, policy=Policy.of(env_settings()), settings=env_settings())
+        out = download(capped.link, part, session=session, policy=Policy.of(three), settings=three)
     assert out.digest == hashlib.sha256(capped.data).hexdigest() and out.size == SIZE
     assert out.connections == 3  # more than one stream was worth it, and no more than three were opened
-    monkeypatch.setenv("HUB_CONNECTIONS", "1")
+    one = net.but(connections=1)
     part.discard()
     with requests.Session() as session:
         proxy.reset()
         proxy.faults.rate = RATE * 4  # one stream only, however slow: keep the test short
-        out = download(capped.link, part, session=session, policy=Policy.of(env_settings()), settings=env_settings())
+        out = download(capped.link, part, session=session, policy=Policy.of(one), settings=one)
     assert out.connections == 1 and [r[2] for r in proxy.requests] == [None]
 
 
-def test_a_fast_link_stays_one_stream(nginx, cards):
+def test_a_fast_link_stays_one_stream(nginx, cards, net):
     pub = publish(nginx.root, cards, unique("fast"), payload(SIZE, seed=61), base=nginx.url)
-    index(cards)
-    [path] = pull(pub.name)
+    index(cards, settings=net)
+    [path] = pull(pub.name, settings=net)
     assert path.read_bytes() == pub.data
     assert [r[:2] + (r[3],) for r in nginx.requests_for(pub.uri)] == [("GET", 200, "-")]
 
 
-def test_one_connection_cut_mid_piece_continues_from_the_cut(capped, proxy):
+def test_one_connection_cut_mid_piece_continues_from_the_cut(capped, proxy, net):
     proxy.faults.after_requests = 1  # spare the first stream
     proxy.faults.cut_after = 3 * MiB + 12345
     proxy.faults.cut_times = 1
-    [path] = pull(capped.name)
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     assert any(a % MiB for a, _ in _ranges(proxy))  # a piece asked again from where its cut left it
 
 
-def test_a_server_answering_a_range_with_200_gets_one_stream(capped, proxy):
+def test_a_server_answering_a_range_with_200_gets_one_stream(capped, proxy, net):
     proxy.faults.after_requests = 1
     proxy.faults.ignore_range = True
-    [path] = pull(capped.name)
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     assert proxy.requests[-1][2] is None  # the whole file again, by one stream, after the parallel attempt
 
 
-def test_a_server_limiting_connections_is_backed_off_from(capped, proxy):
+def test_a_server_limiting_connections_is_backed_off_from(capped, proxy, net):
     proxy.faults.max_concurrent = 3
-    [path] = pull(capped.name)
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     assert proxy.refused >= 1  # it tried more, was told 503, and finished with fewer
 
 
-def test_a_flipped_byte_in_one_piece_fails_the_whole_file_and_nothing_is_kept(capped, proxy):
+def test_a_flipped_byte_in_one_piece_fails_the_whole_file_and_nothing_is_kept(capped, proxy, net):
     """The one sha256 catches it, but cannot say which piece: the partial file and its ranges are deleted, and
     the next pull fetches everything again (from the next mirror first, when there is one)."""
     proxy.faults.after_requests = 1
     proxy.faults.flip_at = 1000  # in every ranged piece
     with pytest.raises(IntegrityError) as e:
-        pull(capped.name)
+        pull(capped.name, settings=net)
     assert e.value.actual != capped.digest and "nothing was cached" in str(e.value)
-    assert _leftovers() == [] or all(n.endswith(".lock") for n in _leftovers())
+    assert _leftovers(net.home) == [] or all(n.endswith(".lock") for n in _leftovers(net.home))
     proxy.reset()
     proxy.faults.rate = RATE
-    [path] = pull(capped.name)
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
 
 
 @pytest.mark.slow
-def test_kill_9_keeps_every_finished_piece(capped, proxy):
+def test_kill_9_keeps_every_finished_piece(capped, proxy, net):
     proxy.faults.rate = 4 * MiB  # slow enough that the kill lands mid-way
     proc = subprocess.Popen([sys.executable, "-m", "hub_client.cli", "pull", capped.name, "-q"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,19 +143,19 @@ def test_kill_9_keeps_every_finished_piece(capped, proxy):
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    state = [n for n in _leftovers() if n.endswith(".seg.json")]
-    assert len(state) == 1, _leftovers()
+    state = [n for n in _leftovers(net.home) if n.endswith(".seg.json")]
+    assert len(state) == 1, _leftovers(net.home)
     first_run = proxy.body_bytes
     assert first_run < SIZE  # killed mid-way
     proxy.faults.rate = RATE
-    [path] = pull(capped.name)
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     resent = proxy.body_bytes - SIZE
     assert resent <= 4 * MiB * 16, f"{resent / MiB:.1f} MiB sent twice"
-    assert not any(n.endswith((".part", ".seg.json")) for n in _leftovers())
+    assert not any(n.endswith((".part", ".seg.json")) for n in _leftovers(net.home))
 
 
-def test_a_hugging_face_file_on_a_capped_cdn_comes_in_parallel_into_the_hf_cache(hf_env, nginx, proxy):
+def test_a_hugging_face_file_on_a_capped_cdn_comes_in_parallel_into_the_hf_cache(hf_env, hf_settings, nginx, proxy):
     """The Hub redirects a big LFS file to its CDN; the pieces come from there, the token stays with the Hub,
     and the file lands where huggingface_hub looks."""
     import hashlib
@@ -169,9 +171,9 @@ def test_a_hugging_face_file_on_a_capped_cdn_comes_in_parallel_into_the_hf_cache
     repo_id = f"acme/{unique('big')}".replace("_", "-")
     hf_env.add(repo_id, {"config.json": b'{"model_type": "convnextv2"}', "model.safetensors": Remote(SIZE, digest)})
     hf_env.cdn[f"{repo_id}/model.safetensors"] = f"{proxy.url}/cdn/{digest}"
-    paths = {p.name: p for p in pull(f"hf:{repo_id}")}
+    paths = {p.name: p for p in pull(f"hf:{repo_id}", settings=hf_settings)}
     assert paths["model.safetensors"].read_bytes() == data
-    assert str(paths["model.safetensors"]).startswith(str(env_settings().hf_cache))
+    assert str(paths["model.safetensors"]).startswith(str(hf_settings.hf_cache))
     assert os.path.realpath(paths["model.safetensors"]).endswith(f"/blobs/{digest}")
     assert len(_ranges(proxy)) >= 3 and proxy.peak >= 4
 
@@ -194,31 +196,31 @@ def second(nginx):
     p.stop()
 
 
-def test_pieces_come_from_every_mirror_that_agrees(capped, proxy, second, monkeypatch):
-    monkeypatch.setenv("HUB_MIRRORS", second.url)  # the mirror first, then the card's own host
-    [path] = pull(capped.name)
+def test_pieces_come_from_every_mirror_that_agrees(capped, proxy, second, net):
+    net = net.but(mirrors=(second.url,))  # the mirror first, then the card's own host
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     assert second.requests[0][2] is None  # the first stream, from the mirror
     assert len(_ranges(second)) >= 2 and len(_ranges(proxy)) >= 2  # then pieces from both
 
 
-def test_a_mirror_serving_other_bytes_is_found_out_by_the_hash(capped, proxy, second, monkeypatch):
+def test_a_mirror_serving_other_bytes_is_found_out_by_the_hash(capped, proxy, second, net):
     """Its pieces spoil the file; the sha256 says so but not whose they were, so each source is then tried alone,
     and the one with the right bytes wins."""
-    monkeypatch.setenv("HUB_MIRRORS", second.url)
+    net = net.but(mirrors=(second.url,))
     second.faults.flip_at = 4321  # every response of the mirror
-    [path] = pull(capped.name)
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     assert proxy.requests[-1][2] is None or _ranges(proxy)  # the good source served the last, whole attempt
-    assert not any(n.endswith((".part", ".seg.json")) for n in _leftovers())
+    assert not any(n.endswith((".part", ".seg.json")) for n in _leftovers(net.home))
 
 
-def test_a_mirror_with_another_size_is_not_used(capped, proxy, second, monkeypatch, nginx):
+def test_a_mirror_with_another_size_is_not_used(capped, proxy, second, nginx, net):
     truncated = nginx.root / "elsewhere" / capped.rel
     truncated.parent.mkdir(parents=True, exist_ok=True)
     truncated.write_bytes(capped.data[: SIZE - MiB])  # another size: not the same file
-    monkeypatch.setenv("HUB_MIRRORS", f"{second.url},{second.url}/elsewhere")
-    [path] = pull(capped.name)
+    net = net.but(mirrors=tuple(f"{second.url},{second.url}/elsewhere".split(",")))
+    [path] = pull(capped.name, settings=net)
     assert path.read_bytes() == capped.data
     asked = [r[2] for r in second.requests if "/elsewhere/" in r[1]]
     assert asked == ["bytes=0-0"]  # asked once whether it agrees, never for a piece

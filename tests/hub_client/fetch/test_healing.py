@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import HF_CARD, ROOT, env_cache, index, payload, publish, unique
+from helpers import HF_CARD, ROOT, index, payload, publish, unique
 
 from hub_client import pull
+from hub_client.fetch.cache import Cache
 from hub_client.fetch.transfer import CHUNK
 
 
@@ -35,45 +36,45 @@ def flip(path: Path, *, keep_mtime: bool) -> None:
 
 
 @pytest.mark.usefixtures("net")
-def test_a_damaged_asset_is_fetched_again_by_the_next_pull(nginx, cards):
+def test_a_damaged_asset_is_fetched_again_by_the_next_pull(nginx, cards, settings):
     pub = publish(nginx.root, cards, unique("heal"), payload(CHUNK, seed=50), base=nginx.url)
-    index(cards)
-    [path] = pull(pub.name)
+    index(cards, settings=settings)
+    [path] = pull(pub.name, settings=settings)
     flip(path, keep_mtime=False)
     before = len(nginx.requests_for(pub.uri))
-    [again] = pull(pub.name)
+    [again] = pull(pub.name, settings=settings)
     assert again.read_bytes() == pub.data
     assert [r[:2] for r in nginx.requests_for(pub.uri)[before:]] == [("GET", 200)]
     assert len(nginx.requests_for(pub.uri)) == before + 1
-    pull(pub.name)  # sound and marked again: no request
+    pull(pub.name, settings=settings)  # sound and marked again: no request
     assert len(nginx.requests_for(pub.uri)) == before + 1
 
 
 @pytest.mark.usefixtures("net")
-def test_verify_finds_what_a_stat_cannot_and_repair_mends_it(nginx, cards):
+def test_verify_finds_what_a_stat_cannot_and_repair_mends_it(nginx, cards, settings):
     pub = publish(nginx.root, cards, unique("repair"), payload(CHUNK, seed=51), base=nginx.url)
-    index(cards)
-    [path] = pull(pub.name)
+    index(cards, settings=settings)
+    [path] = pull(pub.name, settings=settings)
     flip(path, keep_mtime=True)
-    assert pull(pub.name)[0].read_bytes() != pub.data  # looks untouched: trusted, as documented
+    assert pull(pub.name, settings=settings)[0].read_bytes() != pub.data  # looks untouched: trusted, as documented
     bad = hub("verify", pub.name, "--json")
     assert bad.returncode == 1 and json.loads(bad.stdout)[0]["status"] == "corrupt"
     fixed = hub("verify", pub.name, "--repair", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert json.loads(fixed.stdout)[0]["status"] == "repaired"
-    assert env_cache().asset_path(*_record_and_asset(pub.name)).read_bytes() == pub.data
+    assert Cache(settings.home).asset_path(*_record_and_asset(pub.name, settings)).read_bytes() == pub.data
     assert hub("verify", pub.name).returncode == 0
 
 
-def _record_and_asset(name: str):
+def _record_and_asset(name: str, settings):
     from registry import Registry
 
-    with Registry() as reg:
+    with Registry(settings=settings) as reg:
         rec = reg.resolve(name).record
     return rec, rec.assets[0]
 
 
-def test_hf_files_are_checked_healed_and_repaired(hf_env):
+def test_hf_files_are_checked_healed_and_repaired(hf_env, hf_settings):
     repo_id = f"acme/{unique('heal')}".replace("_", "-")
     files = {"README.md": HF_CARD.format(name=repo_id).encode(), "config.json": b'{"model_type": "convnextv2"}',
              "model.safetensors": payload(300_000, seed=52)}
@@ -82,11 +83,11 @@ def test_hf_files_are_checked_healed_and_repaired(hf_env):
     assert missing.returncode == 1 and {r["file"]: r["status"] for r in json.loads(missing.stdout)}["weights"] == \
         "missing"
 
-    weights = {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"]
+    weights = {p.name: p for p in pull(f"hf:{repo_id}", settings=hf_settings)}["model.safetensors"]
     served = f"/{repo_id}/resolve/{hf_env.repos[repo_id].sha}/model.safetensors"
     gets = hf_env.log.count(("GET", served))
     flip(weights, keep_mtime=False)
-    healed = {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"]
+    healed = {p.name: p for p in pull(f"hf:{repo_id}", settings=hf_settings)}["model.safetensors"]
     assert healed.read_bytes() == files["model.safetensors"] and hf_env.log.count(("GET", served)) == gets + 1
 
     flip(healed, keep_mtime=True)
@@ -97,17 +98,18 @@ def test_hf_files_are_checked_healed_and_repaired(hf_env):
     fixed = hub("verify", f"hf:{repo_id}", "--repair", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert {r["file"]: r["status"] for r in json.loads(fixed.stdout)}["model.safetensors"] == "repaired"
-    assert {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"].read_bytes() == files["model.safetensors"]
+    repaired = {p.name: p for p in pull(f"hf:{repo_id}", settings=hf_settings)}["model.safetensors"]
+    assert repaired.read_bytes() == files["model.safetensors"]
 
 
-def test_cache_commands_cover_hf_repos(hf_env):
+def test_cache_commands_cover_hf_repos(hf_env, hf_settings):
     """`hub cache ls|verify|rm|prune` see the Hugging Face cache too: sizes in human units, damage found without
     deleting anything, a repo removed with what it freed, stale partial downloads pruned."""
     repo_id = f"acme/{unique('hfcache')}".replace("_", "-")
     files = {"README.md": HF_CARD.format(name=repo_id).encode(), "config.json": b'{"model_type": "convnextv2"}',
              "model.safetensors": payload(300_000, seed=53)}
     hf_env.add(repo_id, files)
-    weights = {p.name: p for p in pull(f"hf:{repo_id}")}["model.safetensors"]
+    weights = {p.name: p for p in pull(f"hf:{repo_id}", settings=hf_settings)}["model.safetensors"]
     model = f"hf:{repo_id}@{hf_env.repos[repo_id].sha[:12]}"
 
     listed = [r for r in json.loads(hub("cache", "ls", "--json").stdout) if r["model"] == model]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import HF_CARD, ROOT, env_settings, payload, unique
+from helpers import HF_CARD, ROOT, payload, unique
 
 from hub_client import pull
 from registry.errors import DownloadError, IntegrityError, OfflineError
@@ -35,6 +35,12 @@ def minimal(minimal_server, monkeypatch, tmp_path):
     return minimal_server
 
 
+@pytest.fixture
+def minimal_settings(minimal, net):
+    """The test's settings with the names-only server as the Hugging Face endpoint."""
+    return net.but(hf_endpoint=minimal.url)
+
+
 def _repo(server, **extra):
     repo_id = f"plain-org/{unique('bare')}".replace("_", "-")
     files = {"config.json": json.dumps({"model_type": "convnext"}).encode(),
@@ -44,9 +50,10 @@ def _repo(server, **extra):
     return repo_id, files
 
 
-def hub(*args):
+def hub(*args, env: dict[str, str] | None = None):
+    """The CLI as its own process, in the test's environment plus ``env``: the edge reads the variables."""
     return subprocess.run([sys.executable, "-m", "hub_client.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=os.environ.copy(), timeout=120)
+                          env={**os.environ, **(env or {})}, timeout=120)
 
 
 def test_the_server_answers_only_what_snapshot_download_uses(minimal):
@@ -68,13 +75,13 @@ def test_the_server_answers_only_what_snapshot_download_uses(minimal):
         __import__("urllib.request").request.urlopen(f"{minimal.url}/api/models/{repo_id}/paths-info/main")
 
 
-def test_pull_from_a_names_only_listing_gets_every_file_verified(minimal):
+def test_pull_from_a_names_only_listing_gets_every_file_verified(minimal, minimal_settings):
     repo_id, files = _repo(minimal)
-    paths = pull(f"hf:{repo_id}")
+    paths = pull(f"hf:{repo_id}", settings=minimal_settings)
     assert sorted(p.name for p in paths) == sorted(files)
     for p in paths:
         assert p.read_bytes() == files[p.name]
-    blobs = env_settings().hf_cache / f"models--{repo_id.replace('/', '--')}" / "blobs"
+    blobs = minimal_settings.hf_cache / f"models--{repo_id.replace('/', '--')}" / "blobs"
     import hashlib
 
     assert hashlib.sha256(files["model.safetensors"]).hexdigest() in {b.name for b in blobs.iterdir()}
@@ -83,11 +90,11 @@ def test_pull_from_a_names_only_listing_gets_every_file_verified(minimal):
     assert len(heads) == (0 if minimal.tree else len(files))
 
 
-def test_a_file_that_does_not_hash_to_its_etag_is_refused(minimal):
+def test_a_file_that_does_not_hash_to_its_etag_is_refused(minimal, minimal_settings):
     repo_id, _ = _repo(minimal)
     minimal.corrupt.add(f"{repo_id}/model.safetensors")
     with pytest.raises(IntegrityError):
-        pull(f"hf:{repo_id}")
+        pull(f"hf:{repo_id}", settings=minimal_settings)
 
 
 def test_cli_pull_exits_0_with_every_path(minimal):
@@ -109,37 +116,37 @@ def test_a_repo_without_weights_is_an_error_not_an_empty_pull(minimal):
     assert config_only.returncode == 0, config_only.stderr
 
 
-def test_a_listed_file_the_server_cannot_give_fails_the_pull(minimal):
+def test_a_listed_file_the_server_cannot_give_fails_the_pull(minimal, minimal_settings):
     """A listed file whose /resolve/ answer is an error fails the pull with that file named: never a repo with a
     file fewer."""
     from servers.hfserver import Remote
 
     repo_id, _ = _repo(minimal, **{"extra.safetensors": Remote(10, "ab" * 32)})  # listed, but 404 on /resolve/
     with pytest.raises(DownloadError) as e:
-        pull(f"hf:{repo_id}")
+        pull(f"hf:{repo_id}", settings=minimal_settings)
     assert "extra.safetensors" in str(e.value) and "404" in str(e.value)
     done = hub("pull", f"hf:{repo_id}")
     assert done.returncode == 1 and "extra.safetensors" in done.stderr
 
 
-def test_offline_pull_of_a_snapshot_that_lost_its_weights_fails_naming_them(minimal, monkeypatch):
+def test_offline_pull_of_a_snapshot_that_lost_its_weights_fails_naming_them(minimal, minimal_settings):
     repo_id, _ = _repo(minimal)
-    first = pull(f"hf:{repo_id}")
+    first = pull(f"hf:{repo_id}", settings=minimal_settings)
     weights = next(p for p in first if p.name == "model.safetensors")
     os.unlink(os.path.realpath(weights))  # the blob is gone; the snapshot's link dangles
-    monkeypatch.setenv("HUB_OFFLINE", "1")
+    minimal_settings = minimal_settings.but(offline=True)
     with pytest.raises(OfflineError) as e:
-        pull(f"hf:{repo_id}")
+        pull(f"hf:{repo_id}", settings=minimal_settings)
     assert "model.safetensors" in str(e.value)
     weights.unlink()  # the link gone too: the listing kept at pull time still names it
     with pytest.raises(OfflineError) as e:
-        pull(f"hf:{repo_id}")
+        pull(f"hf:{repo_id}", settings=minimal_settings)
     assert "model.safetensors" in str(e.value)
-    done = hub("pull", f"hf:{repo_id}")
+    done = hub("pull", f"hf:{repo_id}", env={"HUB_OFFLINE": "1"})
     assert done.returncode == 1 and "model.safetensors" in done.stderr
 
 
-def test_hub_serve_in_front_of_a_names_only_server_serves_the_weights(minimal, tmp_path, monkeypatch):
+def test_hub_serve_in_front_of_a_names_only_server_serves_the_weights(minimal, minimal_settings, tmp_path):
     """The mirror's pull-through takes the listing as the client does: the repo comes whole through it."""
     pytest.importorskip("starlette")
     from servers.asgi import AsgiServer
@@ -150,24 +157,23 @@ def test_hub_serve_in_front_of_a_names_only_server_serves_the_weights(minimal, t
     mirror = Mirror(LocalStorage(tmp_path / "storage"), upstream=minimal.url)
     server = AsgiServer(create_app(mirror)).start()
     try:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        paths = pull(f"hf:{repo_id}")
+        paths = pull(f"hf:{repo_id}", settings=minimal_settings.but(hf_endpoint=server.url))
     finally:
         server.stop()
     assert sorted(p.name for p in paths) == sorted(files)
     assert next(p for p in paths if p.name == "model.safetensors").read_bytes() == files["model.safetensors"]
 
 
-def test_a_cached_file_the_disk_changed_is_named_damaged_not_blamed_on_a_server(minimal, monkeypatch):
+def test_a_cached_file_the_disk_changed_is_named_damaged_not_blamed_on_a_server(minimal, minimal_settings):
     from registry.errors import DamagedFileError
 
     repo_id, files = _repo(minimal)
-    weights = next(p for p in pull(f"hf:{repo_id}") if p.name == "model.safetensors")
+    weights = next(p for p in pull(f"hf:{repo_id}", settings=minimal_settings) if p.name == "model.safetensors")
     blob = os.path.realpath(weights)
     os.chmod(blob, 0o644)
     with open(blob, "r+b") as f:
         f.write(b"\x00\x01")
-    monkeypatch.setenv("HUB_OFFLINE", "1")
+    minimal_settings = minimal_settings.but(offline=True)
     with pytest.raises(DamagedFileError) as e:
-        pull(f"hf:{repo_id}")
+        pull(f"hf:{repo_id}", settings=minimal_settings)
     assert "damaged" in str(e.value) and "server" not in str(e.value)

@@ -128,28 +128,23 @@ def test_tmpfs_without_o_direct_still_works(tmp_path):
 
 @pytest.mark.parametrize(("value", "direct", "fsync"), [(None, True, False), ("0", False, False),
                                                         ("off", False, False), ("1", True, True)])
-def test_direct_io_and_fsync_come_from_the_environment_at_call_time(monkeypatch, value, direct, fsync):
+def test_direct_io_and_fsync_come_from_the_environment_at_call_time(value, direct, fsync):
     from registry.settings import Settings
 
-    for var, v in (("HUB_DIRECT_IO", value), ("HUB_FSYNC", "1" if fsync else None)):
-        if v is None:
-            monkeypatch.delenv(var, raising=False)
-        else:
-            monkeypatch.setenv(var, v)
-    s = Settings.from_env()
+    environ = {var: v for var, v in (("HUB_DIRECT_IO", value), ("HUB_FSYNC", "1" if fsync else None)) if v is not None}
+    s = Settings.from_env(environ)
     assert (s.direct_io, s.fsync) == (direct, fsync)
 
 
-@pytest.mark.usefixtures("net")
-def test_a_pull_through_the_page_cache_gives_the_same_bytes(nginx, cards, monkeypatch):
+def test_a_pull_through_the_page_cache_gives_the_same_bytes(nginx, cards, net):
     from helpers import index, payload, publish, unique
 
     from hub_client import pull
 
-    monkeypatch.setenv("HUB_DIRECT_IO", "0")
+    net = net.but(direct_io=False)
     pub = publish(nginx.root, cards, unique("pagecache"), payload(2 * CHUNK + 5, seed=60), base=nginx.url)
-    index(cards)
-    [path] = pull(pub.name)
+    index(cards, settings=net)
+    [path] = pull(pub.name, settings=net)
     assert path.read_bytes() == pub.data
 
 

@@ -8,16 +8,16 @@ import subprocess
 import sys
 
 import pytest
-from helpers import HF_CARD, ROOT, env_settings, payload, unique
+from helpers import HF_CARD, ROOT, payload, unique
 
 from hub_client import pull
 from hub_client.fetch import remote
 from registry.errors import DownloadError, OfflineError, RepoAccessError, UnknownModelError
+from registry.settings import Settings
 
 
-def resolve(spec: str) -> remote.Resolution:
-    """The resolution ``spec`` gets with the settings of the test's environment."""
-    return remote.resolve(spec, settings=env_settings())
+def resolve(spec: str, *, settings: Settings) -> remote.Resolution:
+    return remote.resolve(spec, settings=settings)
 
 
 def new_repo(server, *, readme: bool = True, **kw) -> tuple[str, dict[str, bytes]]:
@@ -39,19 +39,19 @@ def hub(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Compl
                           env={**os.environ, **(env_extra or {})})
 
 
-def test_a_repo_never_indexed_resolves_pulls_and_then_works_offline(hf_env, monkeypatch):
+def test_a_repo_never_indexed_resolves_pulls_and_then_works_offline(hf_env, hf_settings):
     repo_id, files = new_repo(hf_env)
-    res = resolve(f"hf:{repo_id}")
+    res = resolve(f"hf:{repo_id}", settings=hf_settings)
     sha = hf_env.repos[repo_id].sha
     assert res.record.uid == repo_id and res.record.revision == sha and res.record.name == repo_id.split("/")[1]
     assert res.record.architecture == "convnextv2" and res.record.card_path.endswith("README.md")
-    paths = pull(f"hf:{repo_id}")
+    paths = pull(f"hf:{repo_id}", settings=hf_settings)
     assert {p.name: p.read_bytes() for p in paths} == files
-    monkeypatch.setenv("HUB_OFFLINE", "1")
+    hf_settings = hf_settings.but(offline=True)
     hits = sum(hf_env.hits.values())
-    assert resolve(f"hf:{repo_id}").record.revision == sha
-    assert resolve(f"hf:{repo_id}@{sha[:10]}").record.revision == sha
-    assert [p.name for p in pull(f"hf:{repo_id}")] == [p.name for p in paths]
+    assert resolve(f"hf:{repo_id}", settings=hf_settings).record.revision == sha
+    assert resolve(f"hf:{repo_id}@{sha[:10]}", settings=hf_settings).record.revision == sha
+    assert [p.name for p in pull(f"hf:{repo_id}", settings=hf_settings)] == [p.name for p in paths]
     assert sum(hf_env.hits.values()) == hits  # nothing asked of the hub
 
 
@@ -68,38 +68,37 @@ def test_the_cli_knows_a_remote_repo_like_an_indexed_card(hf_env):
     assert hub("verify", f"hf:{repo_id}").returncode == 0
 
 
-def test_a_repo_without_readme_gets_a_generated_card(hf_env):
+def test_a_repo_without_readme_gets_a_generated_card(hf_env, hf_settings):
     repo_id, _ = new_repo(hf_env, readme=False)
-    rec = resolve(f"hf:{repo_id}").record
+    rec = resolve(f"hf:{repo_id}", settings=hf_settings).record
     assert "no-model-card" in rec.tags and rec.architecture == "convnextv2" and rec.framework == "transformers"
     assert "has no README.md" in rec.body
 
 
-def test_not_found_no_access_and_gated_are_three_errors(hf_env, monkeypatch):
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+def test_not_found_no_access_and_gated_are_three_errors(hf_env, hf_settings):
     with pytest.raises(UnknownModelError) as missing:
-        resolve("hf:acme/no-such-repo")
+        resolve("hf:acme/no-such-repo", settings=hf_settings)
     assert hf_env.url in str(missing.value)
 
     private, _ = new_repo(hf_env, private=True)
     with pytest.raises(RepoAccessError) as denied:
-        resolve(f"hf:{private}")
+        resolve(f"hf:{private}", settings=hf_settings)
     assert denied.value.reason == "token" and "HF_TOKEN" in str(denied.value)
-    monkeypatch.setenv("HF_TOKEN", hf_env.token)
-    assert resolve(f"hf:{private}").record.uid == private
-    assert [p.name for p in pull(f"hf:{private}", fmt="config")] == ["README.md", "config.json"]
+    hf_settings = hf_settings.but(hf_token=hf_env.token)
+    assert resolve(f"hf:{private}", settings=hf_settings).record.uid == private
+    assert [p.name for p in pull(f"hf:{private}", fmt="config", settings=hf_settings)] == ["README.md", "config.json"]
 
-    monkeypatch.delenv("HF_TOKEN")
+    hf_settings = hf_settings.but(hf_token=None)
     gated, files = new_repo(hf_env, gated=True)
-    assert resolve(f"hf:{gated}").record.uid == gated  # its card is public, as on the Hub
+    assert resolve(f"hf:{gated}", settings=hf_settings).record.uid == gated  # its card is public, as on the Hub
     with pytest.raises(RepoAccessError) as shut:
-        pull(f"hf:{gated}")
+        pull(f"hf:{gated}", settings=hf_settings)
     assert shut.value.reason == "gated" and "accepted its conditions" in str(shut.value)
-    monkeypatch.setenv("HF_TOKEN", hf_env.token)
+    hf_settings = hf_settings.but(hf_token=hf_env.token)
     with pytest.raises(RepoAccessError):
-        pull(f"hf:{gated}")  # a token, but its account has not accepted the conditions
+        pull(f"hf:{gated}", settings=hf_settings)  # a token, but its account has not accepted the conditions
     hf_env.granted.add(gated)
-    assert {p.name: p.read_bytes() for p in pull(f"hf:{gated}")} == files
+    assert {p.name: p.read_bytes() for p in pull(f"hf:{gated}", settings=hf_settings)} == files
 
 
 def test_cli_errors_say_which_and_what_next(hf_env, monkeypatch):
@@ -111,24 +110,24 @@ def test_cli_errors_say_which_and_what_next(hf_env, monkeypatch):
     assert denied.returncode == 1 and "without valid credentials" in denied.stderr
 
 
-def test_a_revision_pin_fetches_that_commit(hf_env, monkeypatch):
+def test_a_revision_pin_fetches_that_commit(hf_env, hf_settings):
     repo_id, _ = new_repo(hf_env)
     old = {"config.json": b'{"model_type": "convnext"}', "README.md": HF_CARD.format(name=repo_id).encode(),
            "model.safetensors": payload(100_000, seed=41)}
     old_sha = hf_env.add_commit(repo_id, old, ref="v1.0")
-    res = resolve(f"hf:{repo_id}@v1.0")
+    res = resolve(f"hf:{repo_id}@v1.0", settings=hf_settings)
     assert res.record.revision == old_sha and res.record.refs == ["v1.0"] and res.record.architecture == "convnext"
-    assert {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}@v1.0")} == old
-    new = resolve(f"hf:{repo_id}")  # the default branch is another commit, another card
+    assert {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}@v1.0", settings=hf_settings)} == old
+    new = resolve(f"hf:{repo_id}", settings=hf_settings)  # the default branch is another commit, another card
     assert new.record.revision == hf_env.repos[repo_id].sha != old_sha
     with pytest.raises(DownloadError, match="no revision 'v9'"):
-        resolve(f"hf:{repo_id}@v9")
-    monkeypatch.setenv("HUB_OFFLINE", "1")
-    assert resolve(f"hf:{repo_id}@v1.0").record.revision == old_sha
-    assert resolve(f"hf:{repo_id}").record.revision == new.record.revision
+        resolve(f"hf:{repo_id}@v9", settings=hf_settings)
+    hf_settings = hf_settings.but(offline=True)
+    assert resolve(f"hf:{repo_id}@v1.0", settings=hf_settings).record.revision == old_sha
+    assert resolve(f"hf:{repo_id}", settings=hf_settings).record.revision == new.record.revision
     for never in (f"hf:{repo_id}@v9", "hf:acme/never-fetched"):
         with pytest.raises(OfflineError):
-            resolve(never)
+            resolve(never, settings=hf_settings)
 
 
 def test_search_hf_lists_the_hubs_repos(hf_env):
@@ -140,12 +139,12 @@ def test_search_hf_lists_the_hubs_repos(hf_env):
     assert private not in hub("search", "--hf", "convnext-copy").stdout
 
 
-def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_env, monkeypatch):
+def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_env, hf_settings):
     """A pull needs the repo and its commit only: one API call, then the files; the README it brings is kept
     as the card, and the registry's next read parses and indexes it."""
     repo_id, files = new_repo(hf_env)
     start = len(hf_env.log)
-    paths = pull(f"hf:{repo_id}")
+    paths = pull(f"hf:{repo_id}", settings=hf_settings)
     assert {p.name: p.read_bytes() for p in paths} == files
     asked = hf_env.log[start:]
     first_file = next(i for i, (method, path) in enumerate(asked) if method == "GET" and "/resolve/" in path)
@@ -156,16 +155,16 @@ def test_a_first_pull_asks_little_and_the_card_is_indexed_at_the_next_read(hf_en
 
     sha = hf_env.repos[repo_id].sha
     for name, data in files.items():  # where huggingface_hub (and so transformers) looks, offline
-        cache_dir = env_settings().hf_cache  # huggingface_hub reads HF_HOME once, at its import
+        cache_dir = hf_settings.hf_cache  # huggingface_hub reads HF_HOME once, at its import
         assert try_to_load_from_cache(repo_id, name, cache_dir=cache_dir) == str(
             next(p for p in paths if p.name == name)), name
         with open(hf_hub_download(repo_id, name, revision=sha, local_files_only=True, cache_dir=cache_dir), "rb") as f:
             assert f.read() == data
-    monkeypatch.setenv("HUB_OFFLINE", "1")
-    rec = resolve(f"hf:{repo_id}").record
+    hf_settings = hf_settings.but(offline=True)
+    rec = resolve(f"hf:{repo_id}", settings=hf_settings).record
     assert rec.uid == repo_id and rec.revision == hf_env.repos[repo_id].sha and rec.architecture == "convnextv2"
     assert rec.license == "Apache-2.0" and rec.task == "image-classification"  # from the README, parsed
-    assert [p.name for p in pull(f"hf:{repo_id}")] == [p.name for p in paths]
+    assert [p.name for p in pull(f"hf:{repo_id}", settings=hf_settings)] == [p.name for p in paths]
 
 
 def test_the_cli_pull_asks_as_little(hf_env):
@@ -178,19 +177,19 @@ def test_the_cli_pull_asks_as_little(hf_env):
     assert len(asked) == 1 + len(files), asked
 
 
-def test_pull_revision_option_pins_an_unindexed_repo_like_an_at_pin(hf_env, monkeypatch):
+def test_pull_revision_option_pins_an_unindexed_repo_like_an_at_pin(hf_env, hf_settings):
     repo_id, _ = new_repo(hf_env)
     old = {"config.json": b'{"model_type": "convnext"}', "README.md": HF_CARD.format(name=repo_id).encode(),
            "model.safetensors": payload(50_000, seed=42)}
     old_sha = hf_env.add_commit(repo_id, old, ref="v0.9")
-    assert {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}", revision="v0.9")} == old
-    monkeypatch.setenv("HUB_OFFLINE", "1")
-    rec = resolve(f"hf:{repo_id}@v0.9").record
+    assert {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}", revision="v0.9", settings=hf_settings)} == old
+    hf_settings = hf_settings.but(offline=True)
+    rec = resolve(f"hf:{repo_id}@v0.9", settings=hf_settings).record
     assert rec.revision == old_sha and rec.refs == ["v0.9"] and rec.architecture == "convnext"
-    assert resolve(f"hf:{repo_id}").record.revision == old_sha  # offline, the one card there is
+    assert resolve(f"hf:{repo_id}", settings=hf_settings).record.revision == old_sha  # offline, the one card there is
 
 
-def test_the_token_goes_to_the_hub_and_never_to_its_cdn(hf_env, monkeypatch):
+def test_the_token_goes_to_the_hub_and_never_to_its_cdn(hf_env, hf_settings):
     """A private repo's big file is a redirect to a CDN (another host): the bytes come from there, verified, and
     the user's token stays with the hub."""
     import threading
@@ -221,9 +220,8 @@ def test_the_token_goes_to_the_hub_and_never_to_its_cdn(hf_env, monkeypatch):
         hf_env.add(repo_id, {"config.json": b'{"model_type": "convnextv2"}',
                              "model.safetensors": Remote(len(data), hashlib.sha256(data).hexdigest())}, private=True)
         hf_env.cdn[f"{repo_id}/model.safetensors"] = f"http://localhost:{cdn.server_address[1]}/signed/blob"
-        monkeypatch.setenv("HF_TOKEN", hf_env.token)
-        monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1,localhost")
-        got = {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}")}
+        hf_settings = hf_settings.but(hf_token=hf_env.token, hosts=("127.0.0.1", "localhost"))
+        got = {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}", settings=hf_settings)}
         assert got["model.safetensors"] == data
         assert seen == [None]
     finally:

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.settings import Settings
+
 MS_CARD = """# {name}
 
 ---
@@ -87,10 +89,11 @@ def publish(root: Path, cards: Path, name: str, data: bytes, *, base: str, prefi
     return Published(name, data, digest, rel, link)
 
 
-def index(cards: Path) -> None:
+def index(cards: Path, settings: Settings | None = None) -> None:
+    """Add ``cards`` to the registry ``settings`` name (None: the test environment's, as an edge reads it)."""
     from registry import Registry
 
-    with Registry() as reg:
+    with Registry(settings=settings) as reg:
         reg.add_source(cards)
         reg.sync()
 
