@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import env_settings, index, payload, publish, unique
+from helpers import index, payload, publish, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -22,6 +22,8 @@ need_module("uvicorn")
 import requests  # noqa: E402
 from servers.asgi import AsgiServer  # noqa: E402
 from servers.faultproxy import FaultProxy  # noqa: E402
+
+from registry.settings import Settings  # noqa: E402
 
 MB = 1 << 20
 
@@ -34,24 +36,23 @@ def host(nginx):
 
 
 @pytest.fixture
-def mirror(tmp_path, monkeypatch, net):
-    """A mirror over ``tmp_path/mirror`` pulling through, as ``hub serve`` builds it."""
+def mirror(tmp_path, net):
+    """A mirror over ``tmp_path/mirror`` pulling through, as ``hub serve`` builds it; its ``settings`` make a hub
+    pull by the tests go into the mirror's folder."""
     from hub_server.build import build_mirror
 
     home = tmp_path / "mirror"
-    monkeypatch.setenv("HUB_HOME", str(home))  # a hub pull by the tests goes into the mirror's folder
-    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
-    monkeypatch.delenv("HUB_MIRRORS", raising=False)
-    server = AsgiServer(build_mirror(env_settings(), storage=str(home)).app)
-    server.home = home
+    settings = net.but(home=home, registry_file=tmp_path / "registry.db")
+    server = AsgiServer(build_mirror(settings, storage=str(home)).app)
+    server.home, server.settings = home, settings
     yield server.start()
     server.stop()
 
 
-def _card(nginx, host, tmp_path, size: int, seed: int):
+def _card(nginx, host, tmp_path, size: int, seed: int, settings: Settings):
     data = payload(size, seed=seed)
     pub = publish(nginx.root, tmp_path / "cards", unique("flight"), data, base=host.url, prefix=True)
-    index(tmp_path / "cards")
+    index(tmp_path / "cards", settings=settings)
     return pub
 
 
@@ -60,7 +61,7 @@ def _upstream_gets(host, pub) -> list[str | None]:
 
 
 def test_sixteen_cold_clients_one_transfer_streamed_before_it_is_whole(mirror, nginx, host, tmp_path):
-    pub = _card(nginx, host, tmp_path, 12 * MB, seed=201)
+    pub = _card(nginx, host, tmp_path, 12 * MB, seed=201, settings=mirror.settings)
     host.faults.rate = 24 * MB  # half a second upstream: clients must get bytes long before the end
     blob = mirror.home / "blobs" / "sha256" / pub.digest
 
@@ -83,7 +84,7 @@ def test_sixteen_cold_clients_one_transfer_streamed_before_it_is_whole(mirror, n
     # Stored as hub pull stores it: a node pulling from the mirror's folder as its own home finds it verified.
     from hub_client import pull
 
-    [path] = pull(pub.name)
+    [path] = pull(pub.name, settings=mirror.settings)
     assert Path(os.path.realpath(path)) == blob and len(_upstream_gets(host, pub)) == 1
     again = requests.get(mirror.url + pub.uri, headers={"Range": "bytes=5-9"}, timeout=30)
     assert again.status_code == 206 and again.content == pub.data[5:10]
@@ -91,7 +92,7 @@ def test_sixteen_cold_clients_one_transfer_streamed_before_it_is_whole(mirror, n
 
 
 def test_a_flipped_byte_fails_every_client_and_stores_nothing(mirror, nginx, host, tmp_path):
-    pub = _card(nginx, host, tmp_path, 3 * MB, seed=202)
+    pub = _card(nginx, host, tmp_path, 3 * MB, seed=202, settings=mirror.settings)
     host.faults.flip_at = 2 * MB
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         requests.get(mirror.url + pub.uri, timeout=30).content  # noqa: B018 - cut short of its Content-Length
@@ -102,7 +103,7 @@ def test_a_flipped_byte_fails_every_client_and_stores_nothing(mirror, nginx, hos
 
 
 def test_a_cut_is_resumed_within_the_one_transfer(mirror, nginx, host, tmp_path):
-    pub = _card(nginx, host, tmp_path, 3 * MB, seed=203)
+    pub = _card(nginx, host, tmp_path, 3 * MB, seed=203, settings=mirror.settings)
     host.faults.cut_after = MB
     got = requests.get(mirror.url + pub.uri, timeout=30)
     assert got.status_code == 200 and got.content == pub.data
@@ -111,7 +112,7 @@ def test_a_cut_is_resumed_within_the_one_transfer(mirror, nginx, host, tmp_path)
 
 
 def test_a_head_starts_no_transfer(mirror, nginx, host, tmp_path):
-    pub = _card(nginx, host, tmp_path, 2 * MB, seed=204)
+    pub = _card(nginx, host, tmp_path, 2 * MB, seed=204, settings=mirror.settings)
     head = requests.head(mirror.url + pub.uri, timeout=30)
     assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(pub.data)
     assert "ETag" not in head.headers  # an 8-hex card: the full sha256 is not known before the bytes
@@ -125,15 +126,15 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
     """Another process holds the asset's lock (``hub pull`` into the mirror's folder): the mirror waits for it
     and serves what it stored, asking the host nothing."""
     from filelock import FileLock
-    from helpers import env_cache
 
-    from hub_client.fetch.cache import asset_key, link
+    from hub_client.fetch.cache import Cache, asset_key, link
     from hub_client.fetch.pull import resolve
 
-    pub = _card(nginx, host, tmp_path, MB, seed=205)
-    record = resolve(pub.name)
+    pub = _card(nginx, host, tmp_path, MB, seed=205, settings=mirror.settings)
+    record = resolve(pub.name, settings=mirror.settings)
+    cache = Cache(mirror.home)
     asset = record.assets[0]
-    lock = FileLock(env_cache().lock_path(asset_key(asset.url, asset.sha256)), thread_local=False)
+    lock = FileLock(cache.lock_path(asset_key(asset.url, asset.sha256)), thread_local=False)
     lock.acquire()
     answer: list[requests.Response] = []
     asking = threading.Thread(target=lambda: answer.append(requests.get(mirror.url + pub.uri, timeout=60)))
@@ -142,25 +143,25 @@ def test_a_pull_into_the_same_folder_is_waited_for_not_repeated(mirror, nginx, h
     assert not answer, "the mirror waits for the lock's holder"
     part = tmp_path / "other.part"  # what the other process downloaded and verified
     part.write_bytes(pub.data)
-    link(env_cache().asset_path(record, asset), env_cache().store_blob(part, pub.digest))
+    link(cache.asset_path(record, asset), cache.store_blob(part, pub.digest))
     lock.release()
     asking.join(60)
     assert answer and answer[0].status_code == 200 and answer[0].content == pub.data
     assert _upstream_gets(host, pub) == []
 
 
-def test_the_size_cap_counts_assets_with_hugging_face_files(nginx, host, hf_server, tmp_path, monkeypatch, net):
+def test_the_size_cap_counts_assets_with_hugging_face_files(nginx, host, hf_server, tmp_path, net):
     """One cap over both kinds: the least recently used goes, whichever kind it is, and comes back when asked."""
     from hub_server.build import build_mirror
 
     home = tmp_path / "mirror"
-    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
-    a = _card(nginx, host, tmp_path, MB, seed=206)
-    c = _card(nginx, host, tmp_path, MB, seed=207)
+    net = net.but(registry_file=tmp_path / "registry.db")
+    a = _card(nginx, host, tmp_path, MB, seed=206, settings=net)
+    c = _card(nginx, host, tmp_path, MB, seed=207, settings=net)
     repo_id = f"acme/{unique('cap')}".replace("_", "-")
     hf_file = payload(MB, seed=208)
     hf_server.add(repo_id, {"w.safetensors": hf_file})
-    built = build_mirror(env_settings(), storage=str(home), upstream=hf_server.url, max_bytes=int(2.5 * MB))
+    built = build_mirror(net, storage=str(home), upstream=hf_server.url, max_bytes=int(2.5 * MB))
     server = AsgiServer(built.app).start()
     hf_url = f"{server.url}/{repo_id}/resolve/main/w.safetensors"
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from helpers import HF_CARD, env_settings, index, payload, publish, unique
+from helpers import HF_CARD, index, payload, publish, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from servers.asgi import free_port, hub_serve  # noqa: E402
 from servers.faultproxy import FaultProxy  # noqa: E402
+
+from registry.settings import Settings as HubSettings  # noqa: E402  (hypothesis has a settings too)
 
 MB = 1 << 20
 SECRET = b"outside the mirror's storage"
@@ -86,7 +88,8 @@ def fuzzed_app(tmp_path_factory):
     (snap / "escape.txt").symlink_to(root / "secret.txt")  # a link out of storage: never followed
     (storage / "hf" / "models--acme--m" / "refs").mkdir()
     (storage / "hf" / "models--acme--m" / "refs" / "main").write_text("b" * 40)
-    return create_app(Mirror(LocalStorage(storage / "hf")), assets=AssetStore(storage, settings=env_settings())), root
+    return create_app(Mirror(LocalStorage(storage / "hf")), assets=AssetStore(storage, settings=HubSettings(
+        home=root / "home", hosts=("127.0.0.1",)))), root
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -176,17 +179,14 @@ def test_kill_9_mid_transfer_clients_resume_and_no_partial_blob(hf_server, tmp_p
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("net")
-def test_kill_9_mid_asset_transfer_clients_resume_and_no_partial_blob(nginx, tmp_path, monkeypatch):
+def test_kill_9_mid_asset_transfer_clients_resume_and_no_partial_blob(nginx, tmp_path, net):
     """The same for a MindSpore Hub asset (an 8-hex card, no size, so no ETag): the restarted server fetches it
     again and answers the client's range once those bytes are in and the whole file has passed the card."""
     proxy = FaultProxy(nginx.url).start()
     proxy.faults.rate = 4e6
     data = payload(8 * MB, seed=84)
     pub = publish(nginx.root, tmp_path / "cards", unique("killms"), data, base=proxy.url, prefix=True)
-    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "indexer"))
-    index(tmp_path / "cards")
+    index(tmp_path / "cards", settings=net.but(home=tmp_path / "indexer", registry_file=tmp_path / "registry.db"))
     port, storage = free_port(), tmp_path / "mirror"
     env = {"HUB_ALLOWED_HOSTS": "127.0.0.1", "HUB_REGISTRY": str(tmp_path / "registry.db")}
     server = _start_serve(port, str(storage), env)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from helpers import ROOT, index, payload, publish, unique
 from helpers.tools import need_module
 
@@ -43,15 +42,12 @@ def test_prefetch_a_hugging_face_repo_then_nodes_pull_from_the_mirror_alone(serv
         assert Path(got).read_bytes() == data
 
 
-@pytest.mark.usefixtures("net")
-def test_the_mirror_pulls_mindspore_assets_through_from_their_host(serving, nginx, tmp_path, monkeypatch):
+def test_the_mirror_pulls_mindspore_assets_through_from_their_host(serving, nginx, tmp_path, net):
     cards = tmp_path / "cards"
     data = payload(MB, seed=92)
     pub = publish(nginx.root, cards, unique("mspt"), data, base=nginx.url, prefix=True)  # an 8-hex card
     registry = tmp_path / "registry.db"
-    monkeypatch.setenv("HUB_REGISTRY", str(registry))
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "indexer"))
-    index(cards)
+    index(cards, settings=net.but(home=tmp_path / "indexer", registry_file=registry))
     env = {"HUB_ALLOWED_HOSTS": "127.0.0.1", "HUB_REGISTRY": str(registry), "HUB_MIRRORS": "http://127.0.0.1:9"}
     url = serving(tmp_path / "mirror", env)  # its own HUB_MIRRORS is ignored: it fetches from the card's host
     before = len(nginx.requests_for(pub.uri))

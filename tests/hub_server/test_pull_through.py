@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import env_settings, payload, unique
+from helpers import payload, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -322,15 +322,14 @@ def test_mindspore_assets_on_a_bucket_mirror(moto_s3, nginx, tmp_path, monkeypat
 
     data = payload(MB, seed=95)
     pub = publish(nginx.root, tmp_path / "cards", unique("bucketms"), data, base=nginx.url, prefix=True)
-    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
     scratch = tmp_path / "scratch-home"
-    monkeypatch.setenv("HUB_HOME", str(scratch))
-    index(tmp_path / "cards")
+    indexer = net.but(home=scratch, registry_file=tmp_path / "registry.db")
+    index(tmp_path / "cards", settings=indexer)
     bucket = unique("msbucket").replace("_", "-").lower()
     moto_s3.client().create_bucket(Bucket=bucket)
 
     def replica(pull_through: bool) -> AsgiServer:
-        built = build_mirror(env_settings(), storage=f"s3://{bucket}/team", s3=moto_s3.client(),
+        built = build_mirror(indexer, storage=f"s3://{bucket}/team", s3=moto_s3.client(),
                              offline=not pull_through)
         return AsgiServer(built.app).start()
 
@@ -347,9 +346,7 @@ def test_mindspore_assets_on_a_bucket_mirror(moto_s3, nginx, tmp_path, monkeypat
         by_digest = requests.get(f"{second.url}/blobs/sha256/{pub.digest}", timeout=30)
         assert by_digest.content == data and by_digest.headers["ETag"] == f'"{pub.digest}"'
         assert requests.get(f"{second.url}/toolkits/mindcv/nothing/here.ckpt", timeout=30).status_code == 404
-        monkeypatch.setenv("HUB_HOME", str(tmp_path / "node"))
-        monkeypatch.setenv("HUB_MIRRORS", second.url)
-        [path] = pull(pub.name)
+        [path] = pull(pub.name, settings=indexer.but(home=tmp_path / "node", mirrors=(second.url,)))
         assert path.read_bytes() == data and len(nginx.requests_for(pub.uri)) == fetched  # from the bucket alone
     finally:
         first.stop()

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import HF_CARD, ROOT, env_settings, payload, unique
+from helpers import HF_CARD, ROOT, payload, unique
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -22,6 +22,7 @@ need_module("uvicorn")
 import requests  # noqa: E402
 
 from hub_client import pull  # noqa: E402
+from registry.settings import Settings  # noqa: E402
 
 SECRET = b"a file outside the mirror's storage, never to be served"
 
@@ -33,7 +34,8 @@ def _free_port() -> int:
 
 
 class Mirror:
-    def __init__(self, root: Path, tokens: tuple[str, ...] = (), assets: Path | None = None) -> None:
+    def __init__(self, root: Path, tokens: tuple[str, ...] = (), assets: Path | None = None,
+                 settings: Settings | None = None) -> None:
         import uvicorn
 
         from hub_server import LocalStorage, Mirror, create_app
@@ -41,7 +43,7 @@ class Mirror:
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        store = AssetStore(assets, settings=env_settings()) if assets else None
+        store = AssetStore(assets, settings=settings) if assets else None
         app = create_app(Mirror(LocalStorage(root)), tokens=tokens, assets=store)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
         self.server = uvicorn.Server(config)
@@ -57,7 +59,7 @@ class Mirror:
 
 
 @pytest.fixture
-def stored(hf_env, tmp_path, monkeypatch):
+def stored(hf_env, hf_settings, tmp_path):
     """A repo pulled from the HF-compatible test server into the mirror's storage, the way a team fills it."""
     repo_id = f"acme/{unique('mirrored')}".replace("_", "-")
     files = {"README.md": HF_CARD.format(name=repo_id).encode(),
@@ -66,16 +68,14 @@ def stored(hf_env, tmp_path, monkeypatch):
              "sub/notes.txt": b"a file in a folder\n"}
     hf_env.add(repo_id, files)
     storage = tmp_path / "storage" / "hf"
-    monkeypatch.setenv("HF_HUB_CACHE", str(storage))
-    pull(f"hf:{repo_id}", fmt="safetensors")
+    pull(f"hf:{repo_id}", fmt="safetensors", settings=hf_settings.but(hf_cache=storage))
     (tmp_path / "storage" / "secret.txt").write_bytes(SECRET)
-    monkeypatch.delenv("HF_HUB_CACHE")
     return repo_id, files, storage, hf_env.repos[repo_id].sha
 
 
 @pytest.fixture
-def mirror(stored):
-    m = Mirror(stored[2], assets=stored[2].parent)
+def mirror(stored, settings):
+    m = Mirror(stored[2], assets=stored[2].parent, settings=settings)
     yield m
     m.stop()
 
@@ -103,11 +103,10 @@ def test_unmodified_huggingface_hub_downloads_from_the_mirror(stored, mirror, tm
     assert {p.relative_to(snap).as_posix(): p.read_bytes() for p in snap.rglob("*") if p.is_file()} == files
 
 
-def test_hub_pull_hf_from_the_mirror(stored, mirror, tmp_path, monkeypatch):
+def test_hub_pull_hf_from_the_mirror(stored, mirror, tmp_path, settings):
     repo_id, files, _, sha = stored
-    monkeypatch.setenv("HF_ENDPOINT", mirror.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "node"))
-    got = {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}")}
+    node = settings.but(hf_endpoint=mirror.url, hf_cache=tmp_path / "node" / "hub")
+    got = {p.name: p.read_bytes() for p in pull(f"hf:{repo_id}", settings=node)}
     assert got == {Path(k).name: v for k, v in files.items()}
 
 
@@ -200,8 +199,7 @@ def test_the_command_serves(stored):
         proc.wait(timeout=10)
 
 
-@pytest.mark.usefixtures("net")
-def test_mindspore_assets_under_their_upstream_paths(nginx, cards, tmp_path, monkeypatch):
+def test_mindspore_assets_under_their_upstream_paths(nginx, cards, tmp_path, net):
     """The mirror is filled by pulling into its folder as a HUB_HOME; a node with HUB_MIRRORS=<mirror> then gets
     the asset from it under the path the card's own host uses, and the blob by its digest."""
     import hashlib
@@ -211,18 +209,15 @@ def test_mindspore_assets_under_their_upstream_paths(nginx, cards, tmp_path, mon
     data = payload(200_000, seed=71)
     pub = publish(nginx.root, cards, unique("msmirror"), data, base="https://download-mindspore.osinfra.cn")
     store = tmp_path / "storage"
-    for var, value in (("HUB_HOME", store), ("HUB_REGISTRY", store / "registry.db"), ("HUB_MIRRORS", nginx.url)):
-        monkeypatch.setenv(var, str(value))
-    index(cards)
-    pull(pub.name)  # the team fills its mirror (here from nginx, standing in for the upstream host)
-    m = Mirror(store / "hf", assets=store)
+    team = net.but(home=store, mirrors=(nginx.url,))
+    index(cards, settings=team)
+    pull(pub.name, settings=team)  # the team fills its mirror (here from nginx, standing in for the upstream host)
+    m = Mirror(store / "hf", assets=store, settings=team)
     try:
-        node = tmp_path / "node"
-        for var, value in (("HUB_HOME", node), ("HUB_REGISTRY", node / "registry.db"), ("HUB_MIRRORS", m.url)):
-            monkeypatch.setenv(var, str(value))
-        index(cards)
+        node = net.but(home=tmp_path / "node", mirrors=(m.url,))
+        index(cards, settings=node)
         before = len(nginx.requests_for(pub.uri))
-        [path] = pull(pub.name)
+        [path] = pull(pub.name, settings=node)
         assert path.read_bytes() == data and len(nginx.requests_for(pub.uri)) == before  # from the mirror only
         digest = hashlib.sha256(data).hexdigest()
         blob = requests.get(f"{m.url}/blobs/sha256/{digest}", timeout=10)

@@ -47,7 +47,7 @@ def converted(tmp_path, seed=4):
     return inspect(tmp_path / "repo")
 
 
-def test_publish_to_the_mirror_then_pull_and_load_with_the_same_logits(tmp_path, mirror, monkeypatch):
+def test_publish_to_the_mirror_then_pull_and_load_with_the_same_logits(tmp_path, mirror, settings):
     from mindcv.models.convnext import convnextv2_atto
 
     import hub_client
@@ -60,13 +60,10 @@ def test_publish_to_the_mirror_then_pull_and_load_with_the_same_logits(tmp_path,
     again = publish_hf(pkg, repo, CardOptions(), endpoint=mirror, token=WRITE)
     assert (again.uploaded, again.wrote) == (0, [])  # huggingface_hub found every file there: no commit made
 
-    monkeypatch.setenv("HF_ENDPOINT", mirror)
-    monkeypatch.setenv("HF_TOKEN", READ)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    paths = hub_client.pull(f"hf:{repo}")
+    reader = settings.but(hf_endpoint=mirror, hf_token=READ)
+    paths = hub_client.pull(f"hf:{repo}", settings=reader)
     assert {p.name: p.read_bytes() for p in paths}["model.safetensors"] == weights
-    net = hub_client.load_model(f"hf:{repo}", backend="torch", precision="fp32")
+    net = hub_client.load_model(f"hf:{repo}", backend="torch", precision="fp32", settings=reader)
     ref = convnextv2_atto(pretrained=False)
     ms.load_param_into_net(ref, ms.load_checkpoint(str(tmp_path / "w.ckpt")), strict_load=True)
     ref.set_train(False)

@@ -8,7 +8,7 @@ import hashlib
 import shutil
 
 import pytest
-from helpers import env_settings, index, payload, publish, unique
+from helpers import index, payload, publish, unique
 from helpers.tools import need, need_module
 
 need_module("starlette")
@@ -64,7 +64,7 @@ def browser():
 
 
 @pytest.mark.usefixtures("net")
-def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, monkeypatch):
+def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, net):
     from selenium.webdriver.common.by import By
 
     from hub_server import LocalStorage, Mirror, create_app
@@ -75,12 +75,11 @@ def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, monkey
     hf_server.add(repo_id, {"README.md": CARD.format(name=repo_id).encode(), "model.safetensors": weights})
     cards = tmp_path / "cards"
     pub = publish(nginx.root, cards, unique("webms"), payload(1000, seed=94), base=nginx.url)
-    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "registry.db"))
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    index(cards)
+    indexer = net.but(home=tmp_path / "home", registry_file=tmp_path / "registry.db")
+    index(cards, settings=indexer)
     mirror = Mirror(LocalStorage(tmp_path / "storage" / "hf"), upstream=hf_server.url)
     server = AsgiServer(create_app(mirror, assets=AssetStore(tmp_path / "storage",
-                                                                      settings=env_settings()))).start()
+                                                                      settings=indexer))).start()
     try:
         browser.get(f"{server.url}/m/{repo_id}")  # a repo page: fetched through the mirror as it is asked
         assert browser.find_element(By.TAG_NAME, "h1").text == repo_id

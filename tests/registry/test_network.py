@@ -8,18 +8,13 @@ import time
 
 import pytest
 import requests
-from helpers import env_settings, index, payload, publish, unique
+from helpers import index, payload, publish, unique
 from helpers.tools import closed_port
 
 from hub_client import pull
 from hub_client.fetch import remote
 from registry.errors import DownloadError
 from registry.network import unreachable
-
-
-def resolve(spec: str) -> remote.Resolution:
-    """The resolution ``spec`` gets with the settings of the test's environment."""
-    return remote.resolve(spec, settings=env_settings())
 
 
 def test_the_kinds_of_failure():
@@ -37,27 +32,23 @@ def test_the_kinds_of_failure():
     assert unreachable(ConnectionResetError(104, "reset")) is None
 
 
-@pytest.mark.usefixtures("net")
-def test_an_unreachable_host_fails_fast_and_says_what_helps(nginx, cards, monkeypatch):
-    monkeypatch.setenv("HUB_RETRIES", "5")
-    monkeypatch.setenv("HUB_BACKOFF", "0.5")  # retrying would take 15 s
+def test_an_unreachable_host_fails_fast_and_says_what_helps(nginx, cards, net):
+    net = net.but(retries=5, backoff=0.5)  # retrying would take 15 s
     dead = f"http://127.0.0.1:{closed_port()}"
     pub = publish(nginx.root, cards, unique("dead"), payload(10_000, seed=60), base=dead)
-    index(cards)
+    index(cards, settings=net)
     start = time.perf_counter()
     with pytest.raises(DownloadError) as e:
-        pull(pub.name)
+        pull(pub.name, settings=net)
     assert time.perf_counter() - start < 3
     assert "cannot reach 127.0.0.1" in str(e.value) and "HUB_OFFLINE" in str(e.value) and "HUB_MIRRORS" in str(e.value)
-    monkeypatch.setenv("HUB_MIRRORS", nginx.url)  # a mirror that has the file: the dead origin is never needed
-    assert pull(pub.name)[0].read_bytes() == pub.data
+    net = net.but(mirrors=(nginx.url,))  # a mirror that has the file: the dead origin is never needed
+    assert pull(pub.name, settings=net)[0].read_bytes() == pub.data
 
 
-def test_an_unreachable_hf_endpoint_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
+def test_an_unreachable_hf_endpoint_is_a_clear_error(settings):
     start = time.perf_counter()
     with pytest.raises(DownloadError) as e:
-        resolve("hf:acme/anything")
+        remote.resolve("hf:acme/anything", settings=settings.but(hf_endpoint=f"http://127.0.0.1:{closed_port()}"))
     assert "cannot reach" in str(e.value) and "HF_ENDPOINT" in str(e.value)
     assert time.perf_counter() - start < 30

@@ -32,7 +32,8 @@ def card_claim() -> float:
 
 @pytest.fixture
 def mirror(nginx, monkeypatch):
-    """The reference checkpoint on a loopback mirror of the host its card names, as the quickstart serves it."""
+    """The reference checkpoint on a loopback mirror of the host its card names, as the quickstart serves it; the
+    CLI (an edge) reads it from HUB_MIRRORS."""
     [ckpt] = MODEL.glob("convnextv2_digits-*.ckpt")
     link = re.search(r"asset-link: <([^>]+)>", MS_CARD.read_text()).group(1)
     target = nginx.root / link.split("://", 1)[1].split("/", 1)[1]
@@ -101,7 +102,7 @@ def test_eval_reproduces_the_hf_card_after_a_pull(hf_repo, backend):
     assert doc["claim_source"].lower() == "accuracy" and doc["claim_top1"] == pytest.approx(card_claim(), abs=0.01)
 
 
-def test_eval_of_a_repo_no_one_indexed(hf_env):
+def test_eval_of_a_repo_no_one_indexed(hf_env, hf_settings):
     """The reference repo under another id the registry has never seen: resolved through the Hub API, then
     pulled, loaded and evaluated exactly as the indexed card is."""
     repo = "acme/digits-copy"
@@ -110,17 +111,17 @@ def test_eval_of_a_repo_no_one_indexed(hf_env):
     assert code == 0, doc
     assert doc["verdict"] == "reproduced" and doc["images"] == 450
     assert doc["claim_top1"] == pytest.approx(card_claim(), abs=0.01)
-    model = load_model(f"hf:{repo}", backend="torch")
+    model = load_model(f"hf:{repo}", backend="torch", settings=hf_settings)
     assert model.hub_info.labels == tuple(str(i) for i in range(10))
 
 
-def test_image_folder_gives_the_same_accuracy_as_the_arrays(mirror, tmp_path):
+def test_image_folder_gives_the_same_accuracy_as_the_arrays(mirror, tmp_path, settings):
     _, _, images, targets = digits_split()
     root = tmp_path / "digits"
     for i, (img, t) in enumerate(zip(images, targets, strict=True)):
         (root / str(t)).mkdir(parents=True, exist_ok=True)
         digit_image(img).save(root / str(t) / f"{i}.png")
-    model = load_model("convnextv2_digits")
+    model = load_model("convnextv2_digits", settings=settings.but(mirrors=(mirror[0].url,), retries=1))
     seen: list[tuple[int, int, float]] = []
     by_folder = evaluate(model, root, progress=lambda *a: seen.append(a), batch_size=64)
     by_arrays = evaluate(model, "sklearn-digits", workers=1)

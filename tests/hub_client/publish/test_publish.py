@@ -1,5 +1,5 @@
 """hub publish of a MindCV checkpoint to a folder served over https and to S3 (moto behind nginx's TLS): the card
-passes lint --strict, a fresh HUB_HOME pulls exactly those bytes and loads them with the same logits, publishing
+passes lint --strict, a fresh home pulls exactly those bytes and loads them with the same logits, publishing
 again uploads nothing, and an upload that fails half-way publishes nothing until a retry completes it."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ms = pytest.importorskip("mindspore")
 pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
-from helpers import env_settings, unique  # noqa: E402
+from helpers import unique  # noqa: E402
 from helpers.tools import closed_port, need  # noqa: E402
 from helpers.weights import make_ckpt  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
@@ -26,6 +26,7 @@ from servers.nginx import Nginx  # noqa: E402
 from hub_client.publish import CardOptions, DirTarget, S3Target, inspect, publish_ckpt  # noqa: E402
 from registry.card.analyze import analyze_file  # noqa: E402
 from registry.errors import ConversionError, InvalidCardError, PublishError, UsageError  # noqa: E402
+from registry.settings import Settings  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +41,14 @@ def front(tmp_path_factory, moto_s3):
 
 @pytest.fixture
 def trusting(front, monkeypatch):
+    """The front, its certificate trusted (``REQUESTS_CA_BUNDLE`` is requests' own variable, read by it)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(front.cert))
-    monkeypatch.setenv("HUB_ALLOWED_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("HUB_RETRIES", "1")
-    monkeypatch.setenv("HUB_BACKOFF", "0.01")
     return front
 
 
-def fresh_machine(monkeypatch, tmp_path: Path, name: str) -> None:
-    home = tmp_path / unique("fresh")
-    monkeypatch.setenv("HUB_HOME", str(home))
-    monkeypatch.setenv("HUB_REGISTRY", str(home / "registry.db"))
+def fresh_machine(settings: Settings, tmp_path: Path) -> Settings:
+    """Another machine's settings: a home and registry of its own, nothing pulled or indexed yet."""
+    return settings.but(home=tmp_path / unique("fresh"), registry_file=None, retries=1)
 
 
 def s3_target(moto_s3, front, monkeypatch) -> S3Target:
@@ -70,7 +68,7 @@ OPTS = CardOptions(author="hub tests", evaluation="top1acc81.28 | top5acc95.61",
 
 @pytest.mark.parametrize("kind", ["dir", "s3"])
 def test_publish_then_a_fresh_machine_pulls_the_same_bytes_and_logits(tmp_path, trusting, moto_s3, monkeypatch,
-                                                                      kind):
+                                                                      kind, settings):
     from hub_client import load_model, pull
     from hub_client.fetch.catalog import update
 
@@ -94,11 +92,11 @@ def test_publish_then_a_fresh_machine_pulls_the_same_bytes_and_logits(tmp_path, 
     again = publish_ckpt(inspect(tmp_path / "w.ckpt"), name, target, OPTS)
     assert (again.uploaded, again.wrote, again.sha256) == (0, [], done.sha256)  # nothing uploaded, nothing written
 
-    fresh_machine(monkeypatch, tmp_path, name)
-    update(target.url("catalog.tar.gz"), settings=env_settings())
-    (path,) = pull(name)
+    fresh = fresh_machine(settings, tmp_path)
+    update(target.url("catalog.tar.gz"), settings=fresh)
+    (path,) = pull(name, settings=fresh)
     assert path.read_bytes() == data
-    net = load_model(name, backend="mindspore")
+    net = load_model(name, backend="mindspore", settings=fresh)
     from mindcv.models.convnext import convnextv2_atto
 
     ref = convnextv2_atto(pretrained=False)

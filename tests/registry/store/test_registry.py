@@ -45,27 +45,21 @@ def write_card(folder: Path, name: str, text: str) -> Path:
 
 # location --------------------------------------------------------------------------------------
 
-def test_default_location_is_under_hub_home_in_a_checkout_too(monkeypatch, tmp_path):
+def test_default_location_is_under_hub_home_in_a_checkout_too(tmp_path):
     """The committed registry.db is the bundled catalogue, read only; the user's registry is under HUB_HOME."""
-    monkeypatch.delenv("HUB_REGISTRY")
-    monkeypatch.setenv("HUB_HOME", str(tmp_path))
-    assert Settings.from_env().registry == tmp_path / "registry.db"
+    assert Settings.from_env({"HUB_HOME": str(tmp_path)}).registry == tmp_path / "registry.db"
     assert config.bundled_registry() == ROOT / "registry.db"
 
 
 def test_default_location_outside_checkout(monkeypatch, tmp_path):
-    monkeypatch.delenv("HUB_REGISTRY")
     monkeypatch.setattr(config, "checkout_root", lambda: None)
-    monkeypatch.setenv("HUB_HOME", str(tmp_path))
-    assert Settings.from_env().registry == tmp_path / "registry.db"
+    assert Settings.from_env({"HUB_HOME": str(tmp_path)}).registry == tmp_path / "registry.db"
     assert config.bundled_registry() is None
 
 
-def test_a_new_user_registry_starts_from_the_committed_one_and_never_writes_it(monkeypatch, tmp_path, corpus):
-    monkeypatch.delenv("HUB_REGISTRY")
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+def test_a_new_user_registry_starts_from_the_committed_one_and_never_writes_it(tmp_path, corpus):
     committed = (ROOT / "registry.db").read_bytes()
-    with Registry() as reg:
+    with Registry(settings=Settings(home=tmp_path / "home")) as reg:
         assert reg.path == tmp_path / "home" / "registry.db"
         assert not reg.sync().changed  # the copy is current: nothing to analyze on first use
         assert len(reg.list()) == N_BUNDLED
@@ -74,9 +68,9 @@ def test_a_new_user_registry_starts_from_the_committed_one_and_never_writes_it(m
     assert (ROOT / "registry.db").read_bytes() == committed
 
 
-def test_env_override_read_at_call_time(monkeypatch, tmp_path):
-    monkeypatch.setenv("HUB_REGISTRY", str(tmp_path / "x.db"))
-    assert Settings.from_env().registry == tmp_path / "x.db"
+def test_env_override_read_at_call_time(tmp_path):
+    assert Settings.from_env({"HUB_HOME": str(tmp_path), "HUB_REGISTRY": str(tmp_path / "x.db")}).registry == \
+        tmp_path / "x.db"
 
 
 def test_committed_registry_db_is_in_sync_with_cards(tmp_path):
@@ -483,13 +477,13 @@ def test_cli_list_search_info_index(corpus, tmp_path):
     assert "up to date" in hub("index").stdout
 
 
-def test_info_shows_cached_asset(tmp_path):
-    from helpers import env_cache
+def test_info_shows_cached_asset(settings):
+    from hub_client.fetch.cache import Cache
 
-    with Registry() as r:
+    with Registry(settings=settings) as r:
         rec = r.resolve("convnext_small").record
-    path = env_cache().asset_path(rec, rec.assets[0])
-    assert str(path).startswith(os.environ["HUB_HOME"])
+    path = Cache(settings.home).asset_path(rec, rec.assets[0])
+    assert path.is_relative_to(os.environ["HUB_HOME"])  # where the CLI, an edge, looks
     path.parent.mkdir(parents=True)
     path.write_bytes(b"weights")
     data = json.loads(hub("info", "convnext_small", "--json").stdout)

@@ -2,7 +2,6 @@
 
 from .paths import CARDS, CORPUS, GOLDEN, REFERENCE, ROOT, SEEDS, SHARED, corpus_files
 from .publish import HF_CARD, MS_CARD, Published, index, payload, publish, unique
-from .settings import env_cache, env_settings
 
 __all__ = ["CARDS", "CORPUS", "GOLDEN", "HF_CARD", "MS_CARD", "REFERENCE", "ROOT", "SEEDS", "SHARED", "Published",
-           "corpus_files", "env_cache", "env_settings", "index", "payload", "publish", "unique"]
+           "corpus_files", "index", "payload", "publish", "unique"]
