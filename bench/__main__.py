@@ -23,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = ("download", "parallel", "resume", "lint_corpus", "registry_index", "startup", "open_world", "serve",
-           "load", "infer", "convert")
+           "load", "zoo", "infer", "convert")
 
 
 def _args(name: str, quick: bool) -> list[str]:
@@ -131,7 +131,7 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                          float(max(doc["ms_upstream_transfers_16"])), "", "target", 1.0, target="1")]
         for what, figures in doc["latency"].items():
             out.append(_row(f"{what}, 64 clients, p99", figures["p99_ms"], "ms", "target", 20.0, target="<= 20 ms"))
-    elif name == "load":
+    elif name in ("load", "zoo"):
         for r in doc:
             if r["figure"].startswith("load"):
                 out.append(_row(r["figure"].replace(" (s)", ""), r["ours"], "s", r["anchor"], r["anchor_value"],

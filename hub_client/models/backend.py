@@ -53,8 +53,9 @@ class Backend(Protocol):
     def assign(self, net: Any, state: dict[str, Any], path: Path, *, fresh_head: bool) -> None:
         """Put checked tensors (MindCV names) into ``net``; ``fresh_head`` leaves its classifier as built."""
 
-    def init_head(self, net: Any, seed: int | None) -> None:
-        """Draw a new classifier for fine-tuning, as the framework's training would."""
+    def init_head(self, net: Any, seed: int | None, head: str) -> None:
+        """Draw a new classifier (``head``: its parameters' prefix) for fine-tuning, as the framework's training
+        would."""
 
     def finish(self, net: Any, device: str) -> Any:
         """``net`` in inference mode on ``device``."""
@@ -115,6 +116,16 @@ def head_of(spec: NetSpec) -> str:
     return "classifier." if isinstance(spec, ConvNeXtSpec) else spec.head
 
 
+def own_head(backend: Backend, spec: NetSpec, path: Path) -> str:
+    """``head_of(spec)`` in the backend's names: MindCV's ``head.`` of a ViT is ``classifier.`` in transformers'."""
+    head = head_of(spec)
+    try:
+        [renamed] = backend.own_names(spec, {f"{head}weight": None}, path)
+    except (CheckpointError, ValueError):  # no rule for it: the names are the file's
+        return head
+    return str(renamed).removesuffix("weight")
+
+
 def read_weights(backend: Backend, spec: NetSpec, path: Path) -> tuple[dict[str, Any], list[str]]:
     """The weights of ``path`` by the network's names (a zoo checkpoint of another MindCV release in the pinned
     one's layout), and the training-state keys set aside.
@@ -166,9 +177,10 @@ def build_and_load(backend: Backend, spec: NetSpec, path: Path | None, *, device
     shapes = {k: tuple(v.shape) for k, v in state.items()} if state else None
     net = backend.build(target, init_weights=path is None, seed=seed, shapes=shapes)
     if path is not None:
-        load_weights(backend, net, path, state=state, head=head_of(spec), fresh_head=reinit)
+        head = own_head(backend, spec, path)
+        load_weights(backend, net, path, state=state, head=head, fresh_head=reinit)
         if reinit:
-            backend.init_head(net, seed)
+            backend.init_head(net, seed, head)
             warnings.warn(f"{path.name} has a {spec.num_classes}-class head; the network was built with "
                           f"num_classes={num_classes} and its classifier re-initialised: fine-tune it before use",
                           stacklevel=3)

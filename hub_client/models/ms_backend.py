@@ -148,7 +148,7 @@ def assign(net: ms.nn.Cell, state: dict[str, Any], path: Path, *, fresh_head: bo
         raise CheckpointError(path, "MindSpore did not load every parameter", missing=list(not_loaded))
 
 
-def init_head(net: ms.nn.Cell, seed: int | None) -> None:
+def init_head(net: ms.nn.Cell, seed: int | None, head: str) -> None:
     """A ConvNeXt's classifier drawn again; MindCV's networks drew theirs as they were built (after ``seed``)."""
     if isinstance(net, ms_convnext.ConvNeXt):
         ms_convnext.init_classifier(net, seed=seed)

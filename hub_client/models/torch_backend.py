@@ -57,21 +57,38 @@ def select_device(device: Device) -> str:
 
 def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True, seed: int | None = None,
           shapes: dict[str, tuple[int, ...]] | None = None) -> nn.Module:
-    """transformers' ConvNeXt(V2)ForImageClassification for ``spec``, with MindSpore's padding when it asks.
+    """transformers' network for ``spec``: ConvNeXt(V2) with MindSpore's padding when it asks, MindCV's zoo by its
+    family's map, a repo's own architecture by its config.
 
-    transformers always draws its init (``seed`` makes it repeatable); ``init_weights`` and ``shapes`` are the
-    interface's.
+    ``init_weights=False`` (weights follow) skips the random draws the load overwrites, as transformers' own
+    ``from_pretrained`` does (``no_init_weights``), and ``init_head`` draws a classifier where a fresh one is asked
+    for; ``seed`` makes the draws repeatable. ``shapes`` is the interface's.
 
     Raises:
         NoLoaderError: a network of MindCV's zoo, whose PyTorch name map is not written yet.
     """
-    import transformers
-
     if isinstance(spec, ZooSpec) and not zoo_torch.supports(spec.name):
         raise NoLoaderError(spec.name, f"MindCV's {spec.family} has no PyTorch network here yet: load it with "
                             "backend='mindspore'", [], [spec.name])
     if seed is not None:
         torch.manual_seed(seed)
+    with contextlib.nullcontext() if init_weights else _no_init():
+        return _build(spec)
+
+
+def _no_init() -> contextlib.AbstractContextManager[Any]:
+    """transformers' switch for building a network without drawing its weights (none on an older release)."""
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:
+        return contextlib.nullcontext()
+    found: contextlib.AbstractContextManager[Any] = no_init_weights()
+    return found
+
+
+def _build(spec: ConvNeXtSpec | ZooSpec | AutoSpec) -> nn.Module:
+    import transformers
+
     if isinstance(spec, ZooSpec):
         zoo_net: nn.Module = zoo_torch.build(spec.name, spec.num_classes, spec.in_channels)
         return zoo_net
@@ -168,8 +185,19 @@ def assign(model: nn.Module, state: dict[str, Any], path: Path, *, fresh_head: b
                               unexpected=list(result.unexpected_keys))
 
 
-def init_head(model: nn.Module, seed: int | None) -> None:
-    """Nothing to do: transformers drew the new classifier when the network was built (after ``seed``)."""
+def init_head(model: nn.Module, seed: int | None, head: str) -> None:
+    """A fresh classifier, drawn as transformers draws one (its ``_init_weights``; the build drew nothing): the
+    module ``head`` names where the network has it, else transformers' ``classifier`` (MindCV's ``head.`` of a
+    ViT is transformers' ``classifier``)."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    try:
+        fresh = model.get_submodule(head.rstrip("."))
+    except AttributeError:
+        fresh = model.get_submodule("classifier")
+    draw = getattr(model, "_init_weights")  # noqa: B009  (transformers PreTrainedModel's, unknown to nn.Module)
+    for module in fresh.modules():
+        draw(module)
 
 
 def finish(model: nn.Module, device: str) -> nn.Module:

@@ -130,6 +130,8 @@ def spec_for_arch(name: str, shapes: dict[str, tuple[int, ...]] | None = None,
     has them (a fine-tuned checkpoint keeps its own head)."""
     arch = table()[name]
     head = f"{arch.classifier}." if arch.classifier else _head_of(shapes)
+    if shapes and f"{head}weight" not in shapes:  # MindCV 0.3.0's ViT names "head.classifier", holds "head.weight"
+        head = _head_of(shapes)
     num_classes = arch.num_classes or 1000
     in_channels = 3
     if shapes:

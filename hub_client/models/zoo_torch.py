@@ -21,22 +21,23 @@ _BN_LEAF = "(gamma|beta|moving_mean|moving_variance)"
 
 _LN_LEAF = "(gamma|beta)"
 
-#: Per MindCV family: (MindCV name pattern, transformers name template); ``{bn}`` is the BatchNorm or LayerNorm
-#: leaf renamed, ``{l}``/``{c}`` the numbered groups counted from 0 (MindCV counts layers and convolutions from 1).
-#: A tuple of templates splits the tensor into that many equal parts along its first axis (ViT's joined
-#: ``qkv`` projection is transformers' ``q_proj``, ``k_proj``, ``v_proj``, in that order).
+#: Per MindCV family: (MindCV name pattern, transformers name template), the first pattern that matches wins;
+#: ``{bn}`` is the BatchNorm or LayerNorm leaf renamed, ``{g}`` a named group as matched and ``{g-4}`` that number
+#: less 4 (MindCV counts ResNet's layers from 1, MobileNet's blocks after the stem's cells). A tuple of templates
+#: splits the tensor into that many equal parts along its first axis (ViT's joined ``qkv`` projection is
+#: transformers' ``q_proj``, ``k_proj``, ``v_proj``, in that order).
 MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
     "resnet": [
         (r"conv1\.weight", "resnet.embedder.embedder.convolution.weight"),
         (rf"bn1\.{_BN_LEAF}", "resnet.embedder.embedder.normalization.{bn}"),
         (r"layer(?P<l>\d)\.(?P<b>\d+)\.conv(?P<c>\d)\.weight",
-         "resnet.encoder.stages.{l}.layers.{b}.layer.{c}.convolution.weight"),
+         "resnet.encoder.stages.{l-1}.layers.{b}.layer.{c-1}.convolution.weight"),
         (rf"layer(?P<l>\d)\.(?P<b>\d+)\.bn(?P<c>\d)\.{_BN_LEAF}",
-         "resnet.encoder.stages.{l}.layers.{b}.layer.{c}.normalization.{bn}"),
+         "resnet.encoder.stages.{l-1}.layers.{b}.layer.{c-1}.normalization.{bn}"),
         (r"layer(?P<l>\d)\.(?P<b>\d+)\.down_sample\.0\.weight",
-         "resnet.encoder.stages.{l}.layers.{b}.shortcut.convolution.weight"),
+         "resnet.encoder.stages.{l-1}.layers.{b}.shortcut.convolution.weight"),
         (rf"layer(?P<l>\d)\.(?P<b>\d+)\.down_sample\.1\.{_BN_LEAF}",
-         "resnet.encoder.stages.{l}.layers.{b}.shortcut.normalization.{bn}"),
+         "resnet.encoder.stages.{l-1}.layers.{b}.shortcut.normalization.{bn}"),
         (r"classifier\.(?P<leaf>weight|bias)", "classifier.1.{leaf}"),
     ],
     "vit": [
@@ -51,6 +52,23 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
         (r"blocks\.(?P<b>\d+)\.mlp\.(?P<fc>fc[12])\.(?P<leaf>weight|bias)", "vit.layers.{b}.mlp.{fc}.{leaf}"),
         (rf"norm\.{_LN_LEAF}", "vit.layernorm.{bn}"),
         (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
+    ],
+    # features: the stem's convolution (0-2), the first block (3, no expansion: transformers' stem holds it),
+    # 16 inverted residuals (4-19: 1x1 expand, 3x3 depthwise, 1x1 reduce, each with its BatchNorm), the last 1x1
+    "mobilenetv2": [
+        (r"features\.0\.weight", "mobilenet_v2.conv_stem.first_conv.convolution.weight"),
+        (rf"features\.1\.{_BN_LEAF}", "mobilenet_v2.conv_stem.first_conv.normalization.{bn}"),
+        (r"features\.3\.layers\.0\.weight", "mobilenet_v2.conv_stem.conv_3x3.convolution.weight"),
+        (rf"features\.3\.layers\.1\.{_BN_LEAF}", "mobilenet_v2.conv_stem.conv_3x3.normalization.{bn}"),
+        (r"features\.3\.layers\.3\.weight", "mobilenet_v2.conv_stem.reduce_1x1.convolution.weight"),
+        (rf"features\.3\.layers\.4\.{_BN_LEAF}", "mobilenet_v2.conv_stem.reduce_1x1.normalization.{bn}"),
+        (r"features\.20\.weight", "mobilenet_v2.conv_1x1.convolution.weight"),
+        (rf"features\.21\.{_BN_LEAF}", "mobilenet_v2.conv_1x1.normalization.{bn}"),
+        *((rf"features\.(?P<n>\d+)\.layers\.{i}\.weight", f"mobilenet_v2.layer.{{n-4}}.{conv}.convolution.weight")
+          for i, conv in ((0, "expand_1x1"), (3, "conv_3x3"), (6, "reduce_1x1"))),
+        *((rf"features\.(?P<n>\d+)\.layers\.{i}\.{_BN_LEAF}", f"mobilenet_v2.layer.{{n-4}}.{conv}.normalization.{{bn}}")
+          for i, conv in ((1, "expand_1x1"), (4, "conv_3x3"), (7, "reduce_1x1"))),
+        (r"classifier\.1\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
     ],
 }
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
@@ -67,6 +85,10 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     **{f"vit_{size}_{patch}_{image}": ("vit", {**_VIT[size], "patch_size": int(patch), "image_size": int(image)})
        for size, patch, image in (("b", "16", "224"), ("b", "16", "384"), ("b", "32", "224"), ("b", "32", "384"),
                                   ("l", "16", "224"), ("l", "16", "384"), ("l", "32", "224"))},
+    **{f"mobilenet_v2_{width}": ("mobilenetv2", {"depth_multiplier": int(width[:3]) / 100})
+       for width in ("140", "130_224", "100", "100_192", "100_160", "100_128", "100_96", "075", "075_192", "075_160",
+                     "075_128", "075_96", "050_224", "050_192", "050_160", "050_128", "050_96", "035_224", "035_192",
+                     "035_160", "035_128", "035_96")},
 }
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -83,16 +105,20 @@ def torch_name(family: str, name: str) -> str | tuple[str, ...] | None:
         m = pattern.match(name)
         if m is None:
             continue
-        parts = m.groupdict()
-        for key in ("l", "c"):
-            if key in parts:
-                parts[key] = str(int(parts[key]) - 1)
         bn = next((g for g in m.groups() if g in _BN), None)
-        fill = {**parts, "bn": _BN[bn] if bn else ""}
+        fill = {**m.groupdict(), "bn": _BN[bn] if bn else ""}
         if isinstance(template, tuple):
-            return tuple(t.format(**fill) for t in template)
-        return template.format(**fill)
+            return tuple(_fill(t, fill) for t in template)
+        return _fill(template, fill)
     return None
+
+
+_FIELD = re.compile(r"\{(\w+)(?:-(\d+))?\}")
+
+
+def _fill(template: str, groups: dict[str, str]) -> str:
+    """``template`` with ``{g}`` replaced by the group ``g`` and ``{g-4}`` by its number less 4."""
+    return _FIELD.sub(lambda f: str(int(groups[f[1]]) - int(f[2])) if f[2] else groups[f[1]], template)
 
 
 def to_torch(arch: str, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -141,7 +167,18 @@ def _vit(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
     return transformers.ViTForImageClassification(config)
 
 
-_BUILDERS = {"resnet": _resnet, "vit": _vit}
+def _mobilenet_v2(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+    """MindCV pads its convolutions by hand (``pad_mode="pad"``, symmetric), not TensorFlow's way; its BatchNorm
+    epsilon is MindSpore's 1e-5 (transformers' MobileNetV2 has TensorFlow's 1e-3)."""
+    import transformers
+
+    config: Any = transformers.MobileNetV2Config(num_channels=in_channels, tf_padding=False, hidden_act="relu6",
+                                                 layer_norm_eps=1e-5, finegrained_output=True, **kw)
+    config.num_labels = num_classes
+    return transformers.MobileNetV2ForImageClassification(config)
+
+
+_BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:

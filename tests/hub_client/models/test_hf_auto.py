@@ -102,6 +102,7 @@ def test_num_classes_draws_a_fresh_head_and_keeps_the_rest(hf_env, cards):
     with pytest.warns(UserWarning, match="re-initialised"):
         net = hub_client.load_model(f"hf:{repo_id}", backend="torch", num_classes=5, seed=0)
     assert net.classifier.out_features == 5
+    assert 0.01 < float(net.classifier.weight.std()) < 0.03 and not net.classifier.bias.any()  # drawn, sigma 0.02
     kept = {k: v for k, v in net.state_dict().items() if not k.startswith("classifier.")}
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in kept.items())
 

@@ -42,10 +42,14 @@ CATALOGUE = ROOT.parent / "shared" / "corpus" / "mindspore-hub" / "mindspore"
 
 
 def test_the_table_is_the_pinned_mindcv_s_registry():
+    from hub_client.models import zoo_torch
+
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "mindcv_table.py"), "--check"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(zoo.table()) == len(mindcv.models.registry.list_models())
+    assert set(zoo_torch.CONFIGS) <= set(zoo.table())  # every PyTorch map names a MindCV architecture
+    assert {zoo.table()[a].module for a in zoo_torch.CONFIGS} == set(zoo_torch.MAPS)  # by the table's family
 
 
 def _catalogue_classifiers():
@@ -248,14 +252,22 @@ def _pytorch_padding(model):
     return model
 
 
-def _transformers_defaults(model):
-    """ViT with transformers' exact GELU and LayerNorm epsilon 1e-12 instead of MindSpore's tanh GELU and 1e-7."""
-    import transformers
-
-    config = transformers.ViTConfig(**{**model.config.to_dict(), "hidden_act": "gelu", "layer_norm_eps": 1e-12})
-    other = transformers.ViTForImageClassification(config).eval()
+def _rebuilt(model, **changes):
+    """The same network and weights with ``changes`` to its config: transformers' own numerics back."""
+    config = type(model.config)(**{**model.config.to_dict(), **changes})
+    other = type(model)(config).eval()
     other.load_state_dict(model.state_dict())
     return other
+
+
+def _transformers_defaults(model):
+    """ViT with transformers' exact GELU and LayerNorm epsilon 1e-12 instead of MindSpore's tanh GELU and 1e-7."""
+    return _rebuilt(model, hidden_act="gelu", layer_norm_eps=1e-12)
+
+
+def _tensorflow_padding(model):
+    """MobileNetV2 with transformers' defaults, TensorFlow's: ``same`` padding and BatchNorm epsilon 1e-3."""
+    return _rebuilt(model, tf_padding=True, layer_norm_eps=1e-3)
 
 
 #: MindCV architectures with a PyTorch network: the input size of the test, transformers' class, and the change
@@ -264,10 +276,12 @@ ON_TORCH = {
     "resnet18": (64, "ResNetForImageClassification", _pytorch_padding),
     "resnet50": (64, "ResNetForImageClassification", _pytorch_padding),
     "vit_b_32_224": (224, "ViTForImageClassification", _transformers_defaults),
+    "mobilenet_v2_035_96": (96, "MobileNetV2ForImageClassification", _tensorflow_padding),
+    "mobilenet_v2_075": (64, "MobileNetV2ForImageClassification", _tensorflow_padding),
 }
 
 
-@pytest.mark.parametrize("arch", [pytest.param(a, marks=[pytest.mark.slow] if a != "resnet18" else [])
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=[pytest.mark.slow] if a in ("resnet50", "vit_b_32_224") else [])
                                   for a in ON_TORCH])
 def test_mindcv_s_zoo_on_pytorch_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_path):
     """transformers' network with the name map and MindSpore's numerics: within 1e-4 of the largest logit, same
@@ -294,6 +308,13 @@ def test_mindcv_s_zoo_on_pytorch_gives_mindcv_s_logits(arch, nginx, net, cards, 
     from hub_client.fetch.pull import resolve
 
     assert zoo_torch.supports(arch) and record_backends(resolve(name)) == ("mindspore", "torch")
+    if arch.startswith("mobilenet"):  # a fresh head is drawn (the build draws nothing the file overwrites)
+        heads = []
+        for _ in range(2):
+            with pytest.warns(UserWarning, match="re-initialised"):
+                tuned = hub_client.load_model(name, backend="torch", num_classes=3, seed=0)
+            heads.append(tuned.classifier.weight.detach().numpy())
+        assert heads[0].shape[0] == 3 and 0 < heads[0].std() < 1 and np.array_equal(heads[0], heads[1])
 
 
 def test_a_checkpoint_larger_than_free_memory_still_loads(nginx, net, cards, tmp_path, monkeypatch):
