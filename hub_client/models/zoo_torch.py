@@ -22,8 +22,9 @@ _BN_LEAF = "(gamma|beta|moving_mean|moving_variance)"
 _LN_LEAF = "(gamma|beta)"
 
 #: Per MindCV family: (MindCV name pattern, transformers name template), the first pattern that matches wins;
-#: ``{bn}`` is the BatchNorm or LayerNorm leaf renamed, ``{g}`` a named group as matched and ``{g-4}`` that number
-#: less 4 (MindCV counts ResNet's layers from 1, MobileNet's blocks after the stem's cells). A tuple of templates
+#: ``{bn}`` is the BatchNorm or LayerNorm leaf renamed, ``{g}`` a named group as matched, ``{g-4}`` that number
+#: less 4 and ``{2*g-6}`` twice it less 6 (MindCV counts ResNet's layers from 1, MobileNet's blocks after the
+#: stem's cells, and MobileNetV1's block is two of transformers' layers). A tuple of templates
 #: splits the tensor into that many equal parts along its first axis (ViT's joined ``qkv`` projection is
 #: transformers' ``q_proj``, ``k_proj``, ``v_proj``, in that order).
 MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
@@ -70,6 +71,17 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
           for i, conv in ((1, "expand_1x1"), (4, "conv_3x3"), (7, "reduce_1x1"))),
         (r"classifier\.1\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
     ],
+    # features: the stem's convolution (0-2), then 13 blocks (3-15) of a 3x3 depthwise and a 1x1 convolution, each
+    # with its BatchNorm: two of transformers' layers per block
+    "mobilenetv1": [
+        (r"features\.0\.weight", "mobilenet_v1.conv_stem.convolution.weight"),
+        (rf"features\.1\.{_BN_LEAF}", "mobilenet_v1.conv_stem.normalization.{bn}"),
+        (r"features\.(?P<n>\d+)\.0\.weight", "mobilenet_v1.layer.{2*n-6}.convolution.weight"),
+        (rf"features\.(?P<n>\d+)\.1\.{_BN_LEAF}", "mobilenet_v1.layer.{2*n-6}.normalization.{bn}"),
+        (r"features\.(?P<n>\d+)\.3\.weight", "mobilenet_v1.layer.{2*n-5}.convolution.weight"),
+        (rf"features\.(?P<n>\d+)\.4\.{_BN_LEAF}", "mobilenet_v1.layer.{2*n-5}.normalization.{bn}"),
+        (r"classifier\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
+    ],
 }
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
 _BOTTLENECK = {"layer_type": "bottleneck", "hidden_sizes": [256, 512, 1024, 2048]}
@@ -89,6 +101,8 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
        for width in ("140", "130_224", "100", "100_192", "100_160", "100_128", "100_96", "075", "075_192", "075_160",
                      "075_128", "075_96", "050_224", "050_192", "050_160", "050_128", "050_96", "035_224", "035_192",
                      "035_160", "035_128", "035_96")},
+    **{f"mobilenet_v1_{width}": ("mobilenetv1", {"depth_multiplier": int(width) / 100})
+       for width in ("025", "050", "075", "100")},
 }
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -113,12 +127,19 @@ def torch_name(family: str, name: str) -> str | tuple[str, ...] | None:
     return None
 
 
-_FIELD = re.compile(r"\{(\w+)(?:-(\d+))?\}")
+_FIELD = re.compile(r"\{(?:(\d+)\*)?(\w+)(?:-(\d+))?\}")
 
 
 def _fill(template: str, groups: dict[str, str]) -> str:
-    """``template`` with ``{g}`` replaced by the group ``g`` and ``{g-4}`` by its number less 4."""
-    return _FIELD.sub(lambda f: str(int(groups[f[1]]) - int(f[2])) if f[2] else groups[f[1]], template)
+    """``template`` with ``{g}`` replaced by the group ``g``, ``{g-4}`` by its number less 4, ``{2*g-6}`` by twice
+    its number less 6."""
+    def value(field: re.Match[str]) -> str:
+        times, name, less = field.groups()
+        if times is None and less is None:
+            return groups[name]
+        return str(int(times or 1) * int(groups[name]) - int(less or 0))
+
+    return _FIELD.sub(value, template)
 
 
 def to_torch(arch: str, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -178,7 +199,17 @@ def _mobilenet_v2(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any
     return transformers.MobileNetV2ForImageClassification(config)
 
 
-_BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2}
+def _mobilenet_v1(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+    """As MobileNetV2: MindCV's symmetric padding, MindSpore's BatchNorm epsilon, plain ReLU."""
+    import transformers
+
+    config: Any = transformers.MobileNetV1Config(num_channels=in_channels, tf_padding=False, hidden_act="relu",
+                                                 layer_norm_eps=1e-5, **kw)
+    config.num_labels = num_classes
+    return transformers.MobileNetV1ForImageClassification(config)
+
+
+_BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:

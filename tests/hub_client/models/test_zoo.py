@@ -266,7 +266,7 @@ def _transformers_defaults(model):
 
 
 def _tensorflow_padding(model):
-    """MobileNetV2 with transformers' defaults, TensorFlow's: ``same`` padding and BatchNorm epsilon 1e-3."""
+    """MobileNet with transformers' defaults, TensorFlow's: ``same`` padding and BatchNorm epsilon 1e-3."""
     return _rebuilt(model, tf_padding=True, layer_norm_eps=1e-3)
 
 
@@ -278,6 +278,7 @@ ON_TORCH = {
     "vit_b_32_224": (224, "ViTForImageClassification", _transformers_defaults),
     "mobilenet_v2_035_96": (96, "MobileNetV2ForImageClassification", _tensorflow_padding),
     "mobilenet_v2_075": (64, "MobileNetV2ForImageClassification", _tensorflow_padding),
+    "mobilenet_v1_025": (64, "MobileNetV1ForImageClassification", _tensorflow_padding),
 }
 
 
