@@ -81,7 +81,28 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
         (r"features\.(?P<n>\d+)\.3\.weight", "mobilenet_v1.layer.{2*n-5}.convolution.weight"),
         (rf"features\.(?P<n>\d+)\.4\.{_BN_LEAF}", "mobilenet_v1.layer.{2*n-5}.normalization.{bn}"),
         (r"classifier\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
-    ],
+    ],    # stem, then per stage s and block b: the shortcut's projection, the 1x1 (a), the grouped 3x3 (b), the Y
+    # variant's squeeze-excitation, the 1x1 (c); MindSpore names stage 0's blocks "0.blocks.{b}" and the later
+    # ones' "0.blocks.{s}.blocks.{b}"
+    **{family: [
+        (r"stem\.conv\.weight", "regnet.embedder.embedder.convolution.weight"),
+        (rf"stem\.bn\.{_BN_LEAF}", "regnet.embedder.embedder.normalization.{bn}"),
+        *((rf"0\.blocks\.{where}\.{mine}", f"regnet.encoder.stages.{stage}.layers.{{b}}.{theirs}")
+          for where, stage in ((r"(?P<s>[1-9]\d*)\.blocks\.(?P<b>\d+)", "{s}"), (r"(?P<b>\d+)", "0"))
+          for mine, theirs in (
+              (r"proj\.weight", "shortcut.convolution.weight"),
+              (rf"bn\.{_BN_LEAF}", "shortcut.normalization.{bn}"),
+              (r"f\.a\.weight", "layer.0.convolution.weight"),
+              (rf"f\.a_bn\.{_BN_LEAF}", "layer.0.normalization.{bn}"),
+              (r"f\.b\.weight", "layer.1.convolution.weight"),
+              (rf"f\.b_bn\.{_BN_LEAF}", "layer.1.normalization.{bn}"),
+              (r"f\.se\.conv_reduce\.(?P<leaf>weight|bias)", "layer.2.attention.0.{leaf}"),
+              (r"f\.se\.conv_expand\.(?P<leaf>weight|bias)", "layer.2.attention.2.{leaf}"),
+              (r"f\.c\.weight", f"layer.{last}.convolution.weight"),
+              (rf"f\.c_bn\.{_BN_LEAF}", f"layer.{last}.normalization.{{bn}}"),
+          )),
+        (r"head\.fc\.(?P<leaf>weight|bias)", "classifier.1.{leaf}"),
+    ] for family, last in (("regnet_x", 2), ("regnet_y", 3))},
 }
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
 _BOTTLENECK = {"layer_type": "bottleneck", "hidden_sizes": [256, 512, 1024, 2048]}
@@ -103,6 +124,33 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
                      "035_160", "035_128", "035_96")},
     **{f"mobilenet_v1_{width}": ("mobilenetv1", {"depth_multiplier": int(width) / 100})
        for width in ("025", "050", "075", "100")},
+    # (depths, widths, the widest group): MindCV's generated RegNets, read off their parameters
+    **{name: (name[:8], {"depths": d, "hidden_sizes": w, "groups_width": g}) for name, (d, w, g) in {
+        "regnet_x_200mf": ([1, 1, 4, 7], [24, 56, 152, 368], 8),
+        "regnet_x_400mf": ([1, 2, 7, 12], [32, 64, 160, 384], 16),
+        "regnet_x_600mf": ([1, 3, 5, 7], [48, 96, 240, 528], 24),
+        "regnet_x_800mf": ([1, 3, 7, 5], [64, 128, 288, 672], 16),
+        "regnet_x_1_6gf": ([2, 4, 10, 2], [72, 168, 408, 912], 24),
+        "regnet_x_3_2gf": ([2, 6, 15, 2], [96, 192, 432, 1008], 48),
+        "regnet_x_4_0gf": ([2, 5, 14, 2], [80, 240, 560, 1360], 40),
+        "regnet_x_6_4gf": ([2, 4, 10, 1], [168, 392, 784, 1624], 56),
+        "regnet_x_8_0gf": ([2, 5, 15, 1], [80, 240, 720, 1920], 120),
+        "regnet_x_12gf": ([2, 5, 11, 1], [224, 448, 896, 2240], 112),
+        "regnet_x_16gf": ([2, 6, 13, 1], [256, 512, 896, 2048], 128),
+        "regnet_x_32gf": ([2, 7, 13, 1], [336, 672, 1344, 2520], 168),
+        "regnet_y_200mf": ([1, 1, 4, 7], [24, 56, 152, 368], 8),
+        "regnet_y_400mf": ([1, 3, 6, 6], [48, 104, 208, 440], 8),
+        "regnet_y_600mf": ([1, 3, 7, 4], [48, 112, 256, 608], 16),
+        "regnet_y_800mf": ([1, 3, 8, 2], [64, 128, 320, 768], 16),
+        "regnet_y_1_6gf": ([2, 6, 17, 2], [48, 120, 336, 888], 24),
+        "regnet_y_3_2gf": ([2, 5, 13, 1], [72, 216, 576, 1512], 24),
+        "regnet_y_4_0gf": ([2, 6, 12, 2], [128, 192, 512, 1088], 64),
+        "regnet_y_6_4gf": ([2, 7, 14, 2], [144, 288, 576, 1296], 72),
+        "regnet_y_8_0gf": ([2, 4, 10, 1], [168, 448, 896, 2016], 56),
+        "regnet_y_12gf": ([2, 5, 11, 1], [224, 448, 896, 2240], 112),
+        "regnet_y_16gf": ([2, 4, 11, 1], [224, 448, 1232, 3024], 112),
+        "regnet_y_32gf": ([2, 5, 12, 1], [232, 696, 1392, 3712], 232),
+    }.items()},
 }
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -209,7 +257,20 @@ def _mobilenet_v1(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any
     return transformers.MobileNetV1ForImageClassification(config)
 
 
-_BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1}
+def _regnet(layer_type: str) -> Any:
+    def build(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+        import transformers
+
+        config: Any = transformers.RegNetConfig(num_channels=in_channels, embedding_size=32, layer_type=layer_type,
+                                                hidden_act="relu", **kw)
+        config.num_labels = num_classes
+        return transformers.RegNetForImageClassification(config)
+
+    return build
+
+
+_BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1,
+             "regnet_x": _regnet("x"), "regnet_y": _regnet("y")}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:

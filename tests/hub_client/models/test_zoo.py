@@ -49,7 +49,27 @@ def test_the_table_is_the_pinned_mindcv_s_registry():
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(zoo.table()) == len(mindcv.models.registry.list_models())
     assert set(zoo_torch.CONFIGS) <= set(zoo.table())  # every PyTorch map names a MindCV architecture
-    assert {zoo.table()[a].module for a in zoo_torch.CONFIGS} == set(zoo_torch.MAPS)  # by the table's family
+    assert {family for family, _ in zoo_torch.CONFIGS.values()} == set(zoo_torch.MAPS)
+    assert all(family.startswith(zoo.table()[a].module) for a, (family, _) in zoo_torch.CONFIGS.items())
+
+
+@pytest.mark.slow
+def test_every_pytorch_config_takes_its_mindcv_checkpoint_s_every_tensor():
+    """For every architecture with a PyTorch map, not only those whose logits are tested: MindCV's parameters,
+    renamed by the map, are exactly transformers' network's, shape for shape (built on the meta device: no
+    memory, no draws)."""
+    torch = pytest.importorskip("torch")
+    from hub_client.models import zoo_torch
+
+    for arch in zoo_torch.CONFIGS:
+        quick = {"weight_init": False} if arch.startswith("vit") else {}  # MindCV's ViT draws its init eagerly
+        mine = {p.name: tuple(p.shape) for p in mindcv.create_model(arch, pretrained=False, **quick).get_parameters()}
+        renamed, unknown = zoo_torch.to_torch(arch, {k: np.empty(s, np.uint8) for k, s in mine.items()})
+        assert not unknown, (arch, unknown)
+        with torch.device("meta"):
+            theirs = {k: tuple(v.shape) for k, v in zoo_torch.build(arch, 1000, 3).state_dict().items()
+                      if not k.endswith("num_batches_tracked")}
+        assert {k: v.shape for k, v in renamed.items()} == theirs, arch
 
 
 def _catalogue_classifiers():
@@ -270,6 +290,18 @@ def _tensorflow_padding(model):
     return _rebuilt(model, tf_padding=True, layer_norm_eps=1e-3)
 
 
+def _without_a_block(model):
+    """RegNet's numerics are PyTorch's already: what the test shows instead is that every tensor counts (the last
+    block's final BatchNorm back to its initial statistics moves the logits)."""
+    import torch
+
+    norm = model.regnet.encoder.stages[-1].layers[-1].layer[-1].normalization
+    with torch.no_grad():
+        norm.running_mean.zero_()
+        norm.running_var.fill_(1.0)
+    return model
+
+
 #: MindCV architectures with a PyTorch network: the input size of the test, transformers' class, and the change
 #: back to PyTorch's or transformers' own numerics that the map must not make.
 ON_TORCH = {
@@ -279,6 +311,8 @@ ON_TORCH = {
     "mobilenet_v2_035_96": (96, "MobileNetV2ForImageClassification", _tensorflow_padding),
     "mobilenet_v2_075": (64, "MobileNetV2ForImageClassification", _tensorflow_padding),
     "mobilenet_v1_025": (64, "MobileNetV1ForImageClassification", _tensorflow_padding),
+    "regnet_x_200mf": (64, "RegNetForImageClassification", _without_a_block),
+    "regnet_y_200mf": (64, "RegNetForImageClassification", _without_a_block),
 }
 
 
