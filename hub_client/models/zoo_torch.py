@@ -5,8 +5,10 @@ timm, the first choice, cannot be imported here (it imports torchvision, whose w
 beside the CPU torch), so the networks are transformers' (no torchvision). Where MindSpore computes otherwise than
 transformers' defaults, the network is told: MindCV's ResNet pools its stem with ``pad_mode="same"`` (the extra
 row and column at the bottom and right, as TensorFlow; transformers pads both sides, so the pool gets
-``same_pad``); MindCV's ViT runs MindSpore's GELU (the tanh approximation) and LayerNorm epsilon (1e-7) where
-transformers' ViT has the exact GELU and 1e-12. Each difference moves the logits past the tests' bound.
+``same_pad``); MindCV's ViT and PoolFormer run MindSpore's GELU (the tanh approximation), the ViT MindSpore's
+LayerNorm epsilon (1e-7) where transformers' has 1e-12; MindCV's MobileNets pad symmetrically with MindSpore's
+BatchNorm epsilon (1e-5) where transformers' default to TensorFlow's ``same`` and 1e-3. Each difference moves the
+logits past the tests' bound (``tests/hub_client/models/test_zoo.py`` shows it per family).
 """
 
 from __future__ import annotations
@@ -103,6 +105,20 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
           )),
         (r"head\.fc\.(?P<leaf>weight|bias)", "classifier.1.{leaf}"),
     ] for family, last in (("regnet_x", 2), ("regnet_y", 3))},
+    # network: the four stages (0, 2, 4, 6) with the downsampling embeddings between them (1, 3, 5)
+    "poolformer": [
+        (r"patch_embed\.proj\.(?P<leaf>weight|bias)", "poolformer.encoder.patch_embeddings.0.projection.{leaf}"),
+        *((rf"network\.{2 * i - 1}\.proj\.(?P<leaf>weight|bias)",
+           f"poolformer.encoder.patch_embeddings.{i}.projection.{{leaf}}") for i in (1, 2, 3)),
+        *((rf"network\.{2 * i}\.(?P<b>\d+)\.{mine}", f"poolformer.encoder.block.{i}.{{b}}.{theirs}")
+          for i in range(4) for mine, theirs in (
+              (r"(?P<ls>layer_scale_[12])", "{ls}"),
+              (rf"norm1\.{_LN_LEAF}", "before_norm.{bn}"),
+              (rf"norm2\.{_LN_LEAF}", "after_norm.{bn}"),
+              (r"mlp\.fc(?P<k>[12])\.(?P<leaf>weight|bias)", "output.conv{k}.{leaf}"))),
+        (rf"norm\.{_LN_LEAF}", "norm.{bn}"),
+        (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
+    ],
 }
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
 _BOTTLENECK = {"layer_type": "bottleneck", "hidden_sizes": [256, 512, 1024, 2048]}
@@ -151,6 +167,12 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
         "regnet_y_16gf": ([2, 4, 11, 1], [224, 448, 1232, 3024], 112),
         "regnet_y_32gf": ([2, 5, 12, 1], [232, 696, 1392, 3712], 232),
     }.items()},
+    **{f"poolformer_{size}": ("poolformer", {"depths": depths, "hidden_sizes": widths})
+       for size, depths, widths in (("s12", [2, 2, 6, 2], [64, 128, 320, 512]),
+                                    ("s24", [4, 4, 12, 4], [64, 128, 320, 512]),
+                                    ("s36", [6, 6, 18, 6], [64, 128, 320, 512]),
+                                    ("m36", [6, 6, 18, 6], [96, 192, 384, 768]),
+                                    ("m48", [8, 8, 24, 8], [96, 192, 384, 768]))},
 }
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -269,8 +291,17 @@ def _regnet(layer_type: str) -> Any:
     return build
 
 
+def _poolformer(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+    """MindSpore's GELU (the tanh approximation) where transformers' PoolFormer has the exact one."""
+    import transformers
+
+    config: Any = transformers.PoolFormerConfig(num_channels=in_channels, hidden_act="gelu_pytorch_tanh", **kw)
+    config.num_labels = num_classes
+    return transformers.PoolFormerForImageClassification(config)
+
+
 _BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1,
-             "regnet_x": _regnet("x"), "regnet_y": _regnet("y")}
+             "regnet_x": _regnet("x"), "regnet_y": _regnet("y"), "poolformer": _poolformer}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:

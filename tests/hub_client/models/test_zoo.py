@@ -290,6 +290,15 @@ def _tensorflow_padding(model):
     return _rebuilt(model, tf_padding=True, layer_norm_eps=1e-3)
 
 
+def _padding_counted(model):
+    """PoolFormer's token mixer averaging over its zero padding too (PyTorch's ``AvgPool2d`` default), where
+    MindSpore's ``same`` pool averages over the window's real pixels only."""
+    for module in model.modules():
+        if type(module).__name__ == "AvgPool2d":
+            module.count_include_pad = True
+    return model
+
+
 def _without_a_block(model):
     """RegNet's numerics are PyTorch's already: what the test shows instead is that every tensor counts (the last
     block's final BatchNorm back to its initial statistics moves the logits)."""
@@ -313,6 +322,7 @@ ON_TORCH = {
     "mobilenet_v1_025": (64, "MobileNetV1ForImageClassification", _tensorflow_padding),
     "regnet_x_200mf": (64, "RegNetForImageClassification", _without_a_block),
     "regnet_y_200mf": (64, "RegNetForImageClassification", _without_a_block),
+    "poolformer_s12": (64, "PoolFormerForImageClassification", _padding_counted),
 }
 
 
