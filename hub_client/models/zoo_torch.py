@@ -28,7 +28,8 @@ _LN_LEAF = "(gamma|beta)"
 #: less 4 and ``{2*g-6}`` twice it less 6 (MindCV counts ResNet's layers from 1, MobileNet's blocks after the
 #: stem's cells, and MobileNetV1's block is two of transformers' layers). A tuple of templates
 #: splits the tensor into that many equal parts along its first axis (ViT's joined ``qkv`` projection is
-#: transformers' ``q_proj``, ``k_proj``, ``v_proj``, in that order).
+#: transformers' ``q_proj``, ``k_proj``, ``v_proj``, in that order); the empty tuple drops a tensor the network
+#: computes itself (Swin's relative position index and shifted-window mask, which MindCV saves).
 MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
     "resnet": [
         (r"conv1\.weight", "resnet.embedder.embedder.convolution.weight"),
@@ -119,6 +120,29 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
         (rf"norm\.{_LN_LEAF}", "norm.{bn}"),
         (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
     ],
+    # as RegNet's, MindSpore names stage 0's blocks "0.blocks.{b}" and the later ones' "0.blocks.{s}.blocks.{b}"
+    "swintransformer": [
+        (r"patch_embed\.proj\.(?P<leaf>weight|bias)", "swin.embeddings.patch_embeddings.projection.{leaf}"),
+        (rf"patch_embed\.norm\.{_LN_LEAF}", "swin.embeddings.norm.{bn}"),
+        *((rf"0\.{where}{mine}", f"swin.encoder.layers.{stage}.{theirs}" if theirs else ())
+          for where, stage in ((r"blocks\.(?P<s>[1-9]\d*)\.", "{s}"), (r"", "0"))
+          for mine, theirs in (
+              (r"blocks\.(?P<b>\d+)\.attn\.relative_bias\.relative_position_bias_table",
+               "blocks.{b}.attention.relative_position_bias.relative_position_bias_table"),
+              (r"blocks\.(?P<b>\d+)\.attn\.relative_bias\.index", ()),
+              (r"blocks\.(?P<b>\d+)\.attn_mask", ()),
+              (r"blocks\.(?P<b>\d+)\.attn\.(?P<x>[qkv])\.(?P<leaf>weight|bias)",
+               "blocks.{b}.attention.{x}_proj.{leaf}"),
+              (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)", "blocks.{b}.attention.o_proj.{leaf}"),
+              (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "blocks.{b}.layernorm_before.{bn}"),
+              (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "blocks.{b}.layernorm_after.{bn}"),
+              (r"blocks\.(?P<b>\d+)\.mlp\.(?P<fc>fc[12])\.(?P<leaf>weight|bias)", "blocks.{b}.mlp.{fc}.{leaf}"),
+              (r"downsample\.reduction\.weight", "downsample.reduction.weight"),
+              (rf"downsample\.norm\.{_LN_LEAF}", "downsample.norm.{bn}"),
+          )),
+        (rf"norm\.{_LN_LEAF}", "swin.layernorm.{bn}"),
+        (r"classifier\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
+    ],
 }
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
 _BOTTLENECK = {"layer_type": "bottleneck", "hidden_sizes": [256, 512, 1024, 2048]}
@@ -173,6 +197,8 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
                                     ("s36", [6, 6, 18, 6], [64, 128, 320, 512]),
                                     ("m36", [6, 6, 18, 6], [96, 192, 384, 768]),
                                     ("m48", [8, 8, 24, 8], [96, 192, 384, 768]))},
+    "swin_tiny": ("swintransformer", {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24],
+                                      "window_size": 7}),
 }
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -221,6 +247,8 @@ def to_torch(arch: str, state: dict[str, Any]) -> tuple[dict[str, Any], list[str
         renamed = torch_name(family, name)
         if renamed is None:
             unknown.append(name)
+        elif renamed == ():
+            continue
         elif isinstance(renamed, tuple):
             part = value.shape[0] // len(renamed)
             out.update({n: value[i * part:(i + 1) * part] for i, n in enumerate(renamed)})
@@ -300,8 +328,18 @@ def _poolformer(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
     return transformers.PoolFormerForImageClassification(config)
 
 
+def _swin(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+    """MindSpore's tanh GELU; MindCV passes LayerNorm epsilon 1e-5, as transformers' Swin has it."""
+    import transformers
+
+    config: Any = transformers.SwinConfig(num_channels=in_channels, hidden_act="gelu_pytorch_tanh", image_size=224,
+                                          patch_size=4, layer_norm_eps=1e-5, **kw)
+    config.num_labels = num_classes
+    return transformers.SwinForImageClassification(config)
+
+
 _BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1,
-             "regnet_x": _regnet("x"), "regnet_y": _regnet("y"), "poolformer": _poolformer}
+             "regnet_x": _regnet("x"), "regnet_y": _regnet("y"), "poolformer": _poolformer, "swintransformer": _swin}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
