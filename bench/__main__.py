@@ -131,7 +131,13 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                          float(max(doc["ms_upstream_transfers_16"])), "", "target", 1.0, target="1")]
         for what, figures in doc["latency"].items():
             out.append(_row(f"{what}, 64 clients, p99", figures["p99_ms"], "ms", "target", 20.0, target="<= 20 ms"))
-    elif name in ("load", "zoo"):
+    elif name == "zoo":
+        for r in doc:
+            unit = r["figure"].rsplit("(", 1)[1].rstrip(")")
+            out.append(_row(r["figure"].rsplit(" (", 1)[0], r["ours"], unit, r["anchor"], r["anchor_value"],
+                            better="higher" if unit == "img/s" else "lower",
+                            target=r["target"] if r["target"] != "-" else ""))
+    elif name == "load":
         for r in doc:
             if r["figure"].startswith("load"):
                 out.append(_row(r["figure"].replace(" (s)", ""), r["ours"], "s", r["anchor"], r["anchor_value"],

@@ -15,6 +15,8 @@ it under a card in the catalogue's form, and it is pulled once; then, alternatin
   on these machines: its torchvision wheels need CUDA).
 
 Target (issue 27): ours within 1.2x raw on each backend. The checkpoint's page cache is warm for all of them.
+Then the hand-written ConvNeXt against MindCV's own network (build and load, images/s), which decides whether
+it keeps a path of its own.
 """
 
 from __future__ import annotations
@@ -101,6 +103,55 @@ def _raw_torch(arch: str, converted: Path) -> None:
     model.load_state_dict(load_file(str(converted)), strict=True)
 
 
+def _images_per_second(net: Any, batch: int, iters: int) -> float:
+    import mindspore as ms
+    import numpy as np
+
+    x = ms.Tensor(np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32))
+    net(x).asnumpy()  # warm up
+    t = time.perf_counter()
+    for _ in range(iters):
+        net(x).asnumpy()
+    return batch * iters / (time.perf_counter() - t)
+
+
+def convnext_rows(rounds: int) -> list[dict[str, object]]:
+    """The hand-written ConvNeXt (``hub_client.models.ms_convnext``) against MindCV's own, which the rest of the
+    zoo uses: the build and strict load of one MindCV checkpoint, and PyNative images/s at batch 8."""
+    import mindcv
+    import mindspore as ms
+
+    from hub_client.models import ms_convnext
+    from hub_client.models.spec import spec_for_variant
+
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-convnext-"))
+    ckpt = work / "convnext_tiny.ckpt"
+    ms.save_checkpoint(mindcv.create_model("convnext_tiny", pretrained=False), str(ckpt))
+
+    def ours() -> Any:
+        net = ms_convnext.build(spec_for_variant("convnext_tiny"), init_weights=False)
+        ms.load_param_into_net(net, ms.load_checkpoint(str(ckpt)), strict_load=True)
+        net.set_train(False)
+        return net
+
+    def theirs() -> Any:
+        net = mindcv.create_model("convnext_tiny", pretrained=False)
+        ms.load_param_into_net(net, ms.load_checkpoint(str(ckpt)), strict_load=True)
+        net.set_train(False)
+        return net
+
+    ours(), theirs()
+    load = {"ours": [_timed(ours) for _ in range(rounds)], "theirs": [_timed(theirs) for _ in range(rounds)]}
+    speed = {"ours": _images_per_second(ours(), 8, 2), "theirs": _images_per_second(theirs(), 8, 2)}
+    med = {k: statistics.median(v) for k, v in load.items()}
+    return [{"figure": "build + load convnext_tiny, hand-written network (s)", "ours": med["ours"],
+             "anchor": "mindcv.create_model('convnext_tiny'), same checkpoint", "anchor_value": med["theirs"],
+             "ratio": med["ours"] / med["theirs"], "target": "-"},
+            {"figure": "convnext_tiny 224 PyNative batch 8, hand-written network (img/s)", "ours": speed["ours"],
+             "anchor": "MindCV's network", "anchor_value": speed["theirs"],
+             "ratio": speed["ours"] / speed["theirs"], "target": "-"}]
+
+
 def run(archs: list[str], rounds: int) -> list[dict[str, object]]:
     from hub_client import load_model
 
@@ -152,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--archs", nargs="+", default=list(ARCHS))
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows = run(args.archs, 3 if args.quick else args.rounds)
+    rounds = 3 if args.quick else args.rounds
+    rows = run(args.archs, rounds) + convnext_rows(rounds)
     return report(table(rows), rows, args.json)
 
 

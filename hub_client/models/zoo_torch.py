@@ -23,6 +23,12 @@ _BN_LEAF = "(gamma|beta|moving_mean|moving_variance)"
 
 _LN_LEAF = "(gamma|beta)"
 
+
+def _under(prefix: str, theirs: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    """``theirs`` under ``prefix``: each name of a split (a dropped tensor, the empty tuple, stays dropped)."""
+    return tuple(prefix + t for t in theirs) if isinstance(theirs, tuple) else prefix + theirs
+
+
 #: Per MindCV family: (MindCV name pattern, transformers name template), the first pattern that matches wins;
 #: ``{bn}`` is the BatchNorm or LayerNorm leaf renamed, ``{g}`` a named group as matched, ``{g-4}`` that number
 #: less 4 and ``{2*g-6}`` twice it less 6 (MindCV counts ResNet's layers from 1, MobileNet's blocks after the
@@ -124,7 +130,7 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
     "swintransformer": [
         (r"patch_embed\.proj\.(?P<leaf>weight|bias)", "swin.embeddings.patch_embeddings.projection.{leaf}"),
         (rf"patch_embed\.norm\.{_LN_LEAF}", "swin.embeddings.norm.{bn}"),
-        *((rf"0\.{where}{mine}", f"swin.encoder.layers.{stage}.{theirs}" if theirs else ())
+        *((rf"0\.{where}{mine}", _under(f"swin.encoder.layers.{stage}.", theirs))
           for where, stage in ((r"blocks\.(?P<s>[1-9]\d*)\.", "{s}"), (r"", "0"))
           for mine, theirs in (
               (r"blocks\.(?P<b>\d+)\.attn\.relative_bias\.relative_position_bias_table",
@@ -142,6 +148,25 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
           )),
         (rf"norm\.{_LN_LEAF}", "swin.layernorm.{bn}"),
         (r"classifier\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
+    ],
+    "pvtv2": [
+        (r"patch_embed_list\.(?P<s>\d)\.proj\.(?P<leaf>weight|bias)",
+         "pvt_v2.encoder.layers.{s}.patch_embedding.proj.{leaf}"),
+        (rf"patch_embed_list\.(?P<s>\d)\.norm\.{_LN_LEAF}",
+         "pvt_v2.encoder.layers.{s}.patch_embedding.layer_norm.{bn}"),
+        *((rf"block_list\.(?P<s>\d)\.(?P<b>\d+)\.{mine}", _under("pvt_v2.encoder.layers.{s}.blocks.{b}.", theirs))
+          for mine, theirs in (
+              (rf"norm1\.{_LN_LEAF}", "layer_norm_1.{bn}"),
+              (rf"norm2\.{_LN_LEAF}", "layer_norm_2.{bn}"),
+              (r"attn\.q\.(?P<leaf>weight|bias)", "attention.query.{leaf}"),
+              (r"attn\.kv\.(?P<leaf>weight|bias)", ("attention.key.{leaf}", "attention.value.{leaf}")),
+              (r"attn\.proj\.(?P<leaf>weight|bias)", "attention.proj.{leaf}"),
+              (r"attn\.sr\.(?P<leaf>weight|bias)", "attention.spatial_reduction.{leaf}"),
+              (rf"attn\.norm\.{_LN_LEAF}", "attention.layer_norm.{bn}"),
+              (r"mlp\.fc(?P<k>[12])\.(?P<leaf>weight|bias)", "mlp.dense{k}.{leaf}"),
+              (r"mlp\.dwconv\.dwconv\.(?P<leaf>weight|bias)", "mlp.dwconv.dwconv.{leaf}"))),
+        (rf"norm_list\.(?P<s>\d)\.{_LN_LEAF}", "pvt_v2.encoder.layers.{s}.layer_norm.{bn}"),
+        (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
     ],
 }
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
@@ -197,6 +222,13 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
                                     ("s36", [6, 6, 18, 6], [64, 128, 320, 512]),
                                     ("m36", [6, 6, 18, 6], [96, 192, 384, 768]),
                                     ("m48", [8, 8, 24, 8], [96, 192, 384, 768]))},
+    **{f"pvt_v2_b{i}": ("pvtv2", {"hidden_sizes": widths, "depths": depths, "mlp_ratios": ratios})
+       for i, widths, depths, ratios in ((0, [32, 64, 160, 256], [2, 2, 2, 2], [8, 8, 4, 4]),
+                                         (1, [64, 128, 320, 512], [2, 2, 2, 2], [8, 8, 4, 4]),
+                                         (2, [64, 128, 320, 512], [3, 4, 6, 3], [8, 8, 4, 4]),
+                                         (3, [64, 128, 320, 512], [3, 4, 18, 3], [8, 8, 4, 4]),
+                                         (4, [64, 128, 320, 512], [3, 8, 27, 3], [8, 8, 4, 4]),
+                                         (5, [64, 128, 320, 512], [3, 6, 40, 3], [4, 4, 4, 4]))},
     "swin_tiny": ("swintransformer", {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24],
                                       "window_size": 7}),
 }
@@ -338,8 +370,29 @@ def _swin(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
     return transformers.SwinForImageClassification(config)
 
 
+def _pvt_v2(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+    """MindSpore's tanh GELU; MindCV's blocks normalise with epsilon 1e-6 as transformers' PVTv2 does, but its
+    patch embeddings and spatial reductions with MindSpore's default 1e-7; its overlapping patch embeddings are
+    MindSpore's default ``same`` convolutions (7x7 stride 4 pads 1 before and 2 after), not PyTorch's 3 and 3."""
+    import transformers
+    from torch import nn
+
+    config: Any = transformers.PvtV2Config(num_channels=in_channels, hidden_act="gelu_pytorch_tanh",
+                                           layer_norm_eps=1e-6, num_attention_heads=[1, 2, 5, 8], **kw)
+    config.num_labels = num_classes
+    model: Any = transformers.PvtV2ForImageClassification(config)
+    for name, module in model.named_modules():
+        if isinstance(module, nn.LayerNorm) and name.endswith(("patch_embedding.layer_norm", "attention.layer_norm")):
+            module.eps = 1e-7
+        if isinstance(module, nn.Conv2d) and name.endswith("patch_embedding.proj"):
+            module.padding = (0, 0)
+            module.register_forward_pre_hook(same_pad)
+    return model
+
+
 _BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1,
-             "regnet_x": _regnet("x"), "regnet_y": _regnet("y"), "poolformer": _poolformer, "swintransformer": _swin}
+             "regnet_x": _regnet("x"), "regnet_y": _regnet("y"), "poolformer": _poolformer, "swintransformer": _swin,
+             "pvtv2": _pvt_v2}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -90,6 +90,8 @@ def test_hf_token_is_what_huggingface_hub_would_send(monkeypatch, tmp_path):
     import huggingface_hub
 
     home = {"HF_HOME": str(tmp_path / "hf")}
+    assert Settings.from_env(home).hf_cache == tmp_path / "hf" / "hub"  # where huggingface_hub looks too
+    assert Settings.from_env({**home, "HF_HUB_CACHE": str(tmp_path / "c")}).hf_cache == tmp_path / "c"
     assert Settings.from_env(home).hf_token is None
     assert Settings.from_env({**home, "HUGGING_FACE_HUB_TOKEN": " hf_old\n"}).hf_token == "hf_old"
     assert Settings.from_env({**home, "HUGGING_FACE_HUB_TOKEN": "hf_old", "HF_TOKEN": "hf_env"}).hf_token == "hf_env"

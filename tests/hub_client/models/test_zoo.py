@@ -304,6 +304,16 @@ def _padding_counted(model):
     return model
 
 
+def _pytorch_patch_padding(model):
+    """PVTv2's overlapping patch embeddings padded PyTorch's way (3 on each side of a 7x7) instead of MindSpore's
+    default ``same`` (1 before, 2 after)."""
+    for stage in model.pvt_v2.encoder.layers:
+        conv = stage.patch_embedding.proj
+        conv._forward_pre_hooks.clear()
+        conv.padding = (conv.kernel_size[0] // 2, conv.kernel_size[1] // 2)
+    return model
+
+
 def _without_a_block(model):
     """RegNet's numerics are PyTorch's already: what the test shows instead is that every tensor counts (the last
     block's final BatchNorm back to its initial statistics moves the logits)."""
@@ -330,6 +340,7 @@ ON_TORCH = {
     "regnet_y_200mf": (64, "RegNetForImageClassification", _without_a_block),
     "poolformer_s12": (64, "PoolFormerForImageClassification", _padding_counted),
     "swin_tiny": (224, "SwinForImageClassification", _transformers_defaults),
+    "pvt_v2_b0": (224, "PvtV2ForImageClassification", _pytorch_patch_padding),
 }
 
 
