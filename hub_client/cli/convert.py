@@ -1,4 +1,4 @@
-"""``hub convert``: a ConvNeXt from one ecosystem written out for the other."""
+"""``hub convert``: a ConvNeXt, or a network of MindCV's zoo, from one ecosystem written out for the other."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def convert(
     overwrite: Annotated[bool, typer.Option(help="Replace OUT, once the new one is complete.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Convert a ConvNeXt v1/v2 between MindSpore (MindCV) and Hugging Face (transformers), with the same logits.
+    """Convert a ConvNeXt v1/v2, or MindCV's ViT, MobileNet v1/v2, RegNet, PoolFormer, Swin (v1, v2),
+    EfficientNet or BiT, between MindSpore (MindCV) and Hugging Face (transformers), with the same logits.
 
     Nothing is written under OUT until every file is complete; numerics the target cannot express are an error.
     """
@@ -55,12 +56,14 @@ def convert(
         done = to_hf(src, out, name=name, image_size=image_size, overwrite=overwrite)
     else:
         done = to_mindspore(src, out, overwrite=overwrite)
+    gelu = getattr(src.spec, "gelu", None)  # a ConvNeXt's; a zoo network's numerics are its family's
     if as_json:
         emit_json({"source": src.label, "to": to.value, "out": str(done.out), "bytes": done.size,
                    "files": [str(p) for p in done.files], "architecture": src.spec.name,
-                   "numerics": {"gelu": src.spec.gelu, "head_eps": src.spec.head_eps}, "notes": done.notes})
+                   "numerics": {"gelu": gelu, "head_eps": getattr(src.spec, "head_eps", None)}, "notes": done.notes})
         return
-    typer.echo(f"{src.label} ({src.spec.name}, {src.spec.gelu} GELU) -> {done.out} ({done.size / 1e6:.1f} MB)")
+    what = f"{src.spec.name}, {gelu} GELU" if gelu else f"MindCV's {src.spec.name}"
+    typer.echo(f"{src.label} ({what}) -> {done.out} ({done.size / 1e6:.1f} MB)")
     for path in done.files:
         typer.echo(f"  {path}")
     for note in done.notes:

@@ -1,5 +1,5 @@
 """A ConvNeXt written as a Hugging Face repo folder that transformers' own ``from_pretrained`` loads, with no
-code of ours, and runs with the numerics the weights were trained with.
+code of ours, and runs with the numerics the weights were trained with (a network of MindCV's zoo: ``zoo_repo``).
 
 MindCV's numerics map onto transformers' config: its tanh GELU is ``gelu_pytorch_tanh`` and its final
 LayerNorm eps (1e-6) is ``layer_norm_eps``; every other LayerNorm is 1e-6 in both. What transformers cannot
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hub_client.models.spec import ConvNeXtSpec
+from hub_client.models.zoo import ZooSpec
 from hub_client.weights.naming import mindcv_to_hf
 from registry.atomic import staged_dir
 from registry.errors import ConversionError
@@ -35,7 +36,7 @@ def check_expressible(src: Source, image_size: int) -> None:
         ConversionError: MindSpore's ``same`` padding would pad at this size (which layer, by how much).
     """
     spec = src.spec
-    if spec.pad_mode != "same":
+    if not isinstance(spec, ConvNeXtSpec) or spec.pad_mode != "same":
         return
     size = image_size
     layers = [("the stem", spec.patch_size)] + [(f"the downsample before stage {i}", 2) for i in (1, 2, 3)]
@@ -82,19 +83,19 @@ def preprocessor_config(src: Source) -> dict[str, Any]:
     }
 
 
-def readme(src: Source, name: str) -> str:
+def readme(src: Source, spec: ConvNeXtSpec, name: str) -> str:
     """A model card with ``model-index`` from the source card's evaluation."""
     record = src.record
     metrics = [(m.name, float(m.value), m.dataset) for m in (record.metrics if record else [])
                if isinstance(m.value, (int, float))]
-    origin = f"the {'MindSpore Hub' if src.spec.origin == 'mindcv' else 'Hugging Face'} checkpoint {src.label}"
+    origin = f"the {'MindSpore Hub' if spec.origin == 'mindcv' else 'Hugging Face'} checkpoint {src.label}"
     intro = (f"{record.summary + chr(10) * 2 if record and record.summary else ''}"
-             f"ConvNeXt{' V2' if src.spec.version == 2 else ''} ({src.spec.name}) converted by hub (hub-registry) from "
-             f"{origin}, with the numerics it was trained with: `hidden_act={_ACT[src.spec.gelu]}`, "
-             f"`layer_norm_eps={src.spec.head_eps:g}`.")
+             f"ConvNeXt{' V2' if spec.version == 2 else ''} ({spec.name}) converted by hub (hub-registry) from "
+             f"{origin}, with the numerics it was trained with: `hidden_act={_ACT[spec.gelu]}`, "
+             f"`layer_norm_eps={spec.head_eps:g}`.")
     return hf_readme(name, license_id=record.license if record else None,
                      datasets=record.datasets if record else (), metrics=metrics,
-                     tags=["convnextv2" if src.spec.version == 2 else "convnext", "hub-convert"], intro=intro)
+                     tags=["convnextv2" if spec.version == 2 else "convnext", "hub-convert"], intro=intro)
 
 
 def to_hf(src: Source, out: str | Path, *, name: str | None = None, image_size: int | None = None,
@@ -118,6 +119,11 @@ def to_hf(src: Source, out: str | Path, *, name: str | None = None, image_size: 
     from safetensors.numpy import save_file
 
     out = Path(out)
+    if isinstance(src.spec, ZooSpec):
+        from . import zoo_repo
+
+        return zoo_repo.to_hf(src, out, name=name, image_size=image_size, overwrite=overwrite,
+                              processor=preprocessor_config(src))
     size = image_size or src.preprocess.crop
     check_expressible(src, size)
     tensors: dict[str, Any] = {}
@@ -132,7 +138,7 @@ def to_hf(src: Source, out: str | Path, *, name: str | None = None, image_size: 
         (stage / "config.json").write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
         (stage / "preprocessor_config.json").write_text(json.dumps(preprocessor_config(src), indent=2) + "\n",
                                                         encoding="utf-8")
-        (stage / "README.md").write_text(readme(src, name or out.name), encoding="utf-8")
+        (stage / "README.md").write_text(readme(src, src.spec, name or out.name), encoding="utf-8")
         names = sorted(p.name for p in stage.iterdir())
         size_total = sum((stage / n).stat().st_size for n in names)
     notes = []

@@ -1,5 +1,6 @@
-"""A ConvNeXt written as a MindSpore checkpoint with MindCV's parameter names, which MindCV's own network loads
-strictly (``mindspore.load_checkpoint`` then ``load_param_into_net(..., strict_load=True)``).
+"""A ConvNeXt (or a network of MindCV's zoo) written as a MindSpore checkpoint with MindCV's parameter names,
+which MindCV's own network loads strictly (``mindspore.load_checkpoint`` then
+``load_param_into_net(..., strict_load=True)``).
 
 MindCV's network has one set of numerics (tanh GELU, final LayerNorm eps 1e-6); weights trained with others
 (Hugging Face's erf GELU, eps 1e-12) load all the same, and the notes say what to set for the same logits.
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub_client.models.spec import mindcv_shapes
+from hub_client.models.spec import ConvNeXtSpec, mindcv_shapes
+from hub_client.models.zoo import ZooSpec
 from hub_client.weights import ckpt
 from registry.atomic import staged_file
 
@@ -19,7 +21,9 @@ from .source import Source
 
 def numerics_notes(src: Source) -> list[str]:
     """What MindCV's network must be told to run ``src``'s weights with the numerics they were trained with."""
-    notes = []
+    notes: list[str] = []
+    if not isinstance(src.spec, ConvNeXtSpec):
+        return notes
     if src.spec.gelu == "erf":
         notes.append("these weights were trained with the exact (erf) GELU and MindCV's ConvNeXt uses the tanh "
                      "approximation: set approximate=False on its nn.GELU cells (block.act) for the same logits")
@@ -45,9 +49,14 @@ def to_mindspore(src: Source, out: str | Path, *, overwrite: bool = False) -> Co
         CheckpointError: a tensor of a dtype MindSpore has no type for.
     """
     out = Path(out)
+    if isinstance(src.spec, ZooSpec):  # opened in MindCV's names and order, filling MindCV's network exactly
+        order = list(src.state)
+        notes = list(src.notes)
+    else:
+        order = list(mindcv_shapes(src.spec))  # in MindCV's own order
+        notes = numerics_notes(src)
     with staged_file(out, overwrite=overwrite) as tmp:
-        size = ckpt.write(tmp, {k: src.state[k] for k in mindcv_shapes(src.spec)})  # in MindCV's own order
-    notes = numerics_notes(src)
+        size = ckpt.write(tmp, {k: src.state[k] for k in order})
     if src.set_aside:
         notes.append(f"left out {len(src.set_aside)} training-state entries (optimizer moments, step counters)")
     return Converted(out, [out], size, notes)

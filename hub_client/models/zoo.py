@@ -97,6 +97,11 @@ def asset_stem(filename: str) -> str:
     return _ASSET_TAIL.sub("", stem)
 
 
+def arch_named(text: str) -> str | None:
+    """MindCV's classifier architecture ``text`` names, compared without case or separators; None for none."""
+    return _by_key().get(key(text))
+
+
 def candidates(record: ModelRecord) -> list[str]:
     """The MindCV architectures a MindSpore Hub card may describe, most certain first: its checkpoint's file name,
     then its model name, uid and title. Empty for a Hugging Face card or a card MindCV does not build."""

@@ -351,3 +351,30 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "swin_tiny": ("swintransformer", {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24],
                                       "window_size": 7}),
 }
+
+#: transformers' model type of each family's network, as a repo's ``config.json`` says it.
+MODEL_TYPES = {"resnet": "resnet", "vit": "vit", "mobilenetv2": "mobilenet_v2", "mobilenetv1": "mobilenet_v1",
+               "regnet_x": "regnet", "regnet_y": "regnet", "poolformer": "poolformer", "swintransformer": "swin",
+               "pvtv2": "pvt_v2", "efficientnet": "efficientnet", "bit": "bit", "swintransformerv2": "swinv2",
+               "mobilevit": "mobilevit"}
+#: What tells a family's architectures apart in a ``config.json`` beyond ``CONFIGS`` (set by the family's builder).
+STRUCTURE = {"regnet_x": {"layer_type": "x"}, "regnet_y": {"layer_type": "y"}}
+#: The config fields that carry numerics: a repo whose values differ from the network's runs otherwise.
+NUMERICS = ("hidden_act", "layer_norm_eps", "batch_norm_eps", "tf_padding", "global_padding")
+#: Families whose MindSpore numerics no field of transformers' config can say: vanilla transformers, built from
+#: the config alone, would compute other logits (the loader here patches the network; a repo cannot).
+NOT_IN_CONFIG = {
+    "resnet": "MindCV pools ResNet's stem with MindSpore's pad_mode='same' (the extra row and column after), and "
+              "transformers' ResNet pads both sides",
+    "pvtv2": "MindCV's PVTv2 pads its overlapping patch embeddings with MindSpore's pad_mode='same', and "
+             "transformers' pads both sides",
+    "mobilevit": "MindCV's MobileViT has BatchNorm and SiLU after the 1x1 convolution into its transformer, and "
+                 "transformers' has the bare convolution",
+}
+#: Families where transformers' config can say all but a small epsilon: the repo is written, with this note (the
+#: tests hold its logits within 1e-4 of the largest of MindCV's).
+CONFIG_APPROXIMATES = {
+    "bit": "transformers' BiT standardises its convolutions' weights with epsilon 1e-8 where MindCV's uses 1e-10",
+    "swintransformerv2": "transformers' Swin V2 normalises its patch embedding with LayerNorm epsilon 1e-5 where "
+                         "MindCV's uses 1e-6",
+}

@@ -22,7 +22,7 @@ from typing import Any
 
 from hub_client.models.zoo_maps import BN_NAMES, CONFIGS, FLAT, MAPS
 
-__all__ = ["CONFIGS", "MAPS", "build", "same_pad", "supports", "to_torch", "torch_name"]
+__all__ = ["CONFIGS", "MAPS", "build", "same_pad", "supports", "to_mindcv", "to_torch", "torch_name"]
 
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -85,6 +85,35 @@ def to_torch(arch: str, state: dict[str, Any]) -> tuple[dict[str, Any], list[str
         else:
             out[renamed] = value
     return out, unknown
+
+
+def to_mindcv(arch: str, state: dict[str, Any], network: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The inverse of :func:`to_torch`: transformers' tensors ``state`` under MindCV's names, in the order of
+    ``network`` (MindCV's own parameters, name → value, which also give the shapes; a tensor transformers' network
+    computes itself keeps MindCV's value). Also returns MindCV's names no tensor of ``state`` fills, and the
+    tensors of ``state`` no MindCV name takes."""
+    import numpy as np  # not at the top: ``hub list`` reads this module's table without numpy
+
+    family, kw = CONFIGS[arch]
+    blocks = tuple(kw.get("blocks", ()))
+    out: dict[str, Any] = {}
+    missing: list[str] = []
+    used: set[str] = set()
+    for name, own in network.items():
+        theirs = torch_name(family, name, blocks)
+        if theirs == ():
+            out[name] = own
+            continue
+        parts = [t.removeprefix(FLAT) for t in (theirs if isinstance(theirs, tuple) else (theirs or "",))]
+        found = [state[t] for t in parts if t in state]
+        if not found or len(found) != len(parts):
+            missing.append(name)
+            continue
+        used.update(parts)
+        joined = found[0] if len(found) == 1 else np.concatenate(found, axis=0)
+        out[name] = np.reshape(joined, own.shape) if isinstance(theirs, str) and theirs.startswith(FLAT) else joined
+    unexpected = [k for k in state if k not in used and not k.endswith("num_batches_tracked")]
+    return out, missing, unexpected
 
 
 def build(arch: str, num_classes: int, in_channels: int) -> Any:

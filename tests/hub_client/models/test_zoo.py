@@ -4,16 +4,17 @@ from nginx under a card in the catalogue's form, loading strictly and giving Min
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from helpers import MS_CARD, ROOT, index, unique
+from helpers import ROOT
 
 ms = pytest.importorskip("mindspore")
 mindcv = pytest.importorskip("mindcv")
+
+from helpers.weights import serve_zoo, serve_zoo_file, trained_looking  # noqa: E402
 
 import hub_client  # noqa: E402
 from hub_client.models import zoo  # noqa: E402
@@ -98,7 +99,7 @@ def test_every_imagenet_classifier_of_the_catalogue_names_its_mindcv_architectur
 def test_a_family_that_does_not_run_on_this_mindspore_says_so_before_downloading(arch, nginx, net, cards):
     """MindCV 0.3.0 fails to build these on MindSpore 2.10; the card is not offered as loadable, and a load
     says why without fetching the checkpoint."""
-    name = _serve_file(nginx, cards, arch, b"not fetched")
+    name = serve_zoo_file(nginx, cards, arch, b"not fetched")
     with pytest.raises(NoLoaderError, match="MindSpore 2.10") as e:
         hub_client.load_model(name)
     assert e.value.paths == []  # nothing was downloaded
@@ -112,55 +113,13 @@ def test_a_detector_or_a_text_model_is_not_taken_for_a_classifier():
             assert zoo.candidates(load_card(path)) == [], path
 
 
-def _serve(nginx, cards, tmp_path, arch: str, net, *, card_name: str | None = None) -> str:
-    """``net``'s parameters saved by MindSpore and served by nginx as MindCV names its assets, under a card in
-    the catalogue's own form (the model name may differ from MindCV's: ``vit_b32_224``)."""
-    ckpt = tmp_path / f"{arch}.ckpt"
-    ms.save_checkpoint(net, str(ckpt))
-    return _serve_file(nginx, cards, arch, ckpt.read_bytes(), card_name=card_name)
-
-
-def _serve_file(nginx, cards, arch: str, data: bytes, *, card_name: str | None = None) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    name = unique(card_name or arch)
-    rel = f"toolkits/mindcv/{name}/{arch}-{digest[:8]}-910v2.ckpt"
-    (nginx.root / rel).parent.mkdir(parents=True, exist_ok=True)
-    (nginx.root / rel).write_bytes(data)
-    card = MS_CARD.format(name=name, link=f"{nginx.url}/{rel}", sha=digest[:8])
-    family = zoo.table()[arch].module
-    (cards / f"{name}.md").write_text(card.replace("backbone-name: convnext", f"backbone-name: {family}"))
-    index(cards)
-    return name
-
-
-def _trained_looking(net, seed: int) -> None:
-    """Every parameter drawn again, BatchNorm statistics away from 0/1, as a trained network has them; what the
-    network computed for itself and does not train (Swin's relative position index and window mask) is kept."""
-    rng = np.random.default_rng(seed)
-    for p in net.get_parameters():
-        if p.has_init:  # drawn lazily by MindSpore: draw it now, to overwrite it
-            p.init_data()
-        if not p.requires_grad and not p.name.endswith(("moving_mean", "moving_variance")):
-            continue
-        shape = tuple(p.shape)
-        if p.name.endswith("moving_variance"):
-            value = rng.uniform(0.5, 2.0, shape)
-        elif p.name.endswith(("moving_mean", "beta", "bias")):
-            value = rng.normal(0, 0.1, shape)
-        elif p.name.endswith("gamma"):
-            value = rng.uniform(0.5, 1.5, shape)
-        else:
-            value = rng.normal(0, 0.05, shape)
-        p.set_data(ms.Tensor(value.astype(np.float32 if p.dtype == ms.float32 else np.float16)))
-
-
 @pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in SLOW else a for a in FAMILIES])
 def test_mindcv_s_checkpoint_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_path):
     ms.set_seed(0)
     reference = mindcv.create_model(arch, pretrained=False)
-    _trained_looking(reference, seed=len(arch))
+    trained_looking(reference, seed=len(arch))
     reference.set_train(False)
-    name = _serve(nginx, cards, tmp_path, arch, reference)
+    name = serve_zoo(nginx, cards, tmp_path, arch, reference)
     model = hub_client.load_model(name)  # auto: MindCV's zoo runs on MindSpore
     info = model.hub_info
     assert (info.backend, info.spec.name, info.spec.num_classes) == ("mindspore", arch, 1000)
@@ -175,9 +134,9 @@ def test_mindcv_s_checkpoint_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_
 
 def test_a_card_whose_model_name_is_not_mindcv_s_loads_by_its_asset_name(nginx, net, cards, tmp_path):
     reference = mindcv.create_model("squeezenet1_1", pretrained=False)
-    _trained_looking(reference, seed=3)
+    trained_looking(reference, seed=3)
     reference.set_train(False)
-    name = _serve(nginx, cards, tmp_path, "squeezenet1_1", reference, card_name="squeeze_net_v11")
+    name = serve_zoo(nginx, cards, tmp_path, "squeezenet1_1", reference, card_name="squeeze_net_v11")
     info = hub_client.model_info(name)
     assert info.spec.name == "squeezenet1_1" and info.preprocess.crop == 224
     assert hub_client.load_model(name).hub_info.spec.family == "squeezenet"
@@ -185,9 +144,9 @@ def test_a_card_whose_model_name_is_not_mindcv_s_loads_by_its_asset_name(nginx, 
 
 def test_a_fine_tuned_head_and_num_classes(nginx, net, cards, tmp_path):
     reference = mindcv.create_model("mobilenet_v1_025", num_classes=7, pretrained=False)
-    _trained_looking(reference, seed=4)
+    trained_looking(reference, seed=4)
     reference.set_train(False)
-    name = _serve(nginx, cards, tmp_path, "mobilenet_v1_025", reference)
+    name = serve_zoo(nginx, cards, tmp_path, "mobilenet_v1_025", reference)
     model = hub_client.load_model(name)
     assert model.hub_info.spec.num_classes == 7 and len(model.hub_info.labels) == 7
     x = np.random.default_rng(5).standard_normal((1, 3, 64, 64)).astype(np.float32)
@@ -202,7 +161,7 @@ def test_a_fine_tuned_head_and_num_classes(nginx, net, cards, tmp_path):
 def test_another_architecture_s_checkpoint_is_named_key_by_key(nginx, net, cards, tmp_path):
     """A card whose asset says resnet18 but whose file is a resnet34: the strict load names what differs."""
     other = mindcv.create_model("resnet34", pretrained=False)
-    name = _serve(nginx, cards, tmp_path, "resnet18", other)
+    name = serve_zoo(nginx, cards, tmp_path, "resnet18", other)
     with pytest.raises(CheckpointError) as e:
         hub_client.load_model(name)
     assert e.value.unexpected and any(k.startswith("layer1.2.") for k in e.value.unexpected)
@@ -211,7 +170,7 @@ def test_another_architecture_s_checkpoint_is_named_key_by_key(nginx, net, cards
 def test_the_zoo_on_another_backend_says_what_to_do(nginx, net, cards, tmp_path):
     pytest.importorskip("torch")
     reference = mindcv.create_model("squeezenet1_1", pretrained=False)
-    name = _serve(nginx, cards, tmp_path, "squeezenet1_1", reference)
+    name = serve_zoo(nginx, cards, tmp_path, "squeezenet1_1", reference)
     with pytest.raises(UsageError, match="backend='mindspore'"):
         hub_client.load_model(name, backend="torch")
 
@@ -220,7 +179,7 @@ def test_a_shufflenet_v1_checkpoint_of_a_later_mindcv_loads_into_the_pinned_one(
     """After MindCV 0.3.0 each grouped 1x1 convolution is one convolution per group (``GroupConv.convs.<i>``):
     such a checkpoint, as the 2.3/2.5 catalogue links them, is joined back and gives the same logits."""
     reference = mindcv.create_model("shufflenet_v1_g3_05", pretrained=False)
-    _trained_looking(reference, seed=6)
+    trained_looking(reference, seed=6)
     reference.set_train(False)
     later = []
     split = 0
@@ -235,7 +194,7 @@ def test_a_shufflenet_v1_checkpoint_of_a_later_mindcv_loads_into_the_pinned_one(
     later += [{"name": p.name, "data": p.data} for p in reference.get_parameters() if p.name not in joined]
     ckpt = tmp_path / "later.ckpt"
     ms.save_checkpoint(later, str(ckpt))
-    model = hub_client.load_model(_serve_file(nginx, cards, "shufflenet_v1_g3_05", ckpt.read_bytes()))
+    model = hub_client.load_model(serve_zoo_file(nginx, cards, "shufflenet_v1_g3_05", ckpt.read_bytes()))
     x = np.random.default_rng(7).standard_normal((2, 3, 64, 64)).astype(np.float32)
     np.testing.assert_array_equal(model(ms.Tensor(x)).asnumpy(), reference(ms.Tensor(x)).asnumpy())
 
@@ -250,9 +209,9 @@ def test_hub_predict_of_a_zoo_card_as_a_user_types_it(nginx, net, cards, tmp_pat
     from hub_client.cli.app import app
 
     reference = mindcv.create_model("resnet18", pretrained=False)
-    _trained_looking(reference, seed=8)
+    trained_looking(reference, seed=8)
     reference.set_train(False)
-    name = _serve(nginx, cards, tmp_path, "resnet18", reference)
+    name = serve_zoo(nginx, cards, tmp_path, "resnet18", reference)
     photo = tmp_path / "china.jpg"
     Image.fromarray(load_sample_image("china.jpg")).save(photo, quality=95)
     result = CliRunner().invoke(app, ["predict", name, str(photo), "--topk", "3", "--json"], catch_exceptions=False)
@@ -379,9 +338,9 @@ def test_mindcv_s_zoo_on_pytorch_gives_mindcv_s_logits(arch, nginx, net, cards, 
 
     size, cls, undo = ON_TORCH[arch]
     reference = mindcv.create_model(arch, pretrained=False)
-    _trained_looking(reference, seed=9)
+    trained_looking(reference, seed=9)
     reference.set_train(False)
-    name = _serve(nginx, cards, tmp_path, arch, reference)
+    name = serve_zoo(nginx, cards, tmp_path, arch, reference)
     model = hub_client.load_model(name, backend="torch")
     assert model.hub_info.backend == "torch" and type(model).__name__ == cls
     x = np.random.default_rng(10).standard_normal((2, 3, size, size)).astype(np.float32)
@@ -411,9 +370,9 @@ def test_a_checkpoint_larger_than_free_memory_still_loads(nginx, net, cards, tmp
     import os
 
     reference = mindcv.create_model("squeezenet1_1", pretrained=False)
-    _trained_looking(reference, seed=11)
+    trained_looking(reference, seed=11)
     reference.set_train(False)
-    name = _serve(nginx, cards, tmp_path, "squeezenet1_1", reference)
+    name = serve_zoo(nginx, cards, tmp_path, "squeezenet1_1", reference)
     sysconf = os.sysconf
     monkeypatch.setattr(os, "sysconf", lambda key: 1 if key == "SC_AVPHYS_PAGES" else sysconf(key))
     with pytest.raises(ValueError, match="available memory"):  # MindSpore's own check, as the machine has it
