@@ -78,7 +78,8 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace OUT, once the new one is complete.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a model for deployment runtimes in fp32, checked by the runtime against PyTorch (at most 1e-4)."""
+    """Export a model for deployment runtimes in fp32, checked by the runtime against PyTorch (at most 1e-4 of the
+    largest logit)."""
     from registry.errors import UsageError
     from registry.formats import EXPORT_FORMATS
 

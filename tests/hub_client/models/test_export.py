@@ -15,7 +15,7 @@ ms = pytest.importorskip("mindspore")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from helpers.weights import serve  # noqa: E402
+from helpers.weights import serve, serve_zoo, trained_looking  # noqa: E402
 
 import hub_client  # noqa: E402
 from hub_client.models.export import export  # noqa: E402
@@ -72,3 +72,31 @@ def test_cli_export_json(served, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["max_abs_vs_torch"] <= 1e-4
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "openvino"])
+def test_a_network_of_mindcv_s_zoo_exports_with_mindcv_s_logits(fmt, nginx, net, cards, tmp_path):
+    """ResNet's same-padded stem pool, traced at the export's size, runs in the runtime as MindSpore computes it."""
+    mindcv = pytest.importorskip("mindcv")
+    pytest.importorskip("onnxruntime" if fmt == "onnx" else "openvino")
+    reference = mindcv.create_model("resnet18", pretrained=False)
+    trained_looking(reference, seed=13)
+    reference.set_train(False)
+    name = serve_zoo(nginx, cards, tmp_path, "resnet18", reference)
+    done = export(name, fmt, tmp_path / "out")
+    pre = json.loads((tmp_path / "out" / "preprocessing.json").read_text())
+    assert pre["numerics"] == {"mindcv_architecture": "resnet18", "family": "resnet"} and pre["center_crop"] == 224
+    x = np.random.default_rng(9).standard_normal((2, 3, 224, 224)).astype(np.float32)
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        got = ort.InferenceSession(str(tmp_path / "out" / "model.onnx"),
+                                   providers=["CPUExecutionProvider"]).run(None, {"pixel_values": x})[0]
+    else:
+        import openvino as ov
+
+        got = ov.Core().compile_model(str(tmp_path / "out" / "model.xml"), "CPU",
+                                      {"INFERENCE_PRECISION_HINT": "f32"})(x)[0]
+    want = reference(ms.Tensor(x)).asnumpy()
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max() and (got.argmax(1) == want.argmax(1)).all()
+    assert done.max_abs <= 1e-4 * np.abs(want).max()  # the export's own check, against PyTorch, on its probe

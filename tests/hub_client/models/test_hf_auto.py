@@ -126,3 +126,20 @@ def test_the_preprocessing_is_the_image_processor_s_own(processor):
     got = from_hf_config(cfg).image(img)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_a_transformers_repo_exports_to_onnx_with_its_logits(hf_env, cards, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from hub_client.models.export import export
+
+    model = _tiny("swin")
+    repo_id = _publish(hf_env, cards, model, {"size": {"height": 32, "width": 32}})
+    done = export(f"hf:{repo_id}", "onnx", tmp_path / "out")
+    pre = json.loads((tmp_path / "out" / "preprocessing.json").read_text())
+    assert pre["numerics"] == {"model_type": "swin"} and tuple(pre["labels"]) == LABELS
+    x = np.random.default_rng(2).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    got = ort.InferenceSession(str(tmp_path / "out" / "model.onnx"),
+                               providers=["CPUExecutionProvider"]).run(None, {"pixel_values": x})[0]
+    with torch.no_grad():
+        want = model(pixel_values=torch.from_numpy(x)).logits.numpy()
+    assert np.abs(got - want).max() <= 1e-4 * max(1.0, np.abs(want).max()) and done.max_abs <= 1e-4
