@@ -14,25 +14,21 @@ strictly. Both need the frameworks: transformers (PyTorch) to a repo, MindCV (Mi
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hub_client.models import zoo, zoo_torch
+from hub_client.models import zoo, zoo_hf, zoo_torch
 from hub_client.models.preprocess import Preprocess, load_hf_preprocessor, mindcv_default
 from hub_client.models.zoo import ZooSpec
-from hub_client.models.zoo_maps import CONFIG_APPROXIMATES, CONFIGS, MODEL_TYPES, NOT_IN_CONFIG, NUMERICS, STRUCTURE
+from hub_client.models.zoo_maps import CONFIGS, NOT_IN_CONFIG, NUMERICS
 from hub_client.weights.state import pick_weights, read_state
 from registry.atomic import staged_dir
 from registry.errors import CheckpointError, ConversionError
 
 from .output import Converted
 from .readme import hf_readme
-
-#: The key of ``config.json`` that names MindCV's architecture (transformers keeps unknown keys as attributes).
-ARCH_KEY = "mindcv_architecture"
 
 
 def checkpoint_spec(path: Path, shapes: dict[str, tuple[int, ...]]) -> ZooSpec | None:
@@ -69,7 +65,7 @@ def hf_config(spec: ZooSpec, labels: tuple[str, ...], image_size: int) -> dict[s
         model = zoo_torch.build(spec.name, spec.num_classes, spec.in_channels)
     cfg: dict[str, Any] = model.config.to_dict()
     cfg.update(architectures=[type(model).__name__], id2label={str(i): n for i, n in enumerate(labels)},
-               label2id={n: i for i, n in enumerate(labels)}, **{ARCH_KEY: spec.name})
+               label2id={n: i for i, n in enumerate(labels)}, **{zoo_hf.ARCH_KEY: spec.name})
     if "image_size" in cfg and CONFIGS[spec.name][0] not in ("vit", "swintransformer", "swintransformerv2"):
         cfg["image_size"] = image_size  # a size the network takes at any value (ViT and Swin fix theirs)
     if len(set(labels)) != len(labels):
@@ -124,10 +120,10 @@ def to_hf(src: Any, out: Path, *, name: str | None, image_size: int | None, over
         total = sum((stage / n).stat().st_size for n in names)
     notes = [f"left out {len(src.set_aside)} training-state entries (optimizer moments, step counters)"
              ] if src.set_aside else []
-    family = CONFIGS[spec.name][0]
-    if family in CONFIG_APPROXIMATES:
-        notes.append(f"{CONFIG_APPROXIMATES[family]}, which no config field sets: the logits differ slightly from "
-                     "MindCV's (within 1e-4 of the largest)")
+    approximate = zoo_hf.approximation(spec.name)
+    if approximate:
+        notes.append(f"{approximate}, which no config field sets: the logits differ slightly from MindCV's (within "
+                     "1e-4 of the largest)")
     return Converted(out, [out / n for n in names], total, notes)
 
 
@@ -140,36 +136,12 @@ def network_shapes(spec: ZooSpec) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def folder_arch(cfg: dict[str, Any]) -> str | None:
-    """The MindCV architecture a transformers ``config.json`` describes: its ``mindcv_architecture``, else the
-    first architecture of the family whose structure (``CONFIGS``) the config has; None for another network."""
-    named = cfg.get(ARCH_KEY)
-    if isinstance(named, str) and named in CONFIGS:
-        return named
-    for arch, (family, kw) in CONFIGS.items():
-        if MODEL_TYPES[family] != cfg.get("model_type"):
-            continue
-        want = {**{k: v for k, v in kw.items() if k != "blocks"}, **STRUCTURE.get(family, {})}
-        if all(_same(cfg.get(k), v) for k, v in want.items()):
-            return arch
-    return None
-
-
-def _same(theirs: Any, ours: Any) -> bool:
-    if isinstance(ours, (list, tuple)):
-        return isinstance(theirs, (list, tuple)) and len(theirs) == len(ours) and all(
-            _same(a, b) for a, b in zip(theirs, ours, strict=True))
-    if isinstance(ours, float) and isinstance(theirs, (int, float)):
-        return math.isclose(theirs, ours, rel_tol=1e-9)
-    return bool(theirs == ours)
-
-
 def folder_spec(folder: Path, cfg: dict[str, Any]) -> ZooSpec | None:
     """The zoo spec of a transformers repo folder, its classes and labels from ``id2label``; None when no
     architecture with a map fits its config."""
     from hub_client.models.labels import config_labels
 
-    arch = folder_arch(cfg)
+    arch = zoo_hf.arch_for_config(cfg)
     if arch is None:
         return None
     labels, num_classes = config_labels(cfg)
@@ -184,11 +156,9 @@ def folder_preprocess(folder: Path, spec: ZooSpec) -> Preprocess:
 
 
 def numerics_notes(spec: ZooSpec, cfg: dict[str, Any]) -> list[str]:
-    """Where the repo's config says other numerics than MindCV's network computes (a repo not written by MindCV)."""
-    ours = hf_config(spec, tuple(str(i) for i in range(spec.num_classes)), spec.image_size)
-    return [f"config.json says {k}={cfg[k]!r} where MindCV's {spec.name} computes {k}={ours[k]!r}: MindSpore's "
-            "logits will differ from the repo's own" for k in NUMERICS if k in cfg and k in ours and
-            not _same(cfg[k], ours[k])]
+    """Where the repo says other numerics than MindCV's network computes (a repo MindCV did not write)."""
+    gaps = zoo_hf.numerics_gaps(spec.name, cfg)
+    return [f"{gap}: MindSpore's logits will differ from the repo's own" for gap in gaps]
 
 
 def folder_state(folder: Path, spec: ZooSpec) -> tuple[Path, dict[str, Any]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 #: MindSpore's BatchNorm names → PyTorch's.
@@ -257,6 +258,42 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
         (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
     ],
 }
+@dataclass(frozen=True)
+class Family:
+    """transformers' network of a MindCV family: its classes' prefix (``ResNet`` → ``ResNetConfig``,
+    ``ResNetForImageClassification``) and the config every architecture of the family shares, MindSpore's numerics
+    where they differ from transformers' defaults (its GELU, its epsilons, MindCV's padding) and the family's
+    fixed structure."""
+
+    classes: str
+    #: What a repo's ``config.json`` says as its ``model_type``.
+    model_type: str
+    config: dict[str, Any]
+
+
+#: transformers' network of each family with a map.
+FAMILIES = {
+    "resnet": Family("ResNet", "resnet", {"embedding_size": 64, "hidden_act": "relu"}),
+    "vit": Family("ViT", "vit", {"qkv_bias": True, "hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": 1e-7}),
+    # MindCV pads its MobileNets by hand, symmetrically, with MindSpore's BatchNorm epsilon (not TensorFlow's)
+    "mobilenetv2": Family("MobileNetV2", "mobilenet_v2", {"tf_padding": False, "hidden_act": "relu6",
+                                                          "layer_norm_eps": 1e-5, "finegrained_output": True}),
+    "mobilenetv1": Family("MobileNetV1", "mobilenet_v1", {"tf_padding": False, "hidden_act": "relu",
+                                                          "layer_norm_eps": 1e-5}),
+    "regnet_x": Family("RegNet", "regnet", {"embedding_size": 32, "layer_type": "x", "hidden_act": "relu"}),
+    "regnet_y": Family("RegNet", "regnet", {"embedding_size": 32, "layer_type": "y", "hidden_act": "relu"}),
+    "poolformer": Family("PoolFormer", "poolformer", {"hidden_act": "gelu_pytorch_tanh"}),
+    "swintransformer": Family("Swin", "swin", {"hidden_act": "gelu_pytorch_tanh", "image_size": 224,
+                                               "patch_size": 4, "layer_norm_eps": 1e-5}),
+    "pvtv2": Family("PvtV2", "pvt_v2", {"hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": 1e-6,
+                                        "num_attention_heads": [1, 2, 5, 8]}),
+    "efficientnet": Family("EfficientNet", "efficientnet", {"hidden_act": "swish"}),
+    # MindCV pads BiT by hand, symmetrically (Google's pads TensorFlow's way, transformers' "SAME")
+    "bit": Family("Bit", "bit", {"layer_type": "preactivation", "global_padding": None, "hidden_act": "relu"}),
+    "swintransformerv2": Family("Swinv2", "swinv2", {"hidden_act": "gelu_pytorch_tanh", "patch_size": 4,
+                                                     "layer_norm_eps": 1e-6}),
+    "mobilevit": Family("MobileViT", "mobilevit", {"hidden_act": "silu", "layer_norm_eps": 1e-7}),
+}
 _BASIC = {"layer_type": "basic", "hidden_sizes": [64, 128, 256, 512]}
 _BOTTLENECK = {"layer_type": "bottleneck", "hidden_sizes": [256, 512, 1024, 2048]}
 _VIT = {"b": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
@@ -352,13 +389,6 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
                                       "window_size": 7}),
 }
 
-#: transformers' model type of each family's network, as a repo's ``config.json`` says it.
-MODEL_TYPES = {"resnet": "resnet", "vit": "vit", "mobilenetv2": "mobilenet_v2", "mobilenetv1": "mobilenet_v1",
-               "regnet_x": "regnet", "regnet_y": "regnet", "poolformer": "poolformer", "swintransformer": "swin",
-               "pvtv2": "pvt_v2", "efficientnet": "efficientnet", "bit": "bit", "swintransformerv2": "swinv2",
-               "mobilevit": "mobilevit"}
-#: What tells a family's architectures apart in a ``config.json`` beyond ``CONFIGS`` (set by the family's builder).
-STRUCTURE = {"regnet_x": {"layer_type": "x"}, "regnet_y": {"layer_type": "y"}}
 #: The config fields that carry numerics: a repo whose values differ from the network's runs otherwise.
 NUMERICS = ("hidden_act", "layer_norm_eps", "batch_norm_eps", "tf_padding", "global_padding")
 #: Families whose MindSpore numerics no field of transformers' config can say: vanilla transformers, built from

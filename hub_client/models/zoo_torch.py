@@ -20,9 +20,9 @@ import math
 import re
 from typing import Any
 
-from hub_client.models.zoo_maps import BN_NAMES, CONFIGS, FLAT, MAPS
+from hub_client.models.zoo_maps import BN_NAMES, CONFIGS, FAMILIES, FLAT, MAPS
 
-__all__ = ["CONFIGS", "MAPS", "build", "same_pad", "supports", "to_mindcv", "to_torch", "torch_name"]
+__all__ = ["CONFIGS", "MAPS", "build", "config_kwargs", "same_pad", "supports", "to_mindcv", "to_torch", "torch_name"]
 
 _COMPILED = {family: [(re.compile(rf"^{p}$"), t) for p, t in rules] for family, rules in MAPS.items()}
 
@@ -116,178 +116,91 @@ def to_mindcv(arch: str, state: dict[str, Any], network: dict[str, Any]) -> tupl
     return out, missing, unexpected
 
 
-def build(arch: str, num_classes: int, in_channels: int) -> Any:
-    """transformers' network for MindCV's ``arch``, computing as MindSpore does where MindCV's differs."""
+def config_kwargs(arch: str) -> dict[str, Any]:
+    """The keyword arguments of transformers' config for MindCV's ``arch``: its family's (``FAMILIES``: MindSpore's
+    numerics where they differ from transformers' defaults) and its own (``CONFIGS``)."""
     family, kw = CONFIGS[arch]
-    model = _BUILDERS[family](kw, num_classes, in_channels)
+    return {**FAMILIES[family].config, **{k: v for k, v in kw.items() if k != "blocks"}}
+
+
+def build(arch: str, num_classes: int, in_channels: int) -> Any:
+    """transformers' network for MindCV's ``arch``, computing as MindSpore does where MindCV's differs: the config
+    says what it can; the family's patch changes the modules for what no config field says."""
+    import transformers
+
+    family = FAMILIES[CONFIGS[arch][0]]
+    config: Any = getattr(transformers, f"{family.classes}Config")(num_channels=in_channels, **config_kwargs(arch))
+    config.num_labels = num_classes
+    model: Any = getattr(transformers, f"{family.classes}ForImageClassification")(config)
+    patch = _PATCHES.get(CONFIGS[arch][0])
+    if patch is not None:
+        patch(model, config)
     model.eval()
     return model
 
 
-def _resnet(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    import transformers
+def _resnet(model: Any, config: Any) -> None:
+    """MindCV pools ResNet's stem with MindSpore's ``same`` padding (the extra row and column after)."""
     from torch import nn
 
-    config: Any = transformers.ResNetConfig(embedding_size=64, num_channels=in_channels, **kw)
-    config.num_labels = num_classes
-    model: Any = transformers.ResNetForImageClassification(config)
     model.resnet.embedder.pooler = nn.MaxPool2d(kernel_size=3, stride=2, padding=0)
     model.resnet.embedder.pooler.register_forward_pre_hook(same_pad)
-    return model
 
 
-def _vit(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    import transformers
-
-    config: Any = transformers.ViTConfig(num_channels=in_channels, qkv_bias=True, hidden_act="gelu_pytorch_tanh",
-                                         layer_norm_eps=1e-7, **kw)
-    config.num_labels = num_classes
-    return transformers.ViTForImageClassification(config)
-
-
-def _mobilenet_v2(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """MindCV pads its convolutions by hand (``pad_mode="pad"``, symmetric), not TensorFlow's way; its BatchNorm
-    epsilon is MindSpore's 1e-5 (transformers' MobileNetV2 has TensorFlow's 1e-3)."""
-    import transformers
-
-    config: Any = transformers.MobileNetV2Config(num_channels=in_channels, tf_padding=False, hidden_act="relu6",
-                                                 layer_norm_eps=1e-5, finegrained_output=True, **kw)
-    config.num_labels = num_classes
-    return transformers.MobileNetV2ForImageClassification(config)
-
-
-def _mobilenet_v1(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """As MobileNetV2: MindCV's symmetric padding, MindSpore's BatchNorm epsilon, plain ReLU."""
-    import transformers
-
-    config: Any = transformers.MobileNetV1Config(num_channels=in_channels, tf_padding=False, hidden_act="relu",
-                                                 layer_norm_eps=1e-5, **kw)
-    config.num_labels = num_classes
-    return transformers.MobileNetV1ForImageClassification(config)
-
-
-def _regnet(layer_type: str) -> Any:
-    def build(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-        import transformers
-
-        config: Any = transformers.RegNetConfig(num_channels=in_channels, embedding_size=32, layer_type=layer_type,
-                                                hidden_act="relu", **kw)
-        config.num_labels = num_classes
-        return transformers.RegNetForImageClassification(config)
-
-    return build
-
-
-def _poolformer(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """MindSpore's GELU (the tanh approximation) where transformers' PoolFormer has the exact one."""
-    import transformers
-
-    config: Any = transformers.PoolFormerConfig(num_channels=in_channels, hidden_act="gelu_pytorch_tanh", **kw)
-    config.num_labels = num_classes
-    return transformers.PoolFormerForImageClassification(config)
-
-
-def _swin(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """MindSpore's tanh GELU; MindCV passes LayerNorm epsilon 1e-5, as transformers' Swin has it."""
-    import transformers
-
-    config: Any = transformers.SwinConfig(num_channels=in_channels, hidden_act="gelu_pytorch_tanh", image_size=224,
-                                          patch_size=4, layer_norm_eps=1e-5, **kw)
-    config.num_labels = num_classes
-    return transformers.SwinForImageClassification(config)
-
-
-def _pvt_v2(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """MindSpore's tanh GELU; MindCV's blocks normalise with epsilon 1e-6 as transformers' PVTv2 does, but its
-    patch embeddings and spatial reductions with MindSpore's default 1e-7; its overlapping patch embeddings are
-    MindSpore's default ``same`` convolutions (7x7 stride 4 pads 1 before and 2 after), not PyTorch's 3 and 3."""
-    import transformers
+def _pvt_v2(model: Any, config: Any) -> None:
+    """MindCV's PVTv2 normalises its patch embeddings and spatial reductions with MindSpore's default epsilon
+    1e-7 (its blocks with 1e-6, as transformers'); its overlapping patch embeddings are MindSpore's default ``same``
+    convolutions (7x7 stride 4 pads 1 before and 2 after), not PyTorch's 3 and 3."""
     from torch import nn
 
-    config: Any = transformers.PvtV2Config(num_channels=in_channels, hidden_act="gelu_pytorch_tanh",
-                                           layer_norm_eps=1e-6, num_attention_heads=[1, 2, 5, 8], **kw)
-    config.num_labels = num_classes
-    model: Any = transformers.PvtV2ForImageClassification(config)
     for name, module in model.named_modules():
         if isinstance(module, nn.LayerNorm) and name.endswith(("patch_embedding.layer_norm", "attention.layer_norm")):
             module.eps = 1e-7
         if isinstance(module, nn.Conv2d) and name.endswith("patch_embedding.proj"):
             module.padding = (0, 0)
             module.register_forward_pre_hook(same_pad)
-    return model
 
 
-def _efficientnet(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+def _efficientnet(model: Any, config: Any) -> None:
     """MindSpore's ``same`` convolutions wherever the stride is 2, for any input size (transformers pads its stem and
     its strided depthwise convolutions one row and column after, which is the same only for even sizes)."""
-    import transformers
     from torch import nn
 
-    config: Any = transformers.EfficientNetConfig(num_channels=in_channels, hidden_act="swish",
-                                                  **{k: v for k, v in kw.items() if k != "blocks"})
-    config.num_labels = num_classes
-    model: Any = transformers.EfficientNetForImageClassification(config)
     model.efficientnet.embeddings.padding = nn.Identity()
     model.efficientnet.embeddings.convolution.register_forward_pre_hook(same_pad)
     for block in model.efficientnet.encoder.blocks:
         if block.depthwise_conv.stride == 2:
             block.depthwise_conv.depthwise_conv_pad = nn.Identity()
             block.depthwise_conv.depthwise_conv.register_forward_pre_hook(same_pad)
-    return model
 
 
-def _swin_v2(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """MindSpore's tanh GELU; MindCV's blocks, patch embedding and last norm use LayerNorm epsilon 1e-6 (its patch
-    merging 1e-5, as transformers' does)."""
-    import transformers
-
-    config: Any = transformers.Swinv2Config(num_channels=in_channels, hidden_act="gelu_pytorch_tanh", patch_size=4,
-                                            layer_norm_eps=1e-6, **kw)
-    config.num_labels = num_classes
-    model: Any = transformers.Swinv2ForImageClassification(config)
+def _swin_v2(model: Any, config: Any) -> None:
+    """MindCV normalises Swin V2's patch embedding with epsilon 1e-6 (transformers' is fixed at 1e-5)."""
     model.swinv2.embeddings.norm.eps = 1e-6
-    return model
 
 
-def _mobilevit(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
+def _mobilevit(model: Any, config: Any) -> None:
     """MindCV's MobileViT block projects its local features into the transformer with a 1x1 convolution followed by
     BatchNorm and SiLU, where transformers' has the bare convolution: that module is swapped for transformers' own
-    convolution layer with both. MindSpore's LayerNorm epsilon (1e-7; transformers' is 1e-5)."""
-    import transformers
+    convolution layer with both."""
     from transformers.models.mobilevit import modeling_mobilevit
 
-    config: Any = transformers.MobileViTConfig(num_channels=in_channels, hidden_act="silu", layer_norm_eps=1e-7,
-                                               **kw)
-    config.num_labels = num_classes
-    model: Any = transformers.MobileViTForImageClassification(config)
     for stage in model.mobilevit.encoder.layer:
         if hasattr(stage, "conv_1x1"):
             bare = stage.conv_1x1.convolution
             stage.conv_1x1 = modeling_mobilevit.MobileViTConvLayer(config, bare.in_channels, bare.out_channels, 1)
-    return model
 
 
-def _bit(kw: dict[str, Any], num_classes: int, in_channels: int) -> Any:
-    """transformers' pre-activation BiT with PyTorch's symmetric padding, as MindCV pads by hand; MindCV
-    standardises its convolutions' weights with epsilon 1e-10 where transformers has 1e-8 (1e-6 in its
-    ``WeightStandardizedConv2d`` default); the width is given per stage, not as a factor (transformers' final norm
-    and classifier read the unscaled last width)."""
-    import transformers
-
-    config: Any = transformers.BitConfig(num_channels=in_channels, layer_type="preactivation", global_padding=None,
-                                         hidden_act="relu", **kw)
-    config.num_labels = num_classes
-    model: Any = transformers.BitForImageClassification(config)
+def _bit(model: Any, config: Any) -> None:
+    """MindCV standardises BiT's convolution weights with epsilon 1e-10, where transformers has 1e-8."""
     for module in model.modules():
         if type(module).__name__ == "WeightStandardizedConv2d":
             module.eps = 1e-10
-    return model
 
 
-_BUILDERS = {"resnet": _resnet, "vit": _vit, "mobilenetv2": _mobilenet_v2, "mobilenetv1": _mobilenet_v1,
-             "regnet_x": _regnet("x"), "regnet_y": _regnet("y"), "poolformer": _poolformer, "swintransformer": _swin,
-             "pvtv2": _pvt_v2, "efficientnet": _efficientnet,
-             "bit": _bit, "swintransformerv2": _swin_v2, "mobilevit": _mobilevit}
+#: Per family, what the network needs beyond its config to compute as MindCV's does.
+_PATCHES = {"resnet": _resnet, "pvtv2": _pvt_v2, "efficientnet": _efficientnet, "swintransformerv2": _swin_v2,
+            "mobilevit": _mobilevit, "bit": _bit}
 
 
 def same_pad(module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
