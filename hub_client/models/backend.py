@@ -44,6 +44,10 @@ class Backend(Protocol):
     def own_names(self, spec: NetSpec, state: dict[str, Any], path: Path) -> dict[str, Any]:
         """The file's tensors (MindCV or transformers names) by the names this backend's network has."""
 
+    def into(self, net: Any, spec: NetSpec, state: dict[str, Any], path: Path) -> dict[str, Any]:
+        """``state`` by the names of the built ``net``, where only the network knows them (a transformers repo
+        into MindCV's network, whose parameter list the names come from); as it is otherwise."""
+
     def parameter_shapes(self, net: Any) -> dict[str, tuple[int, ...]]:
         """Every parameter of ``net`` by its MindCV name, with its shape."""
 
@@ -177,6 +181,7 @@ def build_and_load(backend: Backend, spec: NetSpec, path: Path | None, *, device
     shapes = {k: tuple(v.shape) for k, v in state.items()} if state else None
     net = backend.build(target, init_weights=path is None, seed=seed, shapes=shapes)
     if path is not None:
+        state = backend.into(net, spec, state, path)
         head = own_head(backend, spec, path)
         load_weights(backend, net, path, state=state, head=head, fresh_head=reinit)
         if reinit:

@@ -174,6 +174,8 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
             chosen = _zoo_backend(info.spec, backend, device, precision)
         elif isinstance(info.spec, AutoSpec):
             chosen = _auto_backend(info.spec, backend, device)
+            if chosen == "mindspore":
+                info.spec = on_mindspore(info.spec)
         if isinstance(info.spec, ZooSpec) or chosen == "mindspore":
             net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
                                                                device=device, num_classes=num_classes, seed=seed)
@@ -208,13 +210,45 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
 
 
 def _auto_backend(spec: AutoSpec, backend: str, device: str) -> str:
-    """transformers' image classifiers run on PyTorch: ``auto`` picks it, MindSpore named is refused with the way
-    out (OpenVINO's conversion is checked for ConvNeXt only)."""
+    """transformers' image classifiers run on PyTorch: ``auto`` picks it; MindSpore named runs a repo of a MindCV
+    family with a map in MindCV's network (``on_mindspore`` says when it cannot); OpenVINO named is refused with the
+    way out (OpenVINO's conversion is checked for ConvNeXt only)."""
     asked = backend.strip().lower()
+    if asked == "mindspore":
+        return pick_backend("mindspore", device)
     if asked not in ("auto", "torch"):
         raise UsageError(f"{spec.name} is transformers' {spec.model_type}: it loads with backend='torch' here "
                          f"(backend={backend!r} builds ConvNeXt and MindCV's zoo)")
     return pick_backend("torch", device)
+
+
+def on_mindspore(spec: AutoSpec) -> ZooSpec:
+    """The MindCV network a transformers repo's weights fill, by the family's map in reverse, when MindCV's network
+    computes what the repo's config says (a repo ``hub convert`` wrote; transformers' RegNet, ...).
+
+    Raises:
+        UsageError: no MindCV architecture with a map has the repo's structure, or it computes otherwise (which
+            numerics differ; ``backend='torch'`` runs the repo as it is).
+    """
+    import json
+
+    from . import zoo_hf
+    from .zoo import spec_for_arch
+    from .zoo_torch import mindcv_head
+
+    cfg = json.loads((spec.folder / "config.json").read_text(encoding="utf-8"))
+    arch = zoo_hf.arch_for_config(cfg)
+    if arch is None:
+        raise UsageError(f"{spec.name} is transformers' {spec.model_type}, and no network of MindCV's zoo with a "
+                         "PyTorch map has its structure: load it with backend='torch'")
+    gaps = zoo_hf.numerics_gaps(arch, cfg)
+    if gaps:
+        raise UsageError(f"{spec.name} has the structure of MindCV's {arch}, which computes otherwise than the repo "
+                         f"says ({'; '.join(gaps)}): load it with backend='torch' for the repo's own logits")
+    base = spec_for_arch(arch)
+    return ZooSpec(name=arch, family=base.family, num_classes=spec.num_classes, in_channels=spec.in_channels,
+                   head=mindcv_head(arch) or base.head, image_size=base.image_size, origin="huggingface",
+                   labels=spec.labels)
 
 
 def _zoo_backend(spec: ZooSpec, backend: str, device: str, precision: str) -> str:

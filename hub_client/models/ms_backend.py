@@ -107,6 +107,27 @@ def own_names(spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any], pa
     return state
 
 
+def into(net: ms.nn.Cell, spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any],
+         path: Path) -> dict[str, Any]:
+    """A transformers repo of a family with a map (``spec.origin == "huggingface"``) under the names of MindCV's
+    network, taken from the built network itself (a tensor MindCV computes for itself keeps its value).
+
+    Raises:
+        CheckpointError: tensors that do not fill MindCV's network exactly (each named).
+    """
+    if not (isinstance(spec, ZooSpec) and spec.origin == "huggingface"):
+        return state
+    from . import zoo_torch
+
+    own = {p.name: p.asnumpy() for p in net.get_parameters()}
+    named = {k: np.asarray(v) for k, v in state.items()}
+    out, missing, unexpected = zoo_torch.to_mindcv(spec.name, named, own)
+    if missing or unexpected:
+        raise CheckpointError(path, f"the repo's tensors do not fill MindCV's {spec.name}", missing=missing,
+                              unexpected=unexpected)
+    return out
+
+
 def parameter_shapes(net: ms.nn.Cell) -> dict[str, tuple[int, ...]]:
     if isinstance(net, ms_convnext.ConvNeXt):
         return ms_convnext.param_shapes(net)

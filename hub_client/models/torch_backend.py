@@ -158,6 +158,12 @@ def own_names(spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any], pa
     return {k: v for k, v in state.items() if not k.endswith(_COUNTER)}
 
 
+def into(model: nn.Module, spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any],
+         path: Path) -> dict[str, Any]:
+    """The names are known before the build here (``own_names``)."""
+    return state
+
+
 def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
     if not _is_convnext(model):  # transformers' own names, as its repos hold them
         return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith(_COUNTER)}

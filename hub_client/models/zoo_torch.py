@@ -64,6 +64,16 @@ def _fill(template: str, groups: dict[str, str], blocks: tuple[int, ...] = ()) -
     return _FIELD.sub(value, template)
 
 
+def mindcv_head(arch: str) -> str | None:
+    """The prefix of MindCV's classifier parameters for ``arch``, read off the map's rule for transformers'
+    ``classifier`` (its pattern's literal start: ``head\\.fc\\.`` is ``head.fc.``); None when no rule names it."""
+    for pattern, template in MAPS[CONFIGS[arch][0]]:
+        if isinstance(template, str) and template.removeprefix(FLAT).startswith("classifier."):
+            literal = re.match(r"(?:\w|\\\.)*", pattern)
+            return literal.group(0).replace("\\.", ".") if literal else None
+    return None
+
+
 def to_torch(arch: str, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """``state`` (MindCV names) in transformers' names, and the names no rule of the family takes."""
     family, kw = CONFIGS[arch]
@@ -111,7 +121,8 @@ def to_mindcv(arch: str, state: dict[str, Any], network: dict[str, Any]) -> tupl
             continue
         used.update(parts)
         joined = found[0] if len(found) == 1 else np.concatenate(found, axis=0)
-        out[name] = np.reshape(joined, own.shape) if isinstance(theirs, str) and theirs.startswith(FLAT) else joined
+        flat = isinstance(theirs, str) and theirs.startswith(FLAT)  # as many rows as it has: a fresh head's differ
+        out[name] = np.reshape(joined, (joined.shape[0], *own.shape[1:])) if flat else joined
     unexpected = [k for k in state if k not in used and not k.endswith("num_batches_tracked")]
     return out, missing, unexpected
 

@@ -8,7 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from helpers import HF_CARD, index, unique
+from helpers import unique
+from helpers.publish import publish_hf_repo
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -51,16 +52,11 @@ def _tiny(model_type: str):
 def _publish(server, cards, model, processor: dict) -> str:
     from safetensors.torch import save
 
-    repo_id = f"tests/{unique(model.config.model_type)}"
-    server.add(repo_id, {
+    return publish_hf_repo(server, cards, f"tests/{unique(model.config.model_type)}", {
         "config.json": model.config.to_json_string().encode(),
         "preprocessor_config.json": json.dumps(processor).encode(),
         "model.safetensors": save({k: v.contiguous() for k, v in model.state_dict().items()}),
-        "README.md": HF_CARD.format(name=repo_id).encode(),
     })
-    (cards / f"{repo_id.replace('/', '__')}.md").write_text(HF_CARD.format(name=repo_id))
-    index(cards)
-    return repo_id
 
 
 def test_the_model_types_are_transformers_own():

@@ -100,3 +100,13 @@ def index(cards: Path, settings: Settings | None = None) -> None:
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{hashlib.sha1(os.urandom(8), usedforsecurity=False).hexdigest()[:6]}"
+
+
+def publish_hf_repo(server, cards: Path, repo_id: str, files: dict[str, bytes]) -> str:
+    """``files`` as the Hugging Face repo ``repo_id`` on the HF-compatible test server, with an HF card indexed for
+    it (its README unless ``files`` has one); the repo id."""
+    files = {"README.md": HF_CARD.format(name=repo_id).encode(), **files}
+    server.add(repo_id, files)
+    (cards / f"{repo_id.replace('/', '__')}.md").write_text(HF_CARD.format(name=repo_id))
+    index(cards)
+    return repo_id
