@@ -224,7 +224,8 @@ def _auto_backend(spec: AutoSpec, backend: str, device: str) -> str:
 
 def on_mindspore(spec: AutoSpec) -> ZooSpec:
     """The MindCV network a transformers repo's weights fill, by the family's map in reverse, when MindCV's network
-    computes what the repo's config says (a repo ``hub convert`` wrote; transformers' RegNet, ...).
+    computes what the repo's config says (a repo ``hub convert`` wrote; transformers' RegNet, ...), or can be told
+    to (``zoo_hf.mindspore_changes``: transformers' ViT with its exact GELU and epsilon 1e-12).
 
     Raises:
         UsageError: no MindCV architecture with a map has the repo's structure, or it computes otherwise (which
@@ -241,14 +242,14 @@ def on_mindspore(spec: AutoSpec) -> ZooSpec:
     if arch is None:
         raise UsageError(f"{spec.name} is transformers' {spec.model_type}, and no network of MindCV's zoo with a "
                          "PyTorch map has its structure: load it with backend='torch'")
-    gaps = zoo_hf.numerics_gaps(arch, cfg)
+    gaps = zoo_hf.numerics_gaps(arch, cfg, changeable=True)
     if gaps:
         raise UsageError(f"{spec.name} has the structure of MindCV's {arch}, which computes otherwise than the repo "
                          f"says ({'; '.join(gaps)}): load it with backend='torch' for the repo's own logits")
     base = spec_for_arch(arch)
     return ZooSpec(name=arch, family=base.family, num_classes=spec.num_classes, in_channels=spec.in_channels,
                    head=mindcv_head(arch) or base.head, image_size=base.image_size, origin="huggingface",
-                   labels=spec.labels)
+                   changes=tuple(sorted(zoo_hf.mindspore_changes(arch, cfg).items())), labels=spec.labels)
 
 
 def _zoo_backend(spec: ZooSpec, backend: str, device: str, precision: str) -> str:

@@ -98,8 +98,21 @@ def _create(name: str, spec: ZooSpec, seed: int | None) -> ms.nn.Cell:
     with _Quiet():
         net: ms.nn.Cell = mindcv.create_model(name, num_classes=spec.num_classes, in_channels=spec.in_channels,
                                               pretrained=False)
+    _change(net, dict(spec.changes))
     net.set_train(False)
     return net
+
+
+def _change(net: ms.nn.Cell, changes: dict[str, Any]) -> None:
+    """MindCV's cells told to compute as the weights' numerics say (``zoo_hf.mindspore_changes``): the exact GELU;
+    another LayerNorm epsilon (MindSpore bakes it into the cell's operator, which is made again)."""
+    for _, cell in net.cells_and_names():
+        if "gelu" in changes and isinstance(cell, ms.nn.GELU):
+            cell.approximate = changes["gelu"]
+        if "layer_norm_eps" in changes and isinstance(cell, ms.nn.LayerNorm):
+            cell.epsilon = changes["layer_norm_eps"]
+            cell.layer_norm = ms.ops.LayerNorm(begin_norm_axis=cell.begin_norm_axis,
+                                               begin_params_axis=cell.begin_params_axis, epsilon=cell.epsilon)
 
 
 def own_names(spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any], path: Path) -> dict[str, Any]:

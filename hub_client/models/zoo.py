@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from registry.record import Dialect, ModelRecord
 
@@ -56,6 +57,9 @@ class ZooSpec:
     #: Other architectures the card's names fit; the checkpoint's parameter names choose among them.
     alternatives: tuple[str, ...] = ()
     origin: str = "mindcv"
+    #: What MindCV's network is told to compute as the weights' own numerics say, where they are not MindCV's (a
+    #: transformers repo run on MindSpore: ``zoo_hf.mindspore_changes``), as (name, value) pairs.
+    changes: tuple[tuple[str, Any], ...] = ()
     labels: tuple[str, ...] | None = field(default=None, compare=False)
     engine: str = field(default="", compare=False)
     precision: str = field(default="fp32", compare=False)

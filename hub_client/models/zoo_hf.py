@@ -40,12 +40,35 @@ def same(theirs: Any, ours: Any) -> bool:
     return bool(theirs == ours)
 
 
-def numerics_gaps(arch: str, cfg: dict[str, Any]) -> list[str]:
-    """Where a repo of ``arch`` computes otherwise than MindCV's network: the config fields that say other
-    numerics, and what no field says for the family (transformers' own network always computes it its way)."""
+#: transformers' names of the exact GELU, which MindSpore's ``nn.GELU`` computes with ``approximate='none'``.
+_EXACT_GELU = ("gelu", "gelu_python")
+
+
+def mindspore_changes(arch: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """What MindCV's network of ``arch`` is told so that it computes what a repo's config says where that differs
+    from MindCV's own numerics and MindSpore can do it: the exact GELU where MindCV runs the tanh one
+    (``{"gelu": "none"}``), and a ViT's LayerNorm epsilon (``{"layer_norm_eps": 1e-12}``: transformers' ViT uses
+    the one value everywhere, as MindCV's does)."""
     ours = config_kwargs(arch)
+    changes: dict[str, Any] = {}
+    if ours.get("hidden_act") == "gelu_pytorch_tanh" and cfg.get("hidden_act") in _EXACT_GELU:
+        changes["gelu"] = "none"
+    eps = cfg.get("layer_norm_eps")
+    if CONFIGS[arch][0] == "vit" and isinstance(eps, (int, float)) and not same(eps, ours["layer_norm_eps"]):
+        changes["layer_norm_eps"] = float(eps)
+    return changes
+
+
+def numerics_gaps(arch: str, cfg: dict[str, Any], *, changeable: bool = False) -> list[str]:
+    """Where a repo of ``arch`` computes otherwise than MindCV's network: the config fields that say other
+    numerics (with ``changeable``, less those :func:`mindspore_changes` makes MindCV's network compute), and what
+    no field says for the family (transformers' own network always computes it its way)."""
+    ours = config_kwargs(arch)
+    made = mindspore_changes(arch, cfg) if changeable else {}
+    done = {"hidden_act"} if "gelu" in made else set()
+    done |= {"layer_norm_eps"} if "layer_norm_eps" in made else set()
     gaps = [f"config.json says {k}={cfg[k]!r} where MindCV's {arch} computes {k}={ours[k]!r}"
-            for k in NUMERICS if k in cfg and k in ours and not same(cfg[k], ours[k])]
+            for k in NUMERICS if k in cfg and k in ours and k not in done and not same(cfg[k], ours[k])]
     family = CONFIGS[arch][0]
     if family in NOT_IN_CONFIG:
         gaps.append(f"{NOT_IN_CONFIG[family]}: the repo's weights were made for transformers' way")

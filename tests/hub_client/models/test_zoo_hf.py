@@ -102,3 +102,45 @@ def test_transformers_resnet_is_never_taken_for_mindcv_s():
     assert zoo_hf.arch_for_config(cfg) == "resnet18"
     [gap] = zoo_hf.numerics_gaps("resnet18", cfg)
     assert "pools ResNet's stem" in gap
+
+
+def _transformers_vit_config(**kw):
+    return transformers.ViTConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                  intermediate_size=3072, patch_size=32, image_size=224, **kw)
+
+
+def test_mindcv_s_vit_is_told_the_exact_gelu_and_epsilon_of_transformers_vit():
+    """transformers' ViT (Google's numerics: exact GELU, LayerNorm epsilon 1e-12) is MindCV's vit_b_32_224 by
+    structure; both differences are ones MindSpore can be told, so nothing is left that refuses it."""
+    cfg = _transformers_vit_config().to_dict()
+    assert zoo_hf.arch_for_config(cfg) == "vit_b_32_224"
+    assert zoo_hf.mindspore_changes("vit_b_32_224", cfg) == {"gelu": "none", "layer_norm_eps": 1e-12}
+    assert len(zoo_hf.numerics_gaps("vit_b_32_224", cfg)) == 2
+    assert zoo_hf.numerics_gaps("vit_b_32_224", cfg, changeable=True) == []
+    mine = _transformers_vit_config(hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-7).to_dict()
+    assert zoo_hf.mindspore_changes("vit_b_32_224", mine) == {}
+
+
+@pytest.mark.slow
+def test_transformers_own_vit_runs_on_mindspore_with_its_own_logits(hf_env, cards, tmp_path):
+    """A ViT-B/32 as transformers writes it (exact GELU, epsilon 1e-12) in MindCV's network told both: transformers'
+    logits within 1e-4 of the largest; MindCV's own numerics would move them past that."""
+    torch.manual_seed(0)
+    model = transformers.ViTForImageClassification(_transformers_vit_config(num_labels=10)).eval()
+    with torch.no_grad():
+        for t in model.parameters():
+            t.add_(torch.randn_like(t) * 0.02)
+    model.save_pretrained(tmp_path / "repo")
+    repo_id = publish_hf_repo(hf_env, cards, f"tests/{unique('vit')}", _folder_files(tmp_path / "repo"))
+    net = hub_client.load_model(f"hf:{repo_id}", backend="mindspore")
+    assert dict(net.hub_info.spec.changes) == {"gelu": "none", "layer_norm_eps": 1e-12}
+    x = np.random.default_rng(24).standard_normal((2, 3, 224, 224)).astype(np.float32)
+    with torch.no_grad():
+        want = model(pixel_values=torch.from_numpy(x)).logits.numpy()
+    got = net(ms.Tensor(x)).asnumpy()
+    scale = np.abs(want).max()
+    assert np.abs(got - want).max() <= 1e-4 * scale and (got.argmax(1) == want.argmax(1)).all()
+    for _, cell in net.cells_and_names():  # MindCV's own GELU back: the logits leave the bound
+        if isinstance(cell, ms.nn.GELU):
+            cell.approximate = "tanh"
+    assert np.abs(net(ms.Tensor(x)).asnumpy() - want).max() > 1e-4 * scale
