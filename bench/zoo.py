@@ -74,6 +74,12 @@ def _setup(work: Path, arch: str, nginx: Nginx, settings: Settings) -> tuple[str
     [path] = pull(name, settings=settings)
     renamed, unknown = zoo_torch.to_torch(arch, {p.name: p.asnumpy() for p in net.get_parameters()})
     assert not unknown, unknown
+    import torch
+
+    from hub_client.models.hf_names import to_model
+
+    with torch.device("meta"):  # the anchor's file holds the network's own in-memory names
+        renamed = to_model(zoo_torch.build(arch, 1000, 3), renamed)
     converted = work / f"{arch}.safetensors"
     save_file({k: v.copy() for k, v in renamed.items()}, str(converted))
     return name, path, converted

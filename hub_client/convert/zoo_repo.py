@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hub_client.models import zoo, zoo_hf, zoo_torch
+from hub_client.models import hf_names, zoo, zoo_hf, zoo_torch
 from hub_client.models.preprocess import Preprocess, load_hf_preprocessor, mindcv_default
 from hub_client.models.zoo import ZooSpec
 from hub_client.models.zoo_maps import CONFIGS, NOT_IN_CONFIG, NUMERICS
@@ -59,10 +59,7 @@ def config_gap(spec: ZooSpec, image_size: int) -> str | None:
 
 def hf_config(spec: ZooSpec, labels: tuple[str, ...], image_size: int) -> dict[str, Any]:
     """transformers' config of the network the loader builds for ``spec``, as ``config.json`` holds it."""
-    import torch
-
-    with torch.device("meta"):
-        model = zoo_torch.build(spec.name, spec.num_classes, spec.in_channels)
+    model = meta_network(spec)
     cfg: dict[str, Any] = model.config.to_dict()
     cfg.update(architectures=[type(model).__name__], id2label={str(i): n for i, n in enumerate(labels)},
                label2id={n: i for i, n in enumerate(labels)}, **{zoo_hf.ARCH_KEY: spec.name})
@@ -92,14 +89,16 @@ def to_hf(src: Any, out: Path, *, name: str | None, image_size: int | None, over
         raise ConversionError(src.label, f"{gap}: a repo transformers loads from its config alone would give other "
                               "logits; load the checkpoint as it is with load_model (backend='torch' runs it on "
                               "PyTorch with MindSpore's numerics)")
-    tensors, unknown = zoo_torch.to_torch(spec.name, src.state)
-    expected = network_shapes(spec)
-    wrong = [(k, tuple(v.shape), expected[k]) for k, v in tensors.items() if k in expected and
+    tensors, unknown = zoo_torch.to_torch(spec.name, src.state)  # the Hub's names, as the repo holds them
+    model = meta_network(spec)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    placed = hf_names.to_model(model, tensors, src.weights)
+    wrong = [(k, tuple(v.shape), expected[k]) for k, v in placed.items() if k in expected and
              tuple(v.shape) != expected[k]]
-    if unknown or wrong or set(tensors) != set(expected):
+    if unknown or wrong or set(placed) != set(expected):
         raise CheckpointError(src.weights, f"does not fit transformers' network for {spec.name}",
-                              missing=sorted(set(expected) - set(tensors)),
-                              unexpected=unknown + sorted(set(tensors) - set(expected)), mismatched=wrong)
+                              missing=sorted(set(expected) - set(placed)),
+                              unexpected=unknown + sorted(set(placed) - set(expected)), mismatched=wrong)
     cfg = hf_config(spec, src.labels, size)
     intro = (f"MindCV's {spec.name} converted by hub (hub-registry) from {src.label}, with the numerics it was "
              f"trained with ({', '.join(f'`{k}={cfg[k]}`' for k in NUMERICS if k in cfg)}).")
@@ -127,13 +126,12 @@ def to_hf(src: Any, out: Path, *, name: str | None, image_size: int | None, over
     return Converted(out, [out / n for n in names], total, notes)
 
 
-def network_shapes(spec: ZooSpec) -> dict[str, tuple[int, ...]]:
-    """transformers' network for ``spec``, name → shape (built on the meta device: no memory, no draws)."""
+def meta_network(spec: ZooSpec) -> Any:
+    """transformers' network for ``spec``, built on the meta device (no memory, no draws)."""
     import torch
 
     with torch.device("meta"):
-        model = zoo_torch.build(spec.name, spec.num_classes, spec.in_channels)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+        return zoo_torch.build(spec.name, spec.num_classes, spec.in_channels)
 
 
 def folder_spec(folder: Path, cfg: dict[str, Any]) -> ZooSpec | None:

@@ -160,8 +160,13 @@ def own_names(spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any], pa
 
 def into(model: nn.Module, spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[str, Any],
          path: Path) -> dict[str, Any]:
-    """The names are known before the build here (``own_names``)."""
-    return state
+    """The Hub's names (a transformers repo's, or MindCV's renamed by its family's map) by the network's in-memory
+    names (transformers 5 renames some networks' parameters on load: ``hf_names``)."""
+    if isinstance(spec, ConvNeXtSpec):
+        return state
+    from .hf_names import to_model
+
+    return to_model(model, state, path)
 
 
 def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:

@@ -35,14 +35,16 @@ _MBCONV = ((r"weight", "expansion.expand_conv.weight"), (_BN_LEAF, "expansion.ex
            (r"weight", "projection.project_conv.weight"), (_BN_LEAF, "projection.project_bn.{bn}"))
 
 
-#: Per MindCV family: (MindCV name pattern, transformers name template), the first pattern that matches wins;
+#: Per MindCV family: (MindCV name pattern, transformers name template), the first pattern that matches wins. The
+#: names are the Hub's, as ``save_pretrained`` writes them and every transformers release reads them (transformers 5
+#: renames ViT's and Swin's in memory; ``hf_names`` converts);
 #: ``{bn}`` is the BatchNorm or LayerNorm leaf renamed, ``{g}`` a named group as matched, ``{g-4}`` that number
 #: less 4 and ``{2*g-6}`` twice it less 6 (MindCV counts ResNet's layers from 1, MobileNet's blocks after the
 #: stem's cells, and MobileNetV1's block is two of transformers' layers); ``{s-3:b}`` is block ``b`` of stage
 #: ``s-3`` counted from the network's first block, by the architecture's ``blocks`` per stage (EfficientNet's
 #: scaled depths: transformers numbers its blocks across stages, MindCV within each). A tuple of templates
 #: splits the tensor into that many equal parts along its first axis (ViT's joined ``qkv`` projection is
-#: transformers' ``q_proj``, ``k_proj``, ``v_proj``, in that order); the empty tuple drops a tensor the network
+#: transformers' ``query``, ``key``, ``value``, in that order); the empty tuple drops a tensor the network
 #: computes itself (Swin's relative position index and shifted-window mask, which MindCV saves); ``FLAT`` before a
 #: template flattens the tensor (BiT's classifier is a 1x1 convolution, transformers' a linear layer).
 MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
@@ -63,12 +65,14 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
         (r"cls_token", "vit.embeddings.cls_token"),
         (r"pos_embed", "vit.embeddings.position_embeddings"),
         (r"patch_embed\.proj\.(?P<leaf>weight|bias)", "vit.embeddings.patch_embeddings.projection.{leaf}"),
-        (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "vit.layers.{b}.layernorm_before.{bn}"),
+        (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "vit.encoder.layer.{b}.layernorm_before.{bn}"),
         (r"blocks\.(?P<b>\d+)\.attn\.qkv\.(?P<leaf>weight|bias)",
-         tuple(f"vit.layers.{{b}}.attention.{x}_proj.{{leaf}}" for x in "qkv")),
-        (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)", "vit.layers.{b}.attention.o_proj.{leaf}"),
-        (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "vit.layers.{b}.layernorm_after.{bn}"),
-        (r"blocks\.(?P<b>\d+)\.mlp\.(?P<fc>fc[12])\.(?P<leaf>weight|bias)", "vit.layers.{b}.mlp.{fc}.{leaf}"),
+         tuple(f"vit.encoder.layer.{{b}}.attention.attention.{x}.{{leaf}}" for x in ("query", "key", "value"))),
+        (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)",
+         "vit.encoder.layer.{b}.attention.output.dense.{leaf}"),
+        (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "vit.encoder.layer.{b}.layernorm_after.{bn}"),
+        (r"blocks\.(?P<b>\d+)\.mlp\.fc1\.(?P<leaf>weight|bias)", "vit.encoder.layer.{b}.intermediate.dense.{leaf}"),
+        (r"blocks\.(?P<b>\d+)\.mlp\.fc2\.(?P<leaf>weight|bias)", "vit.encoder.layer.{b}.output.dense.{leaf}"),
         (rf"norm\.{_LN_LEAF}", "vit.layernorm.{bn}"),
         (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
     ],
@@ -143,15 +147,17 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
           for where, stage in ((r"blocks\.(?P<s>[1-9]\d*)\.", "{s}"), (r"", "0"))
           for mine, theirs in (
               (r"blocks\.(?P<b>\d+)\.attn\.relative_bias\.relative_position_bias_table",
-               "blocks.{b}.attention.relative_position_bias.relative_position_bias_table"),
+               "blocks.{b}.attention.self.relative_position_bias_table"),
               (r"blocks\.(?P<b>\d+)\.attn\.relative_bias\.index", ()),
               (r"blocks\.(?P<b>\d+)\.attn_mask", ()),
-              (r"blocks\.(?P<b>\d+)\.attn\.(?P<x>[qkv])\.(?P<leaf>weight|bias)",
-               "blocks.{b}.attention.{x}_proj.{leaf}"),
-              (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)", "blocks.{b}.attention.o_proj.{leaf}"),
+              *((rf"blocks\.(?P<b>\d+)\.attn\.{x}\.(?P<leaf>weight|bias)", f"blocks.{{b}}.attention.self.{y}.{{leaf}}")
+                for x, y in (("q", "query"), ("k", "key"), ("v", "value"))),
+              (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)",
+               "blocks.{b}.attention.output.dense.{leaf}"),
               (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "blocks.{b}.layernorm_before.{bn}"),
               (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "blocks.{b}.layernorm_after.{bn}"),
-              (r"blocks\.(?P<b>\d+)\.mlp\.(?P<fc>fc[12])\.(?P<leaf>weight|bias)", "blocks.{b}.mlp.{fc}.{leaf}"),
+              (r"blocks\.(?P<b>\d+)\.mlp\.fc1\.(?P<leaf>weight|bias)", "blocks.{b}.intermediate.dense.{leaf}"),
+              (r"blocks\.(?P<b>\d+)\.mlp\.fc2\.(?P<leaf>weight|bias)", "blocks.{b}.output.dense.{leaf}"),
               (r"downsample\.reduction\.weight", "downsample.reduction.weight"),
               (rf"downsample\.norm\.{_LN_LEAF}", "downsample.norm.{bn}"),
           )),

@@ -60,7 +60,7 @@ def test_every_pytorch_config_takes_its_mindcv_checkpoint_s_every_tensor():
     renamed by the map, are exactly transformers' network's, shape for shape (built on the meta device: no
     memory, no draws)."""
     torch = pytest.importorskip("torch")
-    from hub_client.models import zoo_torch
+    from hub_client.models import hf_names, zoo_torch
 
     for arch in zoo_torch.CONFIGS:
         quick = {"weight_init": False} if arch.startswith("vit") else {}  # MindCV's ViT draws its init eagerly
@@ -68,9 +68,9 @@ def test_every_pytorch_config_takes_its_mindcv_checkpoint_s_every_tensor():
         renamed, unknown = zoo_torch.to_torch(arch, {k: np.empty(s, np.uint8) for k, s in mine.items()})
         assert not unknown, (arch, unknown)
         with torch.device("meta"):
-            theirs = {k: tuple(v.shape) for k, v in zoo_torch.build(arch, 1000, 3).state_dict().items()
-                      if not k.endswith("num_batches_tracked")}
-        assert {k: v.shape for k, v in renamed.items()} == theirs, arch
+            model = zoo_torch.build(arch, 1000, 3)
+        theirs = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+        assert {k: v.shape for k, v in hf_names.to_model(model, renamed).items()} == theirs, arch
 
 
 def _catalogue_classifiers():
