@@ -103,13 +103,14 @@ def repo_spec(folder: Path) -> ConvNeXtSpec:
     return spec
 
 
-def checkpoint_spec(path: Path) -> ConvNeXtSpec:
-    """The ConvNeXt a MindCV ``.ckpt`` holds, read off its record headers (no tensor byte is read).
+def checkpoint_spec(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) -> ConvNeXtSpec:
+    """The ConvNeXt a MindCV ``.ckpt`` holds, read off its record headers (``shapes``, when already read; no
+    tensor byte is read).
 
     Raises:
         ConversionError: not a ConvNeXt in MindCV's layout (its first tensor names are given).
     """
-    shapes = read_shapes(path) or {}
+    shapes = shapes if shapes is not None else read_shapes(path) or {}
     spec = spec_from_shapes(shapes, name=path.stem)
     if spec is None:
         names = ", ".join(list(shapes)[:4]) or "none"
@@ -165,23 +166,16 @@ def _weights_file(path: Path) -> Source:
     if not path.name.lower().endswith(".ckpt"):
         raise ConversionError(path, "a single file is read as a MindCV checkpoint (.ckpt); for a Hugging Face "
                               "repo give its folder, whose config.json says the numerics of its weights")
-    zoo = _zoo_checkpoint(path)
-    if zoo is not None:
-        return zoo
-    spec = checkpoint_spec(path)
+    shapes = read_shapes(path) or {}
+    if spec_from_shapes(shapes, name=path.stem) is None:  # no ConvNeXt: a network of MindCV's zoo, by its name?
+        from . import zoo_repo
+
+        zoo = zoo_repo.checkpoint_spec(path, shapes)
+        if zoo is not None:
+            return Source(str(path), zoo, path, {}, zoo_repo.default_preprocess(zoo))
+    spec = checkpoint_spec(path, shapes)
     preprocess = mindcv_imagenet() if spec.num_classes == 1000 else Preprocess()
     return Source(str(path), spec, path, {}, preprocess)
-
-
-def _zoo_checkpoint(path: Path) -> Source | None:
-    """A checkpoint of MindCV's zoo named as MindCV names its files, when it is no ConvNeXt."""
-    from . import zoo_repo
-
-    shapes = read_shapes(path) or {}
-    if spec_from_shapes(shapes, name=path.stem) is not None:
-        return None
-    spec = zoo_repo.checkpoint_spec(path, shapes)
-    return Source(str(path), spec, path, {}, zoo_repo.default_preprocess(spec)) if spec else None
 
 
 def _registry_name(name: str, progress: Any, settings: Settings) -> Source:

@@ -57,9 +57,8 @@ def config_gap(spec: ZooSpec, image_size: int) -> str | None:
     return None
 
 
-def hf_config(spec: ZooSpec, labels: tuple[str, ...], image_size: int) -> dict[str, Any]:
-    """transformers' config of the network the loader builds for ``spec``, as ``config.json`` holds it."""
-    model = meta_network(spec)
+def hf_config(model: Any, spec: ZooSpec, labels: tuple[str, ...], image_size: int) -> dict[str, Any]:
+    """The config of ``model`` (the network the loader builds for ``spec``) as ``config.json`` holds it."""
     cfg: dict[str, Any] = model.config.to_dict()
     cfg.update(architectures=[type(model).__name__], id2label={str(i): n for i, n in enumerate(labels)},
                label2id={n: i for i, n in enumerate(labels)}, **{zoo_hf.ARCH_KEY: spec.name})
@@ -99,7 +98,7 @@ def to_hf(src: Any, out: Path, *, name: str | None, image_size: int | None, over
         raise CheckpointError(src.weights, f"does not fit transformers' network for {spec.name}",
                               missing=sorted(set(expected) - set(placed)),
                               unexpected=unknown + sorted(set(placed) - set(expected)), mismatched=wrong)
-    cfg = hf_config(spec, src.labels, size)
+    cfg = hf_config(model, spec, src.labels, size)
     intro = (f"MindCV's {spec.name} converted by hub (hub-registry) from {src.label}, with the numerics it was "
              f"trained with ({', '.join(f'`{k}={cfg[k]}`' for k in NUMERICS if k in cfg)}).")
     record = src.record

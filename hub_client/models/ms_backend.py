@@ -132,13 +132,13 @@ def into(net: ms.nn.Cell, spec: ConvNeXtSpec | ZooSpec | AutoSpec, state: dict[s
         return state
     from . import zoo_torch
 
-    own = {p.name: p.asnumpy() for p in net.get_parameters()}
+    own = {p.name: p for p in net.get_parameters()}  # shapes, and the values MindCV computes itself: no copy
     named = {k: np.asarray(v) for k, v in state.items()}
     out, missing, unexpected = zoo_torch.to_mindcv(spec.name, named, own)
     if missing or unexpected:
         raise CheckpointError(path, f"the repo's tensors do not fill MindCV's {spec.name}", missing=missing,
                               unexpected=unexpected)
-    return out
+    return {k: v.asnumpy() if isinstance(v, ms.Parameter) else v for k, v in out.items()}
 
 
 def parameter_shapes(net: ms.nn.Cell) -> dict[str, tuple[int, ...]]:

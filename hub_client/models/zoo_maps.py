@@ -35,6 +35,21 @@ _MBCONV = ((r"weight", "expansion.expand_conv.weight"), (_BN_LEAF, "expansion.ex
            (r"weight", "projection.project_conv.weight"), (_BN_LEAF, "projection.project_bn.{bn}"))
 
 
+#: A Swin stage's rules that Swin and Swin V2 share (under ``<model>.encoder.layers.<s>.``): the attention's
+#: projections, the block's norms and MLP, the patch merging after the stage.
+_SWIN_STAGE = (
+    *((rf"blocks\.(?P<b>\d+)\.attn\.{x}\.(?P<leaf>weight|bias)", f"blocks.{{b}}.attention.self.{y}.{{leaf}}")
+      for x, y in (("q", "query"), ("k", "key"), ("v", "value"))),
+    (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)", "blocks.{b}.attention.output.dense.{leaf}"),
+    (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "blocks.{b}.layernorm_before.{bn}"),
+    (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "blocks.{b}.layernorm_after.{bn}"),
+    (r"blocks\.(?P<b>\d+)\.mlp\.fc1\.(?P<leaf>weight|bias)", "blocks.{b}.intermediate.dense.{leaf}"),
+    (r"blocks\.(?P<b>\d+)\.mlp\.fc2\.(?P<leaf>weight|bias)", "blocks.{b}.output.dense.{leaf}"),
+    (r"downsample\.reduction\.weight", "downsample.reduction.weight"),
+    (rf"downsample\.norm\.{_LN_LEAF}", "downsample.norm.{bn}"),
+)
+
+
 #: Per MindCV family: (MindCV name pattern, transformers name template), the first pattern that matches wins. The
 #: names are the Hub's, as ``save_pretrained`` writes them and every transformers release reads them (transformers 5
 #: renames ViT's and Swin's in memory; ``hf_names`` converts);
@@ -150,16 +165,7 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
                "blocks.{b}.attention.self.relative_position_bias_table"),
               (r"blocks\.(?P<b>\d+)\.attn\.relative_bias\.index", ()),
               (r"blocks\.(?P<b>\d+)\.attn_mask", ()),
-              *((rf"blocks\.(?P<b>\d+)\.attn\.{x}\.(?P<leaf>weight|bias)", f"blocks.{{b}}.attention.self.{y}.{{leaf}}")
-                for x, y in (("q", "query"), ("k", "key"), ("v", "value"))),
-              (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)",
-               "blocks.{b}.attention.output.dense.{leaf}"),
-              (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "blocks.{b}.layernorm_before.{bn}"),
-              (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "blocks.{b}.layernorm_after.{bn}"),
-              (r"blocks\.(?P<b>\d+)\.mlp\.fc1\.(?P<leaf>weight|bias)", "blocks.{b}.intermediate.dense.{leaf}"),
-              (r"blocks\.(?P<b>\d+)\.mlp\.fc2\.(?P<leaf>weight|bias)", "blocks.{b}.output.dense.{leaf}"),
-              (r"downsample\.reduction\.weight", "downsample.reduction.weight"),
-              (rf"downsample\.norm\.{_LN_LEAF}", "downsample.norm.{bn}"),
+              *_SWIN_STAGE,
           )),
         (rf"norm\.{_LN_LEAF}", "swin.layernorm.{bn}"),
         (r"classifier\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
@@ -190,16 +196,7 @@ MAPS: dict[str, list[tuple[str, str | tuple[str, ...]]]] = {
               (r"blocks\.(?P<b>\d+)\.attn\.relative_position_bias\.cpb_mlp(?P<i>[02])\.(?P<leaf>weight|bias)",
                "blocks.{b}.attention.self.continuous_position_bias_mlp.{i}.{leaf}"),
               (r"blocks\.(?P<b>\d+)\.attn\.logit_scale", "blocks.{b}.attention.self.logit_scale"),
-              *((rf"blocks\.(?P<b>\d+)\.attn\.{x}\.(?P<leaf>weight|bias)", f"blocks.{{b}}.attention.self.{y}.{{leaf}}")
-                for x, y in (("q", "query"), ("k", "key"), ("v", "value"))),
-              (r"blocks\.(?P<b>\d+)\.attn\.proj\.(?P<leaf>weight|bias)",
-               "blocks.{b}.attention.output.dense.{leaf}"),
-              (rf"blocks\.(?P<b>\d+)\.norm1\.{_LN_LEAF}", "blocks.{b}.layernorm_before.{bn}"),
-              (rf"blocks\.(?P<b>\d+)\.norm2\.{_LN_LEAF}", "blocks.{b}.layernorm_after.{bn}"),
-              (r"blocks\.(?P<b>\d+)\.mlp\.fc1\.(?P<leaf>weight|bias)", "blocks.{b}.intermediate.dense.{leaf}"),
-              (r"blocks\.(?P<b>\d+)\.mlp\.fc2\.(?P<leaf>weight|bias)", "blocks.{b}.output.dense.{leaf}"),
-              (r"downsample\.reduction\.weight", "downsample.reduction.weight"),
-              (rf"downsample\.norm\.{_LN_LEAF}", "downsample.norm.{bn}"),
+              *_SWIN_STAGE,
           )),
         (rf"norm\.{_LN_LEAF}", "swinv2.layernorm.{bn}"),
         (r"head\.(?P<leaf>weight|bias)", "classifier.{leaf}"),
