@@ -185,6 +185,20 @@ class IntegrityError(HubError, ValueError):
             "or report the card")
 
 
+class SignatureError(HubError, ValueError):
+    """A model signature that does not hold, or one a trust rule asks for and the model lacks: made with another
+    key or identity, not a signature at all, or a file that differs from what it signs. ``model`` is the model or
+    folder, ``files`` the files at fault, ``rule`` the trust rule that asked for the signature, if one did."""
+
+    def __init__(self, model: str, problem: str, *, files: tuple[str, ...] = (), rule: str | None = None) -> None:
+        self.model = model
+        self.problem = problem
+        self.files = files
+        self.rule = rule
+        asked = f"; the trust rule {rule} asks for it, and nothing of the model was cached as verified" if rule else ""
+        super().__init__(f"{model}: {problem}{asked}")
+
+
 class DamagedFileError(HubError, ValueError):
     """A cached file changed on disk after it was verified (a bad disk, a stray write, an editor): its bytes no
     longer hash to the address it is stored under. ``name`` is the model it belongs to."""

@@ -135,6 +135,9 @@ class ModelRecord(BaseModel):
     refs: list[str] = Field(default_factory=list)
     body: str = ""
     variants: list[VariantRecord] = Field(default_factory=list)
+    #: Where the model's OpenSSF signature lies (a MindSpore Hub card's ``signature-link``); a Hugging Face repo
+    #: carries its own ``model.sig``.
+    signature_url: str | None = None
 
     def metric(self, key: str) -> float | None:
         """A numeric metric by spelling-free key (``top1`` finds ``top1acc`` and ``Top-1 (%)``)."""

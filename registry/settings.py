@@ -86,6 +86,8 @@ class Settings:
     serve_upstream_token: str | None = None
     #: ``HUB_SERVE_TTL``: seconds ``hub serve`` trusts a branch or tag upstream confirmed.
     serve_ttl: float = 300.0
+    #: ``HUB_TRUST``: a YAML trust policy (who must have signed which models); None asks for no signature.
+    trust_file: Path | None = None
     #: How a retry waits (tests pass a recorder instead of sleeping).
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
@@ -176,6 +178,7 @@ class Settings:
             serve_write_tokens=tuple(env.items("HUB_SERVE_WRITE_TOKENS")),
             serve_upstream_token=env.text("HUB_SERVE_UPSTREAM_TOKEN") or None,
             serve_ttl=env.number("HUB_SERVE_TTL", 300.0, minimum=0.0),
+            trust_file=Path(trust).expanduser() if (trust := env.text("HUB_TRUST")) else None,
         )
 
 

@@ -6,11 +6,13 @@ Library code returns values; these helpers are the only place the CLI prints the
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from hub_client.provenance import TrustAnchor
     from registry.settings import Settings
 
 
@@ -45,6 +47,24 @@ PrecisionOpt = Annotated[str | None, typer.Option(
     "model shows the answers unchanged), fp32 (exact), bf16 or fp16. Default: auto with --backend auto, fp32 with "
     "a backend named.", show_default=False)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which engine and precision run it.")]
+# Who must have signed: one of a public key, a certificate chain, a Sigstore identity and issuer.
+KeyOpt = Annotated[Path | None, typer.Option("--key", help="The signer's public key (PEM, elliptic curve).")]
+ChainOpt = Annotated[list[Path] | None, typer.Option(
+    "--certificate-chain", help="A certificate the signing certificate must lead to (repeat for a chain).")]
+IdentityOpt = Annotated[str | None, typer.Option("--identity", help="Sigstore keyless: the signer's identity "
+                                                 "(an e-mail or a workflow URL); with --issuer.")]
+IssuerOpt = Annotated[str | None, typer.Option("--issuer", help="Sigstore keyless: the OIDC issuer that vouches "
+                                               "for --identity.")]
+
+
+def trust_anchor(key: Path | None, chain: list[Path] | None, identity: str | None,
+                 issuer: str | None) -> TrustAnchor | None:
+    """The anchor the signature options name; None when none is given."""
+    if key is None and not chain and identity is None and issuer is None:
+        return None
+    from hub_client.provenance import TrustAnchor
+
+    return TrustAnchor(key=key, certificate_chain=tuple(chain or ()), identity=identity, issuer=issuer)
 
 
 def console(err: bool = False) -> Any:

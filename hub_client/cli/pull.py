@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from ._output import JsonOpt, NameArg, bars_wanted, emit_json, note, settings
+from ._output import (
+    ChainOpt,
+    IdentityOpt,
+    IssuerOpt,
+    JsonOpt,
+    KeyOpt,
+    NameArg,
+    bars_wanted,
+    emit_json,
+    note,
+    settings,
+    trust_anchor,
+)
 
 
 def pull(
@@ -54,16 +66,45 @@ def pull(
 
 
 def verify(
-    name: Annotated[str, typer.Argument(help="A model whose cached files to re-hash.")],
+    name: Annotated[str, typer.Argument(help="A model whose cached files to check, or a folder (with a signer).")],
     repair: Annotated[bool, typer.Option("--repair", help="Fetch again what is damaged or missing.")] = False,
+    key: KeyOpt = None,
+    certificate_chain: ChainOpt = None,
+    identity: IdentityOpt = None,
+    issuer: IssuerOpt = None,
+    signature: Annotated[Path | None, typer.Option(help="A folder's signature file (default FOLDER/model.sig).")
+                         ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Re-hash a model's cached files (assets, or a Hugging Face repo's files) against their cards; exit 1 if one
-    does not match or is missing. With --repair, fetch those again."""
-    from hub_client.fetch.pull import verify_cached
+    does not match or is missing. With --repair, fetch those again.
+
+    With a signer (--key, --certificate-chain, or --identity and --issuer), check the OpenSSF signature instead: of
+    a folder (model.sig in it, as `model_signing sign` writes it), or of a pulled model (the model.sig pulled with
+    it, against the digests its pull computed); exit 1, naming the file, when one differs or is not signed."""
     from hub_client.fetch.remote import resolve
 
     chosen = settings()
+    anchor = trust_anchor(key, certificate_chain, identity, issuer)
+    if anchor is not None:
+        from hub_client.fetch.signed import cached_verdict
+        from hub_client.provenance import verify_folder
+
+        folder = Path(name)
+        if folder.is_dir():
+            verdict = verify_folder(folder, anchor, signature)
+        else:
+            verdict = cached_verdict(resolve(name, settings=chosen).record, [anchor], settings=chosen)
+        if json_:
+            emit_json({"model": verdict.model, "signed_by": verdict.signer, "files": list(verdict.checked),
+                       "signed_not_pulled": list(verdict.not_present)})
+        else:
+            typer.echo(f"ok       {verdict.model}: {len(verdict.checked)} file(s) signed by {verdict.signer}")
+            for f in verdict.not_present:
+                typer.echo(f"not here {f} (signed, not pulled)")
+        return
+    from hub_client.fetch.pull import verify_cached
+
     results = verify_cached(resolve(name, settings=chosen).record, settings=chosen, repair=repair)
     if json_:
         emit_json(results)

@@ -26,6 +26,7 @@ from registry.settings import Settings
 from .cache import Cache
 from .digests import address_digest, address_kind
 from .policy import Policy
+from .signed import SIGNATURE_FILE, cached_verdict, hf_plan, trust_rule
 
 if TYPE_CHECKING:
     from .hf_files import RepoFile
@@ -98,18 +99,28 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
     policy.check(f"{endpoint}/{repo}")
     if settings.offline:
         with hub_errors(repo, endpoint, revision):
-            return _offline_files(record, revision, fmt, settings)
+            paths = _offline_files(record, revision, fmt, settings)
+        rule = trust_rule(record, settings)
+        if rule is not None:
+            cached_verdict(record, rule.anchors, settings=settings, rule=rule.where)
+        return paths
     token = settings.hf_token
     if files is None or sha is None:
         found = list_repo(repo, revision, endpoint=endpoint, token=token, policy=policy, settings=settings)
         files, sha = found.files, found.sha
     by_name = {f.path: f for f in files}
     names = _complete_pick(repo, sha, list(by_name), fmt)
+    plan = hf_plan(record, names, by_name, settings)
+    checks: dict[str, Callable[[Path], None]] = {}
+    if plan is not None:  # the signature first, then what the listing tells, before any weight comes
+        fetch_file(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
+                   settings=settings, check=plan.check_signature)
+        checks = plan.check_listed(names, by_name)
     _remember_listing(settings.listings, repo, sha, list(by_name))
 
     def one(name: str) -> Path:
         return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
-                          settings=settings, progress=progress(name) if progress else None)
+                          settings=settings, progress=progress(name) if progress else None, check=checks.get(name))
 
     if len(names) < 3:
         paths = [one(n) for n in names]

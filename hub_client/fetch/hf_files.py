@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -276,9 +277,11 @@ def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str,
 
 
 def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str | None, policy: Policy,
-               settings: Settings, progress: ProgressSink | None = None) -> Path:
+               settings: Settings, progress: ProgressSink | None = None,
+               check: Callable[[Path], None] | None = None) -> Path:
     """The file ``f`` of ``repo_id`` at commit ``sha`` in the HF cache, verified against its address; fetched
-    only when the cache lacks it (or holds it damaged). Returns the snapshot path.
+    only when the cache lacks it (or holds it damaged). Returns the snapshot path. ``check`` (a signature's
+    demand) sees the bytes, cached or just come, before they are kept or linked; what it raises goes through.
 
     Raises:
         IntegrityError: the bytes that came do not hash to the file's address (nothing is kept).
@@ -294,6 +297,8 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
     blob = folder / "blobs" / f.etag
     linked = pointer.exists() and os.path.realpath(pointer) == os.path.realpath(blob)
     if linked and cache.is_trusted(blob, "hf", f.etag):
+        if check is not None:
+            check(blob)
         return pointer
     url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(f.path)}"
     lock = settings.hf_cache / ".locks" / folder.name / f"{f.etag}.lock"
@@ -302,6 +307,8 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         if blob.is_file():  # another process brought it, or it was cached before: check it once
             what, got = _digest_of(blob, f)
             if got == f.etag:
+                if check is not None:
+                    check(blob)
                 cache.mark_verified(blob, "hf", f.etag)
                 link(pointer, blob)
                 return pointer
@@ -318,6 +325,12 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         if got != f.etag:
             part.discard()
             raise IntegrityError(url=out.url, expected=f.etag, actual=got, what=what)
+        if check is not None:
+            try:
+                check(part.path)
+            except BaseException:
+                part.discard()
+                raise
         os.replace(part.path, blob)
         part.discard()
     cache.mark_verified(blob, "hf", f.etag)

@@ -37,6 +37,7 @@ from .digests import file_digest
 from .policy import Policy, safe_file_name
 from .remote import keep_pulled, locate
 from .remote import resolve as resolve_spec
+from .signed import signed_assets
 
 if TYPE_CHECKING:  # requests and the transfer engine load only when something is downloaded (start-up)
     import requests
@@ -346,6 +347,7 @@ def pull_record(record: ModelRecord, *, fmt: str | None = None, revision: str | 
         if not assets:
             have = sorted({a.format for a in record.assets}) or ["none"]
             raise UsageError(f"{record.name} has no {fmt} asset; formats on its card: {', '.join(have)}")
+        assets = signed_assets(record, assets, settings=settings, policy=policy)
         # a cached asset returns before any HTTP import; a session is opened only for a download
         paths = [pull_asset(record, a, settings=settings, policy=policy, progress=progress) for a in assets]
     if to is not None:

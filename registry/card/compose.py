@@ -20,7 +20,7 @@ from .diagnostics import Severity
 #: MindSpore Hub's own key order (its published cards and its card checker's template).
 _ORDER = ("model-name", "backbone-name", "module-type", "fine-tunable", "input-shape", "model-version",
           "train-dataset", "evaluation", "author", "update-time", "repo-link", "user-id", "used-for",
-          "train-backend", "infer-backend", "mindspore-version", "asset", "license", "summary")
+          "train-backend", "infer-backend", "mindspore-version", "asset", "signature-link", "license", "summary")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class MsCardFields:
     input_shape: tuple[int, ...] | None = None
     infer_backend: str | None = None
     body: str = ""
+    signature_link: str | None = None
 
 
 class _Quoted(str):
@@ -75,7 +76,8 @@ def mindspore_card(f: MsCardFields) -> str:
         "infer-backend": f.infer_backend, "mindspore-version": _Quoted(f.mindspore_version),
         "input-shape": list(f.input_shape) if f.input_shape else None,
         "asset": [{"file-format": "ckpt", "asset-link": f.asset_link, "asset-sha256": f.asset_sha256}],
-        "license": f.license, "summary": f.summary or f"{f.model_name}, published with hub",
+        "signature-link": f.signature_link, "license": f.license,
+        "summary": f.summary or f"{f.model_name}, published with hub",
     }
     ordered = {k: data[k] for k in _ORDER if data.get(k) is not None}
     front = yaml.dump(ordered, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=1000)

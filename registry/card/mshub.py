@@ -94,6 +94,9 @@ class MindSporeCardData(BaseModel):
     mindspore_lite: bool | None = Field(default=None, alias="mindspore-lite")
     allow_cache_ckpt: bool | None = Field(default=None, alias="allow-cache-ckpt")
     featured_image: str | None = Field(default=None, alias="featured-image")
+    #: Where the assets' OpenSSF model signature (``model.sig``) lies; not a MindSpore Hub key, but ``hub publish
+    #: --sign-key`` writes it, and a trust policy (``HUB_TRUST``) asks for it.
+    signature_link: str | None = Field(default=None, alias="signature-link")
 
     @field_validator("module_type")
     @classmethod
@@ -111,7 +114,7 @@ class MindSporeCardData(BaseModel):
     def _backend(cls, v: Any) -> Any:
         return _split_slash(v, BACKENDS, "backend")
 
-    unbracket_links = field_validator("repo_link", "featured_image", mode="before")(unbracket_value)
+    unbracket_links = field_validator("repo_link", "featured_image", "signature_link", mode="before")(unbracket_value)
 
     @field_validator("update_time", mode="before")
     @classmethod
@@ -131,7 +134,7 @@ ASSET_ALIASES = tuple(f.alias or n for n, f in MsAsset.model_fields.items())
 _TEXT_KEYS = (
     "model-name", "backbone-name", "module-type", "model-version", "train-dataset", "evaluation", "author",
     "repo-link", "user-id", "used-for", "mindspore-version", "license", "summary", "train-backend",
-    "infer-backend", "featured-image",
+    "infer-backend", "featured-image", "signature-link",
 )
 _ASSET_TEXT_KEYS = ("file-format", "asset-link", "asset-sha256")
 _VERSION_KEYS = ("model-version", "mindspore-version")
@@ -231,7 +234,7 @@ def _check_assets(assets: Any, doc: YamlDoc, out: Collector) -> None:
 
 def _check_links(doc: YamlDoc, out: Collector) -> None:
     for p, raw in doc.raw.items():
-        if not p or p[-1] not in ("asset-link", "repo-link"):
+        if not p or p[-1] not in ("asset-link", "repo-link", "signature-link"):
             continue
         url = unbracket(raw)
         pos = doc.pos[p]
@@ -321,5 +324,5 @@ def to_record(card: MindSporeCardData, cf: CardFile, uid: str | None = None) -> 
         datasets=[card.train_dataset], metrics=metrics, evaluation_raw=card.evaluation, assets=assets,
         license=licenses.normalize(card.license), license_raw=card.license, version=card.model_version,
         mindspore_version=card.mindspore_version, updated=card.update_time, summary=card.summary,
-        author=card.author, card_path=cf.path, body=cf.body, variants=variants,
+        author=card.author, card_path=cf.path, body=cf.body, variants=variants, signature_url=card.signature_link,
     )

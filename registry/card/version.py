@@ -7,4 +7,4 @@ rule, a new field, another message. A refactor that changes nothing needs no bum
 of every corpus and bundled card.
 """
 
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4

@@ -1,0 +1,216 @@
+"""The trust policy applied to a pull: a model a rule covers comes only with a signature one of the rule's anchors
+verifies, and only files that signature lists with the digest they have.
+
+The order keeps refusals clean: the signature is fetched and checked first (it is small); the digests a card or
+a listing already gives (a MindSpore Hub asset's full sha256, a Hugging Face LFS file's address) are compared
+with it before any weight is downloaded; a small file whose listing gives only its git blob id is compared when it
+arrives, before it is stored. A refused model leaves nothing marked as verified. A kept signature is stored
+with the model (``model.sig`` beside the assets, or in the repo's snapshot), so a cached pull checks it again
+without a network call and without reading the weights: their digests are the names of their blobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub_client.provenance import (
+    SIGNATURE_FILE,
+    SignedFiles,
+    TrustAnchor,
+    TrustRule,
+    Verdict,
+    compare,
+    first_holding,
+    load,
+    skipped,
+)
+from registry.errors import DownloadError, SignatureError
+from registry.record import AssetRecord, Dialect, ModelRecord
+from registry.settings import Settings
+
+from .cache import Cache, asset_key, link
+from .digests import file_digest
+from .policy import Policy
+
+if TYPE_CHECKING:
+    from .hf_files import RepoFile
+
+Check = Callable[[Path], None]
+
+
+def trust_rule(record: ModelRecord, settings: Settings) -> TrustRule | None:
+    """The rule of the trust policy (``settings.trust_file``) that covers ``record``; None when none does."""
+    if settings.trust_file is None:
+        return None
+    return load(settings.trust_file).rule_for(record)
+
+
+def label(record: ModelRecord) -> str:
+    return f"hf:{record.uid}" if record.dialect is Dialect.HUGGINGFACE else (record.uid or record.name)
+
+
+@dataclass
+class HfPlan:
+    """What a signed Hugging Face pull checks: the check of the signature file, then one per small file."""
+
+    rule: TrustRule
+    model: str
+    signed: SignedFiles | None = None
+    signer: str = ""
+
+    def check_signature(self, path: Path) -> None:
+        self.signed, anchor = first_holding(path, self.rule.anchors, model=self.model, rule=self.rule.where)
+        self.signer = anchor.describe()
+
+    def check_listed(self, names: list[str], by_name: dict[str, RepoFile]) -> dict[str, Check]:
+        """Compare what the listing says with the signature, before any of ``names`` is downloaded; return the
+        checks of the files whose sha256 only their bytes tell."""
+        assert self.signed is not None
+        signed = self.signed
+        wanted = [n for n in names if not skipped(n)]
+        lfs = {n: by_name[n].etag for n in wanted if by_name[n].address == "sha256"}
+        unsigned = [n for n in wanted if n not in signed.digests]
+        if unsigned:
+            raise SignatureError(self.model, f"the signature by {self.signer} does not list {', '.join(unsigned)}",
+                                 files=tuple(unsigned), rule=self.rule.where)
+        compare(signed, lfs, model=self.model, signer=self.signer, partial=True, rule=self.rule.where)
+        return {n: self._small(n) for n in wanted if n not in lfs}
+
+    def _small(self, name: str) -> Check:
+        def check(path: Path) -> None:
+            assert self.signed is not None
+            compare(self.signed, {name: file_digest(path)}, model=self.model, signer=self.signer, partial=True,
+                    rule=self.rule.where)
+        return check
+
+
+def hf_plan(record: ModelRecord, names: list[str], by_name: dict[str, RepoFile],
+            settings: Settings) -> HfPlan | None:
+    """The plan of a pull the trust policy covers, or None. The signature must be among the files.
+
+    Raises:
+        SignatureError: the repo has no ``model.sig``.
+    """
+    rule = trust_rule(record, settings)
+    if rule is None:
+        return None
+    model = label(record)
+    if SIGNATURE_FILE not in by_name:
+        raise SignatureError(model, f"the repo has no {SIGNATURE_FILE}", rule=rule.where)
+    if SIGNATURE_FILE not in names:
+        names.insert(0, SIGNATURE_FILE)
+    return HfPlan(rule, model)
+
+
+def signed_assets(record: ModelRecord, assets: list[AssetRecord], *, settings: Settings,
+                  policy: Policy) -> list[AssetRecord]:
+    """``assets`` with the sha256 the signature gives (full, so a card's 8-hex prefix no longer decides), when the
+    trust policy covers ``record``; as they are otherwise. The signature is fetched (or read from the cache) and
+    checked first, and every asset compared with it before a byte of one is downloaded.
+
+    Raises:
+        SignatureError: no signature link, a signature no anchor of the rule verifies, an asset it does not list
+            or lists with another digest than the card's.
+    """
+    rule = trust_rule(record, settings)
+    if rule is None:
+        return assets
+    model = label(record)
+    cache = Cache(settings.home)
+    kept = cache.model_dir(record) / SIGNATURE_FILE
+    if kept.is_file():
+        signed, anchor = first_holding(kept, rule.anchors, model=model, rule=rule.where)
+    else:
+        if not record.signature_url:
+            raise SignatureError(model, "the card names no signature (signature-link)", rule=rule.where)
+        with _fetched(record.signature_url, cache, settings=settings, policy=policy) as path:
+            signed, anchor = first_holding(path, rule.anchors, model=model, rule=rule.where)
+            digest = file_digest(path)
+            link(kept, cache.store_blob(path, digest))
+    out = []
+    for asset in assets:
+        have = signed.digests.get(asset.filename)
+        if have is None:
+            raise SignatureError(model, f"the signature by {anchor.describe()} does not list {asset.filename}",
+                                 files=(asset.filename,), rule=rule.where)
+        if asset.sha256 and not have.startswith(asset.sha256):
+            raise SignatureError(model, f"the card gives {asset.filename} the sha256 {asset.sha256}, the signature by "
+                                 f"{anchor.describe()} {have}", files=(asset.filename,), rule=rule.where)
+        out.append(asset.model_copy(update={"sha256": have, "sha256_kind": "full"}))
+    return out
+
+
+@contextlib.contextmanager
+def _fetched(url: str, cache: Cache, *, settings: Settings, policy: Policy):  # type: ignore[no-untyped-def]
+    """A signature file downloaded to a partial file of the cache (mirrors first), removed afterwards."""
+    import requests
+
+    from .pull import mirror_headers, mirror_urls
+    from .transfer import Partial, fetch
+
+    part = Partial(cache.partial_path(asset_key(url, None) + "-sig"))
+    errors = []
+    try:
+        with requests.Session() as session:
+            for source in mirror_urls(url, settings.mirrors):
+                try:
+                    policy.check(source)
+                    fetch(source, part, session=session, policy=policy, settings=settings, name=SIGNATURE_FILE,
+                          headers=mirror_headers(source, settings))
+                    break
+                except DownloadError as e:
+                    errors.append(f"{source}: {e}")
+            else:
+                raise DownloadError(f"could not get the signature {url}", url=url, attempts=errors)
+        yield part.path
+    finally:
+        part.discard()
+
+
+def cached_verdict(record: ModelRecord, anchors: Iterable[TrustAnchor], *, settings: Settings,
+                   rule: str | None = None) -> Verdict:
+    """Check a model's cached files against its kept signature, reading no weight: a blob named by its sha256
+    and verified when it came is taken at its name.
+
+    Raises:
+        SignatureError: nothing cached, no kept signature, or one that does not hold for the cached files.
+    """
+    cache = Cache(settings.home)
+    model = label(record)
+    files = cached_files(record, settings)
+    if not files:
+        raise SignatureError(model, "nothing of it is cached: pull it first", rule=rule)
+    sig = files.get(SIGNATURE_FILE)
+    if sig is None or not sig.is_file():
+        raise SignatureError(model, f"no {SIGNATURE_FILE} was pulled with it", rule=rule)
+    signed, anchor = first_holding(sig, anchors, model=model, rule=rule)
+    actual = {n: _sha256(p, cache) for n, p in files.items() if not skipped(n)}
+    return compare(signed, actual, model=model, signer=anchor.describe(), partial=True, rule=rule)
+
+
+def cached_files(record: ModelRecord, settings: Settings) -> dict[str, Path]:
+    """The files of ``record`` in the cache, by their name in the model (the signature's own included)."""
+    if record.dialect is Dialect.HUGGINGFACE:
+        from .hf import snapshot
+
+        snap = snapshot(record, settings=settings)
+        if snap is None:
+            return {}
+        return {p.relative_to(snap).as_posix(): p for p in sorted(snap.rglob("*")) if p.is_file()}
+    cache = Cache(settings.home)
+    out = {a.filename: cache.asset_path(record, a) for a in record.assets if cache.is_cached(record, a)}
+    kept = cache.model_dir(record) / SIGNATURE_FILE
+    if kept.is_file():
+        out[SIGNATURE_FILE] = kept
+    return out
+
+
+def _sha256(path: Path, cache: Cache) -> str:
+    named = Path(path).resolve().name
+    if len(named) == 64 and (cache.is_trusted(path, "sha256", named) or cache.is_trusted(path, "hf", named)):
+        return named
+    return file_digest(path)
