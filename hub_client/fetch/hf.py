@@ -115,7 +115,7 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
     if plan is not None:  # the signature first, then what the listing tells, before any weight comes
         fetch_file(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
                    settings=settings, check=plan.check_signature)
-        checks = plan.check_listed(names, by_name)
+        checks = plan.checks()
     _remember_listing(settings.listings, repo, sha, list(by_name))
 
     def one(name: str) -> Path:

@@ -55,30 +55,34 @@ def label(record: ModelRecord) -> str:
 
 @dataclass
 class HfPlan:
-    """What a signed Hugging Face pull checks: the check of the signature file, then one per small file."""
+    """What a signed Hugging Face pull checks: the signature file, with what the listing says of the files to pull
+    (before the signature is kept, so a refusal keeps nothing), then each small file as it comes."""
 
     rule: TrustRule
     model: str
+    names: list[str]
+    by_name: dict[str, RepoFile]
     signed: SignedFiles | None = None
     signer: str = ""
 
     def check_signature(self, path: Path) -> None:
-        self.signed, anchor = first_holding(path, self.rule.anchors, model=self.model, rule=self.rule.where)
+        signed, anchor = first_holding(path, self.rule.anchors, model=self.model, rule=self.rule.where)
         self.signer = anchor.describe()
-
-    def check_listed(self, names: list[str], by_name: dict[str, RepoFile]) -> dict[str, Check]:
-        """Compare what the listing says with the signature, before any of ``names`` is downloaded; return the
-        checks of the files whose sha256 only their bytes tell."""
-        assert self.signed is not None
-        signed = self.signed
-        wanted = [n for n in names if not skipped(n)]
-        lfs = {n: by_name[n].etag for n in wanted if by_name[n].address == "sha256"}
+        wanted = [n for n in self.names if not skipped(n)]
         unsigned = [n for n in wanted if n not in signed.digests]
         if unsigned:
             raise SignatureError(self.model, f"the signature by {self.signer} does not list {', '.join(unsigned)}",
                                  files=tuple(unsigned), rule=self.rule.where)
-        compare(signed, lfs, model=self.model, signer=self.signer, partial=True, rule=self.rule.where)
-        return {n: self._small(n) for n in wanted if n not in lfs}
+        compare(signed, self._lfs(), model=self.model, signer=self.signer, partial=True, rule=self.rule.where)
+        self.signed = signed
+
+    def _lfs(self) -> dict[str, str]:
+        return {n: self.by_name[n].etag for n in self.names if not skipped(n) and self.by_name[n].address == "sha256"}
+
+    def checks(self) -> dict[str, Check]:
+        """The checks of the files whose sha256 only their bytes tell (a small file's address is its git id)."""
+        lfs = self._lfs()
+        return {n: self._small(n) for n in self.names if not skipped(n) and n not in lfs}
 
     def _small(self, name: str) -> Check:
         def check(path: Path) -> None:
@@ -103,7 +107,7 @@ def hf_plan(record: ModelRecord, names: list[str], by_name: dict[str, RepoFile],
         raise SignatureError(model, f"the repo has no {SIGNATURE_FILE}", rule=rule.where)
     if SIGNATURE_FILE not in names:
         names.insert(0, SIGNATURE_FILE)
-    return HfPlan(rule, model)
+    return HfPlan(rule, model, names, by_name)
 
 
 def signed_assets(record: ModelRecord, assets: list[AssetRecord], *, settings: Settings,

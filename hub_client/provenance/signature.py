@@ -143,8 +143,9 @@ def sign_folder(folder: Path, key: SigningKey, signature: Path | None = None) ->
         raise UsageError(f"{folder} is not a folder: sign the folder that holds the model's files")
     signature = signature or folder / SIGNATURE_FILE
     hashing = lib.hashing.Config().set_ignored_paths(paths=_ignored(folder, signature), ignore_git_paths=True)
+    config = key._config().set_hashing_config(hashing)
     try:
-        key._config().set_hashing_config(hashing).sign(folder, signature)
+        config.sign(folder, signature)
     except ValueError as e:
         raise SignatureError(str(folder), f"cannot sign with {key.private_key}: {e}") from None
     return signature
@@ -168,10 +169,11 @@ def sign_digests(name: str, digests: Mapping[str, str], key: SigningKey) -> byte
         def hash(self, model_path: Any, *, files_to_hash: Any = None) -> Any:
             return manifest
 
+    config = key._config().set_hashing_config(_Known())
     with tempfile.TemporaryDirectory(prefix="hub-sign-") as tmp:
         out = Path(tmp) / SIGNATURE_FILE
         try:
-            key._config().set_hashing_config(_Known()).sign(Path(tmp) / name, out)
+            config.sign(Path(tmp) / name, out)
         except ValueError as e:
             raise SignatureError(name, f"cannot sign with {key.private_key}: {e}") from None
         return out.read_bytes()
