@@ -90,13 +90,16 @@ def info(name: NameArg, json_: JsonOpt = False) -> None:
             for line in views.diagnostic_lines(e.diagnostics):
                 con.print(line)
         raise typer.Exit(1) from None
+    from hub_client.fetch.signed import signature_status
+
+    signature = signature_status(res.record, chosen)
     if json_:
-        emit_json({**views.info_dict(res, Cache(chosen.home)), "catalog": about})
+        emit_json({**views.info_dict(res, Cache(chosen.home), signature), "catalog": about})
         return
     note(res.reason)
     note(views.catalog_text(about))
     con = console()
-    for part in views.info_tables(res, Cache(chosen.home)):
+    for part in views.info_tables(res, Cache(chosen.home), signature):
         con.print(part)
 
 

@@ -11,6 +11,7 @@ import typer
 from ._output import JsonOpt, emit_json, settings
 
 if TYPE_CHECKING:
+    from hub_client.provenance import SigningKey
     from hub_client.publish import CardOptions, Package, Published
 
 
@@ -48,6 +49,9 @@ def publish(
     date: Annotated[str | None, typer.Option(help="update-time, ISO (default: today, or the date of the card "
                                              "already published for these bytes).")] = None,
     private: Annotated[bool, typer.Option(help="hf: create the repo private.")] = False,
+    sign_key: Annotated[Path | None, typer.Option(help="Sign what is published with this private key (PEM): an HF "
+                                                  "repo's model.sig, or ASSET.sig beside a checkpoint, named by its "
+                                                  "card.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Publish a checkpoint with a card that passes lint --strict: hashed in the one pass that uploads it,
@@ -61,7 +65,12 @@ def publish(
     opts = CardOptions(license=license_, author=author, dataset=dataset, evaluation=evaluation, summary=summary,
                        model_version=model_version, mindspore_version=mindspore_version, repo_link=repo_link,
                        updated=_date(date))
-    done = _run(pkg, name, to, base_url, opts, private)
+    signer = None
+    if sign_key is not None:
+        from hub_client.provenance import SigningKey
+
+        signer = SigningKey(private_key=sign_key)
+    done = _run(pkg, name, to, base_url, opts, private, signer)
     if as_json:
         emit_json({"name": done.name, "to": done.where, "sha256": done.sha256, "link": done.link, "card": done.card,
                    "architecture": pkg.architecture, "uploaded_bytes": done.uploaded, "wrote": done.wrote})
@@ -72,7 +81,8 @@ def publish(
     typer.echo(f"  card   {done.card}")
 
 
-def _run(pkg: Package, name: str, to: str, base_url: str | None, opts: CardOptions, private: bool) -> Published:
+def _run(pkg: Package, name: str, to: str, base_url: str | None, opts: CardOptions, private: bool,
+         signer: SigningKey | None) -> Published:
     from hub_client.publish import DirTarget, S3Target, publish_ckpt
     from hub_client.publish.hf_repo import publish_hf
     from registry.errors import UsageError
@@ -80,7 +90,7 @@ def _run(pkg: Package, name: str, to: str, base_url: str | None, opts: CardOptio
     found = settings()
     if to.startswith(("hf:", "hf-hub:")):
         return publish_hf(pkg, to.split(":", 1)[1], opts, private=private, endpoint=found.hf_endpoint,
-                          token=found.hf_token)
+                          token=found.hf_token, signer=signer)
     target: DirTarget | S3Target
     if to.startswith("s3://"):
         target = S3Target(to, base_url, settings=found)
@@ -89,7 +99,7 @@ def _run(pkg: Package, name: str, to: str, base_url: str | None, opts: CardOptio
             raise UsageError(f"a folder target needs the https URL it is served at, for the card's links "
                              f"(--base-url https://files.example.com/{Path(to).name})")
         target = DirTarget(Path(to), base_url)
-    return publish_ckpt(pkg, name, target, opts)
+    return publish_ckpt(pkg, name, target, opts, signer)
 
 
 def register(app: typer.Typer) -> None:

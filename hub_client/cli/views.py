@@ -89,9 +89,10 @@ def catalog_text(about: dict[str, Any] | None) -> str | None:
             f"({age}); `hub update` refreshes it")
 
 
-def info_dict(res: Resolution, cache: Cache) -> dict[str, Any]:
+def info_dict(res: Resolution, cache: Cache, signature: dict[str, str | None] | None = None) -> dict[str, Any]:
     rec = res.record
     return {
+        "signature": signature,
         "spec": res.spec,
         "chosen_because": res.reason,
         "candidates": [dataclasses.asdict(c) for c in res.candidates],
@@ -106,7 +107,7 @@ def info_dict(res: Resolution, cache: Cache) -> dict[str, Any]:
     }
 
 
-def info_tables(res: Resolution, cache: Cache) -> list[Table | str]:
+def info_tables(res: Resolution, cache: Cache, signature: dict[str, str | None] | None = None) -> list[Table | str]:
     rec = res.record
     head = Table(show_header=False, title=f"{rec.name}", title_justify="left")
     head.add_column("field", style="bold")
@@ -123,6 +124,7 @@ def info_tables(res: Resolution, cache: Cache) -> list[Table | str]:
         ("author", rec.author), ("summary", rec.summary), ("evaluation", rec.evaluation_raw),
         ("lint", _STATUS.get(res.status, res.status)),
         ("loads on", _loads(record_backends(rec)) if record_backends(rec) != () else "no loader builds it"),
+        ("signature", _signature(signature)),
     ]
     for k, v in fields:
         if v:
@@ -171,3 +173,10 @@ def sync_text(report: SyncReport, path: str) -> str:
     lines += [f"source {label} is missing (moved or deleted?): its cards are kept; move it back, or forget it with "
               f"`hub index --remove {label}`" for label in report.missing]
     return "\n".join(lines)
+
+
+def _signature(sig: dict[str, str | None] | None) -> str | None:
+    if sig is None:
+        return None
+    asked = f" (rule {sig['rule']}: {sig['signers']})" if sig.get("rule") else ""
+    return f"{sig['status']}: {sig['detail']}{asked}"

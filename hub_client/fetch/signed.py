@@ -218,3 +218,24 @@ def _sha256(path: Path, cache: Cache) -> str:
     if len(named) == 64 and (cache.is_trusted(path, "sha256", named) or cache.is_trusted(path, "hf", named)):
         return named
     return file_digest(path)
+
+
+def signature_status(record: ModelRecord, settings: Settings) -> dict[str, str | None]:
+    """What ``hub info`` says of a model's signature: the rule that asks for one (if any), who may have made it,
+    and whether the cached files hold against the kept signature (``verified``, ``refused``, ``not pulled``), or
+    ``signed`` / ``unsigned`` where no rule asks."""
+    rule = trust_rule(record, settings)
+    files = cached_files(record, settings)
+    has_sig = SIGNATURE_FILE in files or bool(record.signature_url)
+    if rule is None:
+        return {"rule": None, "signers": None, "status": "signed" if has_sig else "unsigned",
+                "detail": "no trust rule covers it" + ("; `hub verify NAME --key PUBLIC.pem` checks it" if has_sig
+                                                       else "")}
+    out: dict[str, str | None] = {"rule": rule.where, "signers": rule.describe()}
+    if not files:
+        return {**out, "status": "not pulled", "detail": "checked when it is pulled"}
+    try:
+        verdict = cached_verdict(record, rule.anchors, settings=settings, rule=rule.where)
+    except SignatureError as e:
+        return {**out, "status": "refused", "detail": e.problem}
+    return {**out, "status": "verified", "detail": f"{len(verdict.checked)} file(s) signed by {verdict.signer}"}

@@ -21,6 +21,8 @@ from .package import Package, check_name
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
+    from hub_client.provenance import SigningKey
+
 
 @contextlib.contextmanager
 def _lfs_uploads(endpoint: str) -> Iterator[None]:
@@ -63,8 +65,9 @@ def _readme(pkg: Package, repo_id: str, opts: CardOptions) -> bytes | None:
 
 
 def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool = False,
-               endpoint: str, token: str | None = None) -> Published:
-    """Publish an HF repo folder as ``repo_id`` at ``endpoint`` with ``token`` (None: huggingface_hub's own).
+               endpoint: str, token: str | None = None, signer: SigningKey | None = None) -> Published:
+    """Publish an HF repo folder as ``repo_id`` at ``endpoint`` with ``token`` (None: huggingface_hub's own);
+    with ``signer``, a ``model.sig`` over every file of the commit (from the digests the upload computes).
 
     Raises:
         UsageError: a ``.ckpt`` (it is published with a MindSpore Hub card, to a folder or a bucket).
@@ -84,6 +87,13 @@ def publish_hf(pkg: Package, repo_id: str, opts: CardOptions, *, private: bool =
     readme = _readme(pkg, repo_id, opts)
     if readme is not None:
         ops.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=readme))
+    if signer is not None:
+        from hub_client.provenance import SIGNATURE_FILE, sign_digests
+
+        ops = [op for op in ops if op.path_in_repo != SIGNATURE_FILE]
+        digests = {op.path_in_repo: op.upload_info.sha256.hex() for op in ops}
+        ops.append(CommitOperationAdd(path_in_repo=SIGNATURE_FILE,
+                                      path_or_fileobj=sign_digests(repo_id.split("/")[-1], digests, signer)))
     try:
         with _lfs_uploads(endpoint):
             api.create_repo(repo_id, exist_ok=True, private=private)

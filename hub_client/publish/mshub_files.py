@@ -15,12 +15,16 @@ import io
 import tarfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.card.compose import MsCardFields, mindspore_card
 from registry.errors import UsageError
 from registry.record import benchmark_key
 
 from .package import Package, check_name
+
+if TYPE_CHECKING:
+    from hub_client.provenance import SigningKey
 from .targets import CHUNK, AssetTarget, final_name
 
 CATALOG = "catalog.tar.gz"
@@ -114,8 +118,10 @@ def catalog_archive(cards: dict[str, bytes]) -> bytes:
     return gzip.compress(raw.getvalue(), mtime=0)
 
 
-def publish_ckpt(pkg: Package, name: str, target: AssetTarget, opts: CardOptions) -> Published:
-    """Publish a ``.ckpt`` and its card to ``target``.
+def publish_ckpt(pkg: Package, name: str, target: AssetTarget, opts: CardOptions,
+                 signer: SigningKey | None = None) -> Published:
+    """Publish a ``.ckpt`` and its card to ``target``; with ``signer``, its OpenSSF signature beside it
+    (``<asset>.sig``), which the card names (``signature-link``).
 
     Raises:
         UsageError: a name or dataset that contradicts the checkpoint.
@@ -126,7 +132,8 @@ def publish_ckpt(pkg: Package, name: str, target: AssetTarget, opts: CardOptions
     folder = f"{name}/"
     # Check the card's fields before a byte moves: a placeholder link and digest stand in for the real ones.
     placeholder = final_name(folder, name, "0" * 64)
-    mindspore_card(card_fields(pkg, name, opts, target.url(placeholder), "0" * 64, target.url("")))
+    mindspore_card(replace(card_fields(pkg, name, opts, target.url(placeholder), "0" * 64, target.url("")),
+                           signature_link=target.url(f"{placeholder}.sig") if signer else None))
     sha, rel, uploaded = "", "", 0
     same_size = [r for r, size in target.sizes(folder).items() if size == pkg.size]
     if same_size:  # maybe this very file: hash it (the one read), and upload only if it is not there
@@ -139,8 +146,17 @@ def publish_ckpt(pkg: Package, name: str, target: AssetTarget, opts: CardOptions
     card_rel = f"cards/{name}.md"
     old = target.read(card_rel)
     opts = replace(opts, updated=opts.updated or _card_date(old, sha))
-    text = mindspore_card(card_fields(pkg, name, opts, target.url(rel), sha, target.url(""))).encode()
     wrote = [rel] if uploaded else []
+    signature = None
+    if signer is not None:  # signed from the digest the upload computed: the asset is not read again
+        from hub_client.provenance import sign_digests
+
+        sig_rel = f"{rel}.sig"
+        target.write(sig_rel, sign_digests(name, {rel.rsplit("/", 1)[-1]: sha}, signer), "application/json")
+        wrote.append(sig_rel)
+        signature = target.url(sig_rel)
+    fields = replace(card_fields(pkg, name, opts, target.url(rel), sha, target.url("")), signature_link=signature)
+    text = mindspore_card(fields).encode()
     if text != old:
         target.write(card_rel, text, "text/markdown; charset=utf-8")
         wrote.append(card_rel)

@@ -150,3 +150,32 @@ def test_a_folder_without_readme_gets_one_with_model_index_and_a_dead_endpoint_i
     assert result.diagnostics == [] and result.record.top1() == (81.28, "accuracy")
     with pytest.raises(PublishError, match="publishing again"):
         publish_hf(pkg, "team/nowhere", CardOptions(), endpoint=f"http://127.0.0.1:{free_port()}", token=WRITE)
+
+
+def test_a_signed_repo_through_the_mirror_under_a_trust_policy(tmp_path, mirror, settings):
+    pytest.importorskip("model_signing")
+    import shutil
+
+    from helpers.signing import keypair
+
+    import hub_client
+    from hub_client.provenance import SigningKey
+    from registry.errors import SignatureError
+
+    keys = keypair(tmp_path / "keys", "team")
+    pkg = converted(tmp_path)
+    signed = f"team/{unique('signed').replace('_', '-')}"
+    bare = f"team/{unique('bare').replace('_', '-')}"
+    done = publish_hf(pkg, signed, CardOptions(), endpoint=mirror, token=WRITE, signer=SigningKey(keys.private))
+    assert "model.sig" in done.wrote
+    publish_hf(pkg, bare, CardOptions(), endpoint=mirror, token=WRITE)
+    shutil.copy(keys.public, tmp_path / "team.pub")
+    (tmp_path / "trust.yaml").write_text('rules:\n  - models: ["hf:team/*"]\n    keys: [team.pub]\n')
+    reader = settings.but(hf_endpoint=mirror, hf_token=READ, trust_file=tmp_path / "trust.yaml")
+    paths = hub_client.pull(f"hf:{signed}", settings=reader)
+    assert {p.name for p in paths} >= {"model.sig", "model.safetensors", "config.json", "README.md"}
+    net = hub_client.load_model(f"hf:{signed}", backend="torch", precision="fp32", settings=reader)
+    assert net is not None
+    with pytest.raises(SignatureError, match="the repo has no model.sig") as e:
+        hub_client.pull(f"hf:{bare}", settings=reader)
+    assert e.value.rule is not None and "hf:team/*" in e.value.rule

@@ -159,3 +159,26 @@ def test_a_signed_mindspore_hub_asset_is_pulled_and_a_wrong_one_is_refused(nginx
     assert hub("verify", name, "--key", good.public, env={"HUB_HOME": str(settings.home),
                                                            "HUB_REGISTRY": str(settings.registry)}
                ).returncode == 0
+
+
+def test_hub_info_shows_the_signature_status(nginx, cards, settings, keys, tmp_path):
+    good, stranger = keys
+    name, _ = ms_signed(nginx, cards, tmp_path, good)
+    index(cards, settings)
+    trust = policy(tmp_path, "signed_ms_*", good.public)
+    env = {"HUB_HOME": str(settings.home), "HUB_REGISTRY": str(settings.registry), "HUB_ALLOWED_HOSTS": "127.0.0.1"}
+
+    def status(**more):
+        out = hub("info", name, "--json", env={**env, **more})
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)["signature"]
+
+    assert status() == {"rule": None, "signers": None, "status": "signed",
+                        "detail": "no trust rule covers it; `hub verify NAME --key PUBLIC.pem` checks it"}
+    assert status(HUB_TRUST=str(trust))["status"] == "not pulled"
+    pull(name, settings=settings.but(trust_file=trust))
+    found = status(HUB_TRUST=str(trust))
+    assert found["status"] == "verified" and found["rule"].endswith("trust.yaml#1 (signed_ms_*)")
+    shutil.copy(stranger.public, trust.parent / "publisher.pub")  # the rule now names another key
+    refused = status(HUB_TRUST=str(trust))
+    assert refused["status"] == "refused" and "was not made with the key" in refused["detail"]
