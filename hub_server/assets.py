@@ -35,6 +35,7 @@ from registry.store.db import Registry
 
 from .flight import Flight, Judge, transfer
 from .storage import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
+from .tally import Tally
 
 #: Called with the stored blob and its sha256 once an asset is verified and stored (a bucket mirror uploads it).
 OnStored = Callable[[Path, str], None]
@@ -75,6 +76,8 @@ class AssetStore:
         self.after_store = after_store
         self._flights: dict[str, Flight] = {}
         self._lock = threading.Lock()
+        #: Hits, misses, upstream transfers and bytes, for ``/metrics``.
+        self.tally = Tally()
 
     def registry_db(self) -> Path:
         """The registry that says which card a path belongs to: the user's (given, else the configured one);
@@ -130,6 +133,8 @@ class AssetStore:
         for record, idx in found:
             stored = self._stored(record, record.assets[idx])
             if stored is not None:
+                if fetch:
+                    self.tally.add("hits")
                 return stored
         usable = [(r, i) for r, i in found if r.assets[i].url and r.assets[i].sha256 and
                   r.assets[i].sha256_kind != "none"]
@@ -139,6 +144,7 @@ class AssetStore:
         asset = record.assets[idx]
         if not fetch:
             return self._remote(asset)
+        self.tally.add("misses")
         return self._flight(record, asset, on_stored)
 
     def _stored(self, record: ModelRecord, asset: AssetRecord) -> LocalBlob | None:
@@ -178,6 +184,7 @@ class AssetStore:
                     scratch.parent.mkdir(parents=True, exist_ok=True)
                     flight = self._flights[key] = Flight(
                         scratch, asset.size, etag=asset.sha256 if asset.sha256_kind == "full" else None)
+                    self.tally.add("upstream_transfers")
                     threading.Thread(target=self._fly, args=(flight, record, asset, key, lock, on_stored),
                                      daemon=True, name=f"hub-serve-{key[:12]}").start()
             if flight is not None:
@@ -222,6 +229,7 @@ class AssetStore:
         try:
             transfer(flight, urls, session=thread_session(), policy=Policy.of(self.settings), settings=self.settings,
                      headers=self.upstream_headers(), judge=Judge(hashlib.sha256(), check), store=store)
+            self.tally.add("upstream_bytes", flight.size or 0)
         finally:
             with self._lock:
                 self._flights.pop(key, None)

@@ -45,6 +45,7 @@ from .storage import (
     check_rev,
     is_commit,
 )
+from .tally import Tally
 
 log = logging.getLogger("hub.serve")
 
@@ -93,6 +94,8 @@ class Mirror:
         self._refs: dict[tuple[str, str], Ref] = {}
         #: Until when (monotonic) upstream counts as down after a failure: stored refs are served at once.
         self._down_until = 0.0
+        #: Hits, misses, upstream transfers and bytes, for ``/metrics``.
+        self.tally = Tally()
 
     def _remember(self, snap: Snapshot) -> Snapshot:
         if len(self._snapshots) >= MEMO:
@@ -219,7 +222,9 @@ class Mirror:
         """
         blob = self.storage.blob(snap.repo, f.etag)
         if blob is not None:
+            self.tally.add("hits")
             return blob
+        self.tally.add("misses")
         if self.offline or self.upstream is None:
             raise NotFound("EntryNotFound", f"{f.path} is not stored on this mirror, which is offline")
         key = (snap.repo, f.etag)
@@ -231,6 +236,7 @@ class Mirror:
                     return blob
                 scratch = self.storage.scratch(snap.repo) / f".hub-serve-{f.etag}.{uuid.uuid4().hex[:8]}.incoming"
                 flight = self._flights[key] = Flight(scratch, f.size, etag=f.etag, file=f)
+                self.tally.add("upstream_transfers")
                 threading.Thread(target=self._fly, args=(flight, snap, key), daemon=True,
                                  name=f"hub-serve-{f.etag[:12]}").start()
             flight.attach()
@@ -244,6 +250,7 @@ class Mirror:
         try:
             transfer(flight, url, session=thread_session(), policy=self.policy, settings=self.settings, headers=headers,
                      judge=by_address(f, url), store=lambda path, _digest: self.storage.put_blob(snap, f, path))
+            self.tally.add("upstream_bytes", f.size)
         finally:
             with self._lock:
                 self._flights.pop(key, None)

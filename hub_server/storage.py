@@ -30,6 +30,8 @@ from hub_client.fetch.digests import is_git_id, is_sha256
 from registry.atomic import write_text
 from registry.errors import UsageError
 
+from .tally import Tally
+
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
@@ -198,6 +200,8 @@ class LocalStorage:
         self.max_bytes = max_bytes
         #: The mirror's MindSpore Hub assets (``assets.py``), counted in the cap and evicted with the rest.
         self.asset_blobs = asset_blobs.resolve() if asset_blobs else None
+        #: Evictions and the bytes they freed, for ``/metrics``.
+        self.tally = Tally()
 
     def _folder(self, repo: str) -> Path:
         return self.root / repo_folder_name(repo)
@@ -305,6 +309,8 @@ class LocalStorage:
             path.unlink(missing_ok=True)
             total -= size
             removed.append(path)
+            self.tally.add("evictions")
+            self.tally.add("evicted_bytes", size)
         return removed
 
     def scratch(self, repo: str) -> Path:

@@ -79,7 +79,7 @@ def update(url: str | None = None, *, settings: Settings, progress: ProgressSink
     """
     import requests
 
-    from .pull import mirror_urls
+    from .http_layer import mirror_urls
     from .transfer import Partial, fetch
 
     url = url or settings.catalog_url

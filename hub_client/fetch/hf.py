@@ -71,16 +71,6 @@ def verify_hf_file(path: Path, *, cache: Cache, expected_sha256: str | None = No
     cache.mark_verified(blob, "hf", etag)
 
 
-def snapshot(record: ModelRecord, revision: str | None = None, *, settings: Settings) -> Path | None:
-    """The folder of the HF cache that holds the repo's files at the record's commit (or ``main``)."""
-    folder = settings.hf_cache / f"models--{(record.uid or '').replace('/', '--')}"
-    ref = revision or record.revision or "main"
-    ref_file = folder / "refs" / ref
-    commit = ref_file.read_text().strip() if ref_file.is_file() else ref
-    snap = folder / "snapshots" / commit
-    return snap if snap.is_dir() else None
-
-
 def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = None, fmt: str | None = None,
             policy: Policy | None = None, files: list[RepoFile] | None = None, sha: str | None = None,
             progress: ProgressFactory | None = None) -> list[Path]:
@@ -221,6 +211,8 @@ def _offline_files(record: ModelRecord, revision: str | None, fmt: str | None, s
     Raises:
         OfflineError: the snapshot, or a file of it, is not in the cache.
     """
+    from .hf_files import snapshot
+
     snap = snapshot(record, revision, settings=settings)
     if snap is None:
         raise OfflineError(f"{record.uid} (revision {revision or record.revision or 'main'})")

@@ -30,6 +30,7 @@ from registry.errors import (
     UnknownModelError,
     UsageError,
 )
+from registry.record import ModelRecord
 from registry.settings import Settings
 
 from .cache import Cache, link
@@ -243,6 +244,16 @@ def list_repo(repo_id: str, revision: str | None, *, endpoint: str, token: str |
 def repo_folder(hf_cache: Path, repo_id: str) -> Path:
     """``models--org--name`` in the HF cache, as huggingface_hub names it."""
     return hf_cache / f"models--{repo_id.replace('/', '--')}"
+
+
+def snapshot(record: ModelRecord, revision: str | None = None, *, settings: Settings) -> Path | None:
+    """The folder of the HF cache that holds the repo's files at the record's commit (or ``main``)."""
+    folder = settings.hf_cache / f"models--{(record.uid or '').replace('/', '--')}"
+    ref = revision or record.revision or "main"
+    ref_file = folder / "refs" / ref
+    commit = ref_file.read_text().strip() if ref_file.is_file() else ref
+    snap = folder / "snapshots" / commit
+    return snap if snap.is_dir() else None
 
 
 def write_ref(hf_cache: Path, repo_id: str, ref: str, sha: str) -> None:

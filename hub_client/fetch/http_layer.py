@@ -235,3 +235,19 @@ class Reader:
             block = self.raw.read(len(view), decode_content=False)
         view[: len(block)] = block
         return len(block)
+
+
+def mirror_urls(url: str, mirrors: tuple[str, ...]) -> list[str]:
+    """Each mirror base with the asset's path (and query), in order, then the origin itself."""
+    parts = urlsplit(url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    return [m + tail for m in mirrors] + [url]
+
+
+def mirror_headers(url: str, settings: Settings) -> dict[str, str]:
+    """The bearer token for a URL under one of the mirrors (``HUB_MIRROR_TOKEN``, else ``HF_TOKEN``); nothing
+    for any other URL, so a card's own host never sees a team's token."""
+    if not any(url.startswith(m + "/") for m in settings.mirrors):
+        return {}
+    token = settings.mirrors_token
+    return {"Authorization": f"Bearer {token}"} if token else {}

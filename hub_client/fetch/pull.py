@@ -12,7 +12,6 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
@@ -100,22 +99,6 @@ def pull(name: str, *, fmt: str | None = None, revision: str | None = None, to: 
     return paths
 
 
-def mirror_urls(url: str, mirrors: tuple[str, ...]) -> list[str]:
-    """Each mirror base with the asset's path (and query), in order, then the origin itself."""
-    parts = urlsplit(url)
-    tail = parts.path + (f"?{parts.query}" if parts.query else "")
-    return [m + tail for m in mirrors] + [url]
-
-
-def mirror_headers(url: str, settings: Settings) -> dict[str, str]:
-    """The bearer token for a URL under one of the mirrors (``HUB_MIRROR_TOKEN``, else ``HF_TOKEN``); nothing
-    for any other URL, so a card's own host never sees a team's token."""
-    if not any(url.startswith(m + "/") for m in settings.mirrors):
-        return {}
-    token = settings.mirrors_token
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
 def check_digest(digest: str, asset: AssetRecord, url: str) -> None:
     """``IntegrityError`` unless ``digest`` satisfies the card's sha256 (and, for a prefix, the file name's)."""
     kind = HashKind.INVALID if asset.sha256_kind == "none" else HashKind(asset.sha256_kind)
@@ -166,7 +149,8 @@ def verify_cached(record: ModelRecord, *, settings: Settings, repair: bool = Fal
 
 
 def _verify_hf(record: ModelRecord, settings: Settings) -> list[dict[str, str]]:
-    from .hf import snapshot, verify_hf_file
+    from .hf import verify_hf_file
+    from .hf_files import snapshot
 
     snap = snapshot(record, settings=settings)
     if snap is None:
@@ -255,6 +239,7 @@ def _download_locked(record: ModelRecord, asset: AssetRecord, target: Path, key:
         return target  # another process finished it while we waited
     import requests
 
+    from .http_layer import mirror_headers, mirror_urls
     from .transfer import Partial
 
     cache = Cache(settings.home)

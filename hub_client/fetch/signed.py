@@ -153,7 +153,7 @@ def _fetched(url: str, cache: Cache, *, settings: Settings, policy: Policy):  # 
     """A signature file downloaded to a partial file of the cache (mirrors first), removed afterwards."""
     import requests
 
-    from .pull import mirror_headers, mirror_urls
+    from .http_layer import mirror_headers, mirror_urls
     from .transfer import Partial, fetch
 
     part = Partial(cache.partial_path(asset_key(url, None) + "-sig"))
@@ -199,7 +199,7 @@ def cached_verdict(record: ModelRecord, anchors: Iterable[TrustAnchor], *, setti
 def cached_files(record: ModelRecord, settings: Settings) -> dict[str, Path]:
     """The files of ``record`` in the cache, by their name in the model (the signature's own included)."""
     if record.dialect is Dialect.HUGGINGFACE:
-        from .hf import snapshot
+        from .hf_files import snapshot
 
         snap = snapshot(record, settings=settings)
         if snap is None:

@@ -76,7 +76,7 @@ class SigningKey:
             raise UsageError("a certificate chain goes with the signing certificate it leads to (--certificate)")
 
     def _config(self) -> Any:
-        signing = _library().signing
+        signing = library().signing
         config = signing.Config()
         if self.sigstore:
             return config.use_sigstore_signer()
@@ -104,7 +104,7 @@ class SignedFiles:
         return self.method == "files" and self.hash_type == "sha256"
 
 
-def _library() -> Any:
+def library() -> Any:
     try:
         import model_signing
         import model_signing.signing  # noqa: F401 - the submodules this module calls
@@ -120,7 +120,7 @@ def _existing(path: Path, what: str) -> Path:
     return path
 
 
-def _ignored(folder: Path, signature: Path, extra: Iterable[str] = ()) -> list[Path]:
+def ignored_paths(folder: Path, signature: Path, extra: Iterable[str] = ()) -> list[Path]:
     """Paths left out of the manifest, relative to the folder, as ``model_signing sign`` records them."""
     out = [Path(p) for p in extra]
     try:
@@ -138,11 +138,11 @@ def sign_folder(folder: Path, key: SigningKey, signature: Path | None = None) ->
         UsageError: the folder or a key file is missing.
         SignatureError: the key cannot sign (a key type the format does not take, a wrong password).
     """
-    lib = _library()
+    lib = library()
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder: sign the folder that holds the model's files")
     signature = signature or folder / SIGNATURE_FILE
-    hashing = lib.hashing.Config().set_ignored_paths(paths=_ignored(folder, signature), ignore_git_paths=True)
+    hashing = lib.hashing.Config().set_ignored_paths(paths=ignored_paths(folder, signature), ignore_git_paths=True)
     config = key._config().set_hashing_config(hashing)
     try:
         config.sign(folder, signature)
@@ -154,7 +154,7 @@ def sign_folder(folder: Path, key: SigningKey, signature: Path | None = None) ->
 def sign_digests(name: str, digests: Mapping[str, str], key: SigningKey) -> bytes:
     """A signature of files known by their sha256 (hex) and path, without reading them: the bytes of a
     ``model.sig`` that ``model_signing verify`` accepts for a folder holding exactly these files."""
-    lib = _library()
+    lib = library()
     import tempfile
 
     from model_signing._hashing.hashing import Digest
@@ -185,7 +185,7 @@ def read_signed(signature: Path, anchor: TrustAnchor, *, what: str = "") -> Sign
     Raises:
         SignatureError: the file is no signature of this format, or it was not made with ``anchor``.
     """
-    _library()
+    library()
     from model_signing._signing import sign_sigstore, sign_sigstore_pb
 
     where = what or str(signature)

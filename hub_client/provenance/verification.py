@@ -12,7 +12,7 @@ from pathlib import Path
 
 from registry.errors import SignatureError, UsageError
 
-from .signature import GIT_PATHS, SIGNATURE_FILE, SignedFiles, TrustAnchor, _ignored, _library, read_signed
+from .signature import GIT_PATHS, SIGNATURE_FILE, SignedFiles, TrustAnchor, ignored_paths, library, read_signed
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,15 @@ def verify_folder(folder: Path, anchor: TrustAnchor, signature: Path | None = No
                          "`model_signing sign`")
     signed = read_signed(signature, anchor, what=str(folder))
     if not signed.per_file_sha256:  # signed by shards: the library hashes the folder its own way
-        config = _library().verifying.Config()
+        config = library().verifying.Config()
         _configure(config, anchor)
         try:
             config.verify(folder, signature)
         except ValueError as e:
             raise SignatureError(str(folder), str(e)) from None
         return Verdict(str(folder), anchor.describe(), tuple(sorted(signed.digests)))
-    hashing = (_library().hashing.Config()
-               .set_ignored_paths(paths=_ignored(folder, signature, signed.ignored), ignore_git_paths=True)
+    hashing = (library().hashing.Config()
+               .set_ignored_paths(paths=ignored_paths(folder, signature, signed.ignored), ignore_git_paths=True)
                .set_allow_symlinks(True))
     manifest = hashing.hash(folder)
     actual = {rd.identifier: rd.digest.digest_hex for rd in manifest.resource_descriptors()}
