@@ -35,7 +35,7 @@ from registry.store.db import Registry
 
 from .flight import Flight, Judge, transfer
 from .storage import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
-from .tally import Tally
+from .tally import TRANSFERS, Tally
 
 #: Called with the stored blob and its sha256 once an asset is verified and stored (a bucket mirror uploads it).
 OnStored = Callable[[Path, str], None]
@@ -77,7 +77,12 @@ class AssetStore:
         self._flights: dict[str, Flight] = {}
         self._lock = threading.Lock()
         #: Hits, misses, upstream transfers and bytes, for ``/metrics``.
-        self.tally = Tally()
+        self.tally = Tally(*TRANSFERS)
+
+    def in_flight(self) -> int:
+        """Assets on their way in now."""
+        with self._lock:
+            return len(self._flights)
 
     def registry_db(self) -> Path:
         """The registry that says which card a path belongs to: the user's (given, else the configured one);

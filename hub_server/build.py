@@ -32,11 +32,12 @@ class Built:
 
 def build_mirror(settings: Settings, *, storage: str | None = None, upstream: str | None = None,
                  upstreams_ms: tuple[str, ...] = (), offline: bool = False, max_bytes: int | None = None,
-                 s3: Any = None) -> Built:
+                 s3: Any = None, audit_log: Path | None = None) -> Built:
     """The mirror ``hub serve`` runs: storage (a folder, default ``home/serve``, or ``s3://bucket/prefix``), the
     MindSpore Hub assets it holds or pulls through, and the Hugging Face repos of ``upstream`` (default
     ``settings.hf_endpoint``), guarded by ``settings.serve_tokens`` and taking uploads with
     ``settings.serve_write_tokens``. ``s3`` is a boto3 client to use instead of one made from the settings.
+    ``audit_log`` is a file each request is appended to, as a JSON line.
 
     Raises:
         OSError: the storage folder cannot be made.
@@ -68,5 +69,6 @@ def build_mirror(settings: Settings, *, storage: str | None = None, upstream: st
         store, assets, where = folder, in_folder, str(root)
     mirror = Mirror(store, upstream=upstream, token=token, ttl=settings.serve_ttl, offline=offline,
                     settings=settings)
-    app = create_app(mirror, tokens=settings.serve_tokens, assets=assets, write_tokens=settings.serve_write_tokens)
+    app = create_app(mirror, tokens=settings.serve_tokens, assets=assets, write_tokens=settings.serve_write_tokens,
+                     audit_log=audit_log)
     return Built(app, where, mirror, assets)

@@ -45,7 +45,7 @@ from .storage import (
     check_rev,
     is_commit,
 )
-from .tally import Tally
+from .tally import TRANSFERS, Tally
 
 log = logging.getLogger("hub.serve")
 
@@ -95,7 +95,7 @@ class Mirror:
         #: Until when (monotonic) upstream counts as down after a failure: stored refs are served at once.
         self._down_until = 0.0
         #: Hits, misses, upstream transfers and bytes, for ``/metrics``.
-        self.tally = Tally()
+        self.tally = Tally(*TRANSFERS)
 
     def _remember(self, snap: Snapshot) -> Snapshot:
         if len(self._snapshots) >= MEMO:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -202,8 +203,10 @@ async def asset(request: Request) -> Response:
 
 def _routes() -> list[Route]:
     from . import web, writes
+    from .metrics import metrics_page
 
     return [
+        Route("/metrics", guarded(metrics_page), methods=["GET"]),
         Route("/", guarded(web.home), methods=["GET"]),
         Route("/m/{org}/{name}", guarded(web.model), methods=["GET"]),
         Route("/c/{name}", guarded(web.card), methods=["GET"]),
@@ -222,10 +225,12 @@ def _routes() -> list[Route]:
 
 
 def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | BucketAssets | None = None,
-               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = ()) -> Any:
+               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = (), audit_log: Path | None = None) -> Any:
     """The ASGI app serving ``mirror`` (and ``assets``, MindSpore Hub files under their upstream paths); with
     ``tokens``, only requests bearing one of them (or a write token) are answered; with ``write_tokens``, team
-    repos can be uploaded (``uploads.py``) by requests bearing one of those."""
+    repos can be uploaded (``uploads.py``) by requests bearing one of those. Every request is counted for
+    ``/metrics`` and, with ``audit_log``, written to that file as a JSON line."""
+    from .metrics import Metrics, Observed
     from .uploads import Uploads
 
     writers = [t.encode() for t in write_tokens if t]
@@ -233,4 +238,9 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     uploads = Uploads(mirror, [t.decode() for t in writers]) if writers else None
     app = Starlette(routes=_routes())
     app.state.served = Served(mirror, assets, uploads, readers, writers, page_size)
-    return FastPath(app, mirror, readers + writers)
+    local = getattr(assets, "local", assets)  # a bucket's assets come through a local store
+    tallies = {"hf": mirror.tally, **({"asset": local.tally} if local is not None else {})}
+    if (kept := getattr(mirror.storage, "tally", None)) is not None:
+        tallies["storage"] = kept
+    app.state.metrics = Metrics(tallies, lambda: mirror.upstream_transfers() + (local.in_flight() if local else 0))
+    return Observed(FastPath(app, mirror, readers + writers), app.state.metrics, audit_log)

@@ -30,7 +30,7 @@ from hub_client.fetch.digests import is_git_id, is_sha256
 from registry.atomic import write_text
 from registry.errors import UsageError
 
-from .tally import Tally
+from .tally import EVICTIONS, Tally
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
@@ -201,7 +201,7 @@ class LocalStorage:
         #: The mirror's MindSpore Hub assets (``assets.py``), counted in the cap and evicted with the rest.
         self.asset_blobs = asset_blobs.resolve() if asset_blobs else None
         #: Evictions and the bytes they freed, for ``/metrics``.
-        self.tally = Tally()
+        self.tally = Tally(*EVICTIONS)
 
     def _folder(self, repo: str) -> Path:
         return self.root / repo_folder_name(repo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -31,10 +32,13 @@ def serve(
         "it, the least recently used go. On S3, use the bucket's lifecycle rules.")] = None,
     public: Annotated[bool, typer.Option(help="Listen beyond loopback with no team token (HUB_SERVE_TOKENS).")
                       ] = False,
+    audit_log: Annotated[Path | None, typer.Option(
+        help="Append who fetched what to this file, one JSON line a request (the client named by its token's "
+        "sha256, never the token).")] = None,
 ) -> None:
     """Serve Hugging Face repos with the Hub's download API (HF_ENDPOINT=http://HOST:PORT), fetching what is
     missing from upstream once, and the stored MindSpore Hub assets under their upstream paths
-    (HUB_MIRRORS=http://HOST:PORT)."""
+    (HUB_MIRRORS=http://HOST:PORT); counters for Prometheus at /metrics."""
     import importlib.util
 
     from registry.about import install_hint
@@ -67,7 +71,7 @@ def serve(
     with Registry(settings=found):
         pass
     built = build_mirror(found, storage=storage, upstream=upstream, upstreams_ms=ms_upstreams, offline=offline,
-                         max_bytes=parse_size(max_size) if max_size else None)
+                         max_bytes=parse_size(max_size) if max_size else None, audit_log=audit_log)
     import uvicorn
 
     typer.echo(f"serving {built.where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}"
