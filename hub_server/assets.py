@@ -28,12 +28,13 @@ from filelock import FileLock, Timeout
 
 from hub_client.fetch.cache import Cache, asset_key, link
 from hub_client.fetch.digests import is_sha256
-from registry.errors import HubError
+from registry.errors import HubError, SignatureError
 from registry.record import AssetRecord, ModelRecord
 from registry.settings import Settings
 from registry.store.db import Registry
 
 from .flight import Flight, Judge, transfer
+from .rules import MirrorRules, Refused
 from .storage import LocalBlob, NotFound, ServeError, check_path, sweep_scratch
 from .tally import TRANSFERS, Tally
 
@@ -60,7 +61,8 @@ class AssetStore:
 
     def __init__(self, home: Path, *, pull_through: bool = False,
                  after_store: Callable[[Path], None] | None = None, registry: Path | None = None,
-                 upstreams: Sequence[str] = (), token: str | None = None, settings: Settings | None = None) -> None:
+                 upstreams: Sequence[str] = (), token: str | None = None, settings: Settings | None = None,
+                 rules: MirrorRules | None = None) -> None:
         self.home = home.resolve()
         #: Where assets are fetched from, in order (``hub serve --upstream-ms``: another mirror, so mirrors chain);
         #: none: each card's own host. ``token`` goes to these hosts only, never to a card's own host.
@@ -78,6 +80,8 @@ class AssetStore:
         self._lock = threading.Lock()
         #: Hits, misses, upstream transfers and bytes, for ``/metrics``.
         self.tally = Tally(*TRANSFERS)
+        #: The mirror's policy: which cards' assets may be served.
+        self.rules = rules
 
     def in_flight(self) -> int:
         """Assets on their way in now."""
@@ -135,6 +139,12 @@ class AssetStore:
                 found = reg.assets_at(url_path)
             if found:
                 break
+        if self.rules is not None and found:
+            judged = [(self._admit(r, i), i) for r, i in found]
+            admitted = [(r, i) for r, i in judged if not isinstance(r, Refused)]
+            if not admitted:
+                raise judged[0][0]
+            found = admitted  # type: ignore[assignment]
         for record, idx in found:
             stored = self._stored(record, record.assets[idx])
             if stored is not None:
@@ -151,6 +161,30 @@ class AssetStore:
             return self._remote(asset)
         self.tally.add("misses")
         return self._flight(record, asset, on_stored)
+
+    def _admit(self, record: ModelRecord, idx: int) -> ModelRecord | Refused:
+        """The card as the policy lets its asset ``idx`` be served (a signed asset's sha256 made the signature's
+        full digest, which a transfer is then checked against), or why it keeps it out."""
+        from hub_client.fetch.policy import Policy
+        from hub_client.fetch.signed import signed_assets
+        from hub_client.provenance import names_of
+
+        assert self.rules is not None
+        names = names_of(record)
+        asset = record.assets[idx]
+        try:
+            self.rules.check_model(names, record.license)
+            if self.rules.signatures.rule_for(record) is not None:
+                [asset] = signed_assets(record, [asset], settings=self.settings, policy=Policy.of(self.settings),
+                                        trust=self.rules.signatures)
+        except Refused as e:
+            return e
+        except SignatureError as e:
+            return self.rules.refuse(f"signatures {e.rule.rsplit('#', 1)[-1] if e.rule else ''}", e.problem)
+        refused = self.rules.refused_format(names, asset.filename)
+        if refused is not None:
+            return refused
+        return record.model_copy(update={"assets": [*record.assets[:idx], asset, *record.assets[idx + 1:]]})
 
     def _stored(self, record: ModelRecord, asset: AssetRecord) -> LocalBlob | None:
         blob = Path(os.path.realpath(self.cache.asset_path(record, asset)))

@@ -16,6 +16,7 @@ from registry.settings import Settings
 
 from .assets import AssetStore
 from .mirror import Mirror
+from .rules import MirrorRules
 from .s3 import BucketAssets
 from .storage import LocalStorage, Storage
 
@@ -32,12 +33,13 @@ class Built:
 
 def build_mirror(settings: Settings, *, storage: str | None = None, upstream: str | None = None,
                  upstreams_ms: tuple[str, ...] = (), offline: bool = False, max_bytes: int | None = None,
-                 s3: Any = None, audit_log: Path | None = None) -> Built:
+                 s3: Any = None, audit_log: Path | None = None, rules: MirrorRules | None = None) -> Built:
     """The mirror ``hub serve`` runs: storage (a folder, default ``home/serve``, or ``s3://bucket/prefix``), the
     MindSpore Hub assets it holds or pulls through, and the Hugging Face repos of ``upstream`` (default
     ``settings.hf_endpoint``), guarded by ``settings.serve_tokens`` and taking uploads with
     ``settings.serve_write_tokens``. ``s3`` is a boto3 client to use instead of one made from the settings.
-    ``audit_log`` is a file each request is appended to, as a JSON line.
+    ``audit_log`` is a file each request is appended to, as a JSON line; ``rules`` the policy of what may be
+    served (``rules.py``).
 
     Raises:
         OSError: the storage folder cannot be made.
@@ -56,7 +58,7 @@ def build_mirror(settings: Settings, *, storage: str | None = None, upstream: st
         bucket = S3Storage(storage, scratch, s3=s3, settings=settings)
         # MindSpore Hub assets it lacks are pulled into a scratch home, then uploaded to the bucket.
         local = AssetStore(scratch / "assets", pull_through=not offline, registry=registry, upstreams=upstreams_ms,
-                           token=token, settings=settings)
+                           token=token, settings=settings, rules=rules)
         store, assets, where = bucket, BucketAssets(bucket, local), storage
     else:
         root = (Path(storage) if storage else settings.home / "serve").expanduser().resolve()
@@ -64,11 +66,11 @@ def build_mirror(settings: Settings, *, storage: str | None = None, upstream: st
         folder = LocalStorage(root / "hf", max_bytes=max_bytes, asset_blobs=root / "blobs" / "sha256")
         folder.sweep()  # what a killed server was fetching is fetched again when asked
         in_folder = AssetStore(root, pull_through=not offline, registry=registry, upstreams=upstreams_ms, token=token,
-                               after_store=folder.added, settings=settings)
+                               after_store=folder.added, settings=settings, rules=rules)
         in_folder.sweep()
         store, assets, where = folder, in_folder, str(root)
     mirror = Mirror(store, upstream=upstream, token=token, ttl=settings.serve_ttl, offline=offline,
-                    settings=settings)
+                    settings=settings, rules=rules)
     app = create_app(mirror, tokens=settings.serve_tokens, assets=assets, write_tokens=settings.serve_write_tokens,
                      audit_log=audit_log)
     return Built(app, where, mirror, assets)

@@ -19,6 +19,7 @@ from registry.errors import UsageError
 
 from .answers import bearer_in
 from .mirror import Mirror, Resolved
+from .rules import Refused
 from .storage import ServeError, check_repo
 
 if TYPE_CHECKING:
@@ -75,12 +76,22 @@ def guarded(handler: Handler, *, token: bool = True) -> Handler:
             return error(401, None, "a valid team token is needed: Authorization: Bearer <token>")
         try:
             return await handler(request)
+        except Refused as e:
+            count_refusal(request, e)
+            return error(e.status, e.code, str(e))
         except ServeError as e:
             return error(e.status, e.code, str(e), {"Content-Range": "bytes */*"} if e.status == 416 else None)
         except UsageError as e:
             return error(400, None, str(e))
 
     return run
+
+
+def count_refusal(request: Request, e: Refused) -> None:
+    """One more refusal of ``e``'s rule on ``/metrics``."""
+    rules = served(request).mirror.rules
+    if rules is not None:
+        rules.tally.add(f"refused:{e.rule}")
 
 
 async def resolved(request: Request, rev: str | None) -> Resolved:

@@ -24,14 +24,15 @@ import uuid
 from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
-from hub_client.fetch.digests import address_kind
+from hub_client.fetch.digests import address_kind, bytes_address
 from hub_client.fetch.hf_files import list_repo
-from hub_client.fetch.http_layer import TIMED_OUT, thread_session
+from hub_client.fetch.http_layer import TIMED_OUT, open_range, thread_session
 from hub_client.fetch.policy import Policy
-from registry.errors import DownloadError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
+from registry.errors import DownloadError, HubError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
 from registry.settings import Settings
 
 from .flight import Flight, by_address, transfer
+from .rules import MirrorRules, Refused, judge
 from .storage import (
     LocalBlob,
     NotFound,
@@ -55,6 +56,8 @@ DOWN_PAUSE = 30.0
 MEMO = 4096
 #: Seconds one try of an upstream listing may wait (two tries stay under a client's 10 s read time-out).
 LISTING_TIMEOUT = 4.0
+#: The largest file a policy reads whole (a README, a signature, a small file a signature lists).
+SMALL_READ = 16 << 20
 #: Seconds a ref is trusted after upstream confirmed it (huggingface_hub's own cache trusts it until asked).
 DEFAULT_TTL = 300.0
 
@@ -70,7 +73,8 @@ class Mirror:
     """Storage plus an upstream Hugging Face hub (``upstream=None``, or ``offline``: storage alone)."""
 
     def __init__(self, storage: Storage, *, upstream: str | None = None, token: str | None = None,
-                 ttl: float = DEFAULT_TTL, offline: bool = False, settings: Settings | None = None) -> None:
+                 ttl: float = DEFAULT_TTL, offline: bool = False, settings: Settings | None = None,
+                 rules: MirrorRules | None = None) -> None:
         self.storage = storage
         self.upstream = upstream.rstrip("/") if upstream else None
         self.token = token
@@ -94,6 +98,9 @@ class Mirror:
         self._refs: dict[tuple[str, str], Ref] = {}
         #: Until when (monotonic) upstream counts as down after a failure: stored refs are served at once.
         self._down_until = 0.0
+        #: The policy (``hub serve --policy``): what may be served; its verdict per snapshot, once judged.
+        self.rules = rules
+        self._verdicts: dict[tuple[str, str], Snapshot | Refused] = {}
         #: Hits, misses, upstream transfers and bytes, for ``/metrics``.
         self.tally = Tally(*TRANSFERS)
 
@@ -122,7 +129,9 @@ class Mirror:
             if snap is not None and ref is not None and (
                     snap.team or not (self.offline or time.time() - ref.at < self.ttl)):
                 snap = None
-        return Resolved(self._gate(snap, authed)) if snap is not None else None
+        if snap is None or (self.rules is not None and (snap.repo, snap.sha) not in self._verdicts):
+            return None  # a policy's first verdict on a snapshot may read files: not on the event loop
+        return Resolved(self._gate(snap, authed))
 
     # Refs and snapshots.
 
@@ -209,7 +218,47 @@ class Mirror:
         if snap.gated and not authed:
             raise ServeError("GatedRepo", f"{snap.repo} is gated or private upstream: this mirror serves it only "
                              "with a team token (HF_TOKEN=<team token>)", 401)
-        return snap
+        if self.rules is None:
+            return snap
+        key = (snap.repo, snap.sha)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= MEMO:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = judge(self.rules, snap, lambda f: self.read_small(snap, f))
+        if isinstance(verdict, Refused):
+            raise verdict
+        return verdict
+
+    def read_small(self, snap: Snapshot, f: StoredFile) -> bytes:
+        """A small file's bytes (a README, a signature), stored or asked of upstream, checked against its address.
+
+        Raises:
+            ServeError: too large to read whole, not stored and offline, or upstream failed or sent other bytes.
+        """
+        if f.size > SMALL_READ:
+            raise ServeError(None, f"{f.path} ({f.size} bytes) is too large for the policy to read", 502)
+        blob = self.storage.blob(snap.repo, f.etag)
+        if isinstance(blob, LocalBlob):
+            data = blob.path.read_bytes()
+        elif blob is not None:
+            data = b"".join(blob.read(0, f.size))
+        elif self.offline or self.upstream is None:
+            raise NotFound("EntryNotFound", f"{f.path} is not stored on this mirror, which is offline")
+        else:
+            url = f"{self.upstream}/{snap.repo}/resolve/{snap.sha}/{quote(f.path)}"
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            try:
+                with open_range(thread_session(), url, policy=self.policy, timeout=self.settings.timeout,
+                                headers=headers) as answer:
+                    if answer.kind != "whole":
+                        raise ServeError(None, f"upstream answered HTTP {answer.resp.status_code} for {f.path}", 502)
+                    data = answer.resp.raw.read(f.size + 1, decode_content=False)
+            except (OSError, HubError) as e:
+                raise ServeError(None, f"upstream failed for {f.path}: {e}", 502) from None
+        if bytes_address(data, f.etag) != f.etag:
+            raise ServeError(None, f"{f.path} does not hash to its address {f.etag}", 502)
+        return data
 
     # Files.
 

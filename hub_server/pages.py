@@ -111,3 +111,11 @@ def card(record: ModelRecord, result: CardResult | None, base: str) -> str:
             f"<th>sha256</th><th>path on this mirror</th></tr>{assets}</table>"
             f"<h2>Card</h2><div id=card>{markdown(record.body) if record.body else ''}</div>")
     return _page(record.name, body)
+
+
+def blocked(name: str, rule: str, reason: str) -> str:
+    """A model the mirror's policy keeps out: which rule, and why."""
+    return _page(f"{name}: blocked", f'<h1>{escape(name)}</h1><p class=bad>Blocked by the mirror\'s policy.</p>'
+                 f"<table><tr><th>rule</th><td><code>{escape(rule)}</code></td></tr>"
+                 f"<tr><th>why</th><td>{escape(reason)}</td></tr></table>"
+                 '<p><a href="/">all models</a></p>')

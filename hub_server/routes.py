@@ -242,5 +242,7 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     tallies = {"hf": mirror.tally, **({"asset": local.tally} if local is not None else {})}
     if (kept := getattr(mirror.storage, "tally", None)) is not None:
         tallies["storage"] = kept
+    if mirror.rules is not None:
+        tallies["policy"] = mirror.rules.tally
     app.state.metrics = Metrics(tallies, lambda: mirror.upstream_transfers() + (local.in_flight() if local else 0))
     return Observed(FastPath(app, mirror, readers + writers), app.state.metrics, audit_log)

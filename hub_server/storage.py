@@ -85,12 +85,17 @@ class Snapshot:
     #: A team repo, written by uploads to this mirror: its refs are the truth here, never asked of upstream.
     team: bool = False
     by_path: dict[str, StoredFile] = field(default_factory=dict, compare=False, repr=False)
+    #: Files the mirror's policy keeps out (``rules.py``), by path: asking for one raises its refusal.
+    refused: dict[str, ServeError] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_path.update((f.path, f) for f in self.files)
 
     def file(self, path: str) -> StoredFile:
-        found = self.by_path.get(check_path(path).as_posix())
+        key = check_path(path).as_posix()
+        found = self.by_path.get(key)
+        if found is None and key in self.refused:
+            raise self.refused[key]
         if found is None:
             raise NotFound("EntryNotFound", f"{path} does not exist on {self.sha}")
         return found

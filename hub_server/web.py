@@ -14,8 +14,9 @@ from registry.store.db import Registry
 from registry.store.rows import Listing
 
 from . import pages
-from .context import Served, resolved, served
+from .context import Served, count_refusal, resolved, served
 from .flight import Flight
+from .rules import Refused
 from .storage import LocalBlob, NotFound, RangeReader, StoredFile
 
 #: The most of a README read to render it.
@@ -63,7 +64,13 @@ async def model(request: Request) -> Response:
     """``/m/{org}/{name}``: a repo's files and its README, with the README's lint."""
     from registry.card.analyze import analyze_text
 
-    r = await resolved(request, None)
+    try:
+        r = await resolved(request, None)
+    except Refused as e:  # the page says which rule keeps it out, where a client gets the 403 alone
+        count_refusal(request, e)
+        p = request.path_params
+        return HTMLResponse(pages.blocked(f"{p['org']}/{p['name']}", e.rule, e.reason), status_code=403,
+                            headers={"Content-Security-Policy": pages.CSP, "X-Content-Type-Options": "nosniff"})
     snap, readme, result = r.snapshot, None, None
     f = snap.by_path.get("README.md")
     if f is not None:

@@ -132,14 +132,18 @@ class UnsafeURLError(HubError, ValueError):
 
 
 class RepoAccessError(HubError, PermissionError):
-    """A hub refused a repo: ``reason`` is ``token`` (private, gated or missing: no valid token was sent) or
-    ``gated`` (the account behind the token has not accepted the repo's conditions)."""
+    """A hub refused a repo: ``reason`` is ``token`` (private, gated or missing: no valid token was sent),
+    ``gated`` (the account behind the token has not accepted the repo's conditions) or ``policy`` (a mirror's
+    policy keeps it out; ``detail`` is the mirror's own message, which names the rule)."""
 
-    def __init__(self, repo: str, endpoint: str, reason: str) -> None:
+    def __init__(self, repo: str, endpoint: str, reason: str, detail: str = "") -> None:
         self.repo = repo
         self.endpoint = endpoint
         self.reason = reason
-        if reason == "gated":
+        self.detail = detail
+        if reason == "policy":
+            text = f"the mirror {endpoint} refuses {repo}: {detail or 'its policy keeps it out'}"
+        elif reason == "gated":
             text = (f"{repo} on {endpoint} is gated: its files need the token of an account that has accepted its "
                     "conditions on the repo's page")
         else:
@@ -162,11 +166,13 @@ class DownloadError(HubError, OSError):
     """A transfer failed for good (after retries, on every mirror); ``attempts`` lists what was tried."""
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None,
-                 attempts: list[str] | None = None, code: str | None = None) -> None:
+                 attempts: list[str] | None = None, code: str | None = None, detail: str = "") -> None:
         self.url = url
         self.status = status
         #: The server's own name for the error, where it gives one (the Hugging Face Hub's ``X-Error-Code``).
         self.code = code
+        #: The server's own words (``X-Error-Message``), where it gives them.
+        self.detail = detail
         self.attempts = list(attempts or [])
         detail = "".join(f"\n  - {a}" for a in self.attempts)
         super().__init__(message + detail)

@@ -32,6 +32,9 @@ def serve(
         "it, the least recently used go. On S3, use the bucket's lifecycle rules.")] = None,
     public: Annotated[bool, typer.Option(help="Listen beyond loopback with no team token (HUB_SERVE_TOKENS).")
                       ] = False,
+    policy: Annotated[Path | None, typer.Option(
+        help="A YAML policy of what the mirror serves: allow and deny patterns, licenses, refused file formats "
+        "(pickle-based weights by default), signatures required (the format is in hub_server/rules.py).")] = None,
     audit_log: Annotated[Path | None, typer.Option(
         help="Append who fetched what to this file, one JSON line a request (the client named by its token's "
         "sha256, never the token).")] = None,
@@ -65,13 +68,15 @@ def serve(
     _check_upstreams([upstream, *ms_upstreams], found)
     _check_port(host, port)
     from hub_server.build import build_mirror
+    from hub_server.rules import load_rules
     from registry.store.db import Registry
 
     # The user's registry (the one `hub list` shows) says which card an asset path belongs to: made current now.
     with Registry(settings=found):
         pass
     built = build_mirror(found, storage=storage, upstream=upstream, upstreams_ms=ms_upstreams, offline=offline,
-                         max_bytes=parse_size(max_size) if max_size else None, audit_log=audit_log)
+                         max_bytes=parse_size(max_size) if max_size else None, audit_log=audit_log,
+                         rules=load_rules(policy) if policy else None)
     import uvicorn
 
     typer.echo(f"serving {built.where} at http://{host}:{port} ({'team tokens' if tokens else 'no token'}"

@@ -43,3 +43,14 @@ def address_kind(name: str) -> Address | None:
 def address_digest(path: Path, kind: Address) -> str:
     """``path``'s digest in the terms of an address of ``kind``."""
     return file_digest(path, "git-blob" if kind == "git blob id" else "sha256")
+
+
+def bytes_address(data: bytes, address: str) -> str:
+    """``data``'s digest in the terms of ``address``: its sha256 for a 64-hex address, its git blob id for a
+    40-hex one (so a file held in memory is checked as a file on disk is); empty for anything else."""
+    kind = address_kind(address)
+    if kind == "sha256":
+        return hashlib.sha256(data).hexdigest()
+    if kind == "git blob id":
+        return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    return ""

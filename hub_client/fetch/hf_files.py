@@ -187,6 +187,8 @@ def _refusal(e: DownloadError, repo_id: str, endpoint: str, *, revision: str | N
     """The hub's answer as our error, told apart as huggingface_hub's ``hf_raise_for_status`` does (X-Error-Code
     first): one mapping for the listing and for each file. The Hub answers 401 for a private, gated or missing
     repo alike when no valid token is sent, so as not to tell which."""
+    if e.code == "PolicyRefused":  # a hub serve mirror's policy: its message names the rule
+        return RepoAccessError(repo_id, endpoint, "policy", e.detail)
     if e.code == "GatedRepo" or e.status == 403:
         return RepoAccessError(repo_id, endpoint, "gated")
     if e.status == 401:

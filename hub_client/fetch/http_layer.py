@@ -138,6 +138,15 @@ def announced_size(resp: requests.Response) -> int | None:
 Kind = Literal["range", "whole", "busy", "other-range", "unsatisfiable", "refused"]
 
 
+def refused(resp: requests.Response, url: str, prefix: str = "") -> DownloadError:
+    """The error for an answer that is not the file: the status, and the server's ``X-Error-Code`` and
+    ``X-Error-Message`` where it gives them (a hub serve mirror names the policy rule that refused)."""
+    said = resp.headers.get("X-Error-Message", "")[:300]
+    return DownloadError(f"{prefix or url} answered HTTP {resp.status_code} {resp.reason}"
+                         + (f": {said}" if said else ""), url=url, status=resp.status_code,
+                         code=resp.headers.get("X-Error-Code"), detail=said)
+
+
 @dataclass
 class Answer:
     """One answer to :func:`open_range`, sorted: ``range`` (206 from the asked start), ``whole`` (200: the range
@@ -158,9 +167,7 @@ class Answer:
 
     def refusal(self, url: str, prefix: str = "") -> DownloadError:
         """The error for a ``refused`` answer, with the status and the server's ``X-Error-Code``."""
-        resp = self.resp
-        return DownloadError(f"{prefix or url} answered HTTP {resp.status_code} {resp.reason}", url=url,
-                             status=resp.status_code, code=resp.headers.get("X-Error-Code"))
+        return refused(self.resp, url, prefix)
 
 
 def open_range(session: requests.Session, url: str, *, policy: Policy, timeout: float, start: int = 0,

@@ -15,11 +15,11 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from registry.errors import DownloadError, IntegrityError, UsageError
+from registry.errors import IntegrityError, UsageError
 from registry.settings import DEFAULT_ENDPOINT, Settings
 
 from .hf_files import RepoFile, list_repo
-from .http_layer import open_checked
+from .http_layer import open_checked, refused
 from .policy import Policy
 
 BLOCK = 1 << 20
@@ -40,9 +40,7 @@ def _check(session: requests.Session, url: str, headers: dict[str, str], policy:
     resp, _ = open_checked(session, url, {**headers, "Accept-Encoding": "identity"}, policy, settings.timeout)
     with resp:
         if resp.status_code != 200:
-            raise DownloadError(f"the mirror answered HTTP {resp.status_code} for {url}: "
-                                f"{resp.headers.get('X-Error-Message', resp.reason)}", url=url,
-                                status=resp.status_code, code=resp.headers.get("X-Error-Code"))
+            raise refused(resp, url, prefix=f"the mirror, asked for {url},")
         size = int(resp.headers.get("Content-Length") or 0)
         h = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False) if kind == "git" else hashlib.sha256()
         got = 0

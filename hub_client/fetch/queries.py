@@ -24,6 +24,7 @@ from .http_layer import (
     busy_wait,
     exhausted,
     open_checked,
+    refused,
 )
 from .policy import Policy
 
@@ -94,8 +95,7 @@ def small_request(method: str, url: str, *, session: requests.Session, policy: P
                     settings.sleep(backoff(settings, attempt, busy_wait(resp, url)))
                     continue
                 if not (resp.status_code == 200 or method == "HEAD" and resp.is_redirect):
-                    raise DownloadError(f"{url} answered HTTP {resp.status_code} {resp.reason}", url=url,
-                                        status=resp.status_code, code=resp.headers.get("X-Error-Code"))
+                    raise refused(resp, url)
                 body = resp.raw.read(MAX_JSON_BYTES + 1, decode_content=True) if method == "GET" else b""
                 return resp.headers, body
         except NETWORK_ERRORS as e:

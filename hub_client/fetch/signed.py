@@ -21,6 +21,7 @@ from hub_client.provenance import (
     SIGNATURE_FILE,
     SignedFiles,
     TrustAnchor,
+    TrustPolicy,
     TrustRule,
     Verdict,
     compare,
@@ -110,17 +111,18 @@ def hf_plan(record: ModelRecord, names: list[str], by_name: dict[str, RepoFile],
     return HfPlan(rule, model, names, by_name)
 
 
-def signed_assets(record: ModelRecord, assets: list[AssetRecord], *, settings: Settings,
-                  policy: Policy) -> list[AssetRecord]:
+def signed_assets(record: ModelRecord, assets: list[AssetRecord], *, settings: Settings, policy: Policy,
+                  trust: TrustPolicy | None = None) -> list[AssetRecord]:
     """``assets`` with the sha256 the signature gives (full, so a card's 8-hex prefix no longer decides), when the
     trust policy covers ``record``; as they are otherwise. The signature is fetched (or read from the cache) and
-    checked first, and every asset compared with it before a byte of one is downloaded.
+    checked first, and every asset compared with it before a byte of one is downloaded. ``trust`` is the policy
+    to apply instead of the settings' (a mirror's own rules).
 
     Raises:
         SignatureError: no signature link, a signature no anchor of the rule verifies, an asset it does not list
             or lists with another digest than the card's.
     """
-    rule = trust_rule(record, settings)
+    rule = trust.rule_for(record) if trust is not None else trust_rule(record, settings)
     if rule is None:
         return assets
     model = label(record)

@@ -101,13 +101,34 @@ def load(path: Path) -> TrustPolicy:
     try:
         parsed = _File.model_validate(data or {})
     except ValidationError as e:
-        first = e.errors()[0]
-        at = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"the trust policy {path}: {at}: {first['msg']} (see `hub verify --help` for its format)"
-                         ) from None
+        raise UsageError(_problem(path, e)) from None
+    return TrustPolicy(_rules(parsed.rules, path))
+
+
+def rules_of(raw: list[dict[str, object]], path: Path) -> tuple[TrustRule, ...]:
+    """Rules written in this format inside another file (a mirror policy's ``signatures``); key files are relative
+    to ``path``'s folder.
+
+    Raises:
+        UsageError: a rule that breaks the format, or names a key file that is not there.
+    """
+    try:
+        parsed = _File.model_validate({"rules": raw})
+    except ValidationError as e:
+        raise UsageError(_problem(path, e)) from None
+    return _rules(parsed.rules, path)
+
+
+def _problem(path: Path, e: ValidationError) -> str:
+    first = e.errors()[0]
+    at = ".".join(str(p) for p in first["loc"])
+    return f"the trust policy {path}: {at}: {first['msg']} (see `hub verify --help` for its format)"
+
+
+def _rules(parsed: list[_Rule], path: Path) -> tuple[TrustRule, ...]:
     base = path.parent
     rules = []
-    for i, r in enumerate(parsed.rules, 1):
+    for i, r in enumerate(parsed, 1):
         where = f"{path}#{i} ({', '.join(r.models)})"
         anchors = [TrustAnchor(key=_file(base, k, where)) for k in r.keys]
         if r.certificate_chain:
@@ -117,7 +138,7 @@ def load(path: Path) -> TrustPolicy:
             raise UsageError(f"the trust rule {where} names no key, certificate chain or identity: a rule says who "
                              "must have signed")
         rules.append(TrustRule(tuple(r.models), tuple(anchors), where))
-    return TrustPolicy(tuple(rules))
+    return tuple(rules)
 
 
 def _file(base: Path, name: str, where: str) -> Path:

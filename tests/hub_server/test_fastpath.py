@@ -13,6 +13,7 @@ from servers.asgi import AsgiServer  # noqa: E402
 
 from hub_server import LocalStorage, Mirror, create_app  # noqa: E402
 from hub_server.fastpath import FastPath  # noqa: E402
+from hub_server.metrics import Observed  # noqa: E402
 
 DROP = {"date", "server"}
 
@@ -25,9 +26,10 @@ def test_fast_answers_equal_the_apps_and_tokens_hold(tmp_path, hf_server, net):
     repo = f"fast/{unique('m').replace('_', '-')}"
     hf_server.add(repo, {"model.safetensors": b"w" * 5000, "sub/dir/config.json": b"{}"})
     mirror = Mirror(LocalStorage(tmp_path / "hf"), upstream=hf_server.url)
-    app = create_app(mirror, tokens=["t1"])
-    assert isinstance(app, FastPath)
-    fast, slow = AsgiServer(app).start(), AsgiServer(app.app).start()  # the same mirror, with and without it
+    observed = create_app(mirror, tokens=["t1"])  # every request counted, around the fast path
+    app = observed.app
+    assert isinstance(observed, Observed) and isinstance(app, FastPath)
+    fast, slow = AsgiServer(observed).start(), AsgiServer(app.app).start()  # the same mirror, with and without it
     auth = {"Authorization": "Bearer t1"}
     routed = []
     inner = app.app

@@ -107,3 +107,27 @@ def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, net):
         assert f"HUB_MIRRORS={server.url} hub pull {pub.name}" in browser.find_element(By.ID, "use").text
     finally:
         server.stop()
+
+
+@pytest.mark.usefixtures("net")
+def test_a_blocked_model_page_says_which_rule_keeps_it_out(browser, hf_server, tmp_path, net):
+    from selenium.webdriver.common.by import By
+
+    from hub_server import LocalStorage, Mirror, create_app
+    from hub_server.rules import load_rules
+
+    repo_id = f"evil/{unique('web')}".replace("_", "-")
+    hf_server.add(repo_id, {"README.md": CARD.format(name=repo_id).encode(), "model.safetensors": b"w" * 100})
+    policy = tmp_path / "team-policy.yaml"
+    policy.write_text("deny: ['hf:evil/*']\n")
+    mirror = Mirror(LocalStorage(tmp_path / "storage" / "hf"), upstream=hf_server.url, rules=load_rules(policy))
+    server = AsgiServer(create_app(mirror)).start()
+    try:
+        browser.get(f"{server.url}/m/{repo_id}")
+        assert browser.find_element(By.TAG_NAME, "h1").text == repo_id
+        text = browser.find_element(By.TAG_NAME, "body").text
+        assert "Blocked by the mirror's policy." in text
+        assert "team-policy.yaml: deny hf:evil/*" in text and f"hf:{repo_id} is denied" in text
+        assert not browser.find_elements(By.TAG_NAME, "script")
+    finally:
+        server.stop()
