@@ -231,8 +231,7 @@ def signature_status(record: ModelRecord, settings: Settings) -> dict[str, str |
     has_sig = SIGNATURE_FILE in files or bool(record.signature_url)
     if rule is None:
         return {"rule": None, "signers": None, "status": "signed" if has_sig else "unsigned",
-                "detail": "no trust rule covers it" + ("; `hub verify NAME --key PUBLIC.pem` checks it" if has_sig
-                                                       else "")}
+                "detail": "no trust rule covers it" + ("; a public key checks its signature" if has_sig else "")}
     out: dict[str, str | None] = {"rule": rule.where, "signers": rule.describe()}
     if not files:
         return {**out, "status": "not pulled", "detail": "checked when it is pulled"}

@@ -40,7 +40,7 @@ class TrustAnchor:
                              "Sigstore identity with its issuer")
         if self.identity is not None and not self.issuer:
             raise UsageError(f"the Sigstore identity {self.identity!r} needs the OIDC issuer that vouches for it "
-                             "(--issuer https://...)")
+                             "(an https URL)")
 
     def describe(self) -> str:
         if self.key is not None:
@@ -71,9 +71,9 @@ class SigningKey:
 
     def __post_init__(self) -> None:
         if self.sigstore == (self.private_key is not None):
-            raise UsageError("sign with a private key (--key PRIVATE.pem) or with Sigstore (--sigstore), one of them")
+            raise UsageError("sign with a private key (a PEM file) or with Sigstore keyless, one of them")
         if self.certificate_chain and self.certificate is None:
-            raise UsageError("a certificate chain goes with the signing certificate it leads to (--certificate)")
+            raise UsageError("a certificate chain goes with the signing certificate it leads to: give that too")
 
     def _config(self) -> Any:
         signing = library().signing

@@ -122,7 +122,7 @@ def rules_of(raw: list[dict[str, object]], path: Path) -> tuple[TrustRule, ...]:
 def _problem(path: Path, e: ValidationError) -> str:
     first = e.errors()[0]
     at = ".".join(str(p) for p in first["loc"])
-    return f"the trust policy {path}: {at}: {first['msg']} (see `hub verify --help` for its format)"
+    return f"the trust policy {path}: {at}: {first['msg']}"
 
 
 def _rules(parsed: list[_Rule], path: Path) -> tuple[TrustRule, ...]:

@@ -85,8 +85,8 @@ def verify_folder(folder: Path, anchor: TrustAnchor, signature: Path | None = No
         raise UsageError(f"{folder} is not a folder")
     signature = signature or folder / SIGNATURE_FILE
     if not signature.is_file():
-        raise UsageError(f"{folder} has no {signature.name}: sign it with `hub sign {folder} --key PRIVATE.pem` or "
-                         "`model_signing sign`")
+        raise UsageError(f"{folder} has no {signature.name}: there is no signature to check (model_signing sign "
+                         "writes one)")
     signed = read_signed(signature, anchor, what=str(folder))
     if not signed.per_file_sha256:  # signed by shards: the library hashes the folder its own way
         config = library().verifying.Config()
