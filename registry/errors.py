@@ -153,13 +153,15 @@ class RepoAccessError(HubError, PermissionError):
 
 
 class ArchiveError(HubError, ValueError):
-    """A catalogue archive that is refused (unreadable, truncated, or a member that could leave its folder or
-    exhaust the disk); nothing was changed."""
+    """An archive that is refused (unreadable, truncated, a member that could leave its folder or exhaust the
+    disk, or, for a bundle, contents that do not match its manifest, cards or signatures); nothing was changed.
+    ``kind`` says which archive: ``catalogue archive`` or ``bundle``."""
 
-    def __init__(self, source: str, problem: str) -> None:
+    def __init__(self, source: str, problem: str, *, kind: str = "catalogue archive") -> None:
         self.source = source
         self.problem = problem
-        super().__init__(f"the catalogue archive {source} is refused: {problem}; nothing was changed")
+        self.kind = kind
+        super().__init__(f"the {kind} {source} is refused: {problem}; nothing was changed")
 
 
 class DownloadError(HubError, OSError):

@@ -15,7 +15,7 @@ import typer
 
 from registry.errors import HubError
 
-from . import browse, cache, convert, lint, models, publish, pull, serve, sign
+from . import browse, bundle, cache, convert, lint, models, publish, pull, serve, sign
 from ._errors import message, os_message
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ def _root(
     """Model-hub registry and asset manager for vision checkpoints."""
 
 
-for _group in (lint, browse, pull, sign, models, convert, publish, cache, serve):
+for _group in (lint, browse, pull, sign, bundle, models, convert, publish, cache, serve):
     _group.register(app)
 
 

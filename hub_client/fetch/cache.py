@@ -159,6 +159,15 @@ class Cache:
             self._mark(kind, name).unlink(missing_ok=True)
         return what, name, actual
 
+    def sha256_of(self, path: Path) -> str:
+        """A cached file's sha256, read off its blob's name when it was verified under that name and has not
+        changed since (ours, or an LFS file of the HF cache); hashed otherwise (a small file's blob is named by
+        its git id)."""
+        named = Path(os.path.realpath(path)).name
+        if len(named) == 64 and (self.is_trusted(path, "sha256", named) or self.is_trusted(path, "hf", named)):
+            return named
+        return file_digest(path)
+
     def blob_digest(self, path: Path) -> str | None:
         """The sha256 a cached file's blob is named by; None for a copy (a file system without links)."""
         blob = Path(os.path.realpath(path))

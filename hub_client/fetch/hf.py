@@ -106,7 +106,7 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
         fetch_file(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
                    settings=settings, check=plan.check_signature)
         checks = plan.checks()
-    _remember_listing(settings.listings, repo, sha, list(by_name))
+    remember_listing(settings.listings, repo, sha, list(by_name))
 
     def one(name: str) -> Path:
         return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
@@ -186,7 +186,7 @@ def _listing_file(listings: Path, repo: str, sha: str) -> Path:
     return listings / "hf" / f"models--{repo.replace('/', '--')}" / f"{sha}.json"
 
 
-def _remember_listing(listings: Path, repo: str, sha: str, names: list[str]) -> None:
+def remember_listing(listings: Path, repo: str, sha: str, names: list[str]) -> None:
     path = _listing_file(listings, repo, sha)
     if path.is_file():
         return  # a commit's files never change: kept once

@@ -137,7 +137,7 @@ def _complete(repo_id: str, sha: str, siblings: list[dict[str, Any]], *, endpoin
 
         def ask(name: str) -> RepoFile:
             # a name that could leave the cache is refused before it is asked
-            _pointer(settings.hf_cache, repo_id, sha, name)
+            snapshot_file(settings.hf_cache, repo_id, sha, name)
             url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(name)}"
             try:
                 return file_metadata(url, name, headers=headers, policy=policy, settings=settings)
@@ -272,7 +272,7 @@ def write_ref(hf_cache: Path, repo_id: str, ref: str, sha: str) -> None:
     write_text(path, sha)
 
 
-def _pointer(hf_cache: Path, repo_id: str, sha: str, name: str) -> Path:
+def snapshot_file(hf_cache: Path, repo_id: str, sha: str, name: str) -> Path:
     rel = PurePosixPath(name)
     if rel.is_absolute() or ".." in rel.parts or not rel.parts:
         raise UsageError(f"{repo_id} lists a file named {name!r}, which could leave the cache: refused")
@@ -301,7 +301,7 @@ def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
         RepoAccessError: the hub refused the file (401: no valid token; 403: gated, conditions not accepted).
         DownloadError: the hub could not be reached or answered an error, after retries.
     """
-    pointer = _pointer(settings.hf_cache, repo_id, sha, f.path)
+    pointer = snapshot_file(settings.hf_cache, repo_id, sha, f.path)
     cache = Cache(settings.home)
     if not _BLOB_NAME.fullmatch(f.etag):
         raise DownloadError(f"{endpoint} gave {f.path} of {repo_id} the address {f.etag[:80]!r}, which cannot name a "

@@ -151,6 +151,16 @@ def keep_pulled(located: Located, paths: list[Path], *, settings: Settings) -> N
         reg.add_remote_source()
 
 
+def keep_card(repo_id: str, sha: str, *, refs: list[str], names: list[str], readme: Path | None,
+              config: Path | None, endpoint: str, settings: Settings) -> Path:
+    """Store a repo's card as a pull keeps it (its README, else one written from its config), with its origin,
+    and make the kept cards a source of the registry: what ``hub bundle import`` does for a repo it places."""
+    card = _keep_card(_Repo(repo_id, sha, endpoint, refs, names, None, []), readme, config, settings)
+    with Registry(settings=settings) as reg:
+        reg.add_remote_source()
+    return card
+
+
 def _from_registry(reg: Registry, spec: str, settings: Settings) -> Resolution | None:
     """The registry's answer; None when a Hugging Face id should be asked of the hub instead."""
     query = parse_spec(spec)

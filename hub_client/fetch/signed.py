@@ -194,7 +194,7 @@ def cached_verdict(record: ModelRecord, anchors: Iterable[TrustAnchor], *, setti
     if sig is None or not sig.is_file():
         raise SignatureError(model, f"no {SIGNATURE_FILE} was pulled with it", rule=rule)
     signed, anchor = first_holding(sig, anchors, model=model, rule=rule)
-    actual = {n: _sha256(p, cache) for n, p in files.items() if not skipped(n)}
+    actual = {n: cache.sha256_of(p) for n, p in files.items() if not skipped(n)}
     return compare(signed, actual, model=model, signer=anchor.describe(), partial=True, rule=rule)
 
 
@@ -213,13 +213,6 @@ def cached_files(record: ModelRecord, settings: Settings) -> dict[str, Path]:
     if kept.is_file():
         out[SIGNATURE_FILE] = kept
     return out
-
-
-def _sha256(path: Path, cache: Cache) -> str:
-    named = Path(path).resolve().name
-    if len(named) == 64 and (cache.is_trusted(path, "sha256", named) or cache.is_trusted(path, "hf", named)):
-        return named
-    return file_digest(path)
 
 
 def signature_status(record: ModelRecord, settings: Settings) -> dict[str, str | None]:
