@@ -23,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = ("download", "parallel", "resume", "lint_corpus", "registry_index", "startup", "open_world", "serve",
-           "load", "zoo", "infer", "convert")
+           "provenance", "load", "zoo", "infer", "convert")
 
 
 def _args(name: str, quick: bool) -> list[str]:
@@ -113,6 +113,14 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                      "target", 3.0, target="<= 3"),
                 _row(f"hub update, {doc['update']['cards']} cards (download + index)", doc["update"]["median_s"],
                      "s", "target", 4.0, target="<= 4 s")]
+    elif name == "provenance":
+        med = doc["median_s"]
+        out += [_row(f"signed pull, {doc['size_mb']} MiB repo (HUB_TRUST), time",
+                     med["hub pull (HUB_TRUST: signature checked)"], "s", "the pull alone", med["hub pull (no policy)"],
+                     target="<= 1.05x"),
+                _row("  verify a pulled model (hub verify hf:ID --key)", med["hub verify hf:ID --key (pulled)"], "s",
+                     "model_signing verify (the same folder)", med["model_signing verify (pulled)"],
+                     target="< 1.0x")]
     elif name == "serve":
         med = {k: statistics.median(v) for k, v in doc["cached_seconds"].items()}
         cold = {k: statistics.median(v) for k, v in doc["cold_seconds"].items()}

@@ -141,10 +141,12 @@ class AssetStore:
                 break
         if self.rules is not None and found:
             judged = [(self._admit(r, i), i) for r, i in found]
-            admitted = [(r, i) for r, i in judged if not isinstance(r, Refused)]
+            admitted = [(r, i) for r, i in judged if isinstance(r, ModelRecord)]
             if not admitted:
-                raise judged[0][0]
-            found = admitted  # type: ignore[assignment]
+                first = judged[0][0]
+                assert isinstance(first, Refused)
+                raise first
+            found = admitted
         for record, idx in found:
             stored = self._stored(record, record.assets[idx])
             if stored is not None:

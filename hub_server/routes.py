@@ -238,7 +238,7 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     uploads = Uploads(mirror, [t.decode() for t in writers]) if writers else None
     app = Starlette(routes=_routes())
     app.state.served = Served(mirror, assets, uploads, readers, writers, page_size)
-    local = getattr(assets, "local", assets)  # a bucket's assets come through a local store
+    local: AssetStore | None = assets.local if isinstance(assets, BucketAssets) else assets  # a bucket's: a local
     tallies = {"hf": mirror.tally, **({"asset": local.tally} if local is not None else {})}
     if (kept := getattr(mirror.storage, "tally", None)) is not None:
         tallies["storage"] = kept

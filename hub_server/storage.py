@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -86,7 +86,7 @@ class Snapshot:
     team: bool = False
     by_path: dict[str, StoredFile] = field(default_factory=dict, compare=False, repr=False)
     #: Files the mirror's policy keeps out (``rules.py``), by path: asking for one raises its refusal.
-    refused: dict[str, ServeError] = field(default_factory=dict, compare=False, repr=False)
+    refused: Mapping[str, ServeError] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_path.update((f.path, f) for f in self.files)

@@ -16,7 +16,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT = "hub-bundle/1"
 MANIFEST = "manifest.json"
 #: The largest manifest read.
 MAX_MANIFEST = 16 << 20

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hub_client.fetch.cache import Cache, link, safe_component
-from hub_client.fetch.digests import address_digest
+from hub_client.fetch.digests import Address, address_digest
 from hub_client.fetch.pull import check_digest
 from hub_client.fetch.signed import trust_rule
 from hub_client.provenance import SIGNATURE_FILE, compare, first_holding, skipped
@@ -73,11 +73,11 @@ def _check(staged: Staged, m: BundleModel, settings: Settings) -> Checked:
             said = "no usable record" if record is None else f"the name {record.name}"
             raise staged.refuse(f"{m.name}: its card gives {said}, the manifest says {m.name}")
         for asset in record.assets:
-            f = by_name.get(asset.filename)
-            if f is None:
+            held = by_name.get(asset.filename)
+            if held is None:
                 raise staged.refuse(f"{m.name}: its card names {asset.filename}, which the bundle does not hold")
             try:
-                check_digest(f.sha256, asset, f"{staged.source}: {asset.filename}")
+                check_digest(held.sha256, asset, f"{staged.source}: {asset.filename}")
             except IntegrityError as e:
                 raise staged.refuse(f"{m.name}: {asset.filename} is not the file its card names ({e.expected} "
                                     f"expected, {e.actual} held)") from None
@@ -102,7 +102,7 @@ def _check(staged: Staged, m: BundleModel, settings: Settings) -> Checked:
     return Checked(m, record, card_path, card_text)
 
 
-def _kind(address: str) -> str:
+def _kind(address: str) -> Address:
     return "sha256" if len(address) == 64 else "git blob id"
 
 

@@ -22,7 +22,7 @@ from registry.errors import OutputWriteError, UsageError
 from registry.record import Dialect, ModelRecord
 from registry.settings import Settings
 
-from .manifest import FORMAT, MANIFEST, BundleFile, BundleManifest, BundleModel, blob_member, card_member
+from .manifest import MANIFEST, BundleFile, BundleManifest, BundleModel, blob_member, card_member
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def export_bundle(names: list[str], out: Path, *, settings: Settings) -> Exporte
         blobs.update(files)
         if card is not None and entry.card is not None:
             cards[entry.card] = card.encode("utf-8")
-    manifest = BundleManifest(format=FORMAT, created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    manifest = BundleManifest(format="hub-bundle/1", created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                               models=models)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:

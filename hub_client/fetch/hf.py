@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hub_client.provenance import SIGNATURE_FILE
 from registry.atomic import write_text
 from registry.errors import DamagedFileError, DownloadError, OfflineError, RepoAccessError, UnknownModelError
 from registry.formats import WEIGHT_FORMATS, weight_format
@@ -26,7 +27,7 @@ from registry.settings import Settings
 from .cache import Cache
 from .digests import address_digest, address_kind
 from .policy import Policy
-from .signed import SIGNATURE_FILE, cached_verdict, hf_plan, trust_rule
+from .signed import cached_verdict, hf_plan, trust_rule
 
 if TYPE_CHECKING:
     from .hf_files import RepoFile
@@ -79,7 +80,7 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
     ``files`` and ``sha`` are the listing the caller already has (``remote.locate`` asks for it), which spares
     the API call; without them the repo is listed at ``revision`` first.
     """
-    from .hf_files import fetch_file, list_repo, write_ref
+    from .hf_files import fetch_file, list_repo, read_small, write_ref
 
     repo = record.uid
     if not repo:
@@ -102,9 +103,9 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
     names = _complete_pick(repo, sha, list(by_name), fmt)
     plan = hf_plan(record, names, by_name, settings)
     checks: dict[str, Callable[[Path], None]] = {}
-    if plan is not None:  # the signature first, then what the listing tells, before any weight comes
-        fetch_file(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
-                   settings=settings, check=plan.check_signature)
+    if plan is not None:  # the signature's bytes first, checked in a thread while the files come
+        plan.begin(read_small(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
+                              settings=settings), Cache(settings.home).root / "incomplete")
         checks = plan.checks()
     remember_listing(settings.listings, repo, sha, list(by_name))
 
@@ -120,6 +121,8 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
         first = one(names[0])
         with ThreadPoolExecutor(max_workers=min(8, len(names) - 1)) as pool:
             paths = [first, *pool.map(one, names[1:])]
+    if plan is not None:
+        paths.append(one(SIGNATURE_FILE))
     for ref in record.refs:  # what transformers resolves offline: the branch or tag the commit was fetched as
         write_ref(settings.hf_cache, repo, "main" if ref == "HEAD" else ref, sha)
     # no revision: the default branch, as huggingface_hub names it

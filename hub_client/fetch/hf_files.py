@@ -34,7 +34,7 @@ from registry.record import ModelRecord
 from registry.settings import Settings
 
 from .cache import Cache, link
-from .digests import Address, address_digest, address_kind, is_sha256
+from .digests import Address, address_digest, address_kind, bytes_address, is_sha256
 from .downloader import download
 from .http_layer import thread_session
 from .policy import Policy
@@ -287,6 +287,33 @@ def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str,
         return "", f.etag
     return kind, sha256 if sha256 and kind == "sha256" else address_digest(path, kind)
 
+
+
+def read_small(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str | None, policy: Policy,
+               settings: Settings, limit: int = 1 << 20) -> bytes:
+    """The bytes of a small file of ``repo_id`` at ``sha`` (a signature), held in memory and checked against its
+    address; nothing is stored.
+
+    Raises:
+        DownloadError: larger than ``limit``, refused, unreachable, or other bytes than its address names.
+    """
+    from .http_layer import NETWORK_ERRORS, open_range
+
+    url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(f.path)}"
+    if (f.size or 0) > limit:
+        raise DownloadError(f"{f.path} of {repo_id} is {f.size} bytes, more than {limit} for a signature", url=url)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with open_range(thread_session(), url, policy=policy, timeout=settings.timeout, headers=headers) as answer:
+            if answer.kind != "whole":
+                raise _refusal(answer.refusal(url), repo_id, endpoint)
+            data = answer.resp.raw.read(limit + 1, decode_content=False)
+    except NETWORK_ERRORS as e:
+        raise DownloadError(f"cannot get {f.path} of {repo_id}: {e}", url=url) from None
+    if len(data) > limit or bytes_address(data, f.etag) != f.etag:
+        raise IntegrityError(url=url, expected=f.etag, actual=bytes_address(data, f.etag) or "?",
+                             what=f.address or "address")
+    return data
 
 
 def fetch_file(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str | None, policy: Policy,

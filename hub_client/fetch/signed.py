@@ -12,7 +12,10 @@ without a network call and without reading the weights: their digests are the na
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,41 +59,64 @@ def label(record: ModelRecord) -> str:
 
 @dataclass
 class HfPlan:
-    """What a signed Hugging Face pull checks: the signature file, with what the listing says of the files to pull
-    (before the signature is kept, so a refusal keeps nothing), then each small file as it comes."""
+    """What a signed Hugging Face pull checks. The signature's bytes come first (a few kB) and are verified in a
+    thread while the files download (loading the signature library costs about as much as a small repo's
+    transfer); each file, LFS or small, waits for that verdict and is compared with it before it is stored, so a
+    refusal keeps nothing. The signature itself is stored last, once every file held."""
 
     rule: TrustRule
     model: str
     names: list[str]
     by_name: dict[str, RepoFile]
-    signed: SignedFiles | None = None
-    signer: str = ""
+    verdict: Future[tuple[SignedFiles, str]] | None = None
+    sig_sha256: str = ""
 
-    def check_signature(self, path: Path) -> None:
-        signed, anchor = first_holding(path, self.rule.anchors, model=self.model, rule=self.rule.where)
-        self.signer = anchor.describe()
+    def begin(self, signature: bytes, scratch: Path) -> None:
+        """Start checking ``signature`` (its bytes, already checked against the listing's address)."""
+        self.sig_sha256 = hashlib.sha256(signature).hexdigest()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-signature")
+        self.verdict = pool.submit(self._verify, signature, scratch)
+        pool.shutdown(wait=False)
+
+    def _verify(self, signature: bytes, scratch: Path) -> tuple[SignedFiles, str]:
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=scratch, prefix="sig-") as tmp:
+            path = Path(tmp) / SIGNATURE_FILE
+            path.write_bytes(signature)
+            signed, anchor = first_holding(path, self.rule.anchors, model=self.model, rule=self.rule.where)
+        signer = anchor.describe()
         wanted = [n for n in self.names if not skipped(n)]
         unsigned = [n for n in wanted if n not in signed.digests]
         if unsigned:
-            raise SignatureError(self.model, f"the signature by {self.signer} does not list {', '.join(unsigned)}",
+            raise SignatureError(self.model, f"the signature by {signer} does not list {', '.join(unsigned)}",
                                  files=tuple(unsigned), rule=self.rule.where)
-        compare(signed, self._lfs(), model=self.model, signer=self.signer, partial=True, rule=self.rule.where)
-        self.signed = signed
+        lfs = {n: self.by_name[n].etag for n in wanted if self.by_name[n].address == "sha256"}
+        compare(signed, lfs, model=self.model, signer=signer, partial=True, rule=self.rule.where)
+        return signed, signer
 
-    def _lfs(self) -> dict[str, str]:
-        return {n: self.by_name[n].etag for n in self.names if not skipped(n) and self.by_name[n].address == "sha256"}
+    def result(self) -> tuple[SignedFiles, str]:
+        assert self.verdict is not None
+        return self.verdict.result()
 
     def checks(self) -> dict[str, Check]:
-        """The checks of the files whose sha256 only their bytes tell (a small file's address is its git id)."""
-        lfs = self._lfs()
-        return {n: self._small(n) for n in self.names if not skipped(n) and n not in lfs}
+        """Each file's check: the verdict, then its digest (an LFS file's is its address; a small file's, read)."""
+        out: dict[str, Check] = {SIGNATURE_FILE: self._same_signature}
+        for n in self.names:
+            if not skipped(n):
+                out[n] = self._file(n, self.by_name[n].etag if self.by_name[n].address == "sha256" else None)
+        return out
 
-    def _small(self, name: str) -> Check:
+    def _file(self, name: str, known: str | None) -> Check:
         def check(path: Path) -> None:
-            assert self.signed is not None
-            compare(self.signed, {name: file_digest(path)}, model=self.model, signer=self.signer, partial=True,
+            signed, signer = self.result()
+            compare(signed, {name: known or file_digest(path)}, model=self.model, signer=signer, partial=True,
                     rule=self.rule.where)
         return check
+
+    def _same_signature(self, path: Path) -> None:
+        self.result()
+        if file_digest(path) != self.sig_sha256:
+            raise SignatureError(self.model, f"{SIGNATURE_FILE} changed between two reads of it", rule=self.rule.where)
 
 
 def hf_plan(record: ModelRecord, names: list[str], by_name: dict[str, RepoFile],
@@ -106,8 +132,8 @@ def hf_plan(record: ModelRecord, names: list[str], by_name: dict[str, RepoFile],
     model = label(record)
     if SIGNATURE_FILE not in by_name:
         raise SignatureError(model, f"the repo has no {SIGNATURE_FILE}", rule=rule.where)
-    if SIGNATURE_FILE not in names:
-        names.insert(0, SIGNATURE_FILE)
+    if SIGNATURE_FILE in names:  # fetched apart: first its bytes, last the file, once every other held
+        names.remove(SIGNATURE_FILE)
     return HfPlan(rule, model, names, by_name)
 
 

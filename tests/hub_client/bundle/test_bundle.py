@@ -217,3 +217,28 @@ def test_offline_predict_on_the_other_side(nginx, cards, settings, tmp_path):
                               "HUB_OFFLINE": "1"})
     assert run.returncode == 0, run.stderr
     assert len(json.loads(run.stdout)["results"][0]["predictions"]) == 5
+
+
+def test_into_a_bucket_mirror_served_offline(hf_env, hf_settings, tmp_path, moto_s3):
+    pytest.importorskip("starlette")
+    from huggingface_hub import hf_hub_download
+    from servers.asgi import AsgiServer
+
+    from hub_server import Mirror, S3Storage, create_app
+    from hub_server.bundles import import_into
+
+    repo_id = f"acme/{unique('bucketed')}".replace("_", "-")
+    hf_env.add(repo_id, repo_files())
+    out = tmp_path / "repo.tar"
+    export_bundle([f"hf:{repo_id}"], out, settings=hf_settings)
+    bucket = unique("bundles").replace("_", "-").lower()
+    moto_s3.client().create_bucket(Bucket=bucket)
+    import_into(out, f"s3://{bucket}/team", settings=fresh(hf_settings, tmp_path), s3=moto_s3.client())
+    storage = S3Storage(f"s3://{bucket}/team", tmp_path / "scratch", s3=moto_s3.client())
+    server = AsgiServer(create_app(Mirror(storage, offline=True))).start()
+    try:
+        for name, data in repo_files().items():
+            got = hf_hub_download(repo_id, name, endpoint=server.url, cache_dir=tmp_path / "c", token=False)
+            assert open(got, "rb").read() == data
+    finally:
+        server.stop()
