@@ -24,12 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub_client.provenance import TrustPolicy, TrustRule
-from hub_client.provenance.trust import rules_of
-from registry.errors import SignatureError, UsageError
+from hub_client.provenance.trust import read_yaml, rules_of
+from registry.errors import SignatureError
 
 from .storage import ServeError, Snapshot, StoredFile
 from .tally import Tally
@@ -118,18 +117,7 @@ def load_rules(path: Path) -> MirrorRules:
     Raises:
         UsageError: unreadable, not YAML, a key the format does not have, or a key file that is not there.
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"the mirror policy {path} cannot be read ({e.strerror or e})") from None
-    except yaml.YAMLError as e:
-        raise UsageError(f"the mirror policy {path} is not YAML: {e}") from None
-    try:
-        parsed = _File.model_validate(data or {})
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise UsageError(f"the mirror policy {path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-                         ) from None
+    parsed = read_yaml(path, _File, "mirror policy")
     return MirrorRules(
         where=path.name, allow=tuple(parsed.allow) if parsed.allow is not None else None, deny=tuple(parsed.deny),
         licenses=tuple(x.lower() for x in parsed.licenses) if parsed.licenses is not None else None,

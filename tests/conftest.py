@@ -65,6 +65,15 @@ def hf_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory):
+    """Two P-256 key pairs made by openssl: a publisher's and a stranger's."""
+    from helpers.signing import keypair
+
+    folder = tmp_path_factory.mktemp("keys")
+    return keypair(folder, "publisher"), keypair(folder, "stranger")
+
+
 @pytest.fixture
 def settings(_isolated_home, tmp_path) -> Settings:
     """What this test's library calls are given: its own home, registry and HF cache, only loopback allowed,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +28,8 @@ from registry.errors import UsageError
 from registry.record import Dialect, ModelRecord
 
 from .signature import TrustAnchor
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Identity(BaseModel):
@@ -92,17 +95,26 @@ def load(path: Path) -> TrustPolicy:
         UsageError: the file is missing, is no YAML, breaks the format above, or names a key file that is not
             there; the message says where.
     """
+    parsed = read_yaml(path, _File, "trust policy")
+    return TrustPolicy(_rules(parsed.rules, path))
+
+
+def read_yaml(path: Path, schema: type[M], what: str) -> M:
+    """A YAML policy file read into ``schema``.
+
+    Raises:
+        UsageError: unreadable, not YAML, or not what ``schema`` says, naming the file and the place.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise UsageError(f"the trust policy {path} cannot be read ({e.strerror or e}): fix HUB_TRUST") from None
+        raise UsageError(f"the {what} {path} cannot be read ({e.strerror or e})") from None
     except yaml.YAMLError as e:
-        raise UsageError(f"the trust policy {path} is not YAML: {e}") from None
+        raise UsageError(f"the {what} {path} is not YAML: {e}") from None
     try:
-        parsed = _File.model_validate(data or {})
+        return schema.model_validate(data or {})
     except ValidationError as e:
-        raise UsageError(_problem(path, e)) from None
-    return TrustPolicy(_rules(parsed.rules, path))
+        raise UsageError(_problem(path, e, what)) from None
 
 
 def rules_of(raw: list[dict[str, object]], path: Path) -> tuple[TrustRule, ...]:
@@ -115,14 +127,14 @@ def rules_of(raw: list[dict[str, object]], path: Path) -> tuple[TrustRule, ...]:
     try:
         parsed = _File.model_validate({"rules": raw})
     except ValidationError as e:
-        raise UsageError(_problem(path, e)) from None
+        raise UsageError(_problem(path, e, "policy")) from None
     return _rules(parsed.rules, path)
 
 
-def _problem(path: Path, e: ValidationError) -> str:
+def _problem(path: Path, e: ValidationError, what: str) -> str:
     first = e.errors()[0]
     at = ".".join(str(p) for p in first["loc"])
-    return f"the trust policy {path}: {at}: {first['msg']}"
+    return f"the {what} {path}: {at}: {first['msg']}"
 
 
 def _rules(parsed: list[_Rule], path: Path) -> tuple[TrustRule, ...]:

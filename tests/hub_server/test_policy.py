@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import index, payload, publish, unique
-from helpers.signing import hub, keypair
+from helpers.signing import hub
 from helpers.tools import need_module
 
 need_module("starlette")
@@ -22,17 +22,12 @@ from servers.asgi import AsgiServer  # noqa: E402
 README = "---\nlicense: {lic}\nlibrary_name: transformers\n---\n# a model\n"
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys")
-    return keypair(folder, "acme"), keypair(folder, "stranger")
-
 
 @pytest.fixture
-def policy_file(tmp_path, keys):
+def policy_file(tmp_path, signing_keys):
     folder = tmp_path / "policy"
     folder.mkdir()
-    shutil.copy(keys[0].public, folder / "acme.pub")
+    shutil.copy(signing_keys[0].public, folder / "acme.pub")
     path = folder / "mirror-policy.yaml"
     path.write_text("deny: ['hf:evil/*', 'denied_ms_*']\n"
                     "licenses: [apache-2.0, mit]\n"
@@ -88,10 +83,10 @@ def refused(url, repo_id, name, cache):
     return err.response.headers["X-Error-Message"]
 
 
-def test_each_rule_refuses_with_its_name_and_the_rest_is_served(mirror, hf_server, tmp_path, keys, net):
+def test_each_rule_refuses_with_its_name_and_the_rest_is_served(mirror, hf_server, tmp_path, signing_keys, net):
     from huggingface_hub import hf_hub_download, snapshot_download
 
-    good, stranger = keys
+    good, stranger = signing_keys
     evil, gpl, ok, legacy = (f"{org}/{unique('p')}".replace("_", "-") for org in ("evil", "other", "other", "legacy"))
     add(hf_server, evil)
     add(hf_server, gpl, lic="gpl-3.0")

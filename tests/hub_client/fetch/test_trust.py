@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 from helpers import index, payload, publish, unique
-from helpers.signing import hub, keypair
+from helpers.signing import hub
 from helpers.tools import need_module
 
 from hub_client import pull
@@ -21,11 +21,6 @@ pytestmark = pytest.mark.usefixtures("_signing")
 def _signing():
     need_module("model_signing")
 
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys")
-    return keypair(folder, "publisher"), keypair(folder, "stranger")
 
 
 def policy(tmp_path, pattern, key):
@@ -65,8 +60,8 @@ def hf_blobs(settings, repo_id):
     return sorted(p.name for p in blobs.iterdir() if not p.name.startswith(".")) if blobs.is_dir() else []
 
 
-def test_a_signed_repo_is_pulled_and_verifies_from_its_pull(hf_env, hf_settings, keys, tmp_path):
-    good, _ = keys
+def test_a_signed_repo_is_pulled_and_verifies_from_its_pull(hf_env, hf_settings, signing_keys, tmp_path):
+    good, _ = signing_keys
     repo_id = f"acme/{unique('signed')}".replace("_", "-")
     files = signed_files(tmp_path, repo_files(), good.private)
     hf_env.add(repo_id, files)
@@ -86,8 +81,9 @@ def test_a_signed_repo_is_pulled_and_verifies_from_its_pull(hf_env, hf_settings,
 
 
 @pytest.mark.parametrize("case", ["unsigned", "another key", "weights changed"])
-def test_a_repo_the_rule_covers_is_refused_before_anything_is_verified(hf_env, hf_settings, keys, tmp_path, case):
-    good, stranger = keys
+def test_a_repo_the_rule_covers_is_refused_before_anything_is_verified(hf_env, hf_settings, signing_keys, tmp_path,
+                                                                       case):
+    good, stranger = signing_keys
     repo_id = f"acme/{unique('refused')}".replace("_", "-")
     files = repo_files()
     if case == "another key":
@@ -110,8 +106,9 @@ def test_a_repo_the_rule_covers_is_refused_before_anything_is_verified(hf_env, h
     assert len(pull(f"hf:{other}", settings=trusted)) == 3
 
 
-def test_a_small_file_that_differs_from_the_signature_is_refused_when_it_arrives(hf_env, hf_settings, keys, tmp_path):
-    good, _ = keys
+def test_a_small_file_that_differs_from_the_signature_is_refused_when_it_arrives(hf_env, hf_settings, signing_keys,
+                                                                                 tmp_path):
+    good, _ = signing_keys
     repo_id = f"acme/{unique('config')}".replace("_", "-")
     files = {**signed_files(tmp_path, repo_files(), good.private), "config.json": b'{"num_labels": 1000}'}
     hf_env.add(repo_id, files)
@@ -140,8 +137,9 @@ def ms_signed(nginx, cards, tmp_path, keys_pair, *, signer=None, link=True):
     return name, pub
 
 
-def test_a_signed_mindspore_hub_asset_is_pulled_and_a_wrong_one_is_refused(nginx, cards, settings, keys, tmp_path):
-    good, stranger = keys
+def test_a_signed_mindspore_hub_asset_is_pulled_and_a_wrong_one_is_refused(nginx, cards, settings, signing_keys,
+                                                                           tmp_path):
+    good, stranger = signing_keys
     name, pub = ms_signed(nginx, cards, tmp_path, good)
     wrong, wrong_pub = ms_signed(nginx, cards, tmp_path, good, signer=stranger)
     bare, _ = ms_signed(nginx, cards, tmp_path, good, link=False)
@@ -161,8 +159,8 @@ def test_a_signed_mindspore_hub_asset_is_pulled_and_a_wrong_one_is_refused(nginx
                ).returncode == 0
 
 
-def test_hub_info_shows_the_signature_status(nginx, cards, settings, keys, tmp_path):
-    good, stranger = keys
+def test_hub_info_shows_the_signature_status(nginx, cards, settings, signing_keys, tmp_path):
+    good, stranger = signing_keys
     name, _ = ms_signed(nginx, cards, tmp_path, good)
     index(cards, settings)
     trust = policy(tmp_path, "signed_ms_*", good.public)

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 from helpers import payload
-from helpers.signing import certificates, hub, keypair, model_signing
+from helpers.signing import certificates, hub, model_signing
 from helpers.tools import need_module
 
 from hub_client.provenance import SigningKey, TrustAnchor, compare, read_signed, sign_digests, verify_folder
@@ -20,11 +20,6 @@ pytestmark = pytest.mark.usefixtures("_signing")
 def _signing():
     need_module("model_signing")
 
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys")
-    return keypair(folder, "publisher"), keypair(folder, "stranger")
 
 
 @pytest.fixture
@@ -43,8 +38,8 @@ def flip(path):
     path.write_bytes(bytes(data))
 
 
-def test_a_model_signing_signature_verifies_in_hub(model, keys):
-    good, stranger = keys
+def test_a_model_signing_signature_verifies_in_hub(model, signing_keys):
+    good, stranger = signing_keys
     made = model_signing("sign", "key", model, "--private_key", good.private, "--signature", model / "model.sig")
     assert made.returncode == 0, made.stderr
     ok = hub("verify", model, "--key", good.public)
@@ -55,8 +50,8 @@ def test_a_model_signing_signature_verifies_in_hub(model, keys):
     assert "was not made with the key" in other.stderr and str(stranger.public) in other.stderr
 
 
-def test_a_hub_signature_verifies_in_model_signing(model, keys):
-    good, stranger = keys
+def test_a_hub_signature_verifies_in_model_signing(model, signing_keys):
+    good, stranger = signing_keys
     signed = hub("sign", model, "--key", good.private)
     assert signed.returncode == 0, signed.stderr
     assert signed.stdout.strip() == str(model / "model.sig")
@@ -68,8 +63,8 @@ def test_a_hub_signature_verifies_in_model_signing(model, keys):
 
 
 @pytest.mark.parametrize("signer", ["hub", "model_signing"])
-def test_a_flipped_byte_fails_both_tools_naming_the_file(model, keys, signer):
-    good, _ = keys
+def test_a_flipped_byte_fails_both_tools_naming_the_file(model, signing_keys, signer):
+    good, _ = signing_keys
     if signer == "hub":
         assert hub("sign", model, "--key", good.private).returncode == 0
     else:
@@ -83,8 +78,8 @@ def test_a_flipped_byte_fails_both_tools_naming_the_file(model, keys, signer):
     assert theirs.returncode != 0 and "weights/model.safetensors" in theirs.stdout + theirs.stderr
 
 
-def test_an_extra_file_and_a_missing_file_are_named(model, keys):
-    good, _ = keys
+def test_an_extra_file_and_a_missing_file_are_named(model, signing_keys):
+    good, _ = signing_keys
     assert hub("sign", model, "--key", good.private).returncode == 0
     (model / "weights" / "extra.bin").write_bytes(b"not signed")
     extra = hub("verify", model, "--key", good.public)
@@ -109,9 +104,9 @@ def test_the_certificate_method_both_ways(model, tmp_path):
     assert refused.returncode == 1 and "was not made with a certificate under" in refused.stderr
 
 
-def test_signed_digests_verify_as_the_folder_they_describe(model, keys, tmp_path):
+def test_signed_digests_verify_as_the_folder_they_describe(model, signing_keys, tmp_path):
     """What ``hub publish`` signs without reading the files again is what ``model_signing`` checks on disk."""
-    good, _ = keys
+    good, _ = signing_keys
     files = {p.relative_to(model).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
              for p in model.rglob("*") if p.is_file() and p.name != ".gitattributes"}
     (model / "model.sig").write_bytes(sign_digests("model", files, SigningKey(private_key=good.private)))
@@ -133,8 +128,8 @@ def test_compare_takes_a_partial_pull_but_not_an_unsigned_file():
     assert e.value.files == ("c",)
 
 
-def test_bad_input_is_a_clear_error(model, keys, tmp_path):
-    good, _ = keys
+def test_bad_input_is_a_clear_error(model, signing_keys, tmp_path):
+    good, _ = signing_keys
     with pytest.raises(UsageError, match="exactly one way"):
         TrustAnchor(key=good.public, identity="me@example.com", issuer="https://issuer")
     with pytest.raises(UsageError, match="needs the OIDC issuer"):
