@@ -105,7 +105,7 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
     checks: dict[str, Callable[[Path], None]] = {}
     if plan is not None:  # the signature's bytes first, checked in a thread while the files come
         plan.begin(read_small(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
-                              settings=settings), Cache(settings.home).root / "incomplete")
+                              settings=settings))
         checks = plan.checks()
     remember_listing(settings.listings, repo, sha, list(by_name))
 
@@ -113,8 +113,11 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
         return fetch_file(repo, sha, by_name[name], endpoint=endpoint, token=token, policy=policy,
                           settings=settings, progress=progress(name) if progress else None, check=checks.get(name))
 
-    if len(names) < 3:
+    if len(names) < 3 and plan is None:
         paths = [one(n) for n in names]
+    elif plan is not None:  # every file at once: each one's check waits for the signature, none waits to start
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            paths = list(pool.map(one, names))
     else:
         # The first file alone, so its first byte comes after one API call; then the others side by side, the
         # small ones while the weights come, as huggingface_hub's snapshot_download fetches a repo.

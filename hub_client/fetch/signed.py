@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import tempfile
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from hub_client.provenance import (
     first_holding,
     load,
     skipped,
+    worker,
 )
 from registry.errors import DownloadError, SignatureError
 from registry.record import AssetRecord, Dialect, ModelRecord
@@ -59,44 +60,42 @@ def label(record: ModelRecord) -> str:
 
 @dataclass
 class HfPlan:
-    """What a signed Hugging Face pull checks. The signature's bytes come first (a few kB) and are verified in a
-    thread while the files download (loading the signature library costs about as much as a small repo's
-    transfer); each file, LFS or small, waits for that verdict and is compared with it before it is stored, so a
-    refusal keeps nothing. The signature itself is stored last, once every file held."""
+    """What a signed Hugging Face pull checks. The signature's bytes come first (a few kB) and are checked (at once
+    for a key; in a child process, while the files download, for a certificate or Sigstore: ``worker.py``); each
+    file, LFS or small, waits for that verdict and is compared with it before it is stored, so a refusal keeps
+    nothing. The signature itself is stored last, once every file held."""
 
     rule: TrustRule
     model: str
     names: list[str]
     by_name: dict[str, RepoFile]
-    verdict: Future[tuple[SignedFiles, str]] | None = None
+    verdict: Future[tuple[SignedFiles, TrustAnchor]] | None = None
     sig_sha256: str = ""
+    _held: tuple[SignedFiles, str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def begin(self, signature: bytes, scratch: Path) -> None:
-        """Start checking ``signature`` (its bytes, already checked against the listing's address)."""
+    def begin(self, signature: bytes) -> None:
+        """Check ``signature`` (its bytes, already checked against the listing's address) in a child process
+        (``provenance/worker.py``), while the files come."""
         self.sig_sha256 = hashlib.sha256(signature).hexdigest()
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-signature")
-        self.verdict = pool.submit(self._verify, signature, scratch)
-        pool.shutdown(wait=False)
-
-    def _verify(self, signature: bytes, scratch: Path) -> tuple[SignedFiles, str]:
-        scratch.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=scratch, prefix="sig-") as tmp:
-            path = Path(tmp) / SIGNATURE_FILE
-            path.write_bytes(signature)
-            signed, anchor = first_holding(path, self.rule.anchors, model=self.model, rule=self.rule.where)
-        signer = anchor.describe()
-        wanted = [n for n in self.names if not skipped(n)]
-        unsigned = [n for n in wanted if n not in signed.digests]
-        if unsigned:
-            raise SignatureError(self.model, f"the signature by {signer} does not list {', '.join(unsigned)}",
-                                 files=tuple(unsigned), rule=self.rule.where)
-        lfs = {n: self.by_name[n].etag for n in wanted if self.by_name[n].address == "sha256"}
-        compare(signed, lfs, model=self.model, signer=signer, partial=True, rule=self.rule.where)
-        return signed, signer
+        self.verdict = worker.verdict(signature, self.rule.anchors, model=self.model, rule=self.rule.where)
 
     def result(self) -> tuple[SignedFiles, str]:
+        """What the signature signs and who signed it, once it holds and agrees with the listing (judged once)."""
         assert self.verdict is not None
-        return self.verdict.result()
+        with self._lock:
+            if self._held is None:
+                signed, anchor = self.verdict.result()
+                signer = anchor.describe()
+                wanted = [n for n in self.names if not skipped(n)]
+                unsigned = [n for n in wanted if n not in signed.digests]
+                if unsigned:
+                    raise SignatureError(self.model, f"the signature by {signer} does not list "
+                                         f"{', '.join(unsigned)}", files=tuple(unsigned), rule=self.rule.where)
+                lfs = {n: self.by_name[n].etag for n in wanted if self.by_name[n].address == "sha256"}
+                compare(signed, lfs, model=self.model, signer=signer, partial=True, rule=self.rule.where)
+                self._held = signed, signer
+            return self._held
 
     def checks(self) -> dict[str, Check]:
         """Each file's check: the verdict, then its digest (an LFS file's is its address; a small file's, read)."""

@@ -11,11 +11,13 @@ checked against the digests its pull computed instead of reading every file a se
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from registry.errors import BackendUnavailableError, SignatureError, UsageError
+
+from .signed import SignedFiles
 
 #: The file name ``model_signing`` writes and reads by default, at the model's root.
 SIGNATURE_FILE = "model.sig"
@@ -86,22 +88,6 @@ class SigningKey:
                 private_key=key, signing_certificate=_existing(self.certificate, "signing certificate"),
                 certificate_chain=[_existing(c, "certificate chain") for c in self.certificate_chain])
         return config.use_elliptic_key_signer(private_key=key)
-
-
-@dataclass(frozen=True)
-class SignedFiles:
-    """The verified content of a signature: each file's sha256 (hex) by its path in the model, and how the
-    manifest was built (``method`` ``files``: one digest per file; ``shards``: per piece of a file)."""
-
-    digests: Mapping[str, str]
-    method: str = "files"
-    hash_type: str = "sha256"
-    ignored: tuple[str, ...] = field(default=())
-
-    @property
-    def per_file_sha256(self) -> bool:
-        """Whether the digests are whole-file sha256, which a pull's own digests can be compared with."""
-        return self.method == "files" and self.hash_type == "sha256"
 
 
 def library() -> Any:
@@ -180,11 +166,24 @@ def sign_digests(name: str, digests: Mapping[str, str], key: SigningKey) -> byte
 
 
 def read_signed(signature: Path, anchor: TrustAnchor, *, what: str = "") -> SignedFiles:
-    """Check the signature in ``signature`` against ``anchor`` and return what it signs.
+    """Check the signature in ``signature`` against ``anchor`` and return what it signs: a key's signature read
+    off the bundle (``dsse.py``), anything else by ``model_signing``.
 
     Raises:
         SignatureError: the file is no signature of this format, or it was not made with ``anchor``.
     """
+    if anchor.key is not None:
+        from .dsse import NotThisFormat, read_key_signed
+
+        try:
+            return read_key_signed(signature, _existing(anchor.key, "public key"), what=what or str(signature))
+        except NotThisFormat:
+            pass
+    return read_signed_by_library(signature, anchor, what=what)
+
+
+def read_signed_by_library(signature: Path, anchor: TrustAnchor, *, what: str = "") -> SignedFiles:
+    """:func:`read_signed` by ``model_signing``'s own verifiers, whatever the method."""
     library()
     from model_signing._signing import sign_sigstore, sign_sigstore_pb
 

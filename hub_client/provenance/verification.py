@@ -12,7 +12,8 @@ from pathlib import Path
 
 from registry.errors import SignatureError, UsageError
 
-from .signature import GIT_PATHS, SIGNATURE_FILE, SignedFiles, TrustAnchor, ignored_paths, library, read_signed
+from .signature import GIT_PATHS, SIGNATURE_FILE, TrustAnchor, ignored_paths, library, read_signed
+from .signed import SignedFiles
 
 
 @dataclass(frozen=True)
