@@ -1,19 +1,20 @@
 """A bundle imported into a mirror's storage (``hub bundle import FILE --into DIR|s3://...``): checked whole as a
 client checks it, then its Hugging Face repos written through the storage (a folder or a bucket) as the mirror
-stores what it pulls, and its MindSpore Hub assets into the folder as the mirror's own assets (a HUB_HOME)."""
+stores what it pulls, and its MindSpore Hub assets as the mirror keeps its own: in a folder as a HUB_HOME (cards
+indexed in its registry), in a bucket under the path of each asset's URL."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hub_client.bundle import Checked, Staged, check_models, place, read_bundle, staging_folder
 from hub_client.bundle.placing import place_models
-from registry.errors import UsageError
 from registry.settings import Settings
 
-from .storage import LocalStorage, Snapshot, Storage, StoredFile
+from .storage import LocalStorage, Snapshot, Storage, StoredFile, check_path
 
 
 def import_into(path: Path, into: str, *, settings: Settings, s3: Any = None) -> list[Checked]:
@@ -21,15 +22,15 @@ def import_into(path: Path, into: str, *, settings: Settings, s3: Any = None) ->
 
     Raises:
         ArchiveError: a check fails; nothing was changed.
-        UsageError: MindSpore Hub assets for a bucket (a mirror on S3 pulls its assets through from their hosts;
-            import them into a folder mirror).
     """
     storage: Storage
+    bucket = None
     if into.startswith("s3://"):
-        from .s3 import S3Storage
+        from .s3 import BucketAssets, S3Storage
 
         home = settings
         storage = S3Storage(into, settings.home / "serve-scratch", s3=s3, settings=settings)
+        bucket = BucketAssets(storage, None)
     else:
         root = Path(into).expanduser().resolve()
         home = settings.but(home=root, registry_file=root / "registry.db")
@@ -38,13 +39,17 @@ def import_into(path: Path, into: str, *, settings: Settings, s3: Any = None) ->
     try:
         staged = read_bundle(path, staging)
         checked = check_models(staged, home)
-        if into.startswith("s3://") and any(c.card_path is not None for c in checked):
-            raise UsageError("a bundle with MindSpore Hub assets goes into a folder mirror; a mirror on S3 pulls "
-                             "its assets through from their hosts")
         for c in checked:
             if c.card_path is None:
                 _store_repo(c, staged, storage, staging, staged.manifest.created)
-        place_models(checked, staged, home, repos=False)
+            elif bucket is not None:  # an asset in a bucket is found by its URL's path, as the mirror stores it
+                for asset in c.record.assets:
+                    digest = next(f.sha256 for f in c.entry.files if f.name == asset.filename)
+                    copy = staging / f".{digest}.put"
+                    place(staged.blobs[digest], copy)
+                    bucket.put(check_path(urlsplit(asset.url or "").path.lstrip("/")).as_posix(), copy, digest)
+        if bucket is None:
+            place_models(checked, staged, home, repos=False)
         return checked
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -165,6 +165,14 @@ class BucketAssets:
             raise
         return S3Object(self.s3, self.bucket, self._blob_key(digest), int(head["ContentLength"]))
 
+    def put(self, rel: str, blob: Path, digest: str) -> None:
+        """A verified asset (``blob``, removed after) stored as the path ``rel`` of its URL: the blob first, so the
+        path never names a missing blob."""
+        self.s3.upload_file(str(blob), self.bucket, self._blob_key(digest),
+                            ExtraArgs={"ContentType": "application/octet-stream"})
+        put_small(self.s3, self.bucket, f"{self.prefix}ms/paths/{rel}", json.dumps({"sha256": digest}))
+        blob.unlink(missing_ok=True)
+
     def at(self, url_path: str, *, fetch: bool = True) -> S3Object | Flight | Remote:
         """The blob the asset whose URL has ``url_path`` is; else, pulled through, the flight bringing it (which
         uploads it before its last byte goes out), or with ``fetch=False`` what upstream has."""
@@ -179,11 +187,8 @@ class BucketAssets:
             except (ValueError, KeyError, TypeError, NotFound):
                 pass  # a damaged index entry, or its blob gone: fetch it again
 
-        def upload(blob: Path, digest: str) -> None:  # blob first, so the path never names a missing blob
-            self.s3.upload_file(str(blob), self.bucket, self._blob_key(digest),
-                                ExtraArgs={"ContentType": "application/octet-stream"})
-            put_small(self.s3, self.bucket, key, json.dumps({"sha256": digest}))
-            blob.unlink(missing_ok=True)
+        def upload(blob: Path, digest: str) -> None:
+            self.put(rel, blob, digest)
 
         # NotFound when no card names the path, or pulling through is off.
         got = self.local.at(url_path, fetch=fetch, on_stored=upload)

@@ -219,26 +219,32 @@ def test_offline_predict_on_the_other_side(nginx, cards, settings, tmp_path):
     assert len(json.loads(run.stdout)["results"][0]["predictions"]) == 5
 
 
-def test_into_a_bucket_mirror_served_offline(hf_env, hf_settings, tmp_path, moto_s3):
+def test_into_a_bucket_mirror_served_offline(source, tmp_path, moto_s3):
     pytest.importorskip("starlette")
+    import requests
     from huggingface_hub import hf_hub_download
     from servers.asgi import AsgiServer
 
     from hub_server import Mirror, S3Storage, create_app
+    from hub_server.assets import AssetStore
     from hub_server.bundles import import_into
+    from hub_server.s3 import BucketAssets
 
-    repo_id = f"acme/{unique('bucketed')}".replace("_", "-")
-    hf_env.add(repo_id, repo_files())
-    out = tmp_path / "repo.tar"
-    export_bundle([f"hf:{repo_id}"], out, settings=hf_settings)
+    settings, name, pub, repo_id = source
+    out = tmp_path / "models.tar"
+    export_bundle([name, f"hf:{repo_id}"], out, settings=settings)
     bucket = unique("bundles").replace("_", "-").lower()
     moto_s3.client().create_bucket(Bucket=bucket)
-    import_into(out, f"s3://{bucket}/team", settings=fresh(hf_settings, tmp_path), s3=moto_s3.client())
+    import_into(out, f"s3://{bucket}/team", settings=fresh(settings, tmp_path), s3=moto_s3.client())
     storage = S3Storage(f"s3://{bucket}/team", tmp_path / "scratch", s3=moto_s3.client())
-    server = AsgiServer(create_app(Mirror(storage, offline=True))).start()
+    offline = fresh(settings, tmp_path, "replica")  # a replica that knows no card: the bucket says it all
+    assets = BucketAssets(storage, AssetStore(tmp_path / "scratch" / "assets", settings=offline))
+    server = AsgiServer(create_app(Mirror(storage, offline=True), assets=assets)).start()
     try:
-        for name, data in repo_files().items():
-            got = hf_hub_download(repo_id, name, endpoint=server.url, cache_dir=tmp_path / "c", token=False)
+        for file, data in repo_files().items():
+            got = hf_hub_download(repo_id, file, endpoint=server.url, cache_dir=tmp_path / "c", token=False)
             assert open(got, "rb").read() == data
+        asset = requests.get(f"{server.url}{pub.uri}", timeout=10)
+        assert asset.status_code == 200 and asset.content == pub.data
     finally:
         server.stop()
