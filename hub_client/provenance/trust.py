@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from registry.errors import UsageError
@@ -105,6 +104,8 @@ def read_yaml(path: Path, schema: type[M], what: str) -> M:
     Raises:
         UsageError: unreadable, not YAML, or not what ``schema`` says, naming the file and the place.
     """
+    import yaml  # here, not at the top: every pull imports this module, and only a policy needs YAML
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
