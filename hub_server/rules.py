@@ -79,8 +79,8 @@ class MirrorRules:
     def refuse(self, rule: str, reason: str) -> Refused:
         return Refused(f"{self.where}: {rule}", reason)
 
-    def check_model(self, names: list[str], license_id: str | None) -> None:
-        """Refuse a model the patterns or the licenses keep out.
+    def check_name(self, names: list[str]) -> None:
+        """Refuse a model the allow and deny patterns keep out (what an upload is held to before it has a card).
 
         Raises:
             Refused: naming the rule.
@@ -91,6 +91,15 @@ class MirrorRules:
                 raise self.refuse(f"deny {pattern}", f"{shown} is denied")
         if self.allow is not None and not any(_matches(names, p) for p in self.allow):
             raise self.refuse("allow", f"{shown} matches none of {', '.join(self.allow) or 'no pattern'}")
+
+    def check_model(self, names: list[str], license_id: str | None) -> None:
+        """Refuse a model the patterns or the licenses keep out.
+
+        Raises:
+            Refused: naming the rule.
+        """
+        shown = names[0] if names else "?"
+        self.check_name(names)
         if self.licenses is not None:
             lic = (license_id or "").lower()
             if lic not in self.licenses:

@@ -51,6 +51,24 @@ def _need(request: Request) -> Uploads:
     return uploads
 
 
+def _admit(request: Request, repo: str, paths: list[str]) -> None:
+    """What the mirror's policy lets enter by upload: a name its patterns allow, no file of a refused format (the
+    license and signature rules hold when the repo is read, as for any repo).
+
+    Raises:
+        Refused: naming the rule.
+    """
+    rules = served(request).mirror.rules
+    if rules is None:
+        return
+    names = [f"hf:{repo}"]
+    rules.check_name(names)
+    for path in paths:
+        refused = rules.refused_format(names, path)
+        if refused is not None:
+            raise refused
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -67,6 +85,7 @@ async def create(request: Request) -> Response:
     if not isinstance(org, str) or not org:
         raise ServeError(None, "a repo here needs an organization (org/name)", 400)
     repo = check_repo(org, body["name"])
+    _admit(request, repo, [])
     private = body.get("private") is True or body.get("visibility") == "private"
     url = f"{_base(request)}/{repo}"
     try:
@@ -120,6 +139,8 @@ async def commit(request: Request) -> Response:
     p = request.path_params
     lines = parse_ndjson(await _body(request, COMMIT_MAX))
     repo = check_repo(p["org"], p["name"])
+    _admit(request, repo, [str(line["value"].get("path")) for line in lines if isinstance(line, dict)
+                           and line.get("key") in ("file", "lfsFile") and isinstance(line.get("value"), dict)])
     snap = await run_in_threadpool(_need(request).commit, repo, p["rev"], lines)
     return JSONResponse({"success": True, "commitOid": snap.sha, "commitUrl": f"{_base(request)}/{repo}/commit/"
                          f"{snap.sha}", "commitMessage": "", "pullRequestUrl": None})

@@ -156,3 +156,35 @@ def test_the_rules_file_is_checked_before_serving(tmp_path):
         load_rules(bad)
     out = hub("serve", "--policy", tmp_path / "nowhere.yaml", "--port", "1")
     assert out.returncode == 2 and "cannot be read" in out.stderr
+
+
+def test_uploads_are_held_to_the_names_and_formats(tmp_path, hf_server, net, policy_file, monkeypatch):
+    """What may enter by upload: a denied name is refused at create_repo, a pickle file at create_commit."""
+    from huggingface_hub import CommitOperationAdd, HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from hub_server import LocalStorage, Mirror, create_app
+    from hub_server.rules import load_rules
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # not the Hub: the LFS protocol
+    m = Mirror(LocalStorage(tmp_path / "storage" / "hf"), upstream=hf_server.url, settings=net,
+               rules=load_rules(policy_file))
+    server = AsgiServer(create_app(m, write_tokens=["w"])).start()
+    api = HfApi(endpoint=server.url, token="w")
+    try:
+        with pytest.raises(HfHubHTTPError) as e:
+            api.create_repo(f"evil/{unique('up')}".replace("_", "-"))
+        assert e.value.response.status_code == 403 and "deny hf:evil/*" in str(e.value)
+        repo = f"team/{unique('up')}".replace("_", "-")
+        api.create_repo(repo)
+        readme = CommitOperationAdd("README.md", README.format(lic="mit").encode())
+        with pytest.raises(HfHubHTTPError) as e:
+            api.create_commit(repo, [readme, CommitOperationAdd("pytorch_model.bin", payload(30_000, seed=11))],
+                              commit_message="pickle")
+        assert e.value.response.status_code == 403 and "formats.refuse .bin" in str(e.value)
+        api.create_commit(repo, [readme, CommitOperationAdd("model.safetensors", payload(30_000, seed=12))],
+                          commit_message="safetensors")
+        assert {"README.md", "model.safetensors"} <= set(api.list_repo_files(repo))
+        assert not any(f.endswith(".bin") for f in api.list_repo_files(repo))
+    finally:
+        server.stop()
