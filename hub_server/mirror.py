@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 from hub_client.fetch.digests import address_kind, bytes_address
-from hub_client.fetch.hf_files import list_repo
-from hub_client.fetch.http_layer import TIMED_OUT, open_range, thread_session
+from hub_client.fetch.hf_files import RepoFile, list_repo, read_small
+from hub_client.fetch.http_layer import TIMED_OUT, thread_session
 from hub_client.fetch.policy import Policy
 from registry.errors import DownloadError, HubError, RepoAccessError, UnknownModelError, UnsafeURLError, UsageError
 from registry.settings import Settings
@@ -245,16 +245,11 @@ class Mirror:
             data = b"".join(blob.read(0, f.size))
         elif self.offline or self.upstream is None:
             raise NotFound("EntryNotFound", f"{f.path} is not stored on this mirror, which is offline")
-        else:
-            url = f"{self.upstream}/{snap.repo}/resolve/{snap.sha}/{quote(f.path)}"
-            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        else:  # as a client reads a small file, checked against its address there
             try:
-                with open_range(thread_session(), url, policy=self.policy, timeout=self.settings.timeout,
-                                headers=headers) as answer:
-                    if answer.kind != "whole":
-                        raise ServeError(None, f"upstream answered HTTP {answer.resp.status_code} for {f.path}", 502)
-                    data = answer.resp.raw.read(f.size + 1, decode_content=False)
-            except (OSError, HubError) as e:
+                return read_small(snap.repo, snap.sha, RepoFile(f.path, f.etag, f.size, f.lfs), endpoint=self.upstream,
+                                  token=self.token, policy=self.policy, settings=self.settings, limit=SMALL_READ)
+            except HubError as e:
                 raise ServeError(None, f"upstream failed for {f.path}: {e}", 502) from None
         if bytes_address(data, f.etag) != f.etag:
             raise ServeError(None, f"{f.path} does not hash to its address {f.etag}", 502)

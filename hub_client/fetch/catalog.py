@@ -31,7 +31,7 @@ from filelock import FileLock
 
 from registry.card.cardfile import CARD_SUFFIXES, MAX_CARD_BYTES
 from registry.config import DEFAULT_CATALOG_URL
-from registry.errors import ArchiveError, DownloadError, OfflineError
+from registry.errors import ArchiveError, OfflineError
 from registry.settings import Settings
 from registry.store.db import Registry
 from registry.store.rows import SyncReport
@@ -77,10 +77,7 @@ def update(url: str | None = None, *, settings: Settings, progress: ProgressSink
         OfflineError: offline mode forbids the download.
         UnsafeURLError, DownloadError: the URL is refused, or no source (mirror or origin) delivered it.
     """
-    import requests
-
-    from .http_layer import mirror_urls
-    from .transfer import Partial, fetch
+    from .transfer import Partial, fetch_first
 
     url = url or settings.catalog_url
     if settings.offline:
@@ -92,19 +89,8 @@ def update(url: str | None = None, *, settings: Settings, progress: ProgressSink
         for stale in root.glob(".staging-*"):  # left by an update that was killed
             shutil.rmtree(stale, ignore_errors=True)
         part = Partial(root / ".incomplete" / f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.part")
-        errors = []
-        outcome = None
-        with requests.Session() as session:
-            for source in mirror_urls(url, settings.mirrors):
-                try:
-                    policy.check(source)
-                    outcome = fetch(source, part, session=session, policy=policy, settings=settings,
-                                    progress=progress, name="catalogue")
-                    break
-                except DownloadError as e:
-                    errors.append(f"{source}: {e}")
-        if outcome is None:
-            raise DownloadError(f"could not get the catalogue archive {url}", url=url, attempts=errors)
+        outcome = fetch_first(url, part, settings=settings, policy=policy, progress=progress,
+                              name="catalogue archive")
         folder = root / outcome.digest[:16]
         try:
             if not (folder / "assets").is_dir():

@@ -103,7 +103,7 @@ def pull_hf(record: ModelRecord, *, settings: Settings, revision: str | None = N
     names = _complete_pick(repo, sha, list(by_name), fmt)
     plan = hf_plan(record, names, by_name, settings)
     checks: dict[str, Callable[[Path], None]] = {}
-    if plan is not None:  # the signature's bytes first, checked in a thread while the files come
+    if plan is not None:  # the signature's bytes first, checked before (a key) or while (else) the files come
         plan.begin(read_small(repo, sha, by_name[SIGNATURE_FILE], endpoint=endpoint, token=token, policy=policy,
                               settings=settings))
         checks = plan.checks()

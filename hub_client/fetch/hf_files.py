@@ -291,8 +291,8 @@ def _digest_of(path: Path, f: RepoFile, sha256: str | None = None) -> tuple[str,
 
 def read_small(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str | None, policy: Policy,
                settings: Settings, limit: int = 1 << 20) -> bytes:
-    """The bytes of a small file of ``repo_id`` at ``sha`` (a signature), held in memory and checked against its
-    address; nothing is stored.
+    """The bytes of a small file of ``repo_id`` at ``sha`` (a signature, a README), held in memory and checked
+    against its address; nothing is stored.
 
     Raises:
         DownloadError: larger than ``limit``, refused, unreachable, or other bytes than its address names.
@@ -301,7 +301,7 @@ def read_small(repo_id: str, sha: str, f: RepoFile, *, endpoint: str, token: str
 
     url = f"{endpoint.rstrip('/')}/{repo_id}/resolve/{sha}/{quote(f.path)}"
     if (f.size or 0) > limit:
-        raise DownloadError(f"{f.path} of {repo_id} is {f.size} bytes, more than {limit} for a signature", url=url)
+        raise DownloadError(f"{f.path} of {repo_id} is {f.size} bytes, more than the {limit} read whole", url=url)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with open_range(thread_session(), url, policy=policy, timeout=settings.timeout, headers=headers) as answer:

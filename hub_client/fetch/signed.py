@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ from hub_client.provenance import (
     skipped,
     worker,
 )
-from registry.errors import DownloadError, SignatureError
+from registry.errors import SignatureError
 from registry.record import AssetRecord, Dialect, ModelRecord
 from registry.settings import Settings
 
@@ -75,8 +75,8 @@ class HfPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def begin(self, signature: bytes) -> None:
-        """Check ``signature`` (its bytes, already checked against the listing's address) in a child process
-        (``provenance/worker.py``), while the files come."""
+        """Start checking ``signature`` (its bytes, already checked against the listing's address): see
+        ``provenance/worker.py``."""
         self.sig_sha256 = hashlib.sha256(signature).hexdigest()
         self.verdict = worker.verdict(signature, self.rule.anchors, model=self.model, rule=self.rule.where)
 
@@ -176,27 +176,13 @@ def signed_assets(record: ModelRecord, assets: list[AssetRecord], *, settings: S
 
 
 @contextlib.contextmanager
-def _fetched(url: str, cache: Cache, *, settings: Settings, policy: Policy):  # type: ignore[no-untyped-def]
+def _fetched(url: str, cache: Cache, *, settings: Settings, policy: Policy) -> Iterator[Path]:
     """A signature file downloaded to a partial file of the cache (mirrors first), removed afterwards."""
-    import requests
-
-    from .http_layer import mirror_headers, mirror_urls
-    from .transfer import Partial, fetch
+    from .transfer import Partial, fetch_first
 
     part = Partial(cache.partial_path(asset_key(url, None) + "-sig"))
-    errors = []
     try:
-        with requests.Session() as session:
-            for source in mirror_urls(url, settings.mirrors):
-                try:
-                    policy.check(source)
-                    fetch(source, part, session=session, policy=policy, settings=settings, name=SIGNATURE_FILE,
-                          headers=mirror_headers(source, settings))
-                    break
-                except DownloadError as e:
-                    errors.append(f"{source}: {e}")
-            else:
-                raise DownloadError(f"could not get the signature {url}", url=url, attempts=errors)
+        fetch_first(url, part, settings=settings, policy=policy, name="signature")
         yield part.path
     finally:
         part.discard()

@@ -290,3 +290,25 @@ def _attempt(url: str, part: Partial, out: PartFile, st: _State, session: reques
         if total is not None and st.offset < total:
             raise _Retry(f"connection closed after {st.offset} of {total} bytes")
 
+
+def fetch_first(url: str, part: Partial, *, settings: Settings, policy: Policy, name: str,
+                progress: ProgressSink | None = None) -> Outcome:
+    """A small file (a catalogue, a signature) from the first of the mirrors, then its origin, that delivers it
+    whole into ``part`` (the mirror's token to the mirrors only); the caller verifies it.
+
+    Raises:
+        DownloadError: no source delivered it, each one's failure listed.
+    """
+    from .http_layer import mirror_headers, mirror_urls
+
+    errors = []
+    with requests.Session() as session:
+        for source in mirror_urls(url, settings.mirrors):
+            try:
+                policy.check(source)
+                return fetch(source, part, session=session, policy=policy, settings=settings, progress=progress,
+                             name=name, headers=mirror_headers(source, settings))
+            except DownloadError as e:
+                errors.append(f"{source}: {e}")
+    raise DownloadError(f"could not get the {name} {url}", url=url, attempts=errors)
+
