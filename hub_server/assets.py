@@ -16,17 +16,18 @@ one-byte range, says it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from hub_client.fetch.cache import Cache, asset_key, link
+from hub_client.fetch.cache import Cache, asset_key, link, safe_component
 from hub_client.fetch.digests import is_sha256
 from registry.errors import HubError, SignatureError
 from registry.record import AssetRecord, ModelRecord
@@ -197,6 +198,18 @@ class AssetStore:
                 pass  # a blob someone else owns: served all the same
             return LocalBlob(blob, blob.stat().st_size)
         return None
+
+    def stored_assets(self, files: Iterable[tuple[str, str, str, str]]) -> dict[str, int | None]:
+        """Which of ``files`` (URL path, dialect, uid, file name) are stored here, by URL path, with their sizes;
+        looked up without counting as a use (what a page shows)."""
+        out: dict[str, int | None] = {}
+        blobs = self.home / "blobs" / "sha256"
+        for url_path, dialect, uid, filename in files:
+            blob = Path(os.path.realpath(self.cache.folder(dialect, uid) / safe_component(filename)))
+            if blob.parent == blobs:
+                with contextlib.suppress(OSError):
+                    out[url_path] = blob.stat().st_size
+        return out
 
     def _remote(self, asset: AssetRecord) -> Remote:
         etag = asset.sha256 if asset.sha256_kind == "full" else None

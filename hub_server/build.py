@@ -1,9 +1,10 @@
 """``build_mirror``: a team mirror assembled from one settings object, as ``hub serve`` and the tests run it.
 
 The storage (a folder or a bucket), its MindSpore Hub side and the Hugging Face side are put together here
-once. The server's own settings are the user's with its storage folder as the home: what it pulls through goes
-there, from ``--upstream-ms`` or the cards' own hosts, never from the user's ``HUB_MIRRORS`` (which may well name
-this very server). Nothing is read from or written to the process's environment.
+once, with the file that counts fetches for the catalogue page. The server's own settings are the user's with
+its storage folder as the home: what it pulls through goes there, from ``--upstream-ms`` or the cards' own
+hosts, never from the user's ``HUB_MIRRORS`` (which may well name this very server). Nothing is read from or
+written to the process's environment.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from registry.settings import Settings
 
 from .assets import AssetStore
+from .fetches import Fetches
 from .mirror import Mirror
 from .rules import MirrorRules
 from .s3 import BucketAssets
@@ -60,6 +62,7 @@ def build_mirror(settings: Settings, *, storage: str | None = None, upstream: st
         local = AssetStore(scratch / "assets", pull_through=not offline, registry=registry, upstreams=upstreams_ms,
                            token=token, settings=settings, rules=rules)
         store, assets, where = bucket, BucketAssets(bucket, local), storage
+        counts = scratch / "fetches.sqlite"
     else:
         root = (Path(storage) if storage else settings.home / "serve").expanduser().resolve()
         (root / "hf").mkdir(parents=True, exist_ok=True)
@@ -69,8 +72,9 @@ def build_mirror(settings: Settings, *, storage: str | None = None, upstream: st
                                after_store=folder.added, settings=settings, rules=rules)
         in_folder.sweep()
         store, assets, where = folder, in_folder, str(root)
+        counts = root / "fetches.sqlite"
     mirror = Mirror(store, upstream=upstream, token=token, ttl=settings.serve_ttl, offline=offline,
                     settings=settings, rules=rules)
     app = create_app(mirror, tokens=settings.serve_tokens, assets=assets, write_tokens=settings.serve_write_tokens,
-                     audit_log=audit_log)
+                     audit_log=audit_log, fetches=Fetches(counts))
     return Built(app, where, mirror, assets)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from registry.errors import UsageError
 
 from .answers import bearer_in
+from .fetches import Fetches
 from .mirror import Mirror, Resolved
 from .rules import Refused
 from .storage import ServeError, check_repo
@@ -44,6 +45,8 @@ class Served:
     writers: list[bytes]
     #: Tree entries per page of a listing.
     page_size: int
+    #: How often each file was fetched through the mirror (the catalogue page's downloads).
+    fetches: Fetches
 
 
 def served(request: Request) -> Served:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .fastpath import Receive, Scope, Send
+from .fetches import Fetches, file_key
 from .tally import Tally
 
 #: (label, test on the path), first match wins: a bounded set of route kinds.
@@ -103,11 +104,14 @@ class _Tallies:
 
 class Observed:
     """An ASGI app: ``app`` with every request counted in ``metrics`` and, with ``audit``, appended to the audit
-    log as one JSON line (time, client, method, path, status, bytes sent)."""
+    log as one JSON line (time, client, method, path, status, bytes sent); each whole file sent is counted in
+    ``fetches`` (``fetches.py``)."""
 
-    def __init__(self, app: Any, metrics: Metrics, audit: Path | None = None) -> None:
+    def __init__(self, app: Any, metrics: Metrics, audit: Path | None = None, fetches: Fetches | None = None
+                 ) -> None:
         self.app = app
         self.metrics = metrics
+        self.fetches = fetches
         self._audit = open(audit, "a", encoding="utf-8", buffering=1) if audit else None  # noqa: SIM115 - lives
         self._lock = threading.Lock()
 
@@ -131,6 +135,7 @@ class Observed:
             if last and not done:  # counted before the client has the last byte: a scrape after it sees it
                 done = True
                 self._record(scope, status, sent)
+                self._fetched(scope, status)
             await send(message)
 
         try:
@@ -138,6 +143,15 @@ class Observed:
         finally:
             if not done:  # the client went away, or the app failed, before the answer was complete
                 self._record(scope, status, sent)
+
+    def _fetched(self, scope: Scope, status: int) -> None:
+        """A whole file sent (no range, or one from its first byte) is one fetch of it."""
+        if self.fetches is None or scope["method"] != "GET" or status not in (200, 206):
+            return
+        key = file_key(scope["path"])
+        asked = next((v for k, v in scope["headers"] if k == b"range"), b"").replace(b" ", b"")
+        if key is not None and (not asked or asked.startswith(b"bytes=0-")):
+            self.fetches.add(key, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def _record(self, scope: Scope, status: int, sent: int) -> None:
         route = route_kind(scope["path"])

@@ -116,6 +116,11 @@ class Mirror:
             self._remember(snap)
         return snap
 
+    def stored(self, repo: str) -> Snapshot | None:
+        """The repo as stored at its ``main`` ref, asking nothing upstream: what the catalogue page lists."""
+        ref = self.storage.ref(repo, "main")
+        return self._snapshot(repo, ref.sha) if ref is not None else None
+
     def cached(self, repo: str, revision: str | None, *, authed: bool) -> Resolved | None:
         """What :meth:`resolve` answers, when memory alone can say it (no storage or upstream call, so it may run
         on the event loop); None otherwise."""

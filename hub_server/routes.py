@@ -35,6 +35,7 @@ from .answers import entry, file_headers, model_info_body
 from .assets import AssetStore, Remote
 from .context import Served, guarded, resolved, served
 from .fastpath import FastPath
+from .fetches import Fetches
 from .flight import Flight
 from .mirror import Mirror
 from .s3 import BucketAssets, S3Object
@@ -225,11 +226,13 @@ def _routes() -> list[Route]:
 
 
 def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore | BucketAssets | None = None,
-               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = (), audit_log: Path | None = None) -> Any:
+               page_size: int = PAGE_SIZE, write_tokens: Iterable[str] = (), audit_log: Path | None = None,
+               fetches: Fetches | None = None) -> Any:
     """The ASGI app serving ``mirror`` (and ``assets``, MindSpore Hub files under their upstream paths); with
     ``tokens``, only requests bearing one of them (or a write token) are answered; with ``write_tokens``, team
     repos can be uploaded (``uploads.py``) by requests bearing one of those. Every request is counted for
-    ``/metrics`` and, with ``audit_log``, written to that file as a JSON line."""
+    ``/metrics`` and, with ``audit_log``, written to that file as a JSON line; each whole file sent is counted in
+    ``fetches`` (in memory when None), which the catalogue page sorts by."""
     from .metrics import Metrics, Observed
     from .uploads import Uploads
 
@@ -237,7 +240,8 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     readers = [t.encode() for t in tokens if t]
     uploads = Uploads(mirror, [t.decode() for t in writers]) if writers else None
     app = Starlette(routes=_routes())
-    app.state.served = Served(mirror, assets, uploads, readers, writers, page_size)
+    fetches = fetches or Fetches()
+    app.state.served = Served(mirror, assets, uploads, readers, writers, page_size, fetches)
     local: AssetStore | None = assets.local if isinstance(assets, BucketAssets) else assets  # a bucket's: a local
     tallies = {"hf": mirror.tally, **({"asset": local.tally} if local is not None else {})}
     if (kept := getattr(mirror.storage, "tally", None)) is not None:
@@ -245,4 +249,4 @@ def create_app(mirror: Mirror, *, tokens: Iterable[str] = (), assets: AssetStore
     if mirror.rules is not None:
         tallies["policy"] = mirror.rules.tally
     app.state.metrics = Metrics(tallies, lambda: mirror.upstream_transfers() + (local.in_flight() if local else 0))
-    return Observed(FastPath(app, mirror, readers + writers), app.state.metrics, audit_log)
+    return Observed(FastPath(app, mirror, readers + writers), app.state.metrics, audit_log, fetches)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +100,9 @@ class S3Storage:
             raise
         return S3Object(self.s3, self.bucket, key, int(head["ContentLength"]))
 
+    def has_blob(self, repo: str, etag: str) -> bool:
+        return self.blob(repo, etag) is not None
+
     def put_blob(self, snap: Snapshot, f: StoredFile, verified: Path) -> None:
         self.add_blob(snap.repo, f.etag, verified)
 
@@ -164,6 +167,15 @@ class BucketAssets:
                 raise NotFound("EntryNotFound", f"no blob {digest}") from None
             raise
         return S3Object(self.s3, self.bucket, self._blob_key(digest), int(head["ContentLength"]))
+
+    def stored_assets(self, files: Iterable[tuple[str, str, str, str]]) -> dict[str, int | None]:
+        """Which of ``files`` (URL path, dialect, uid, file name) are in the bucket, by URL path: one listing of
+        the paths kept, so sizes are not known here (None)."""
+        kept: set[str] = set()
+        start = f"{self.prefix}ms/paths/"
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+            kept.update("/" + o["Key"][len(start):] for o in page.get("Contents", []))
+        return {f[0]: None for f in files if f[0] in kept}
 
     def put(self, rel: str, blob: Path, digest: str) -> None:
         """A verified asset (``blob``, removed after) stored as the path ``rel`` of its URL: the blob first, so the

@@ -156,6 +156,9 @@ class Storage(Protocol):
         """A folder for files on their way in (on the same file system as the blobs where that matters)."""
         ...
     def repos(self) -> list[str]: ...
+    def has_blob(self, repo: str, etag: str) -> bool:
+        """Whether the file is stored, asked without counting as a use (what a page shows)."""
+        ...
 
 
 #: In a repo folder: the repo is a team repo (uploaded here), whose blobs the size cap never removes.
@@ -266,6 +269,10 @@ class LocalStorage:
         except OSError:
             pass  # a blob someone else owns: served all the same
         return LocalBlob(path, size)
+
+    def has_blob(self, repo: str, etag: str) -> bool:
+        path = self._folder(repo) / "blobs" / etag
+        return path.is_file() and self._inside(path)
 
     def add_blob(self, repo: str, etag: str, verified: Path) -> None:
         folder = self._folder(repo)

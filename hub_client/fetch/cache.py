@@ -105,9 +105,12 @@ class Cache:
 
     def model_dir(self, record: ModelRecord) -> Path:
         """``models/<dialect>/<uid>``: where a model's files are linked."""
-        uid = record.uid or record.name
+        return self.folder(record.dialect.value, record.uid or record.name)
+
+    def folder(self, dialect: str, uid: str) -> Path:
+        """:meth:`model_dir` from the two facts it needs (what a registry row holds, without its record)."""
         parts = [safe_component(p) for p in uid.split("/") if p.strip()]
-        return self.root / "models" / safe_component(record.dialect.value) / Path(*parts)
+        return self.root / "models" / safe_component(dialect) / Path(*parts)
 
     def asset_path(self, record: ModelRecord, asset: AssetRecord) -> Path:
         return self.model_dir(record) / safe_component(asset.filename)

@@ -28,6 +28,7 @@ from registry.record import IMAGENET_1K, ModelRecord, benchmark_key
 from registry.settings import Settings, or_env
 
 from .dbfile import connect
+from .fulltext import RANKED, matched, words
 from .migrations import migrate, pending
 from .origin import with_origin
 from .resolve import DETECT, Candidate, Resolution, choose, name_key, parse_spec, pinned, suggest
@@ -342,7 +343,7 @@ class Registry:
             framework=row["framework"], datasets=json.loads(row["datasets"]), top1=row["top1"],
             top1_benchmark=row["top1_benchmark"],
             mindspore_version=row["mindspore_version"], status=row["status"], source=row["source"],
-            path=str(root / row["relpath"]), score=row.get("score"),
+            path=str(root / row["relpath"]), score=row.get("score"), matched=matched(row),
         )
 
     def list(self, *, backbone: str | None = None, dataset: str | None = None, framework: str | None = None,
@@ -396,22 +397,14 @@ class Registry:
         A model whose name is the text itself comes first (``convnext tiny`` and ``convnext-tiny`` both name
         ``convnext_tiny``), then names that start with it, then the rest by relevance (bm25, where a match in
         the name weighs most). Each word matches as itself or as a prefix; ``UsageError`` when ``text`` has
-        no word.
+        no word. A result not found by its name says why it matched (``Listing.matched``).
         """
         self._auto()
-        terms = [t for t in text.split() if t.strip('"')]
-        if not terms:
-            raise UsageError("search needs at least one word")
-        quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
-        query = " AND ".join(f"({q} OR {q}*)" for q in quoted)
-        key = name_key("_".join(t.strip('"') for t in terms))
-        prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql = self._LISTING_SQL.format(
-            extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score, "
-                  "CASE WHEN m.name_key = ? THEN 0 WHEN m.name_key LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS tier",
-            join="JOIN models_fts ON models_fts.rowid = m.id",
-        ) + " WHERE models_fts MATCH ? ORDER BY tier, score, m.name LIMIT ?"
-        return [self._listing(r) for r in self._query(sql, [key, prefix, query, limit])]
+        found = words(text)
+        sql = self._LISTING_SQL.format(extra=", bm25(models_fts, 10.0, 3.0, 1.0) AS score, " + RANKED,
+                                       join="JOIN models_fts ON models_fts.rowid = m.id",
+                                       ) + " WHERE models_fts MATCH ? ORDER BY tier, score, m.name LIMIT ?"
+        return [self._listing(r) for r in self._query(sql, [found.key, found.prefix, found.match, limit])]
 
     def record(self, model_id: int) -> ModelRecord:
         """The stored record of a model, with ``card_path`` where its card is on this machine."""

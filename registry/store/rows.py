@@ -53,6 +53,8 @@ class Listing:
     source: str
     path: str
     score: float | None = None
+    #: Why a search result matched when not by its name (``registry.store.fulltext.matched``).
+    matched: str | None = None
 
 
 def model_rows(mid: int, rec: ModelRecord) -> dict[str, list[dict[str, Any]]]:

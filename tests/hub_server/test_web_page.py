@@ -91,20 +91,20 @@ def test_the_pages_in_a_real_browser(browser, hf_server, nginx, tmp_path, net):
         files = browser.find_element(By.ID, "files").text
         assert hashlib.sha256(weights).hexdigest() in files and "300.0 kB" in files
         assert "card check (as lint): 0 error(s)" in browser.find_element(By.ID, "lint").text
-        assert f"HF_ENDPOINT={server.url} hub pull hf:{repo_id}" in browser.find_element(By.ID, "use").text
+        assert f"export HF_ENDPOINT={server.url}\nhub pull hf:{repo_id}" in browser.find_element(By.ID, "use").text
 
         browser.get(f"{server.url}/")
-        assert repo_id in browser.find_element(By.ID, "repos").text
-        assert pub.name in browser.find_element(By.ID, "cards").text
+        assert repo_id in browser.find_element(By.ID, "models").text  # stored as its page was asked
+        assert pub.name in browser.find_element(By.ID, "models").text
         box = browser.find_element(By.NAME, "q")
         box.send_keys(pub.name)
         box.submit()
         assert browser.current_url.endswith(f"?q={pub.name}")
-        assert repo_id not in browser.find_element(By.ID, "repos").text
-        browser.find_element(By.LINK_TEXT, pub.name).click()
+        assert repo_id not in browser.find_element(By.ID, "models").text
+        browser.find_element(By.LINK_TEXT, f"{pub.name}@2.5").click()
         assert browser.find_element(By.TAG_NAME, "h1").text == pub.name
         assert pub.digest in browser.find_element(By.ID, "files").text
-        assert f"HUB_MIRRORS={server.url} hub pull {pub.name}" in browser.find_element(By.ID, "use").text
+        assert f"export HUB_MIRRORS={server.url}\nhub pull {pub.name}@2.5" in browser.find_element(By.ID, "use").text
     finally:
         server.stop()
 
