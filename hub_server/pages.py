@@ -24,7 +24,8 @@ from .storage import Snapshot
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
 
 _STYLE = """*{box-sizing:border-box}body{font:15px/1.5 system-ui,sans-serif;max-width:72em;margin:1.5em auto;
-padding:0 1em;color:#222;overflow-wrap:break-word}#card,pre,code,.matched{overflow-wrap:anywhere}table{border-collapse:collapse;max-width:100%}
+padding:0 1em;color:#222;overflow-wrap:break-word}#card,pre,code,.matched{overflow-wrap:anywhere}
+table{border-collapse:collapse;max-width:100%}
 td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 code,pre{background:#f4f4f4;font-size:13px}pre{padding:.6em;overflow-x:auto;white-space:pre-wrap}
 .bad{color:#a00}.ok{color:#070}.dim{color:#666;font-size:13px}mark{background:#fe8}
