@@ -75,7 +75,7 @@ def markdown(text: str) -> str:
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     # A link relative to the card points into the repo it came from, not at this mirror: shown as text.
-    md.validateLink = lambda url: url.lower().startswith(("https://", "http://", "mailto:", "#"))
+    md.validateLink = lambda url: url.lower().startswith(("https://", "http://", "mailto:", "#"))  # type: ignore[method-assign]
     return str(md.render(text))
 
 
