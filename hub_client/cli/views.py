@@ -17,6 +17,7 @@ from rich.table import Table
 from hub_client.fetch.cache import Cache
 from hub_client.models.support import backends_for, record_backends
 from registry.record import IMAGENET_1K
+from registry.store.fulltext import MARK_END, MARK_START
 from registry.store.resolve import Resolution
 from registry.store.rows import Listing, SyncReport
 
@@ -33,7 +34,13 @@ def _loads(found: tuple[str, ...] | None) -> str:
 
 
 def listing_dicts(rows: Sequence[Listing]) -> list[dict[str, Any]]:
-    return [{**dataclasses.asdict(r), "loads_on": None if (b := backends(r)) is None else list(b)} for r in rows]
+    return [{**dataclasses.asdict(r), "loads_on": None if (b := backends(r)) is None else list(b),
+             "matched": _marked(r.matched, "[", "]")} for r in rows]
+
+
+def _marked(text: str | None, start: str, end: str) -> str | None:
+    """Why a search result matched, its matched words between ``start`` and ``end``."""
+    return None if text is None else text.replace(MARK_START, start).replace(MARK_END, end)
 
 
 def _short_source(label: str) -> str:
@@ -58,11 +65,15 @@ def listing_table(rows: Sequence[Listing], *, title: str) -> Table:
     table.add_column("lint", no_wrap=True)
     table.add_column("loads on", overflow="fold")
     table.add_column("source", overflow="fold")
+    why = any(r.matched for r in rows)  # a search: say why a result matched when not by its name
+    if why:
+        table.add_column("matched in", overflow="fold")
     for r in rows:
         table.add_row(
             escape(r.name), escape(r.uid or "-"), escape(r.architecture or "-"),
             _top1(r), r.mindspore_version or "-",
             _STATUS.get(r.status, r.status), _loads(backends(r)), escape(_short_source(r.source)),
+            *([_marked(escape(r.matched), "[bold]", "[/bold]") if r.matched else ""] if why else []),
         )
     return table
 

@@ -228,3 +228,19 @@ def test_list_and_info_say_which_models_load_and_on_what(tmp_path):
     assert info["loads_on"] == []
     assert "no loader builds it" in run("info", "resnet50_zoo").stdout
     assert heavy_modules_after(["list", "--loadable"]) == set()
+
+
+def test_search_says_why_a_result_matched(tmp_path):
+    """The same reason the mirror's page shows: a card found by its text says where, the words in brackets."""
+    from helpers import MS_CARD, index
+
+    cards = tmp_path / "found"
+    cards.mkdir()
+    for name, body in (("zebra_net", ""), ("horse_net", "Trained beside zebra_net on striped horses.")):
+        card = MS_CARD.format(name=name, link=f"https://example.com/{name}.ckpt", sha="0" * 64)
+        (cards / f"{name}.md").write_text(card + body + "\n")
+    index(cards)
+    rows = {r["name"]: r["matched"] for r in json.loads(run("search", "zebra", "--json").stdout)}
+    assert rows == {"zebra_net": None, "horse_net": "card: # horse_net Trained beside [zebra]_net on striped horses."}
+    shown = run("search", "zebra").stdout
+    assert "matched in" in shown and "beside zebra_net" in shown

@@ -301,6 +301,16 @@ def test_search_ranks_the_exact_name_then_name_prefixes(ms_reg):
     assert [x.name for x in ms_reg.search("RESNET50")][:exact] == ["resnet50"] * exact
 
 
+def test_search_says_why_a_result_matched_when_not_by_its_name(ms_reg):
+    from registry.store.fulltext import MARK_END, MARK_START
+
+    found = {x.name: x.matched for x in ms_reg.search("convnext", limit=50)}
+    assert found["convnext_tiny"] is None and found["convnext"] is None  # by the name, or its start
+    why = found["yolov7_tiny"]  # a detector whose card compares itself with ConvNeXt-XL
+    assert why.startswith("card: ") and f"{MARK_START}ConvNeXt{MARK_END}-XL" in why
+    assert {x.name: x.matched for x in ms_reg.search("tiny", limit=200)}["convnextv2_tiny"] == "name"
+
+
 def test_the_note_tells_every_candidate_apart(ms_reg, corpus):
     """The bundled convnext_tiny and the corpus's have one uid: the note says where each comes from."""
     res = ms_reg.resolve("convnext_tiny", mindspore_version="2.3.1")
