@@ -67,13 +67,24 @@ class Entry:
     rank: tuple[int, int] = (2, 0)
 
 
-def _source(row: CatalogueRow, about: dict[str, Any] | None) -> tuple[str, str]:
+def fetched_from(card: Path) -> str:
+    """Where a card fetched from a hub came from, in words: its origin's host (never a path)."""
+    from registry.store.origin import Origin
+
+    origin = Origin.read(card.parent)
+    host = urlsplit(origin.endpoint).hostname if origin else None
+    return f"fetched from {host}" if host else SOURCE_WORDS["remote"]
+
+
+def _source(row: CatalogueRow, about: dict[str, Any] | None, remote_cards: Path) -> tuple[str, str]:
     kind = {"bundled": "bundled", "catalog": "catalogue", "remote": "fetched", "user": "folder"}[row.source_kind]
     words = SOURCE_WORDS[row.source_kind]
     if kind == "catalogue" and about and about.get("fetched_at"):
         words += f" of {str(about['fetched_at'])[:10]}"
     elif kind == "folder":
         words += f" {row.where}"
+    elif kind == "fetched":
+        words = fetched_from(remote_cards / row.relpath)
     return words, kind
 
 
@@ -106,8 +117,8 @@ def _size(row: CatalogueRow, held: dict[str, int | None], repo: Snapshot | None)
 
 
 def _card_entry(row: CatalogueRow, about: dict[str, Any] | None, counts: dict[str, Count],
-                held: dict[str, int | None], repo: Snapshot | None, has: set[str]) -> Entry:
-    words, kind = _source(row, about)
+                held: dict[str, int | None], repo: Snapshot | None, has: set[str], remote_cards: Path) -> Entry:
+    words, kind = _source(row, about, remote_cards)
     if repo is not None:
         fetched = counts.get(f"hf:{repo.repo}", Count(0, None))
     else:
@@ -179,7 +190,8 @@ def entries(s: Served, query: str) -> list[Entry]:
         snap = stored.get(row.uid or "") if row.dialect == "huggingface" else None
         if snap is not None:
             named.add(snap.repo)
-        entry = _card_entry(row, about, counts, held, snap, has.get(snap.repo, set()) if snap else set())
+        entry = _card_entry(row, about, counts, held, snap, has.get(snap.repo, set()) if snap else set(),
+                            s.mirror.settings.remote_cards)
         if query:
             tier, i, why = found[row.id]
             entry = replace(entry, matched=why, rank=(tier, i))

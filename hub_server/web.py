@@ -20,7 +20,7 @@ from registry.store.resolve import Candidate
 
 from . import catalogue, list_page, pages
 from .assets import Remote
-from .catalogue import card_link, registry_db
+from .catalogue import card_link, fetched_from, registry_db
 from .context import Served, count_refusal, resolved, served
 from .fetches import Count, asset_key, combined, grouped
 from .flight import Flight
@@ -116,10 +116,12 @@ def _where(c: Candidate) -> str:
     return (Path(c.source).name or c.source) if c.source_kind == "user" else c.source_kind
 
 
-def _source_words(c: Candidate, about: dict[str, object] | None) -> str:
+def _source_words(c: Candidate, about: dict[str, object] | None, reg: Registry) -> str:
     words = SOURCE_WORDS.get(c.source_kind, c.source_kind)
     if c.source_kind == "user":
         return f"{words} {_where(c)}"
+    if c.source_kind == "remote" and (card := reg.record(c.id).card_path):
+        return fetched_from(Path(card))
     if c.source_kind == "catalog" and about and about.get("fetched_at"):
         return f"{words} of {str(about['fetched_at'])[:10]}"
     return words
@@ -163,6 +165,7 @@ def _card_page(s: Served, spec: str, wanted: str | None, uid: str | None, base: 
         record = reg.record(chosen.id)
         about = reg.catalog()
         every = reg.resolve(record.name).candidates if "@" in spec else res.candidates
+        words = {c.id: _source_words(c, about, reg) for c in [chosen, *every]}
     path = Path(record.card_path) if record.card_path else None
     result: CardResult | None = analyze_file(path) if path is not None and path.is_file() else None
     counts = grouped(s.fetches.all())
@@ -171,12 +174,12 @@ def _card_page(s: Served, spec: str, wanted: str | None, uid: str | None, base: 
     else:
         fetched = combined(counts.get(asset_key(urlsplit(a.url).path), Count(0, None)) for a in record.assets
                            if a.url)
-    siblings = [pages.Sibling(card_link(_label(c), _where(c), c.uid), _label(c), _source_words(c, about))
+    siblings = [pages.Sibling(card_link(_label(c), _where(c), c.uid), _label(c), words[c.id])
                 for c in every if c.id != chosen.id]
     loads = record_backends(record)
     if loads is None:
         loads = backends_for(record.dialect.value, record.name, record.architecture, record.uid)
-    return pages.card(record, result, base, label=_label(chosen), source=_source_words(chosen, about),
+    return pages.card(record, result, base, label=_label(chosen), source=words[chosen.id],
                       files=_asset_lines(s, record), fetches=fetched, tokens=bool(s.readers), loads=loads,
                       siblings=siblings)
 

@@ -85,6 +85,11 @@ def shelf(tmp_path_factory, nginx, hf_server):
              "acme/shelf-other": {"README.md": b"# other\n", "model.safetensors": payload(9_000, seed=311)}}
     for repo, files in repos.items():
         hf_server.add(repo, files)
+    hf_server.add("acme/shelf-fetched", {"README.md": HF_README.format(name="shelf-fetched", long="b", wide="")
+                                         .encode(), "model.safetensors": payload(1000, seed=312)})
+    from hub_client.fetch.remote import resolve
+
+    resolve("hf:acme/shelf-fetched", settings=settings.but(hf_endpoint=hf_server.url))  # its card, as `hub info`
     built = build_mirror(settings, storage=str(base / "storage"), upstream=hf_server.url)
     server = AsgiServer(built.app).start()
     for repo in repos:
@@ -143,6 +148,11 @@ def test_entries_are_told_apart_by_version_and_source(shelf, browser):
     assert len({r["link"] for r in found}) == 3  # each its own page
     browser.get(f"{shelf['url']}/?q=shelf_alpha")
     assert rows(browser)[0]["source"].splitlines() == ["indexed folder team-cards", "MindSpore Hub card"]
+    browser.get(f"{shelf['url']}/?q=shelf-fetched")
+    assert rows(browser)[0]["source"].splitlines() == ["fetched from 127.0.0.1", "Hugging Face card"]
+    browser.find_element(By.LINK_TEXT, rows(browser)[0]["label"]).click()
+    assert "· fetched from 127.0.0.1" in browser.find_element(By.ID, "origin").text
+    assert "hub pull hf:acme/shelf-fetched" in browser.find_element(By.ID, "use").text
     for r in found:
         browser.get(r["link"])
         assert browser.find_element(By.TAG_NAME, "h1").text == "convnext_tiny"
@@ -159,7 +169,7 @@ def test_filters_sorting_and_pages_are_links_that_change_what_is_shown(shelf, br
     url = shelf["url"]
     browser.get(f"{url}/")
     everything = int(re.search(r"of (\d+) model", browser.find_element(By.ID, "count").text)[1])
-    assert everything == 29 + len(list((ROOT / "cards").rglob("*.md"))) + 3 + 2
+    assert everything == 29 + len(list((ROOT / "cards").rglob("*.md"))) + 3 + 2 + 1
     Select(browser.find_element(By.NAME, "family")).select_by_value("convnext")
     browser.find_element(By.CSS_SELECTOR, "form#filters button").click()
     WebDriverWait(browser, 30).until(lambda b: "family=" in b.current_url)
