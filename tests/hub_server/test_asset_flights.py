@@ -94,8 +94,12 @@ def test_sixteen_cold_clients_one_transfer_streamed_before_it_is_whole(mirror, n
 def test_a_flipped_byte_fails_every_client_and_stores_nothing(mirror, nginx, host, tmp_path):
     pub = _card(nginx, host, tmp_path, 3 * MB, seed=202, settings=mirror.settings)
     host.faults.flip_at = 2 * MB
-    with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        requests.get(mirror.url + pub.uri, timeout=30).content  # noqa: B018 - cut short of its Content-Length
+    try:  # cut short of its Content-Length; or, when the flight failed before this answer began (a loaded
+        # machine), a 502: either way no client takes other bytes for the file
+        answer = requests.get(mirror.url + pub.uri, timeout=30)
+        assert answer.status_code == 502, answer.status_code
+    except requests.exceptions.ChunkedEncodingError:
+        pass
     assert not (mirror.home / "blobs" / "sha256").exists() or not list((mirror.home / "blobs" / "sha256").iterdir())
     assert not list((mirror.home / "incomplete").glob(".hub-serve-*"))
     host.faults.flip_at = None
