@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from helpers import CORPUS, MS_CARD, ROOT, payload, publish
-from helpers.tools import need, need_module
+from helpers.tools import need_module
 
 need_module("starlette")
 need_module("uvicorn")
@@ -101,24 +101,6 @@ def shelf(tmp_path_factory, nginx, hf_server):
     assert requests.get(f"{server.url}/{pubs[0].rel}", headers={"Range": "bytes=100-"}, timeout=30).status_code == 206
     yield {"url": server.url, "settings": settings, "pubs": pubs, "base": base, "nginx": nginx, "hf": hf_server}
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need("chromium")
-    need("chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(30)
-    driver.set_window_size(1280, 1000)
-    yield driver
-    driver.quit()
 
 
 def rows(browser) -> list[dict[str, str]]:

@@ -5,11 +5,10 @@ addresses, lint status, how to pull), a MindSpore Hub card's page, and a card's 
 from __future__ import annotations
 
 import hashlib
-import shutil
 
 import pytest
 from helpers import index, payload, publish, unique
-from helpers.tools import need, need_module
+from helpers.tools import need_module
 
 need_module("starlette")
 need_module("uvicorn")
@@ -44,23 +43,6 @@ A ConvNeXt for the web page test. <script>document.title = "owned"</script>
 |---|---|
 | 224 | 82.1 |
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need("chromium")
-    need("chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.usefixtures("net")
