@@ -14,6 +14,8 @@ from hub_client.models.backend import get_backend
 from hub_client.models.preprocess import open_image
 from registry.errors import UsageError
 
+from .batching import ahead_of
+
 
 @dataclass(frozen=True)
 class Label:
@@ -51,14 +53,17 @@ def softmax(x: NDArray[Any]) -> NDArray[Any]:
     return probs
 
 
-def predict(model: Any, images: Sequence[str | Path], *, topk: int = 5, batch_size: int = 8) -> list[Prediction]:
-    """The ``topk`` labels of each image with their probabilities, best first.
+def predict(model: Any, images: Sequence[str | Path], *, topk: int = 5, batch_size: int = 8,
+            workers: int | None = None) -> list[Prediction]:
+    """The ``topk`` labels of each image with their probabilities, best first. Images are decoded and
+    preprocessed on threads, batches ahead of the network, as ``evaluate`` does.
 
     Args:
         model: a network from ``load_model`` (it carries its labels and preprocessing).
         images: image files (JPEG, PNG, BMP, TIFF, WebP...).
         topk: how many labels per image (at most the number of classes).
         batch_size: images per forward pass.
+        workers: threads that decode and preprocess ahead of the network (default: the cores, at most 4).
 
     Returns:
         One :class:`Prediction` per image, in order.
@@ -71,9 +76,12 @@ def predict(model: Any, images: Sequence[str | Path], *, topk: int = 5, batch_si
     info = info_of(model)
     k = min(topk, len(info.labels))
     out: list[Prediction] = []
-    for start in range(0, len(images), batch_size):
-        chunk = list(images[start:start + batch_size])
-        batch = np.stack([info.preprocess.image(open_image(p)) for p in chunk])
+    chunks = [list(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+
+    def prepare(chunk: list[str | Path]) -> NDArray[Any]:
+        return np.stack([info.preprocess.image(open_image(p)) for p in chunk])
+
+    for chunk, batch in zip(chunks, ahead_of(chunks, prepare, workers=workers), strict=True):
         probs = softmax(logits(model, batch))
         for path, row in zip(chunk, probs, strict=True):
             order = np.argsort(-row, kind="stable")[:k]

@@ -30,11 +30,16 @@ class OpenVinoNet:
         self.precision = precision
         self.ir = ir
         self.hub_info: Any = None
-        self._request = compiled.create_infer_request()
+        #: One inference request per batch size: a request keeps its buffers, and a batch of another size (the
+        #: last, shorter one of a run) would make it reshape them, then back.
+        self._requests: dict[int, Any] = {}
 
     def __call__(self, batch: NDArray[Any]) -> NDArray[Any]:
-        out = self._request.infer([np.ascontiguousarray(batch, dtype=np.float32)])
-        return np.array(next(iter(out.values())), dtype=np.float32, copy=True)
+        request = self._requests.get(len(batch))
+        if request is None:
+            request = self._requests[len(batch)] = self.compiled.create_infer_request()
+        out = request.infer([np.ascontiguousarray(batch, dtype=np.float32)])  # no copy when already float32 C
+        return np.array(next(iter(out.values())), dtype=np.float32, copy=True)  # the request's buffer is reused
 
     def __repr__(self) -> str:
         return f"OpenVinoNet({self.ir.parent.name}, precision={self.precision})"

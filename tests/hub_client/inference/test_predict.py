@@ -86,3 +86,16 @@ def test_predict_rejects_what_is_not_an_image(model_name, tmp_path):
     finally:
         sys.argv = argv
     assert e.value.code == 2
+
+
+def test_predict_in_batches_prepared_ahead_keeps_order_and_results(model_name, photos):
+    """Images are decoded on threads ahead of the network: the results come in the images' order, each the
+    same as a prediction of that image alone (the last, shorter batch included)."""
+    model = load_model(model_name)
+    many = [photos[i % 2] for i in range(5)]
+    together = predict(model, many, topk=3, batch_size=2, workers=3)
+    assert [p.image for p in together] == [str(p) for p in many]
+    for got, image in zip(together, many, strict=True):
+        [alone] = predict(model, [image], topk=3)
+        assert [t.index for t in got.top] == [t.index for t in alone.top]
+        np.testing.assert_allclose([t.probability for t in got.top], [t.probability for t in alone.top], rtol=1e-5)
