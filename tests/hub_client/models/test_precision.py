@@ -108,6 +108,9 @@ def test_auto_on_a_cpu_is_openvino_compiled_once_and_loaded_from_its_cache(serve
     got = net(x)
     limit = info.check.tolerance if info.spec.precision == "bf16" else 1e-5
     assert np.abs(got - want).max() <= limit * np.abs(want).max()
+    one = net(x[:1])  # another batch size has its own request; the first one's answers stay as they were
+    assert np.abs(one[0] - want[0]).max() <= limit * np.abs(want).max()
+    assert np.array_equal(net(x), got) and {1, 3} <= set(net._requests)
     exact = hub_client.load_model(served, precision="fp32")
     assert np.abs(exact(x) - want).max() <= 1e-4
 
