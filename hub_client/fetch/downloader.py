@@ -5,7 +5,12 @@
 CDN, download-mindspore.osinfra.cn) gets pieces fetched side by side with ``Range``, as aria2c and hf_transfer
 do:
 
-- Every download starts as that single stream. Its answer says whether the server does ranges
+- What is known before the first byte decides how a download starts: the file's size (a Hugging Face listing
+  gives it), and what earlier downloads measured of the host (``hosts.py``, kept in the hub home). A big file
+  from a host that caps each connection, or of known size from a host never seen, starts over several
+  connections at once (as many as the host ran best with, else 16, as ``aria2c -x16``), after one one-byte
+  request for its size and ETag, in pieces sized so each connection has two or more.
+- Otherwise it starts as that single stream. Its answer says whether the server does ranges
   (``Accept-Ranges: bytes``), how big the file is and its ETag; after the first piece its speed says whether one
   stream fills the link. A small file, a server without ranges, or a fast stream: it carries on alone.
 - Otherwise workers take pieces lowest first, each written in place with ``pwrite``. Connections are added
@@ -26,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -36,8 +42,9 @@ import requests
 from registry.atomic import write_text
 from registry.errors import DownloadError, HubError
 
+from . import hosts
 from .http_layer import NETWORK_ERRORS, open_range
-from .parallel import PIECE, Run, Source, gaps, hash_prefix, worker
+from .parallel import BLOCK, PIECE, Run, Source, gaps, hash_prefix, worker
 from .policy import Policy
 from .transfer import (
     Handover,
@@ -60,6 +67,10 @@ FAST_STREAM = 150e6
 INTERVAL = 0.25
 #: Connections right after the hand-over: one stream was already too slow, so several (aria2c -x16 opens 16).
 START = 8
+#: Connections a download of known size starts with from a host never measured (aria2c -x16 opens 16).
+FIRST_CONTACT = 16
+#: The smallest piece: below it, a request's round trip is a large part of its time.
+MIN_PIECE = 1 << 20
 #: Bytes the single stream fetches before its speed decides (a block of its pipeline).
 HANDOVER_AFTER = 4 << 20
 #: Throughput must grow by this factor after connections were added for more to be added.
@@ -83,6 +94,37 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
     if connections > 1 and seg.load(url):
         return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
                          name=name, headers=headers or {}, connections=connections, also=also)
+    hint = hosts.known(settings.home, url) if connections > 1 else None
+    big = size is not None and size >= MIN_PARALLEL
+    resuming = part.resumable(url)[0] > 0  # a single stream's prefix is there: it carries on from it
+    if connections > 1 and not resuming and (big if hint is None else hint.per_connection < FAST_STREAM and
+                                             (size is None or big)):
+        start = min(connections, hint.connections if hint is not None else FIRST_CONTACT)
+        began = time.monotonic()
+        at_once = _at_once(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
+                           name=name, headers=headers or {}, connections=connections, start=start, also=also)
+        if at_once is not None:
+            _measured(settings, url, at_once, time.monotonic() - began)
+            return at_once
+    began = time.monotonic()
+    outcome = _streamed(url, part, seg, size, session=session, policy=policy, settings=settings, progress=progress,
+                        name=name, headers=headers, connections=connections, also=also)
+    _measured(settings, url, outcome, time.monotonic() - began)
+    return outcome
+
+
+def _measured(settings: Settings, url: str, outcome: Outcome, seconds: float) -> None:
+    """Keep what this download measured of its host, when it was big enough to say (not a resumed rest, not a
+    file a round trip dominates)."""
+    if outcome.received >= MIN_PARALLEL and seconds > 0:
+        per_connection = outcome.received / seconds / max(1, outcome.connections)
+        hosts.remember(settings.home, url, per_connection, max(1, outcome.connections))
+
+
+def _streamed(url: str, part: Partial, seg: SegmentState, size: int | None, *, session: requests.Session,
+              policy: Policy, settings: Settings, progress: ProgressSink | None, name: str,
+              headers: dict[str, str] | None, connections: int, also: Sequence[str]) -> Outcome:
+    """One stream, which hands the rest over to parallel connections when it turns out slow on a big file."""
     rule = None
     why = ("HUB_CONNECTIONS=1" if connections <= 1 else
            f"{size / 1e6:.1f} MB is too small for parallel connections to pay off" if size is not None else "")
@@ -132,23 +174,62 @@ class SegmentState:
         return sum(b - a for a, b in self.done)
 
 
+_CONTENT_RANGE = re.compile(r"bytes 0-0/(\d+)")
+
+
+def _at_once(url: str, part: Partial, seg: SegmentState, *, session: requests.Session, policy: Policy,
+             settings: Settings, progress: ProgressSink | None, name: str, headers: dict[str, str],
+             connections: int, start: int, also: Sequence[str]) -> Outcome | None:
+    """The whole file over ``start`` connections from its first byte, once a one-byte range has given its size
+    and a strong ETag; None when it did not (no ranges, a small file, an error: one stream then decides)."""
+    try:
+        answer = open_range(session, url, policy=policy, timeout=settings.timeout, end=1, headers=headers)
+    except NETWORK_ERRORS:
+        return None
+    with answer:
+        resp, final = answer.resp, answer.url
+        etag = resp.headers.get("ETag", "")
+        m = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", "").strip())
+        if answer.kind != "range" or m is None or not etag or etag.startswith("W/"):
+            return None
+    total = int(m[1])
+    if total < MIN_PARALLEL or total > settings.max_bytes:
+        return None
+    part.discard()  # whatever an earlier run left that cannot be resumed: the pieces are written in place
+    seg.url, seg.validator, seg.total, seg.done = url, etag, total, []
+    seg.save()
+    log.info("%s: %.1f MB, %d connections from the first byte", name or url, total / 1e6, start)
+    return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
+                     name=name, headers=headers, connections=connections, also=also, start=start, final_url=final)
+
+
+def piece_size(total: int, connections: int) -> int:
+    """Pieces small enough that each of ``connections`` has two or more, within [``MIN_PIECE``, ``PIECE``], in
+    whole blocks."""
+    fit = total // max(1, 2 * connections)
+    return max(MIN_PIECE, min(PIECE, fit - fit % BLOCK))
+
+
 def _parallel(url: str, part: Partial, seg: SegmentState, *, session: requests.Session, policy: Policy,
               settings: Settings, progress: ProgressSink | None, name: str, headers: dict[str, str],
-              connections: int, handed: Handover | None = None, also: Sequence[str] = ()) -> Outcome:
-    """The missing pieces over up to ``connections`` connections, hashed as the prefix completes. ``handed`` is
-    the single stream that came first (its hasher has hashed its bytes); without it, a resumed run, the bytes
-    already there are hashed anew, once."""
+              connections: int, handed: Handover | None = None, also: Sequence[str] = (), start: int = START,
+              final_url: str | None = None) -> Outcome:
+    """The missing pieces over up to ``connections`` connections (``start`` at first), hashed as the prefix
+    completes. ``handed`` is the single stream that came first (its hasher has hashed its bytes); without it, a
+    resumed run or one from the first byte, the bytes already there are hashed anew, once."""
     sink = progress or NoProgress()
     kept = 0 if handed else seg.covered()
     if handed is None:
         sink.start(name, seg.total, kept)
     assert seg.validator is not None
-    first = Source(handed.final_url if handed else url, seg.validator, primary=True)
+    first = Source(handed.final_url if handed else final_url or url, seg.validator, primary=True)
     sources = [first, *(src for other in also if (src := _agreeing(session, other, seg.total, policy, settings,
                                                                     headers)) is not None)]
     if len(sources) > 1:
         log.info("%s: pieces from %d sources", name or url, len(sources))
-    run = Run(seg.done, seg.total, gaps(seg.done, seg.total), sources, seg.save, target=min(START, connections))
+    begin = min(start, connections)
+    run = Run(seg.done, seg.total, gaps(seg.done, seg.total, piece_size(seg.total, begin)), sources, seg.save,
+              target=begin)
     run.received = handed.received if handed else 0
     hashed = [handed.pos if handed else 0]
     hasher = handed.hasher if handed else hashlib.sha256()

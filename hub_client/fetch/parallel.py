@@ -47,12 +47,12 @@ def merge(ranges: list[list[int]], a: int, b: int) -> None:
     ranges[:] = out
 
 
-def gaps(done: list[list[int]], total: int) -> list[list[int]]:
-    """What is missing from [0, total), in pieces of at most ``PIECE`` bytes, lowest first."""
+def gaps(done: list[list[int]], total: int, piece: int = PIECE) -> list[list[int]]:
+    """What is missing from [0, total), in pieces of at most ``piece`` bytes, lowest first."""
     out, pos = [], 0
     for a, b in [*done, [total, total]]:
         while pos < a:
-            out.append([pos, min(a, pos + PIECE)])
+            out.append([pos, min(a, pos + piece)])
             pos = out[-1][1]
         pos = max(pos, b)
     return out

@@ -225,3 +225,84 @@ def test_a_mirror_with_another_size_is_not_used(capped, proxy, second, nginx, ne
     asked = [r[2] for r in second.requests if "/elsewhere/" in r[1]]
     assert asked == ["bytes=0-0"]  # asked once whether it agrees, never for a piece
     assert len(_ranges(proxy)) >= 2  # the origin agreed, and served pieces
+
+
+def test_a_host_known_to_cap_connections_gets_them_from_the_first_byte(capped, proxy, tmp_path, net):
+    """The first pull measures the host (one stream, then more); a later pull from it, into another home that
+    has only that record, asks one byte for the size and ETag, then nothing but pieces, many at once."""
+    import shutil
+
+    from hub_client.fetch import hosts
+    from hub_client.fetch.downloader import FAST_STREAM
+
+    pull(capped.name, settings=net)
+    known = hosts.known(net.home, capped.link)
+    assert known is not None and known.per_connection < FAST_STREAM and known.connections >= 4
+    other = net.but(home=tmp_path / "other", registry_file=net.registry)
+    (tmp_path / "other").mkdir()
+    shutil.copyfile(net.home / hosts.FILE_NAME, tmp_path / "other" / hosts.FILE_NAME)
+    proxy.reset()
+    [path] = pull(capped.name, settings=other)
+    assert path.read_bytes() == capped.data
+    asked = [r[2] for r in proxy.requests]
+    assert asked[0] == "bytes=0-0" and all(asked), asked  # no single stream first
+    assert proxy.peak >= known.connections // 2
+    assert proxy.body_bytes <= SIZE + MiB
+
+
+def test_a_host_known_to_be_fast_gets_one_stream_even_for_a_big_file_of_known_size(capped, proxy, tmp_path, net):
+    import hashlib
+
+    import requests
+
+    from hub_client.fetch import hosts
+    from hub_client.fetch.downloader import download
+    from hub_client.fetch.policy import Policy
+    from hub_client.fetch.transfer import Partial
+
+    proxy.faults.rate = None  # a link one stream fills
+    hosts.remember(net.home, capped.link, 400e6, 1)
+    part = Partial(tmp_path / "x.part")
+    with requests.Session() as session:
+        out = download(capped.link, part, session=session, policy=Policy.of(net), settings=net, size=SIZE)
+    assert out.digest == hashlib.sha256(capped.data).hexdigest() and out.connections == 1
+    assert [r[2] for r in proxy.requests] == [None]
+
+
+def test_a_file_of_known_size_from_an_unknown_host_starts_with_many_connections(capped, proxy, tmp_path, net):
+    """As aria2c -x16: the size known before the first byte (a Hugging Face listing) and nothing known of the
+    host, sixteen connections from the first byte; what it measured is kept for the next time."""
+    import hashlib
+
+    import requests
+
+    from hub_client.fetch import hosts
+    from hub_client.fetch.downloader import FIRST_CONTACT, download, piece_size
+    from hub_client.fetch.policy import Policy
+    from hub_client.fetch.transfer import Partial
+
+    assert hosts.known(net.home, capped.link) is None
+    part = Partial(tmp_path / "x.part")
+    with requests.Session() as session:
+        out = download(capped.link, part, session=session, policy=Policy.of(net), settings=net, size=SIZE)
+    assert out.digest == hashlib.sha256(capped.data).hexdigest()
+    assert proxy.requests[0][2] == "bytes=0-0" and all(r[2] for r in proxy.requests)
+    assert proxy.peak >= FIRST_CONTACT // 2 and out.connections >= FIRST_CONTACT
+    assert all(b - a <= piece_size(SIZE, FIRST_CONTACT) for a, b in _ranges(proxy)[1:])
+    assert hosts.known(net.home, capped.link).connections == out.connections
+
+
+def test_pieces_are_sized_to_the_file_and_a_damaged_record_is_no_hint(tmp_path):
+    from hub_client.fetch import hosts
+    from hub_client.fetch.downloader import MIN_PIECE, piece_size
+    from hub_client.fetch.parallel import BLOCK
+
+    assert piece_size(110 * MiB, 16) == 110 * MiB // 32 - (110 * MiB // 32) % BLOCK
+    assert piece_size(4 << 30, 16) == PIECE and piece_size(30 * MiB, 32) == MIN_PIECE
+    (tmp_path / hosts.FILE_NAME).write_text("{not json")
+    assert hosts.known(tmp_path, "https://cdn.example/x") is None
+    hosts.remember(tmp_path, "https://cdn.example/x", 20e6, 16)  # written anew over the damaged file
+    assert hosts.known(tmp_path, "https://cdn.example/y").connections == 16
+    assert hosts.known(tmp_path, "http://cdn.example/y") is None  # another port is another host
+    (tmp_path / hosts.FILE_NAME).write_text('{"cdn.example:443": {"per_connection": 1, "connections": 2, "at": 0}}')
+    assert hosts.known(tmp_path, "https://cdn.example/x") is None  # too old to go by
