@@ -1,6 +1,8 @@
 """Parallel ranged downloads over a link that caps every connection: hub pull vs aria2c, hf_transfer and curl.
 
-    python -m bench.parallel [--size-mb 1024] [--rate-mb 20] [--rounds 3] [--quick] [--json out.json]
+    python -m bench.parallel [--sizes-mb 110 256 1024] [--rate-mb 20] [--rounds 3] [--quick] [--json out.json]
+
+The sizes are a checkpoint's (ConvNeXt-tiny 110 MiB, ViT-B/32 about 350 MB) and a big file's.
 
 nginx serves one file under ``/capped/`` with ``limit_rate`` (20 MB/s per connection by default), what a distant
 CDN gives one TCP stream. Whole processes, fresh caches, rounds alternating:
@@ -111,6 +113,14 @@ def run(rounds: int, size_mb: int = 1024, rate_mb: float = 20.0) -> dict[str, An
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run_sizes(rounds: int, sizes_mb: list[int], rate_mb: float) -> dict[str, Any]:
+    return {"runs": [run(rounds, size, rate_mb) for size in sizes_mb]}
+
+
+def tables(doc: dict[str, Any]) -> str:
+    return "\n\n".join(table(one) for one in doc["runs"])
+
+
 def table(doc: dict[str, Any]) -> str:
     mb = doc["size_mb"] * MiB / 1e6
     med = {k: statistics.median(v) for k, v in doc["seconds"].items()}
@@ -140,11 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--sizes-mb", type=int, nargs="+", default=[110, 256, 1024])
     ap.add_argument("--rate-mb", type=float, default=20.0)
     known, rest = ap.parse_known_args(argv)
-    return main_with_rounds(rest, __doc__ or "", lambda rounds: run(rounds, known.size_mb, known.rate_mb), table,
-                            rounds=3, quick=1)
+    return main_with_rounds(rest, __doc__ or "", lambda rounds: run_sizes(rounds, known.sizes_mb, known.rate_mb),
+                            tables, rounds=3, quick=1)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ class Settings:
     #: ``HUB_MAX_BYTES``: the largest single asset downloaded.
     max_bytes: int = 64 << 30
     #: ``HUB_CONNECTIONS``: the most connections one file is fetched over.
-    connections: int = 32
+    connections: int = 64
     #: ``HUB_FSYNC``: flush each download to disk before it is renamed into the cache.
     fsync: bool = False
     #: ``HUB_DIRECT_IO``: aligned blocks bypass the page cache where the file system allows.
@@ -151,7 +151,7 @@ class Settings:
         """
         env = _Env(os.environ if environ is None else environ)
         registry = env.text("HUB_REGISTRY")
-        connections = int(env.number("HUB_CONNECTIONS", 32, minimum=1, integer=True))
+        connections = int(env.number("HUB_CONNECTIONS", 64, minimum=1, integer=True))
         if connections > 128:
             raise UsageError(f"HUB_CONNECTIONS={connections} is above 128: servers take more as an attack; use 128 "
                              "or fewer")

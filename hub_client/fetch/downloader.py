@@ -67,8 +67,10 @@ FAST_STREAM = 150e6
 INTERVAL = 0.25
 #: Connections right after the hand-over: one stream was already too slow, so several (aria2c -x16 opens 16).
 START = 8
-#: Connections a download of known size starts with from a host never measured (aria2c -x16 opens 16).
+#: Connections a download of known size starts with from a host never measured (aria2c -x16 opens 16), and
+#: one more for every ``BYTES_PER_CONNECTION`` of a bigger file, up to ``HUB_CONNECTIONS``.
 FIRST_CONTACT = 16
+BYTES_PER_CONNECTION = 16 << 20
 #: The smallest piece: below it, a request's round trip is a large part of its time.
 MIN_PIECE = 1 << 20
 #: Bytes the single stream fetches before its speed decides (a block of its pipeline).
@@ -99,7 +101,7 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
     resuming = part.resumable(url)[0] > 0  # a single stream's prefix is there: it carries on from it
     if connections > 1 and not resuming and (big if hint is None else hint.per_connection < FAST_STREAM and
                                              (size is None or big)):
-        start = min(connections, hint.connections if hint is not None else FIRST_CONTACT)
+        start = min(connections, hint.connections) if hint is not None else first_count(size or 0, connections)
         began = time.monotonic()
         at_once = _at_once(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
                            name=name, headers=headers or {}, connections=connections, start=start, also=also)
@@ -111,6 +113,12 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
                         name=name, headers=headers, connections=connections, also=also)
     _measured(settings, url, outcome, time.monotonic() - began)
     return outcome
+
+
+def first_count(total: int, connections: int) -> int:
+    """Connections to start a file of ``total`` bytes with, on a link known to cap each one but not how wide it
+    is: ``FIRST_CONTACT``, one more per ``BYTES_PER_CONNECTION`` beyond, at most ``connections``."""
+    return min(connections, max(FIRST_CONTACT, total // BYTES_PER_CONNECTION))
 
 
 def _measured(settings: Settings, url: str, outcome: Outcome, seconds: float) -> None:
@@ -134,7 +142,8 @@ def _streamed(url: str, part: Partial, seg: SegmentState, size: int | None, *, s
             seg.save()
             part.meta_path.unlink(missing_ok=True)  # from now on the ranges file says what is there
             return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
-                             name=name, headers=headers or {}, connections=connections, handed=h, also=also)
+                             name=name, headers=headers or {}, connections=connections, handed=h, also=also,
+                             start=first_count(h.total, connections))
 
         rule = HandoverRule(after=HANDOVER_AFTER, below=FAST_STREAM, min_total=MIN_PARALLEL, then=then)
     return fetch(url, part, session=session, policy=policy, settings=settings, progress=progress, name=name,

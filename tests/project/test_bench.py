@@ -43,15 +43,19 @@ def test_rows_for_download_reads_medians():
 def test_rows_for_parallel_compares_speeds():
     from bench.__main__ import rows_for
 
-    doc = {"size_mb": 1000, "rate_mb_per_connection": 20.0, "curl_mb_s": 20.0, "hub_peak_rss_mib": 60.0,
+    doc = {"size_mb": 1024, "rate_mb_per_connection": 20.0, "curl_mb_s": 20.0, "hub_peak_rss_mib": 60.0,
            "seconds": {"hub pull (card)": [2.0, 2.5, 3.0], "hub pull hf:ID": [2.5],
                        "hf_transfer.download (100 files, 10 MiB chunks)": [5.0], "aria2c -x16 -s16": [4.0]}}
-    rows = {r["anchor"]: r for r in rows_for("parallel", doc)}
-    mb = 1000 * (1 << 20) / 1e6
-    assert rows["aria2c -x16 -s16"]["ours"] == pytest.approx(mb / 2.5) and rows["aria2c -x16 -s16"][
-        "ratio"] == pytest.approx(4.0 / 2.5)
+    small = {**doc, "size_mb": 110, "seconds": {**doc["seconds"], "hub pull (card), host known": [0.5]}}
+    found = rows_for("parallel", {"runs": [small, doc]})
+    versus = [r for r in found if r["anchor"] == "aria2c -x16 -s16"]
+    assert [r["ratio"] for r in versus] == pytest.approx([2.5 / 4.0, 2.5 / 4.0, 0.5 / 4.0, 2.5 / 4.0, 2.5 / 4.0])
+    assert all(r["target"] == "<= 1.0x" and r["unit"] == "s" for r in versus)
+    rows = {r["anchor"]: r for r in found[len(found) // 2 + 1:]}  # the 1 GiB run's
+    mb = 1024 * (1 << 20) / 1e6
     assert rows["curl (first seconds)"]["ratio"] == pytest.approx(mb / 2.5 / 20.0)
     assert rows["hf_transfer (100 files)"]["ratio"] == pytest.approx(5.0 / 2.5)
+    assert rows["hf_transfer (100 files)"]["target"] == ">= 1.0x"
     assert rows["target"]["ours"] == 60.0 and rows["target"]["target"] == "<= 128 MiB"
 
 
@@ -78,7 +82,10 @@ def test_rows_for_infer_compares_auto_with_openvino_defaults():
             "peak_gflops": 165.0, "of_peak": 2.7},
            {"figure": "convnext_tiny 224, batch 1", "backend": "auto (openvino bf16)", "img_s": 55.0,
             "gflops": 489.5, "peak_gflops": 165.0, "of_peak": 3.0}]
+    doc.append({"figure": "hub predict, 64 JPEGs, batch 8", "backend": "openvino", "batch": 8,
+                "end_to_end_img_s": 21.0, "anchor_img_s": 20.0})
     rows = rows_for("infer", doc)
+    assert rows[-1]["ratio"] == pytest.approx(1.05) and rows[-1]["target"] == ">= 1.0x"
     assert rows[0]["ours"] == 0.5 and rows[0]["target"] == "<= 3 s"
     assert rows[1]["ratio"] == pytest.approx(0.9) and rows[1]["target"] == ">= 0.85x"
     versus = [r for r in rows if r["anchor"] == "OpenVINO default"]
