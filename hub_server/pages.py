@@ -30,7 +30,8 @@ td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-a
 code,pre{background:#f4f4f4;font-size:13px}pre{padding:.6em;overflow-x:auto;white-space:pre-wrap}
 .bad{color:#a00}.ok{color:#070}.dim{color:#666;font-size:13px}mark{background:#fe8}
 #card table,#metrics{display:block;overflow-x:auto}
-#facts{table-layout:fixed;width:100%;max-width:48em}#facts th{width:9em}#facts td{overflow-wrap:anywhere}#card img{max-width:100%}
+#facts{table-layout:fixed;width:100%;max-width:48em}#facts th{width:9em}#facts td{overflow-wrap:anywhere}
+#card img{max-width:100%}
 form#filters{display:flex;flex-wrap:wrap;gap:.4em;align-items:center;margin:1em 0}
 form#filters input[name=q]{flex:1 1 16em;min-width:0}select{max-width:14em}
 nav.pages{margin:1em 0}nav.pages a,nav.pages span{margin-right:.8em}
@@ -174,7 +175,8 @@ def card(record: ModelRecord, result: CardResult | None, base: str, *, label: st
         use = [f"export HUB_MIRRORS={base}", *(f"export {t}" for t in token), f"hub pull {label}", "",
                "from hub_client import load_model", f'model = load_model("{label}")']
     top1 = record.top1()
-    facts = [("version", label), ("from", source), ("dialect", DIALECTS.get(record.dialect.value, record.dialect.value)), ("uid", record.uid or ""),
+    dialect = DIALECTS.get(record.dialect.value, record.dialect.value)
+    facts = [("version", label), ("from", source), ("dialect", dialect), ("uid", record.uid or ""),
              ("family", record.architecture or ""), ("framework", record.framework or ""),
              ("task", record.task or ""), ("datasets", ", ".join(record.datasets)), ("license", record.license or ""),
              ("top-1", f"{top1[0]:.2f} %" if top1 else ""), ("fetched here", fetched(fetches)),
