@@ -140,6 +140,10 @@ def test_a_whole_get_is_a_fetch_and_a_head_or_resumed_range_is_not(nginx, tmp_pa
         assert requests.get(f"{server.url}/toolkits/none/missing.ckpt", timeout=30).status_code == 404  # no
         page = requests.get(f"{server.url}/?q={pub.name}", timeout=30).text
         assert ">3<br><span class=dim>last " in page
+        wordless = requests.get(f"{server.url}/?q=%22", timeout=30)  # no word to search: said, everything shown
+        assert wordless.status_code == 200 and "q: search needs at least one word" in wordless.text
+        sent = requests.get(f"{server.url}/?q=&family=&sort=top1", timeout=30, allow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"] == "/?sort=top1"  # a form's empty fields
     finally:
         server.stop()
     counts = Fetches(storage / "fetches.sqlite").all()  # what the next start of the mirror reads
