@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 from hub_client.models.support import backends_for
 from registry.store.catalogue import SOURCE_WORDS, CatalogueRow, catalogue_rows
 from registry.store.db import Registry
+from registry.store.fulltext import tier
 from registry.store.resolve import name_key
 
 from .fetches import Count, asset_key, combined, grouped
@@ -67,25 +68,33 @@ class Entry:
     rank: tuple[int, int] = (2, 0)
 
 
-def fetched_from(card: Path) -> str:
-    """Where a card fetched from a hub came from, in words: its origin's host (never a path)."""
-    from registry.store.origin import Origin
-
-    origin = Origin.read(card.parent)
-    host = urlsplit(origin.endpoint).hostname if origin else None
-    return f"fetched from {host}" if host else SOURCE_WORDS["remote"]
+#: A source's kind (as the registry keeps it) as the page's ``source`` filter names it.
+SOURCE_FILTER = {"bundled": "bundled", "catalog": "catalogue", "remote": "fetched", "user": "folder"}
 
 
-def _source(row: CatalogueRow, about: dict[str, Any] | None, remote_cards: Path) -> tuple[str, str]:
-    kind = {"bundled": "bundled", "catalog": "catalogue", "remote": "fetched", "user": "folder"}[row.source_kind]
-    words = SOURCE_WORDS[row.source_kind]
-    if kind == "catalogue" and about and about.get("fetched_at"):
-        words += f" of {str(about['fetched_at'])[:10]}"
-    elif kind == "folder":
-        words += f" {row.where}"
-    elif kind == "fetched":
-        words = fetched_from(remote_cards / row.relpath)
-    return words, kind
+def source_words(kind: str, where: str, about: dict[str, Any] | None, card: Path | None) -> str:
+    """Where a card comes from, in words, never a path: ``bundled with hub``, ``MindSpore Hub catalogue of
+    DATE`` (``about``: the registry's catalogue facts), ``indexed folder NAME`` (``where``), ``fetched from
+    HOST`` (the origin file beside ``card``)."""
+    words = SOURCE_WORDS.get(kind, kind)
+    if kind == "catalog" and about and about.get("fetched_at"):
+        return f"{words} of {str(about['fetched_at'])[:10]}"
+    if kind == "user":
+        return f"{words} {where}"
+    if kind == "remote" and card is not None:
+        from registry.store.origin import Origin
+
+        origin = Origin.read(card.parent)
+        host = urlsplit(origin.endpoint).hostname if origin else None
+        return f"fetched from {host}" if host else words
+    return words
+
+
+def fetches_of(counts: dict[str, Count], dialect: str, uid: str | None, urls: Iterable[str | None]) -> Count:
+    """A card's fetches through the mirror: its Hugging Face repo's, else its assets' (by their URL paths)."""
+    if dialect == "huggingface" and uid:
+        return counts.get(f"hf:{uid}", Count(0, None))
+    return combined(counts.get(asset_key(urlsplit(u).path), Count(0, None)) for u in urls if u)
 
 
 def card_link(label: str, where: str, uid: str | None = None) -> str:
@@ -95,15 +104,11 @@ def card_link(label: str, where: str, uid: str | None = None) -> str:
     return f"/c/{quote(label, safe='@')}?from={quote(where, safe='')}" + (f"&uid={quote(uid, safe='')}" if uid else "")
 
 
-def _asset_paths(row: CatalogueRow) -> list[str]:
-    return [urlsplit(f.url).path for f in row.files if f.url]
-
-
 def _stored(row: CatalogueRow, held: dict[str, int | None], repo: Snapshot | None, has: set[str]) -> str:
     if repo is not None:
         n = sum(1 for f in repo.files if f.path in has)
         return "yes" if n == len(repo.files) else "partly" if n else "no"
-    paths = _asset_paths(row)
+    paths = [urlsplit(f.url).path for f in row.files if f.url]
     n = sum(1 for p in paths if p in held)
     return "no" if not paths or not n else "yes" if n == len(paths) else "partly"
 
@@ -118,16 +123,13 @@ def _size(row: CatalogueRow, held: dict[str, int | None], repo: Snapshot | None)
 
 def _card_entry(row: CatalogueRow, about: dict[str, Any] | None, counts: dict[str, Count],
                 held: dict[str, int | None], repo: Snapshot | None, has: set[str], remote_cards: Path) -> Entry:
-    words, kind = _source(row, about, remote_cards)
-    if repo is not None:
-        fetched = counts.get(f"hf:{repo.repo}", Count(0, None))
-    else:
-        fetched = combined(counts.get(asset_key(p), Count(0, None)) for p in _asset_paths(row))
+    words = source_words(row.source_kind, row.where, about, remote_cards / row.relpath)
+    fetched = fetches_of(counts, row.dialect, repo.repo if repo is not None else row.uid, (f.url for f in row.files))
     signed = row.signature_url is not None or any(f.filename == "model.sig" for f in row.files) or (
         repo is not None and "model.sig" in repo.by_path)
     return Entry(
         link=card_link(row.label, row.where), name=row.name, label=row.label, dialect=row.dialect, source=words,
-        source_kind=kind,
+        source_kind=SOURCE_FILTER[row.source_kind],
         family=row.architecture, framework=row.framework, task=row.task, datasets=row.datasets, license=row.license,
         top1=row.top1, top1_benchmark=row.top1_benchmark, size=_size(row, held, repo),
         stored=_stored(row, held, repo, has), backends=backends_for(row.dialect, row.name, row.architecture, row.uid),
@@ -151,9 +153,10 @@ def registry_db(s: Served) -> Path:
     return s.assets.registry_db() if s.assets else s.mirror.settings.registry
 
 
-def entries(s: Served, query: str) -> list[Entry]:
-    """Every model the mirror can serve; with ``query``, those a search finds, in ``hub search``'s order
-    (``Entry.rank``), each saying why it matched when not by its name. Blocking: run it in a thread.
+def entries(s: Served, query: str) -> tuple[list[Entry], dict[str, Any] | None]:
+    """Every model the mirror can serve, and what the registry keeps of its MindSpore Hub catalogue (None
+    without one); with ``query``, the models a search finds, in ``hub search``'s order (``Entry.rank``), each
+    saying why it matched when not by its name. Blocking: run it in a thread.
 
     Raises:
         UsageError: ``query`` holds no word.
@@ -167,10 +170,8 @@ def entries(s: Served, query: str) -> list[Entry]:
             rows = catalogue_rows(reg.conn)
             about = reg.catalog()
             if query:
-                key = name_key(query.replace(" ", "_"))
                 for i, hit in enumerate(reg.search(query, limit=max(1, len(rows)))):
-                    k = name_key(hit.name)
-                    found[hit.id] = (0 if k == key else 1 if k.startswith(key) else 2, i, hit.matched)
+                    found[hit.id] = (hit.tier if hit.tier is not None else 2, i, hit.matched)
     counts = grouped(s.fetches.all())
     stored = {}
     for repo in s.mirror.storage.repos():
@@ -193,24 +194,21 @@ def entries(s: Served, query: str) -> list[Entry]:
         entry = _card_entry(row, about, counts, held, snap, has.get(snap.repo, set()) if snap else set(),
                             s.mirror.settings.remote_cards)
         if query:
-            tier, i, why = found[row.id]
-            entry = replace(entry, matched=why, rank=(tier, i))
+            level, i, why = found[row.id]
+            entry = replace(entry, matched=why, rank=(level, i))
         out.append(entry)
     key = name_key(query.replace(" ", "_")) if query else ""
     for repo, snap in stored.items():
-        if repo in named:
-            continue
-        k = name_key(repo.split("/")[-1])
-        if query and not (key in k or key in name_key(repo)):
+        if repo in named or (query and key not in name_key(repo)):
             continue
         entry = _repo_entry(snap, s.mirror.upstream, counts, has[repo])
         if query:
-            tier = 0 if k == key else 1 if k.startswith(key) else 2
-            entry = replace(entry, matched=None if tier < 2 else "name", rank=(tier, len(out)))
+            level = tier(repo.split("/")[-1], key)
+            entry = replace(entry, matched=None if level < 2 else "name", rank=(level, len(out)))
         out.append(entry)
     if query:
         out.sort(key=lambda e: e.rank)
-    return _told_apart(out)
+    return _told_apart(out), about
 
 
 def _told_apart(found: list[Entry]) -> list[Entry]:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -14,15 +16,15 @@ from hub_client.models.support import backends_for, record_backends
 from registry.card.analyze import CardResult
 from registry.errors import UsageError
 from registry.record import ModelRecord
-from registry.store.catalogue import SOURCE_WORDS
+from registry.store.catalogue import pinned, where_of
 from registry.store.db import Registry
 from registry.store.resolve import Candidate
 
 from . import catalogue, list_page, pages
 from .assets import Remote
-from .catalogue import card_link, fetched_from, registry_db
+from .catalogue import card_link, fetches_of, registry_db, source_words
 from .context import Served, count_refusal, resolved, served
-from .fetches import Count, asset_key, combined, grouped
+from .fetches import Count, grouped
 from .flight import Flight
 from .rules import Refused
 from .storage import LocalBlob, NotFound, RangeReader, ServeError, StoredFile
@@ -53,12 +55,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _catalogue_words(s: Served) -> str | None:
-    db = registry_db(s)
-    if not db.is_file():
-        return None
-    with Registry(db, auto_sync=False, settings=s.mirror.settings) as reg:
-        about = reg.catalog()
+def _catalogue_words(about: dict[str, Any] | None) -> str | None:
     if not about:
         return None
     host = urlsplit(str(about.get("url", ""))).hostname or "its source"
@@ -72,14 +69,12 @@ async def home(request: Request) -> Response:
     if not v.problems and any(not value for _, value in request.query_params.multi_items()):
         return RedirectResponse(v.link(), 303)  # the form sends every field: the link to share has those set
     try:
-        found = await run_in_threadpool(catalogue.entries, s, v.q)
+        found, about = await run_in_threadpool(catalogue.entries, s, v.q)
     except UsageError as e:  # a search of no word: say so and show everything
-        v = View.of({**request.query_params, "q": ""})
-        v = View(**{**v.__dict__, "problems": (*v.problems, f"q: {e}")})
-        found = await run_in_threadpool(catalogue.entries, s, "")
+        v = replace(v, q="", problems=(*v.problems, f"q: {e}"))
+        found, about = await run_in_threadpool(catalogue.entries, s, "")
     listed, total, n_pages = shown(found, v)
-    about = await run_in_threadpool(_catalogue_words, s)
-    return _html(list_page.index(v, listed, total, n_pages, catalogue.options(found), about=about))
+    return _html(list_page.index(v, listed, total, n_pages, catalogue.options(found), about=_catalogue_words(about)))
 
 
 def _repo_files(s: Served, snap_files: tuple[StoredFile, ...], repo: str, sha: str) -> list[pages.FileLine]:
@@ -113,23 +108,16 @@ async def model(request: Request) -> Response:
 
 
 def _where(c: Candidate) -> str:
-    return (Path(c.source).name or c.source) if c.source_kind == "user" else c.source_kind
+    return where_of(c.source_kind, c.source)
 
 
-def _source_words(c: Candidate, about: dict[str, object] | None, reg: Registry) -> str:
-    words = SOURCE_WORDS.get(c.source_kind, c.source_kind)
-    if c.source_kind == "user":
-        return f"{words} {_where(c)}"
-    if c.source_kind == "remote" and (card := reg.record(c.id).card_path):
-        return fetched_from(Path(card))
-    if c.source_kind == "catalog" and about and about.get("fetched_at"):
-        return f"{words} of {str(about['fetched_at'])[:10]}"
-    return words
+def _source_words(c: Candidate, about: dict[str, Any] | None, reg: Registry) -> str:
+    card = reg.record(c.id).card_path if c.source_kind == "remote" else None
+    return source_words(c.source_kind, _where(c), about, Path(card) if card else None)
 
 
 def _label(c: Candidate) -> str:
-    pin = c.mindspore_version or c.version
-    return f"{c.name}@{pin}" if pin else c.name
+    return pinned(c.name, c.mindspore_version, c.version)
 
 
 def _asset_lines(s: Served, record: ModelRecord) -> list[pages.FileLine]:
@@ -168,12 +156,7 @@ def _card_page(s: Served, spec: str, wanted: str | None, uid: str | None, base: 
         words = {c.id: _source_words(c, about, reg) for c in [chosen, *every]}
     path = Path(record.card_path) if record.card_path else None
     result: CardResult | None = analyze_file(path) if path is not None and path.is_file() else None
-    counts = grouped(s.fetches.all())
-    if record.dialect.value == "huggingface" and record.uid:
-        fetched = counts.get(f"hf:{record.uid}", Count(0, None))
-    else:
-        fetched = combined(counts.get(asset_key(urlsplit(a.url).path), Count(0, None)) for a in record.assets
-                           if a.url)
+    fetched = fetches_of(grouped(s.fetches.all()), record.dialect.value, record.uid, (a.url for a in record.assets))
     siblings = [pages.Sibling(card_link(_label(c), _where(c), c.uid), _label(c), words[c.id])
                 for c in every if c.id != chosen.id]
     loads = record_backends(record)

@@ -96,18 +96,20 @@ def download(url: str, part: Partial, *, session: requests.Session, policy: Poli
     if connections > 1 and seg.load(url):
         return _parallel(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
                          name=name, headers=headers or {}, connections=connections, also=also)
-    hint = hosts.known(settings.home, url) if connections > 1 else None
-    big = size is not None and size >= MIN_PARALLEL
-    resuming = part.resumable(url)[0] > 0  # a single stream's prefix is there: it carries on from it
-    if connections > 1 and not resuming and (big if hint is None else hint.per_connection < FAST_STREAM and
-                                             (size is None or big)):
+    # A small file of known size (most of a repo's) reads no host record and no partial state here.
+    may = connections > 1 and (size is None or size >= MIN_PARALLEL)
+    hint = hosts.known(settings.home, url) if may else None
+    # A host that caps each connection, or a big file of known size from one never measured, gets many at once,
+    # unless a single stream's prefix is there to carry on from.
+    at_once = hint.per_connection < FAST_STREAM if hint is not None else size is not None
+    if may and at_once and part.resumable(url)[0] == 0:
         start = min(connections, hint.connections) if hint is not None else first_count(size or 0, connections)
         began = time.monotonic()
-        at_once = _at_once(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
-                           name=name, headers=headers or {}, connections=connections, start=start, also=also)
-        if at_once is not None:
-            _measured(settings, url, at_once, time.monotonic() - began)
-            return at_once
+        whole = _at_once(url, part, seg, session=session, policy=policy, settings=settings, progress=progress,
+                         name=name, headers=headers or {}, connections=connections, start=start, also=also)
+        if whole is not None:
+            _measured(settings, url, whole, time.monotonic() - began)
+            return whole
     began = time.monotonic()
     outcome = _streamed(url, part, seg, size, session=session, policy=policy, settings=settings, progress=progress,
                         name=name, headers=headers, connections=connections, also=also)

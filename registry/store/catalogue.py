@@ -61,8 +61,7 @@ class CatalogueRow:
     @property
     def label(self) -> str:
         """The name with the version it is for (``convnext_tiny@2.5``), as ``hub pull`` takes it."""
-        pin = self.mindspore_version or self.version
-        return f"{self.name}@{pin}" if pin else self.name
+        return pinned(self.name, self.mindspore_version, self.version)
 
     @property
     def card_size(self) -> int | None:
@@ -82,7 +81,14 @@ _SQL = """
 """
 
 
-def _where(kind: str, path: str | None) -> str:
+def pinned(name: str, mindspore_version: str | None, version: str | None) -> str:
+    """A card's name with the version it is for (``convnext_tiny@2.5``), as ``hub pull`` takes it."""
+    pin = mindspore_version or version
+    return f"{name}@{pin}" if pin else name
+
+
+def where_of(kind: str, path: str | None) -> str:
+    """A source without its path: a folder's own name, else its kind (``bundled``, ``catalog``, ``remote``)."""
     if kind == "user" and path:
         return PurePath(path).name or kind
     return kind
@@ -102,7 +108,7 @@ def catalogue_rows(conn: sqlite3.Connection) -> list[CatalogueRow]:
             license=r["license"], top1=r["top1"], top1_benchmark=r["top1_benchmark"],
             mindspore_version=r["mindspore_version"], version=r["version"], updated=r["updated"],
             summary=r["summary"], status=r["status"], source_kind=r["source_kind"],
-            where=_where(r["source_kind"], r["source_path"]), relpath=r["relpath"],
+            where=where_of(r["source_kind"], r["source_path"]), relpath=r["relpath"],
             signature_url=r["signature_url"], files=files))
     return out
 

@@ -343,7 +343,7 @@ class Registry:
             framework=row["framework"], datasets=json.loads(row["datasets"]), top1=row["top1"],
             top1_benchmark=row["top1_benchmark"],
             mindspore_version=row["mindspore_version"], status=row["status"], source=row["source"],
-            path=str(root / row["relpath"]), score=row.get("score"), matched=matched(row),
+            path=str(root / row["relpath"]), score=row.get("score"), matched=matched(row), tier=row.get("tier"),
         )
 
     def list(self, *, backbone: str | None = None, dataset: str | None = None, framework: str | None = None,

@@ -49,6 +49,13 @@ RANKED = (
 )
 
 
+def tier(name: str, key: str) -> int:
+    """What ``RANKED``'s tier says, for a name outside the registry (a repo a mirror stores): 0 the search's
+    folded ``key`` is the name, 1 the name starts with it, 2 otherwise."""
+    folded = name_key(name)
+    return 0 if folded == key else 1 if folded.startswith(key) else 2
+
+
 def matched(row: dict[str, object]) -> str | None:
     """Why a search result matched, when not by its name: ``summary: …words…`` or ``card: …words…`` with the
     words marked (``MARK_START``/``MARK_END``); ``name`` when a word is in the name without being its start;

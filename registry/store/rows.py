@@ -55,6 +55,8 @@ class Listing:
     score: float | None = None
     #: Why a search result matched when not by its name (``registry.store.fulltext.matched``).
     matched: str | None = None
+    #: A search result's tier: 0 its name is the search, 1 its name starts with it, 2 the rest; None in a list.
+    tier: int | None = None
 
 
 def model_rows(mid: int, rec: ModelRecord) -> dict[str, list[dict[str, Any]]]:

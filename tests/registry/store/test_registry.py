@@ -309,6 +309,13 @@ def test_search_says_why_a_result_matched_when_not_by_its_name(ms_reg):
     why = found["yolov7_tiny"]  # a detector whose card compares itself with ConvNeXt-XL
     assert why.startswith("card: ") and f"{MARK_START}ConvNeXt{MARK_END}-XL" in why
     assert {x.name: x.matched for x in ms_reg.search("tiny", limit=200)}["convnextv2_tiny"] == "name"
+    from registry.store.fulltext import tier
+
+    hits = ms_reg.search("convnext", limit=50)  # the tier each result was ranked in, and the same rule by name
+    assert [h.tier for h in hits] == sorted(h.tier for h in hits) and hits[0].tier == 0
+    assert all(h.tier == tier(h.name, "convnext") for h in hits)
+    assert (tier("ConvNeXt-Tiny", "convnext_tiny"), tier("convnext_tiny", "convnext"), tier("yolo", "convnext")) == (
+        0, 1, 2)
 
 
 def test_the_note_tells_every_candidate_apart(ms_reg, corpus):
