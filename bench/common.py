@@ -12,6 +12,18 @@ from pathlib import Path
 from typing import Any
 
 
+def work_dir(prefix: str) -> Path:
+    """A scratch folder removed when the benchmark's process ends, however it ends short of a kill: the
+    checkpoints and engines these benchmarks write run to gigabytes, and a shared /tmp fills up."""
+    import atexit
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, work, True)
+    return work
+
+
 def make_file(path: Path, size: int) -> str:
     """Incompressible bytes (nothing dedups or compresses them) written to ``path``; returns their sha256."""
     h = hashlib.sha256()

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import report
+from bench.common import report, work_dir
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -44,7 +44,6 @@ def _rate(run: Any, batch: int, seconds: float, device: str) -> float:
 
 
 def run(batches: list[int], seconds: float, device: str = "cuda", compile_: bool = True) -> list[dict[str, Any]]:
-    import tempfile
 
     import torch
 
@@ -53,7 +52,7 @@ def run(batches: list[int], seconds: float, device: str = "cuda", compile_: bool
     from hub_client.models.spec import mindcv_shapes, spec_for_variant
     from hub_client.weights import ckpt
 
-    work = Path(tempfile.mkdtemp(prefix="hub-bench-gpu-"))
+    work = work_dir("hub-bench-gpu-")
     spec = spec_for_variant("convnext_tiny")
     rng = np.random.default_rng(0)
     weights = work / "convnext_tiny.ckpt"

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import report
+from bench.common import report, work_dir
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -207,11 +207,10 @@ def predict_pipeline(net: Any, backend: str, work: Path, quick: bool, batch: int
 
 
 def run(batches: list[int], quick: bool) -> list[dict[str, Any]]:
-    import tempfile
 
     os.environ.setdefault("GLOG_v", "3")
     peak = peak_gflops()
-    work = Path(tempfile.mkdtemp(prefix="hub-bench-infer-"))
+    work = work_dir("hub-bench-infer-")
     from hub_client.models.backend import get_backend
 
     auto, chosen, label, cold, warm = auto_engine(work)

@@ -19,7 +19,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 from helpers import publish  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import report  # noqa: E402
+from bench.common import report, work_dir  # noqa: E402
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -111,7 +110,7 @@ def _throughput(mode: str, batch: int, iters: int) -> float:
 
 
 def run(rounds: int, quick: bool) -> list[dict[str, object]]:
-    work = Path(tempfile.mkdtemp(prefix="hub-bench-load-"))
+    work = work_dir("hub-bench-load-")
     nginx, path = _setup(work)
     try:
         _ours(), _raw(path)  # first touch: page cache, MindSpore's kernels

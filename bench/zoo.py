@@ -25,7 +25,6 @@ import argparse
 import hashlib
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 from helpers import MS_CARD  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import report  # noqa: E402
+from bench.common import report, work_dir  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 
 ARCHS = ("resnet50", "vit_b_32_224")
@@ -130,7 +129,7 @@ def convnext_rows(rounds: int) -> list[dict[str, object]]:
     from hub_client.models import ms_convnext
     from hub_client.models.spec import spec_for_variant
 
-    work = Path(tempfile.mkdtemp(prefix="hub-bench-convnext-"))
+    work = work_dir("hub-bench-convnext-")
     ckpt = work / "convnext_tiny.ckpt"
     ms.save_checkpoint(mindcv.create_model("convnext_tiny", pretrained=False), str(ckpt))
 
@@ -161,7 +160,7 @@ def convnext_rows(rounds: int) -> list[dict[str, object]]:
 def run(archs: list[str], rounds: int) -> list[dict[str, object]]:
     from hub_client import load_model
 
-    work = Path(tempfile.mkdtemp(prefix="hub-bench-zoo-"))
+    work = work_dir("hub-bench-zoo-")
     settings = Settings(home=work / "home", hf_cache=work / "hf", hosts=("127.0.0.1",))
     nginx = Nginx(work / "root", work / "nginx").start()
     rows: list[dict[str, object]] = []
