@@ -23,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHES = ("download", "parallel", "resume", "lint_corpus", "registry_index", "startup", "open_world", "serve",
-           "provenance", "load", "zoo", "infer", "convert")
+           "provenance", "load", "zoo", "infer", "first_predict", "convert")
 
 
 def _args(name: str, quick: bool) -> list[str]:
@@ -172,6 +172,12 @@ def rows_for(name: str, doc: Any) -> list[dict[str, Any]]:
                         target="1.0 (one read)"))
         out.append(_row("  publish again (nothing to upload), time", med["publish again"], "s",
                         "sha256sum + dd conv=fsync", med["sha256+copy once"]))
+    elif name == "first_predict":
+        med = doc["median_s"]
+        out += [_row("first hub predict convnext_tiny, auto, engine cache empty", med["auto"], "s",
+                     "exact PyTorch (--backend torch), cold", med["exact PyTorch"], target="<= 1.5x"),
+                _row("  hub predict convnext_tiny, auto, engine kept", med["auto, engine kept"], "s",
+                     "exact PyTorch (--backend torch), cold", med["exact PyTorch"])]
     elif name == "infer":
         anchors = {r["figure"]: r["img_s"] for r in doc if r.get("backend") == "OpenVINO default"}
         for r in doc:

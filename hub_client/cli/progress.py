@@ -2,25 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
+
+
+class _Amounts(ProgressColumn):
+    """Bytes, speed and time left for a transfer; the time taken for a step, which has no bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transfer = (DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        self.elapsed = TimeElapsedColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("step"):
+            return self.elapsed.render(task)
+        return Text(" ").join(column.render(task) for column in self.transfer)
 
 
 class RichBars:
-    """``ProgressFactory`` for ``fetcher``: ``bars(name)`` gives the sink of one transfer."""
+    """``ProgressFactory`` for ``fetcher``: ``bars(name)`` gives the sink of one transfer; ``step(text)`` shows a
+    step of the loader that may take seconds (``accelerate.Step``)."""
 
     def __init__(self) -> None:
         # On stderr: stdout carries the paths, for scripts.
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                 TransferSpeedColumn(), TimeRemainingColumn(), transient=False,
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), _Amounts(), transient=False,
                                  console=Console(stderr=True))
 
     def __enter__(self) -> RichBars:
@@ -32,6 +53,15 @@ class RichBars:
 
     def __call__(self, name: str) -> _Bar:
         return _Bar(self.progress, name)
+
+    @contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        task = self.progress.add_task(text, total=None, step=True)
+        try:
+            yield
+        finally:
+            self.progress.update(task, total=1, completed=1)
+            self.progress.stop_task(task)
 
 
 class _Bar:

@@ -12,20 +12,35 @@ numerics that keep the answers (``precision.py`` says which and how that is chec
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.metadata
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import precision as checks
 from .auto_spec import AutoSpec
-from .backend import build_and_load, get_backend
 from .devices import parse_device
 from .spec import ConvNeXtSpec, NetSpec
 
 log = logging.getLogger("hub")
+
+#: Shows a step with no bytes that may take seconds (an engine built, a precision checked) while it runs: the CLI
+#: draws it as a line beside its transfer bars; library callers see nothing.
+Step = Callable[[str], contextlib.AbstractContextManager[None]]
+
+
+def no_step(text: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def steps_of(progress: object) -> Step:
+    """The ``step`` of a progress factory that has one (the CLI's bars), else :func:`no_step`."""
+    found = getattr(progress, "step", None)
+    return found if callable(found) else no_step
 
 
 def _version(dist: str) -> str:
@@ -54,37 +69,54 @@ def keep(check: checks.Check, precision: str) -> bool:
     return check.passed and (precision != "auto" or check.faster)
 
 
-def load_openvino(spec: ConvNeXtSpec, weights: Path, precision: str, size: int, engines: Path
-                  ) -> tuple[Any, checks.Check | None, str]:
+def load_openvino(spec: ConvNeXtSpec, weights: Path, precision: str, size: int, engines: Path,
+                  step: Step = no_step) -> tuple[Any, checks.Check | None, str]:
     """(compiled network, the precision check or None, the precision it runs at) for ``weights`` on OpenVINO;
-    engines and checks are kept under ``engines``."""
-    from . import ov_backend
+    engines and checks are kept under ``engines``. The graph is built from the checkpoint's arrays
+    (``ov_convnext``): neither PyTorch nor transformers is imported, and the fp32 engine is the reference the
+    reduced precision is checked against (the tests hold it to transformers' logits).
+
+    Raises:
+        CheckpointError: the weights file is unreadable, or a name or shape does not fit the network."""
+    from . import ov_backend, ov_convnext
 
     want = wanted(precision, "cpu")
-    key = checks.weights_key(weights, repr(spec), "openvino", ov_backend.version(), _version("torch"),
-                             _version("transformers"))
+    key = checks.weights_key(weights, repr(spec), "openvino", ov_backend.version(), ov_convnext.BUILDER, str(size))
     check_key = f"{key}:{want}"
     ir = ov_backend.ir_path(engines, key)
     found = checks.cached_check(engines, check_key) if want != "fp32" else None
     if ir.is_file() and (want == "fp32" or found is not None):
         run = want if found is None or keep(found, precision) else "fp32"
         return ov_backend.compile_ir(ir, run, engines), found, run
-    torch_net, _, _, _ = build_and_load(get_backend("torch"), spec, weights, device="cpu")
-    ir = ov_backend.convert(torch_net, spec.in_channels, size, ir)
-    net = ov_backend.compile_ir(ir, want, engines)
+    with step(f"building the OpenVINO engine of {spec.name} (once)"):
+        ir = ov_backend.save(ov_convnext.build(spec, convnext_state(spec, weights), size), ir)
+        net = ov_backend.compile_ir(ir, want, engines)
     if want == "fp32":
         return net, None, "fp32"
-    from . import torch_backend
-
     probe = checks.probe_batch(spec.in_channels, size)
-    exact = ov_backend.compile_ir(ir, "fp32", engines)  # the fp32 side of the timing is OpenVINO's own, not PyTorch's
-    check = checks.checked(engines, check_key, "openvino", want, lambda: torch_backend.logits(torch_net, probe),
-                           lambda: net(probe), lambda: exact(probe))
+    with step(f"checking {want} on {spec.name} (once)"):
+        exact = ov_backend.compile_ir(ir, "fp32", engines)
+        check = checks.checked(engines, check_key, "openvino", want, lambda: exact(probe), lambda: net(probe))
     return (net, check, want) if keep(check, precision) else (exact, check, "fp32")
 
 
+def convnext_state(spec: ConvNeXtSpec, path: Path) -> dict[str, Any]:
+    """The weights of ``path`` as MindCV name → numpy array, checked strictly against ``spec`` (no framework).
+
+    Raises:
+        CheckpointError: the file cannot be read, or a name or shape does not fit the network (each one named).
+    """
+    from hub_client.weights import state as weights
+
+    from .spec import mindcv_shapes
+
+    kept, _ = weights.split_training_state(weights.read_state(path))
+    weights.check_fit(path, kept, mindcv_shapes(spec))
+    return kept
+
+
 def torch_precision(net: Any, spec: ConvNeXtSpec | AutoSpec, weights: Path | None, precision: str, device: str,
-                    size: int, engines: Path) -> tuple[Any, checks.Check | None, str]:
+                    size: int, engines: Path, step: Step = no_step) -> tuple[Any, checks.Check | None, str]:
     """``net`` (fp32, on its device) in the precision that keeps the answers: (network, check, precision)."""
     want = wanted(precision, device)
     if want == "fp32" or weights is None:
@@ -96,10 +128,11 @@ def torch_precision(net: Any, spec: ConvNeXtSpec | AutoSpec, weights: Path | Non
     found = checks.cached_check(engines, key)
     if found is not None:
         return (torch_backend.to_reduced(net, want), found, want) if keep(found, precision) else (net, found, "fp32")
-    reduced = torch_backend.to_reduced(copy.deepcopy(net), want)
-    probe = checks.probe_batch(spec.in_channels, size)
-    check = checks.checked(engines, key, "torch", want, lambda: torch_backend.logits(net, probe),
-                           lambda: torch_backend.logits(reduced, probe))
+    with step(f"checking {want} on {spec.name} (once)"):
+        reduced = torch_backend.to_reduced(copy.deepcopy(net), want)
+        probe = checks.probe_batch(spec.in_channels, size)
+        check = checks.checked(engines, key, "torch", want, lambda: torch_backend.logits(net, probe),
+                               lambda: torch_backend.logits(reduced, probe))
     return (reduced, check, want) if keep(check, precision) else (net, check, "fp32")
 
 

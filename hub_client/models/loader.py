@@ -176,20 +176,19 @@ def load_model(name: str, *, device: str = "cpu", pretrained: bool = True, num_c
             chosen = _auto_backend(info.spec, backend, device)
             if chosen == "mindspore":
                 info.spec = on_mindspore(info.spec)
-        if isinstance(info.spec, ZooSpec) or chosen == "mindspore":
-            net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
-                                                               device=device, num_classes=num_classes, seed=seed)
-        elif chosen == "openvino" and info.weights is not None and isinstance(info.spec, ConvNeXtSpec):
-            net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size,
-                                                              settings.engines)
-            ignored = []
+        step = accelerate.steps_of(progress)
+        if chosen == "openvino" and info.weights is not None and isinstance(info.spec, ConvNeXtSpec):
+            net, check, run = accelerate.load_openvino(info.spec, info.weights, precision, size, settings.engines,
+                                                       step)
+            ignored: list[str] = []
             reinit, used_device = False, "CPU"
         else:
-            net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
-                                                               device=device, num_classes=num_classes, seed=seed)
-            if chosen == "torch" and not reinit:
+            with step(f"building {info.spec.name} on {chosen}"):
+                net, ignored, reinit, used_device = build_and_load(get_backend(chosen), info.spec, info.weights,
+                                                                   device=device, num_classes=num_classes, seed=seed)
+            if chosen == "torch" and not reinit and not isinstance(info.spec, ZooSpec):
                 net, check, run = accelerate.torch_precision(net, info.spec, info.weights, precision, used_device,
-                                                             size, settings.engines)
+                                                             size, settings.engines, step)
     except CheckpointError as e:
         _name_the_damage(e, name, settings)
         raise

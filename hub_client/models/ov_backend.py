@@ -1,10 +1,10 @@
-"""OpenVINO on the CPU (the ``openvino`` extra): the transformers network, converted once with
-``openvino.convert_model``, kept as IR under ``HUB_HOME/engines/openvino/<key>/`` and compiled with OpenVINO's
-model cache, so a later load reads and compiles without building the PyTorch network at all.
+"""OpenVINO on the CPU (the ``openvino`` extra): ConvNeXt's graph, built from the checkpoint's arrays
+(``ov_convnext``), kept as IR under ``HUB_HOME/engines/openvino/<key>/`` and compiled with OpenVINO's model
+cache, so a later load reads and compiles the IR alone.
 
 The batch stays dynamic, so one compiled model serves ``predict`` and ``eval`` at any batch; the image size is the
-one the preprocessing makes, fixed, because the conversion traces MindSpore's ``same`` padding at that size (any
-other size is refused by OpenVINO rather than run with the wrong padding). The
+one the preprocessing makes, fixed, because MindSpore's ``same`` padding depends on it (any other size is refused
+by OpenVINO rather than run with the wrong padding). The
 precision is OpenVINO's ``INFERENCE_PRECISION_HINT``: ``bf16`` (what its CPU plugin picks by itself on a CPU with
 native bf16) only after ``engine.checked`` agreed, else ``f32``.
 """
@@ -85,26 +85,18 @@ def ir_path(engines: Path, key: str) -> Path:
     return found if found.is_file() else engines_root(engines) / key / "model.xml"
 
 
-def convert(model: Any, channels: int, size: int, target: Path) -> Path:
-    """Convert a transformers ConvNeXt to IR (dynamic batch, ``size`` x ``size`` images), saved atomically under
-    ``target`` (an ``ir_path``)."""
+def save(model: Any, target: Path) -> Path:
+    """Keep an OpenVINO model as IR under ``target`` (an ``ir_path``), written to a stage folder and renamed, so a
+    half-written engine is never read."""
     import shutil
     import tempfile
 
     import openvino as ov
-    import torch
 
-    from .torch_backend import logits_module, quiet_tracing
-
-    example = torch.zeros((1, channels, size, size), dtype=torch.float32)
-
-    with torch.no_grad(), quiet_tracing():
-        converted = ov.convert_model(logits_module(model), example_input=example,
-                                     input=[ov.PartialShape([-1, channels, size, size])])
     target.parent.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=target.parent.parent))
     try:
-        ov.save_model(converted, str(stage / target.name), compress_to_fp16=False)
+        ov.save_model(model, str(stage / target.name), compress_to_fp16=False)
         if target.parent.exists():
             shutil.rmtree(target.parent)
         os.replace(stage, target.parent)

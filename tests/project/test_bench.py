@@ -92,6 +92,16 @@ def test_rows_for_infer_compares_auto_with_openvino_defaults():
     assert len(versus) == 1 and versus[0]["ratio"] == pytest.approx(1.1) and versus[0]["target"] == ">= 1.0x"
 
 
+def test_rows_for_first_predict_compare_auto_cold_with_exact_pytorch_cold():
+    from bench.__main__ import rows_for
+
+    doc = {"seconds": {"auto": [3.0, 2.0], "exact PyTorch": [6.0, 4.0], "auto, engine kept": [1.0, 1.2]},
+           "median_s": {"auto": 2.5, "exact PyTorch": 5.0, "auto, engine kept": 1.1}}
+    first, kept = rows_for("first_predict", doc)
+    assert first["ratio"] == pytest.approx(0.5) and first["target"] == "<= 1.5x"
+    assert first["anchor"].startswith("exact PyTorch") and kept["ours"] == 1.1 and not kept["target"]
+
+
 def test_the_gpu_script_says_plainly_when_there_is_no_cuda():
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
