@@ -4,7 +4,10 @@ MindCV's zoo (``mindcv.create_model``), MindSpore's own ``.ckpt`` reader, strict
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +78,7 @@ def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True,
     names = (spec.name, *spec.alternatives)
     tried: list[str] = []
     for name in names:
-        net = _create(name, spec, seed)
+        net = _create(name, spec, seed, draw=init_weights)
         if shapes is None or len(names) == 1:
             return net
         have = {k: tuple(v) for k, v in parameter_shapes(net).items() if not k.startswith(spec.head)}
@@ -89,18 +92,50 @@ def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True,
                           f"parameters ({'; '.join(tried)})")
 
 
-def _create(name: str, spec: ZooSpec, seed: int | None) -> ms.nn.Cell:
-    """``mindcv.create_model``: MindCV draws its initialisation as it builds (``seed`` makes it repeatable)."""
+def _create(name: str, spec: ZooSpec, seed: int | None, *, draw: bool = True) -> ms.nn.Cell:
+    """``mindcv.create_model``: MindCV draws its initialisation as it builds (``seed`` makes it repeatable); with
+    ``draw=False`` (weights follow, and the strict load overwrites every value) the draws are skipped."""
     import mindcv
 
     if seed is not None:
         ms.set_seed(seed)
-    with _Quiet():
+    with _Quiet(), _DRAWING, (contextlib.nullcontext() if draw else no_draws()):
         net: ms.nn.Cell = mindcv.create_model(name, num_classes=spec.num_classes, in_channels=spec.in_channels,
                                               pretrained=False)
     _change(net, dict(spec.changes))
     net.set_train(False)
     return net
+
+
+#: MindSpore's random fills, by the names its initializer module calls them: (seed, array, *parameters).
+_FILLS = ("_random_normal", "_random_uniform", "_truncated_normal")
+#: Held while a network is built, so no other thread builds one while the fills are swapped.
+_DRAWING = threading.Lock()
+
+
+def _zeros(seed: int, data: NDArray[Any], *parameters: float) -> None:
+    data.fill(0)
+
+
+@contextlib.contextmanager
+def no_draws() -> Iterator[None]:
+    """MindSpore's random fills made zero fills while a network whose every value the load replaces is built, as
+    transformers' ``no_init_weights`` does for ``from_pretrained``: MindCV draws its initial weights as it builds,
+    which is most of its build time for a large network (``python -m bench.zoo``). Where MindSpore's initializer
+    names them otherwise, it draws as before."""
+    from mindspore.common import initializer
+
+    kept = {n: getattr(initializer, n) for n in _FILLS if hasattr(initializer, n)}
+    if len(kept) < len(_FILLS):
+        yield
+        return
+    for n in _FILLS:
+        setattr(initializer, n, _zeros)
+    try:
+        yield
+    finally:
+        for n, f in kept.items():
+            setattr(initializer, n, f)
 
 
 def _change(net: ms.nn.Cell, changes: dict[str, Any]) -> None:
