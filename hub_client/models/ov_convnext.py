@@ -50,7 +50,7 @@ class _Graph:
     def conv(self, x: Any, prefix: str, stride: int, size: int) -> tuple[Any, int]:
         """A strided convolution with the spec's padding at input ``size``: (output, its size)."""
         weight = self.const(prefix + "weight")
-        k = int(weight.get_output_partial_shape(0)[2].get_length())
+        k = int(np.shape(self.state[prefix + "weight"])[2])
         if self.spec.pad_mode == "same":
             out = -(-size // stride)
             total = max((out - 1) * stride + k - size, 0)

@@ -235,6 +235,7 @@ def test_a_host_known_to_cap_connections_gets_them_from_the_first_byte(capped, p
     from hub_client.fetch import hosts
     from hub_client.fetch.downloader import FAST_STREAM
 
+    proxy.faults.rate = 4 * MiB  # pieces last long enough to overlap even when another test loads the machine
     pull(capped.name, settings=net)
     known = hosts.known(net.home, capped.link)
     assert known is not None and known.per_connection < FAST_STREAM and known.connections >= 4
