@@ -257,8 +257,8 @@ def table(rows: list[dict[str, Any]]) -> str:
                        f"default, the model alone, same batch: {r['anchor_img_s']:.1f} img/s: "
                        f"{r['end_to_end_img_s'] / r['anchor_img_s']:.2f}x (target >= 1.0x)")
         if "cold_s" in r:
-            out.append(f"\n{r['figure']} ({r['backend']}): {r['cold_s']:.2f} s cold (build from the checkpoint, check, compile), "
-                       f"{r['warm_s']:.2f} s from the cache (target <= 3 s)")
+            out.append(f"\n{r['figure']} ({r['backend']}): {r['cold_s']:.2f} s cold (build from the checkpoint, "
+                       f"check, compile), {r['warm_s']:.2f} s from the cache (target <= 3 s)")
     return "\n".join(out)
 
 

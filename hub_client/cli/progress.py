@@ -39,10 +39,10 @@ class RichBars:
     """``ProgressFactory`` for ``fetcher``: ``bars(name)`` gives the sink of one transfer; ``step(text)`` shows a
     step of the loader that may take seconds (``accelerate.Step``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         # On stderr: stdout carries the paths, for scripts.
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), _Amounts(), transient=False,
-                                 console=Console(stderr=True))
+                                 console=console or Console(stderr=True))
 
     def __enter__(self) -> RichBars:
         self.progress.start()

@@ -77,8 +77,11 @@ def build(spec: ConvNeXtSpec | ZooSpec | AutoSpec, *, init_weights: bool = True,
                             "backend='torch'", [], [spec.name])
     names = (spec.name, *spec.alternatives)
     tried: list[str] = []
+    # MindCV draws a network's head as it builds it: a head the file does not fill (other classes) is drawn
+    draw = init_weights or shapes is None or any(
+        k.startswith(spec.head) and v[:1] != (spec.num_classes,) for k, v in shapes.items())
     for name in names:
-        net = _create(name, spec, seed, draw=init_weights)
+        net = _create(name, spec, seed, draw=draw)
         if shapes is None or len(names) == 1:
             return net
         have = {k: tuple(v) for k, v in parameter_shapes(net).items() if not k.startswith(spec.head)}

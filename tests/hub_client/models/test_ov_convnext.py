@@ -97,3 +97,30 @@ def test_auto_on_a_cpu_imports_neither_pytorch_nor_transformers(nginx, net, card
         assert run.returncode == 0, run.stderr
         doc = json.loads(run.stdout.splitlines()[-1])
         assert doc == {"engine": "openvino", "shape": [2, 1000], "imported": []}
+
+
+def test_a_cold_engine_is_built_in_steps_the_cli_can_show_and_a_warm_one_in_none(nginx, net, cards, tmp_path):
+    from contextlib import contextmanager
+
+    from helpers.weights import serve
+
+    import hub_client
+    from hub_client.fetch.transfer import NoProgress
+
+    name = serve(nginx, cards, tmp_path, "convnextv2_atto", seed=43)[0]
+    seen: list[str] = []
+
+    class Steps:
+        def __call__(self, file: str) -> NoProgress:
+            return NoProgress()
+
+        @contextmanager
+        def step(self, text: str):
+            seen.append(text)
+            yield
+
+    hub_client.load_model(name, progress=Steps())
+    assert seen[0] == "building the OpenVINO engine of convnextv2_atto (once)", seen
+    seen.clear()
+    assert hub_client.load_model(name, progress=Steps()).hub_info.backend == "openvino"
+    assert seen == []  # the engine and the verdict are kept: nothing to wait for

@@ -158,6 +158,8 @@ def test_a_fine_tuned_head_and_num_classes(nginx, net, cards, tmp_path):
     assert tuned(ms.Tensor(x)).shape == (1, 3) and tuned.hub_info.head_reinitialised
     kept = {p.name: p.asnumpy() for p in tuned.get_parameters() if not p.name.startswith("classifier.")}
     assert all(np.array_equal(v, reference.parameters_dict()[k].asnumpy()) for k, v in kept.items())
+    head = tuned.parameters_dict()["classifier.weight"].asnumpy()
+    assert head.shape == (3, 256) and head.std() > 0  # drawn as MindCV draws it, not left as the build's zeros
 
 
 def test_another_architecture_s_checkpoint_is_named_key_by_key(nginx, net, cards, tmp_path):
