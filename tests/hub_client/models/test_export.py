@@ -15,7 +15,7 @@ ms = pytest.importorskip("mindspore")
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from helpers.weights import serve, serve_zoo, trained_looking  # noqa: E402
+from helpers.weights import serve, serve_zoo, trained_mindcv  # noqa: E402
 
 import hub_client  # noqa: E402
 from hub_client.models.export import export  # noqa: E402
@@ -77,10 +77,9 @@ def test_cli_export_json(served, tmp_path):
 @pytest.mark.parametrize("fmt", ["onnx", "openvino"])
 def test_a_network_of_mindcv_s_zoo_exports_with_mindcv_s_logits(fmt, nginx, net, cards, tmp_path):
     """ResNet's same-padded stem pool, traced at the export's size, runs in the runtime as MindSpore computes it."""
-    mindcv = pytest.importorskip("mindcv")
+    pytest.importorskip("mindcv")
     pytest.importorskip("onnxruntime" if fmt == "onnx" else "openvino")
-    reference = mindcv.create_model("resnet18", pretrained=False)
-    trained_looking(reference, seed=13)
+    reference = trained_mindcv("resnet18", seed=13)
     reference.set_train(False)
     name = serve_zoo(nginx, cards, tmp_path, "resnet18", reference)
     done = export(name, fmt, tmp_path / "out")

@@ -14,11 +14,12 @@ from helpers import ROOT
 ms = pytest.importorskip("mindspore")
 mindcv = pytest.importorskip("mindcv")
 
-from helpers.weights import no_init_draws, serve_zoo, serve_zoo_file, trained_looking  # noqa: E402
+from helpers.weights import no_init_draws, serve_zoo, serve_zoo_file, trained_mindcv  # noqa: E402
 
 import hub_client  # noqa: E402
 from hub_client.models import zoo  # noqa: E402
 from hub_client.models.support import record_backends  # noqa: E402
+from hub_client.models.zoo_torch import CONFIGS  # noqa: E402
 from registry.card.analyze import load_card  # noqa: E402
 from registry.errors import CheckpointError, NoLoaderError, UsageError  # noqa: E402
 
@@ -55,23 +56,22 @@ def test_the_table_is_the_pinned_mindcv_s_registry():
     assert all(family.startswith(zoo.table()[a].module) for a, (family, _) in zoo_torch.CONFIGS.items())
 
 
-@pytest.mark.slow
-def test_every_pytorch_config_takes_its_mindcv_checkpoint_s_every_tensor():
+@pytest.mark.parametrize("arch", sorted(CONFIGS))
+def test_every_pytorch_config_takes_its_mindcv_checkpoint_s_every_tensor(arch):
     """For every architecture with a PyTorch map, not only those whose logits are tested: MindCV's parameters,
     renamed by the map, are exactly transformers' network's, shape for shape (built on the meta device: no
     memory, no draws)."""
     torch = pytest.importorskip("torch")
     from hub_client.models import hf_names, zoo_torch
 
-    for arch in zoo_torch.CONFIGS:
-        with no_init_draws():  # names and shapes only: MindSpore's initial draws were most of this test's time
-            mine = {p.name: tuple(p.shape) for p in mindcv.create_model(arch, pretrained=False).get_parameters()}
-        renamed, unknown = zoo_torch.to_torch(arch, {k: np.empty(s, np.uint8) for k, s in mine.items()})
-        assert not unknown, (arch, unknown)
-        with torch.device("meta"):
-            model = zoo_torch.build(arch, 1000, 3)
-        theirs = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-        assert {k: v.shape for k, v in hf_names.to_model(model, renamed).items()} == theirs, arch
+    with no_init_draws():  # names and shapes only: MindSpore's initial draws were most of this test's time
+        mine = {p.name: tuple(p.shape) for p in mindcv.create_model(arch, pretrained=False).get_parameters()}
+    renamed, unknown = zoo_torch.to_torch(arch, {k: np.empty(s, np.uint8) for k, s in mine.items()})
+    assert not unknown, (arch, unknown)
+    with torch.device("meta"):
+        model = zoo_torch.build(arch, 1000, 3)
+    theirs = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert {k: v.shape for k, v in hf_names.to_model(model, renamed).items()} == theirs, arch
 
 
 def _catalogue_classifiers():
@@ -117,10 +117,7 @@ def test_a_detector_or_a_text_model_is_not_taken_for_a_classifier():
 @pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in SLOW else a for a in FAMILIES])
 def test_mindcv_s_checkpoint_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_path):
     ms.set_seed(0)
-    with no_init_draws():  # every value is drawn again below
-        reference = mindcv.create_model(arch, pretrained=False)
-        trained_looking(reference, seed=len(arch))
-    reference.set_train(False)
+    reference = trained_mindcv(arch, seed=len(arch))
     name = serve_zoo(nginx, cards, tmp_path, arch, reference)
     model = hub_client.load_model(name)  # auto: MindCV's zoo runs on MindSpore
     info = model.hub_info
@@ -135,8 +132,7 @@ def test_mindcv_s_checkpoint_gives_mindcv_s_logits(arch, nginx, net, cards, tmp_
 
 
 def test_a_card_whose_model_name_is_not_mindcv_s_loads_by_its_asset_name(nginx, net, cards, tmp_path):
-    reference = mindcv.create_model("squeezenet1_1", pretrained=False)
-    trained_looking(reference, seed=3)
+    reference = trained_mindcv("squeezenet1_1", seed=3)
     reference.set_train(False)
     name = serve_zoo(nginx, cards, tmp_path, "squeezenet1_1", reference, card_name="squeeze_net_v11")
     info = hub_client.model_info(name)
@@ -145,8 +141,7 @@ def test_a_card_whose_model_name_is_not_mindcv_s_loads_by_its_asset_name(nginx, 
 
 
 def test_a_fine_tuned_head_and_num_classes(nginx, net, cards, tmp_path):
-    reference = mindcv.create_model("mobilenet_v1_025", num_classes=7, pretrained=False)
-    trained_looking(reference, seed=4)
+    reference = trained_mindcv("mobilenet_v1_025", num_classes=7, seed=4)
     reference.set_train(False)
     name = serve_zoo(nginx, cards, tmp_path, "mobilenet_v1_025", reference)
     model = hub_client.load_model(name)
@@ -182,8 +177,7 @@ def test_the_zoo_on_another_backend_says_what_to_do(nginx, net, cards, tmp_path)
 def test_a_shufflenet_v1_checkpoint_of_a_later_mindcv_loads_into_the_pinned_one(nginx, net, cards, tmp_path):
     """After MindCV 0.3.0 each grouped 1x1 convolution is one convolution per group (``GroupConv.convs.<i>``):
     such a checkpoint, as the 2.3/2.5 catalogue links them, is joined back and gives the same logits."""
-    reference = mindcv.create_model("shufflenet_v1_g3_05", pretrained=False)
-    trained_looking(reference, seed=6)
+    reference = trained_mindcv("shufflenet_v1_g3_05", seed=6)
     reference.set_train(False)
     later = []
     split = 0
@@ -212,8 +206,7 @@ def test_hub_predict_of_a_zoo_card_as_a_user_types_it(nginx, net, cards, tmp_pat
 
     from hub_client.cli.app import app
 
-    reference = mindcv.create_model("resnet18", pretrained=False)
-    trained_looking(reference, seed=8)
+    reference = trained_mindcv("resnet18", seed=8)
     reference.set_train(False)
     name = serve_zoo(nginx, cards, tmp_path, "resnet18", reference)
     photo = tmp_path / "china.jpg"
@@ -341,8 +334,7 @@ def test_mindcv_s_zoo_on_pytorch_gives_mindcv_s_logits(arch, nginx, net, cards, 
     from hub_client.models import zoo_torch
 
     size, cls, undo = ON_TORCH[arch]
-    reference = mindcv.create_model(arch, pretrained=False)
-    trained_looking(reference, seed=9)
+    reference = trained_mindcv(arch, seed=9)
     reference.set_train(False)
     name = serve_zoo(nginx, cards, tmp_path, arch, reference)
     model = hub_client.load_model(name, backend="torch")
@@ -373,8 +365,7 @@ def test_a_checkpoint_larger_than_free_memory_still_loads(nginx, net, cards, tmp
     machine right after a large download has it: the file is then read record by record, same logits."""
     import os
 
-    reference = mindcv.create_model("squeezenet1_1", pretrained=False)
-    trained_looking(reference, seed=11)
+    reference = trained_mindcv("squeezenet1_1", seed=11)
     reference.set_train(False)
     name = serve_zoo(nginx, cards, tmp_path, "squeezenet1_1", reference)
     sysconf = os.sysconf

@@ -16,7 +16,7 @@ mindcv = pytest.importorskip("mindcv")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from helpers.weights import trained_looking  # noqa: E402
+from helpers.weights import trained_mindcv  # noqa: E402
 
 import hub_client  # noqa: E402
 from hub_client.convert import open_source, to_hf  # noqa: E402
@@ -35,8 +35,7 @@ def test_a_repo_hub_convert_wrote_runs_on_mindspore_with_mindcv_s_logits(arch, s
     """MindCV's checkpoint → ``hub convert --to hf`` → the HF server → ``load_model(backend="mindspore")``: MindCV's
     own network with the very same tensors (BiT's head reshaped back to a 1x1 convolution; Swin's position index
     and window masks, which the repo does not hold, as MindCV computes them), so the same logits bit for bit."""
-    reference = mindcv.create_model(arch, pretrained=False)
-    trained_looking(reference, seed=21)
+    reference = trained_mindcv(arch, seed=21)
     reference.set_train(False)
     ms.save_checkpoint(reference, str(tmp_path / f"{arch}-0123abcd.ckpt"))
     to_hf(open_source(tmp_path / f"{arch}-0123abcd.ckpt"), tmp_path / "repo")

@@ -48,6 +48,18 @@ def no_init_draws() -> contextlib.AbstractContextManager[None]:
     return no_draws()
 
 
+def trained_mindcv(arch: str, seed: int, **kwargs):
+    """MindCV's network of ``arch`` with trained-looking weights (``trained_looking``), built without the initial
+    draws those replace; in inference mode."""
+    import mindcv
+
+    with no_init_draws():
+        net = mindcv.create_model(arch, pretrained=False, **kwargs)
+        trained_looking(net, seed)
+    net.set_train(False)
+    return net
+
+
 def trained_looking(net, seed: int) -> None:
     """Every parameter drawn again, BatchNorm statistics away from 0/1, as a trained network has them; what the
     network computed for itself and does not train (Swin's relative position index and window mask) is kept."""
