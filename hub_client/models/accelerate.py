@@ -1,8 +1,8 @@
 """The engine step of ``load_model``: after the weights are loaded strictly, run them on the fastest engine and
 numerics that keep the answers (``precision.py`` says which and how that is checked).
 
-- ``openvino``: a cached IR is compiled directly (no PyTorch network is built, so a warm load is quick); else
-  the PyTorch network is built, converted, compiled, checked and kept.
+- ``openvino``: a cached IR is compiled directly, so a warm load is quick; else ConvNeXt's graph is built from
+  the checkpoint's arrays (``ov_convnext``, no PyTorch import), compiled, checked and kept.
 - ``torch``: bf16 weights in channels_last on a CPU with native bf16 or on a CUDA GPU with bf16 (fp16 on an older
   GPU), after the check; inputs are cast on the way in and logits back to float32 on the way out, so callers pass
   float32 as before. ``torch.compile`` is left to the caller: its first call compiles for far longer than a load
