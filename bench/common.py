@@ -24,6 +24,20 @@ def work_dir(prefix: str) -> Path:
     return work
 
 
+def convnext_checkpoint(path: Path, variant: str = "convnext_tiny", seed: int = 0) -> Path:
+    """A ConvNeXt checkpoint in MindCV's layout with random weights (LayerNorm scales near 1, as trained ones
+    are), written by hub's own writer: what the inference benchmarks load."""
+    import numpy as np
+
+    from hub_client.models.spec import mindcv_shapes, spec_for_variant
+    from hub_client.weights import ckpt
+
+    rng = np.random.default_rng(seed)
+    ckpt.write(path, {k: (rng.standard_normal(s) * 0.02 + (k.endswith(".gamma") and ".grn." not in k)).astype(
+        np.float32) for k, s in mindcv_shapes(spec_for_variant(variant)).items()})
+    return path
+
+
 def make_file(path: Path, size: int) -> str:
     """Incompressible bytes (nothing dedups or compresses them) written to ``path``; returns their sha256."""
     h = hashlib.sha256()

@@ -20,29 +20,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from helpers import publish  # noqa: E402
 from servers.nginx import Nginx  # noqa: E402
 
-from bench.common import main_with_rounds, run_timed, work_dir  # noqa: E402
+from bench.common import convnext_checkpoint, main_with_rounds, run_timed, work_dir  # noqa: E402
 
 PY = sys.executable
-
-
-def checkpoint(path: Path) -> bytes:
-    """convnext_tiny in MindCV's layout with random weights (LayerNorm scales near 1), written by hub's writer."""
-    from hub_client.models.spec import mindcv_shapes, spec_for_variant
-    from hub_client.weights import ckpt
-
-    rng = np.random.default_rng(0)
-    values = {k: (rng.standard_normal(s) * 0.02 + (1.0 if k.endswith(".gamma") else 0.0)).astype(np.float32)
-              for k, s in mindcv_shapes(spec_for_variant("convnext_tiny")).items()}
-    ckpt.write(path, values)
-    return path.read_bytes()
 
 
 def photo(path: Path) -> None:
@@ -58,7 +44,8 @@ def run(rounds: int) -> dict[str, Any]:
     nginx = Nginx(work / "root", work / "nginx").start()
     try:
         cards = work / "cards"
-        publish(nginx.root, cards, "convnext_tiny", checkpoint(work / "w.ckpt"), base=nginx.url, prefix=True)
+        weights = convnext_checkpoint(work / "w.ckpt").read_bytes()
+        publish(nginx.root, cards, "convnext_tiny", weights, base=nginx.url, prefix=True)
         home = work / "hub"
         env = {**os.environ, "HUB_ALLOWED_HOSTS": "127.0.0.1", "HUB_REGISTRY": str(work / "registry.db"),
                "HUB_HOME": str(home), "GLOG_v": "3"}

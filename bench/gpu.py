@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import report, work_dir
+from bench.common import convnext_checkpoint, report, work_dir
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -49,14 +49,12 @@ def run(batches: list[int], seconds: float, device: str = "cuda", compile_: bool
 
     from hub_client.models import accelerate
     from hub_client.models.backend import build_and_load, get_backend
-    from hub_client.models.spec import mindcv_shapes, spec_for_variant
-    from hub_client.weights import ckpt
+    from hub_client.models.spec import spec_for_variant
 
     work = work_dir("hub-bench-gpu-")
     spec = spec_for_variant("convnext_tiny")
     rng = np.random.default_rng(0)
-    weights = work / "convnext_tiny.ckpt"
-    ckpt.write(weights, {k: (rng.standard_normal(s) * 0.02).astype(np.float32) for k, s in mindcv_shapes(spec).items()})
+    weights = convnext_checkpoint(work / "convnext_tiny.ckpt")
     fp32, *_ = build_and_load(get_backend("torch"), spec, weights, device=device)
     engines: dict[str, Any] = {"PyTorch fp32": fp32}
     for name, dtype in (("bf16", torch.bfloat16), ("fp16", torch.float16)):

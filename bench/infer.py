@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import report, work_dir
+from bench.common import convnext_checkpoint, report, work_dir
 
 GFLOP_PER_IMAGE = 8.9
 
@@ -117,14 +117,11 @@ def auto_engine(work: Path) -> tuple[Any, str, str, float, float]:
     warm load s); the engine cache lives in ``work``."""
     from hub_client.models import accelerate
     from hub_client.models.backend import build_and_load, get_backend, pick_backend
-    from hub_client.models.spec import mindcv_shapes, spec_for_variant
-    from hub_client.weights import ckpt
+    from hub_client.models.spec import spec_for_variant
 
     os.environ["HUB_HOME"] = str(work / "home")
     spec = spec_for_variant("convnext_tiny")
-    rng = np.random.default_rng(0)
-    weights = work / "convnext_tiny.ckpt"
-    ckpt.write(weights, {k: (rng.standard_normal(s) * 0.02).astype(np.float32) for k, s in mindcv_shapes(spec).items()})
+    weights = convnext_checkpoint(work / "convnext_tiny.ckpt")
     from registry.settings import Settings
 
     chosen = pick_backend("auto", "cpu")

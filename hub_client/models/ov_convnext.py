@@ -42,10 +42,11 @@ class _Graph:
         """A (C,) parameter shaped to broadcast over NCHW."""
         return self.const(name, (1, -1, 1, 1))
 
-    def layer_norm(self, x: Any, prefix: str, eps: float = _EPS) -> Any:
-        """LayerNorm over the channels of NCHW (axis 1), ``gamma``/``beta`` as MindCV names them."""
+    def layer_norm(self, x: Any, prefix: str, eps: float = _EPS, shape: tuple[int, ...] = (1, -1, 1, 1)) -> Any:
+        """LayerNorm over the channels (axis 1: of NCHW, or of the pooled (N, C)), ``gamma``/``beta`` as MindCV
+        names them, shaped to broadcast over ``x``."""
         normed = op.mvn(x, op.constant(np.array([1], np.int64)), True, eps, "inside_sqrt")
-        return op.add(op.multiply(normed, self.per_channel(prefix + "gamma")), self.per_channel(prefix + "beta"))
+        return op.add(op.multiply(normed, self.const(prefix + "gamma", shape)), self.const(prefix + "beta", shape))
 
     def conv(self, x: Any, prefix: str, stride: int, size: int) -> tuple[Any, int]:
         """A strided convolution with the spec's padding at input ``size``: (output, its size)."""
@@ -76,9 +77,8 @@ class _Graph:
 
     def pointwise(self, x: Any, prefix: str) -> Any:
         """A Dense over the channels, as a 1x1 convolution on NCHW (no transposes)."""
-        w = np.asarray(self.state[prefix + "weight"], dtype=np.float32)
-        y = op.convolution(x, op.constant(np.ascontiguousarray(w.reshape(*w.shape, 1, 1))), [1, 1], [0, 0], [0, 0],
-                           [1, 1])
+        y = op.convolution(x, self.const(prefix + "weight", (*np.shape(self.state[prefix + "weight"]), 1, 1)),
+                           [1, 1], [0, 0], [0, 0], [1, 1])
         return op.add(y, self.per_channel(prefix + "bias"))
 
     def grn(self, x: Any, prefix: str) -> Any:
@@ -93,8 +93,7 @@ class _Graph:
     def head(self, x: Any) -> Any:
         """Global average pool → LayerNorm (``head_eps``) → classifier."""
         pooled = op.reduce_mean(x, op.constant(np.array([2, 3], np.int64)), False)
-        normed = op.mvn(pooled, op.constant(np.array([1], np.int64)), True, self.spec.head_eps, "inside_sqrt")
-        normed = op.add(op.multiply(normed, self.const("norm.gamma")), self.const("norm.beta"))
+        normed = self.layer_norm(pooled, "norm.", self.spec.head_eps, (1, -1))
         return op.add(op.matmul(normed, self.const("classifier.weight"), False, True), self.const("classifier.bias"))
 
 

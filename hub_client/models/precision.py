@@ -150,19 +150,17 @@ def timed_pair(exact: Callable[[], object], candidate: Callable[[], object], rou
 
 
 def checked(engines: Path, key: str, engine: str, precision: str, reference: Callable[[], NDArray[Any]],
-            candidate: Callable[[], NDArray[Any]], exact: Callable[[], object] | None = None) -> Check:
+            candidate: Callable[[], NDArray[Any]]) -> Check:
     """The check for ``precision`` on ``engine``: from the cache, or measured now (answers and speed; kept).
 
-    ``reference`` gives the fp32 logits the candidate is judged by; ``exact`` is what runs if the check says no
-    (the same engine in fp32, default ``reference``), timed against the candidate."""
+    ``reference`` gives the fp32 logits the candidate is judged by, and is what runs if the check says no (the
+    same network in fp32), timed against the candidate."""
     found = cached_check(engines, key)
     if found is not None:
         return found
     check = compare(reference(), candidate(), engine, precision)
     if check.passed:
-        if exact is not None:
-            exact()  # warm, as the reference and the candidate are
-        fp32_s, reduced_s = timed_pair(exact or reference, candidate)
+        fp32_s, reduced_s = timed_pair(reference, candidate)
         check = replace(check, fp32_s=fp32_s, reduced_s=reduced_s)
     remember_check(engines, key, check)
     if not check.passed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import mindspore as ms
 import numpy as np
 
 from hub_client.models import ms_convnext, zoo
+from hub_client.models.ms_backend import no_draws as no_init_draws  # noqa: F401  (for the tests)
 from hub_client.models.spec import spec_for_variant
 
 from .publish import MS_CARD, index, publish, unique
@@ -38,14 +38,6 @@ def serve(nginx, cards, tmp_path, variant: str, **kw) -> tuple[str, dict[str, np
     publish(nginx.root, cards, name, (tmp_path / "w.ckpt").read_bytes(), base=nginx.url, prefix=True)
     index(cards)
     return name, values
-
-
-def no_init_draws() -> contextlib.AbstractContextManager[None]:
-    """Networks built inside draw no initial weights (their parameters are zeros), as the loader builds a network
-    whose weights follow: for tests that read only names and shapes, or overwrite every value."""
-    from hub_client.models.ms_backend import no_draws
-
-    return no_draws()
 
 
 def trained_mindcv(arch: str, seed: int, **kwargs):
